@@ -1,0 +1,215 @@
+"""The command line: parse, call the core, hand the result to a renderer or to JSON.
+
+Known errors (:class:`~convgrad_cli.errors.ConvgradError`) become one line on
+stderr and exit status 2; ``--debug`` shows their traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from . import __version__
+from .errors import ConvgradError, ExitStatus
+
+app = typer.Typer(
+    name="convgrad",
+    help=(
+        "See, and prove, how gradients flow back through a convolutional layer.\n\n"
+        "With no config, every command works on the seed's example: a 4×4 input a…p, "
+        "a 2×2 kernel w1…w4, stride 1."
+    ),
+    no_args_is_help=False,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    rich = "rich"
+    plain = "plain"
+    json = "json"
+
+
+# -- options shared by every command ------------------------------------------------
+
+ConfigArg = Annotated[
+    Optional[Path],
+    typer.Argument(help="YAML config file (e.g. configs/stride2.yaml); flags override it.", show_default=False),
+]
+XOpt = Annotated[
+    Optional[str],
+    typer.Option("--x", help="Input array: YAML ('[[1,2],[3,4]]'), or FILL:SHAPE ('names:4x4', 'random:1x3x8x8').", show_default=False),
+]
+KernelOpt = Annotated[
+    Optional[str],
+    typer.Option("--kernel", "-k", help="Kernel array, like --x (e.g. 'arange:2x2').", show_default=False),
+]
+BiasOpt = Annotated[Optional[str], typer.Option(help="Bias, one per output channel (e.g. '[0.5]').", show_default=False)]
+DeltaOpt = Annotated[
+    Optional[str],
+    typer.Option(help="Upstream gradient δ = ∂L/∂y (default: ones; 'names' for symbols only).", show_default=False),
+]
+StrideOpt = Annotated[Optional[str], typer.Option("--stride", "-s", help="Stride: 2, or 2,1 per axis.", show_default=False)]
+PaddingOpt = Annotated[
+    Optional[str],
+    typer.Option("--padding", "-p", help="Padding: 1; 1,2; '[[0,1],[1,0]]' (before/after per axis); same; valid.", show_default=False),
+]
+DilationOpt = Annotated[Optional[str], typer.Option("--dilation", "-d", help="Kernel dilation: 2, or 2,1 per axis.", show_default=False)]
+GroupsOpt = Annotated[Optional[int], typer.Option(help="Channel groups; must divide both channel counts.", show_default=False)]
+DimsOpt = Annotated[Optional[int], typer.Option(help="Spatial axes: 1, 2 (default) or 3.", show_default=False)]
+SeedOpt = Annotated[Optional[int], typer.Option(help="Seed for random fills (default 0).", show_default=False)]
+DtypeOpt = Annotated[Optional[str], typer.Option(help="float64 (default) or float32.", show_default=False)]
+FormatOpt = Annotated[
+    Optional[Format],
+    typer.Option("--format", "-f", help="rich (terminal default), plain (no colour), or json (one document on stdout).", show_default=False),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
+
+
+def _overrides(**flags: Optional[str | int]) -> dict[str, Any]:
+    from .config import parse_flag
+
+    out: dict[str, Any] = {}
+    for key, value in flags.items():
+        if value is None:
+            continue
+        name = "input" if key == "x" else key
+        out[name] = parse_flag(name, value) if isinstance(value, str) else value
+    return out
+
+
+def _load(config: Optional[Path], **flags: Any):
+    from .config import load
+
+    return load(config, _overrides(**flags))
+
+
+def _run(debug: bool, body: Callable[[], int | None]) -> None:
+    """Run a command; a known error is one line on stderr and its exit status."""
+    try:
+        status = body()
+    except ConvgradError as exc:
+        if debug:
+            raise
+        print(f"convgrad: error: {exc}", file=sys.stderr)
+        raise typer.Exit(int(exc.exit_status)) from None
+    except KeyboardInterrupt:
+        print("convgrad: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
+    raise typer.Exit(int(status or ExitStatus.OK))
+
+
+def emit(renderable_or_doc: Any, fmt: Optional[Format]) -> None:
+    """JSON to stdout alone, or a Rich renderable to a console that suits the terminal."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(renderable_or_doc, ensure_ascii=False) + "\n")
+        return
+    from rich.console import Console
+
+    plain = fmt is Format.plain or "NO_COLOR" in os.environ
+    console = Console(color_system=None if plain else "auto", highlight=False, soft_wrap=False)
+    console.print(renderable_or_doc)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"convgrad {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """See, and prove, how gradients flow back through a convolutional layer."""
+
+
+@app.command()
+def forward(
+    config: ConfigArg = None,
+    x: XOpt = None,
+    kernel: KernelOpt = None,
+    bias: BiasOpt = None,
+    delta: DeltaOpt = None,
+    stride: StrideOpt = None,
+    padding: PaddingOpt = None,
+    dilation: DilationOpt = None,
+    groups: GroupsOpt = None,
+    dims: DimsOpt = None,
+    seed: SeedOpt = None,
+    dtype: DtypeOpt = None,
+    format: FormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """The input, the kernel, the output, and each output's expression.
+
+    Example: convgrad forward --stride 2
+    """
+
+    def body() -> None:
+        from .results import forward_json, forward_result
+
+        problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
+                        dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
+        result = forward_result(problem)
+        if format is Format.json:
+            emit(forward_json(result), format)
+        else:
+            from .render import forward_view
+
+            emit(forward_view(result), format)
+
+    _run(debug, body)
+
+
+@app.command()
+def backward(
+    config: ConfigArg = None,
+    x: XOpt = None,
+    kernel: KernelOpt = None,
+    bias: BiasOpt = None,
+    delta: DeltaOpt = None,
+    stride: StrideOpt = None,
+    padding: PaddingOpt = None,
+    dilation: DilationOpt = None,
+    groups: GroupsOpt = None,
+    dims: DimsOpt = None,
+    seed: SeedOpt = None,
+    dtype: DtypeOpt = None,
+    format: FormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """δ, the dilated and padded δ, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂b.
+
+    Example: convgrad backward configs/stride2.yaml
+    """
+
+    def body() -> None:
+        from .results import backward_json, backward_result
+
+        problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
+                        dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
+        result = backward_result(problem)
+        if format is Format.json:
+            emit(backward_json(result), format)
+        else:
+            from .render import backward_view
+
+            emit(backward_view(result), format)
+
+    _run(debug, body)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,67 @@
+"""The forward rule and its gradient rules, one short function each.
+
+Arrays are full rank here, ``(N, C, *spatial)``; :mod:`convgrad_cli.api`
+accepts the shorter forms users type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import engine
+from .geometry import Geometry
+from .ops import dilate, flip_kernel, pad
+
+
+def forward(geom: Geometry, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """``y = correlate(pad(x, padding), W) + b`` — the kernel is not flipped."""
+    y = engine.correlate(pad(x, geom.padding), w, geom.stride, geom.dilation, geom.groups)
+    if bias is not None:
+        y += bias.reshape(1, -1, *([1] * geom.ndim))
+    return y
+
+
+@dataclass(frozen=True)
+class BackwardSteps:
+    """Each intermediate of the slides' input-gradient pipeline."""
+
+    dilated_delta: np.ndarray
+    padded_delta: np.ndarray
+    flipped_kernel: np.ndarray
+    input_grad: np.ndarray
+
+
+def backward_steps(geom: Geometry, w: np.ndarray, delta: np.ndarray) -> BackwardSteps:
+    """``dX = correlate(pad(dilate(δ, s), d·(k−1) − p), rot180(W)ᵀ)`` with the kernel dilated by d.
+
+    ``pad`` adds the uncovered rows/columns at the end too; ``ᵀ`` swaps the
+    kernel's in/out channel axes within each group.
+    """
+    dilated_delta = dilate(delta, geom.stride)
+    padded_delta = pad(dilated_delta, geom.delta_padding)
+    flipped_kernel = flip_kernel(w, geom.groups)
+    input_grad = engine.correlate(padded_delta, flipped_kernel, (1,) * geom.ndim, geom.dilation, geom.groups)
+    return BackwardSteps(dilated_delta, padded_delta, flipped_kernel, input_grad)
+
+
+def input_grad(geom: Geometry, w: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``dX[p·s + k·d − pad] += Wᵀ·δ[p]`` — the same numbers as :func:`backward_steps`,
+    scattered straight from δ so that the dilated δ's zeros are never multiplied."""
+    padded = engine.correlate_input_grad(
+        delta, w, geom.padded_in_size, geom.stride, geom.dilation, geom.groups
+    )
+    return pad(padded, tuple((-b, -a) for b, a in geom.padding))
+
+
+def weight_grad(geom: Geometry, x: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``dW[k] = Σ_p δ[p] · pad(x)[p·s + k·d]`` — the input correlated with the dilated δ."""
+    return engine.correlate_weight_grad(
+        pad(x, geom.padding), delta, geom.kernel_size, geom.stride, geom.dilation, geom.groups
+    )
+
+
+def bias_grad(delta: np.ndarray) -> np.ndarray:
+    """``db[o] = Σ δ[n, o, p]`` over the batch and every output position."""
+    return delta.sum(axis=(0, *range(2, delta.ndim)))

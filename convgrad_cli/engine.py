@@ -1,0 +1,177 @@
+"""The fast engine: correlation and its two adjoints as large BLAS products.
+
+Work goes in blocks (batch entries × rows of the output) so that the
+im2col buffer never exceeds :data:`MEMORY_BUDGET` bytes, whatever the layer.
+Kernels with few taps per group (depthwise) skip im2col and sum one
+kernel offset at a time instead, which wastes no work on tiny products.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from itertools import product
+from math import prod
+
+import numpy as np
+
+from .ops import windows
+
+#: Bytes one im2col block may take; ``CONVGRAD_MEMORY_MB`` overrides it.
+MEMORY_BUDGET = int(os.environ.get("CONVGRAD_MEMORY_MB", "256")) * 2**20
+
+# Below this many (channel × tap) products per output, im2col's copy costs
+# more than it saves; sum one kernel offset at a time instead.
+MIN_IM2COL_DEPTH = 32
+
+
+def correlate(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """Grouped cross-correlation of an already padded ``x`` with ``w``.
+
+    ``y[n, o, p] = Σ_{c, k} x[n, group(o)·C/g + c, p·s + k·d] · w[o, c, k]``
+
+    Shapes: ``x (N, C, *S)``, ``w (O, C/g, *k)`` → ``y (N, O, *out)``.
+    """
+    nsp = w.ndim - 2
+    out_ch, cg = w.shape[:2]
+    ks = w.shape[2:]
+    og = out_ch // groups
+    win = windows(x, ks, stride, dilation)  # (N, C, *out, *k)
+    out = win.shape[2 : 2 + nsp]
+    y = np.empty((x.shape[0], out_ch, *out), dtype=np.result_type(x, w))
+    if cg * prod(ks) < MIN_IM2COL_DEPTH:
+        y[...] = 0
+        for tap in np.ndindex(*ks):
+            slab = _grouped(win[(..., *tap)], groups)  # (N, g, C/g, *out)
+            wk = w[(..., *tap)].reshape(groups, og, cg)
+            y += np.einsum("ngc...,goc->ngo...", slab, wk).reshape(y.shape)
+        return y
+    wg = w.reshape(groups, og, cg * prod(ks))
+    for ns, rs in _blocks(x.shape[0], out, cg * prod(ks) * x.itemsize):
+        for g in range(groups):
+            cols = _im2col(win[ns, g * cg : (g + 1) * cg, rs])  # (n, C/g·K, P)
+            y[ns, g * og : (g + 1) * og, rs] = np.matmul(wg[g], cols).reshape(
+                y[ns, g * og : (g + 1) * og, rs].shape
+            )
+    return y
+
+
+def correlate_input_grad(
+    delta: np.ndarray,
+    w: np.ndarray,
+    padded_in_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The adjoint of :func:`correlate` with respect to ``x`` (still padded).
+
+    ``dx[n, c, p·s + k·d] += Σ_o δ[n, o, p] · w[o, c, k]`` — a col2im scatter:
+    the dilated δ's zeros are never multiplied.
+    """
+    out_ch, cg = w.shape[:2]
+    ks = w.shape[2:]
+    og = out_ch // groups
+    n = delta.shape[0]
+    out = delta.shape[2:]
+    dx = np.zeros((n, cg * groups, *padded_in_size), dtype=np.result_type(delta, w))
+    if cg * prod(ks) < MIN_IM2COL_DEPTH:
+        dg = _grouped(delta, groups)  # (N, g, O/g, *out)
+        for tap in np.ndindex(*ks):
+            wk = w[(..., *tap)].reshape(groups, og, cg)
+            part = np.einsum("ngo...,goc->ngc...", dg, wk).reshape(n, cg * groups, *out)
+            dx[(slice(None), slice(None), *_tap_slices(tap, out, stride, dilation))] += part
+        return dx
+    wg_t = w.reshape(groups, og, cg * prod(ks)).transpose(0, 2, 1)  # (g, C/g·K, O/g)
+    for ns, rs in _blocks(n, out, cg * prod(ks) * dx.itemsize):
+        r0 = rs.start
+        rows = len(range(out[0])[rs])
+        block_out = (rows, *out[1:])
+        for g in range(groups):
+            d = delta[ns, g * og : (g + 1) * og, rs].reshape(-1, og, prod(block_out))
+            cols = np.matmul(wg_t[g], d).reshape(-1, cg, *ks, *block_out)
+            target = dx[ns, g * cg : (g + 1) * cg]
+            for tap in np.ndindex(*ks):
+                where = _tap_slices(tap, block_out, stride, dilation)
+                first = where[0]
+                where = (slice(first.start + r0 * stride[0], first.stop + r0 * stride[0], first.step),) + where[1:]
+                target[(slice(None), slice(None), *where)] += cols[(slice(None), slice(None), *tap)]
+    return dx
+
+
+def correlate_weight_grad(
+    x: np.ndarray,
+    delta: np.ndarray,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The adjoint of :func:`correlate` with respect to ``w`` (``x`` padded).
+
+    ``dw[o, c, k] = Σ_{n, p} δ[n, o, p] · x[n, group(o)·C/g + c, p·s + k·d]``
+    """
+    n, in_ch = x.shape[:2]
+    out_ch = delta.shape[1]
+    cg, og = in_ch // groups, out_ch // groups
+    out = delta.shape[2:]
+    win = windows(x, kernel_size, stride, dilation)
+    dw = np.zeros((out_ch, cg, *kernel_size), dtype=np.result_type(x, delta))
+    if cg * prod(kernel_size) < MIN_IM2COL_DEPTH:
+        dg = _grouped(delta, groups).reshape(n, groups, og, -1)
+        for tap in np.ndindex(*kernel_size):
+            slab = _grouped(win[(..., *tap)], groups).reshape(n, groups, cg, -1)
+            dw[(..., *tap)] = np.einsum("ngop,ngcp->goc", dg, slab).reshape(out_ch, cg)
+        return dw
+    dwg = dw.reshape(groups, og, cg * prod(kernel_size))
+    for ns, rs in _blocks(n, out, cg * prod(kernel_size) * x.itemsize):
+        for g in range(groups):
+            cols = _im2col(win[ns, g * cg : (g + 1) * cg, rs])  # (n, C/g·K, P)
+            d = delta[ns, g * og : (g + 1) * og, rs].reshape(cols.shape[0], og, -1)
+            dwg[g] += np.tensordot(d, cols, axes=([0, 2], [0, 2]))
+    return dw
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
+    """``(N, C, *s)`` → ``(N, g, C/g, *s)``, a view."""
+    return a.reshape(a.shape[0], groups, a.shape[1] // groups, *a.shape[2:])
+
+
+def _im2col(win: np.ndarray) -> np.ndarray:
+    """Windows ``(n, C, *out, *k)`` → a contiguous ``(n, C·K, P)`` matrix per sample."""
+    nsp = (win.ndim - 2) // 2
+    order = (0, 1, *range(2 + nsp, 2 + 2 * nsp), *range(2, 2 + nsp))
+    cols = np.ascontiguousarray(win.transpose(order))
+    return cols.reshape(win.shape[0], -1, prod(win.shape[2 : 2 + nsp]))
+
+
+def _tap_slices(
+    tap: tuple[int, ...], out: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]
+) -> tuple[slice, ...]:
+    """Where kernel offset ``tap`` lands in the padded input for every output."""
+    return tuple(
+        slice(k * d, k * d + (o - 1) * s + 1, s) for k, o, s, d in zip(tap, out, stride, dilation)
+    )
+
+
+def _blocks(n: int, out: tuple[int, ...], bytes_per_output: int) -> Iterator[tuple[slice, slice]]:
+    """Split (batch × first output axis) so one im2col block fits the budget."""
+    per_row = bytes_per_output * prod(out[1:])
+    per_sample = per_row * out[0]
+    if per_sample <= MEMORY_BUDGET:
+        step = max(1, MEMORY_BUDGET // max(per_sample, 1))
+        for start in range(0, n, step):
+            yield slice(start, min(start + step, n)), slice(0, out[0])
+        return
+    rows = max(1, MEMORY_BUDGET // max(per_row, 1))
+    for i, start in product(range(n), range(0, out[0], rows)):
+        yield slice(i, i + 1), slice(start, min(start + rows, out[0]))

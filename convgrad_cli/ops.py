@@ -1,0 +1,85 @@
+"""The named steps of the slides: dilate, pad, rot180, windows.
+
+Arrays are ``(N, C, *spatial)``; every helper acts on the spatial axes only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .geometry import Pair
+
+
+def dilate(delta: np.ndarray, stride: tuple[int, ...]) -> np.ndarray:
+    """Put ``stride − 1`` zeros between neighbouring entries on each spatial axis.
+
+    >>> dilate(np.array([[[[1, 2], [3, 4]]]]), (2, 2))[0, 0]
+    array([[1, 0, 2],
+           [0, 0, 0],
+           [3, 0, 4]])
+    """
+    lead = delta.shape[: delta.ndim - len(stride)]
+    spatial = delta.shape[len(lead) :]
+    size = tuple((n - 1) * s + 1 for n, s in zip(spatial, stride))
+    out = np.zeros(lead + size, dtype=delta.dtype)
+    out[(..., *(slice(None, None, s) for s in stride))] = delta
+    return out
+
+
+def pad(a: np.ndarray, pads: tuple[Pair, ...]) -> np.ndarray:
+    """Add ``(before, after)`` zeros on each spatial axis; a negative count crops.
+
+    >>> pad(np.ones((1, 1, 2, 2)), ((1, 0), (0, -1)))[0, 0]
+    array([[0.],
+           [1.],
+           [1.]])
+    """
+    lead = a.ndim - len(pads)
+    crop = tuple(slice(max(-b, 0), a.shape[lead + i] - max(-e, 0)) for i, (b, e) in enumerate(pads))
+    a = a[(..., *crop)]
+    grow = [(0, 0)] * lead + [(max(b, 0), max(e, 0)) for b, e in pads]
+    if any(g != (0, 0) for g in grow):
+        a = np.pad(a, grow)
+    return a
+
+
+def rot180(kernel: np.ndarray, spatial: int) -> np.ndarray:
+    """Rotate a kernel by 180° on its spatial axes: ``w1 w2 / w3 w4`` → ``w4 w3 / w2 w1``."""
+    return kernel[(..., *([slice(None, None, -1)] * spatial))]
+
+
+def flip_kernel(kernel: np.ndarray, groups: int) -> np.ndarray:
+    """The kernel of the input gradient: rot180, in/out channel axes swapped per group.
+
+    ``(O, C/g, *k)`` becomes ``(C, O/g, *k)``.
+    """
+    out_ch, cg = kernel.shape[:2]
+    spatial = kernel.shape[2:]
+    og = out_ch // groups
+    swapped = kernel.reshape(groups, og, cg, *spatial).swapaxes(1, 2).reshape(groups * cg, og, *spatial)
+    return rot180(swapped, len(spatial))
+
+
+def windows(
+    x: np.ndarray,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> np.ndarray:
+    """A read-only view ``(N, C, *out, *k)`` of every window the kernel meets.
+
+    ``windows(x)[n, c, i, j, p, q] == x[n, c, i·s + p·d, j·s' + q·d']``; no copy.
+    """
+    n = len(kernel_size)
+    spatial = x.shape[-n:]
+    out = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in zip(spatial, kernel_size, stride, dilation))
+    strides = x.strides[-n:]
+    return as_strided(
+        x,
+        shape=x.shape[:-n] + out + tuple(kernel_size),
+        strides=x.strides[:-n]
+        + tuple(st * s for st, s in zip(strides, stride))
+        + tuple(st * d for st, d in zip(strides, dilation)),
+        writeable=False,
+    )

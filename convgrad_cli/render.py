@@ -1,0 +1,277 @@
+"""Rich renderables for every view. Nothing here prints; the CLI does.
+
+Colours follow δ: each upstream gradient δk has one colour, and wherever δk
+lands — the dilated δ, the padded δ, an input cell's expression — it keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from rich import box
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from .results import BackwardResult, ForwardResult
+
+PALETTE = (
+    "bold red", "bold green", "bold yellow", "bold blue", "bold magenta", "bold cyan",
+    "red", "green", "yellow", "blue", "magenta", "cyan",
+)  # fmt: skip
+ZERO = "dim"
+MAX_PANELS = 6
+MAX_ROWS, MAX_COLS = 12, 10
+
+
+def fmt(v: Any) -> str:
+    """A number as short as it can be said exactly: ``3``, ``-0.5``, ``1.234e-05``."""
+    if isinstance(v, str):
+        return v
+    f = float(v)
+    if f.is_integer() and abs(f) < 1e15:
+        return str(int(f))
+    return f"{f:.6g}"
+
+
+def delta_styles(names: np.ndarray) -> dict[str, str]:
+    """One colour per δ name, in row-major order."""
+    return {str(n): PALETTE[i % len(PALETTE)] for i, n in enumerate(names.ravel())}
+
+
+def expression_text(expr: str, styles: dict[str, str]) -> Text:
+    """An expression with each δ name in its colour."""
+    text = Text()
+    for i, term in enumerate(expr.split(" + ")):
+        if i:
+            text.append(" + ")
+        left, _, right = term.rpartition("·")
+        if left:
+            text.append(left + "·", styles.get(left, ""))
+        text.append(right, styles.get(right, ""))
+    return text
+
+
+# -- grids -------------------------------------------------------------------------------
+
+
+def grid(
+    title: str,
+    values: np.ndarray | None,
+    names: np.ndarray | None = None,
+    styles: dict[str, str] | None = None,
+    spatial: int = 2,
+    focus: tuple[int, ...] | None = None,
+    highlight: dict[tuple[int, ...], str] | None = None,
+) -> RenderableType:
+    """A full-rank array ``(lead…, *spatial)`` as one 2-D table per leading index.
+
+    Cells show names (coloured by ``styles``) when given, values below them
+    when both are known. Large arrays are cut to the part around ``focus``.
+    ``highlight`` styles cells by full index, over everything else.
+    """
+    base = values if values is not None else names
+    assert base is not None
+    styles = styles or {}
+    highlight = highlight or {}
+    lead_shape = base.shape[: base.ndim - min(spatial, 2)]
+    leads = list(np.ndindex(*lead_shape))
+    if focus is not None:
+        leads.sort(key=lambda lead: lead != tuple(focus[: len(lead)]))
+    panels: list[RenderableType] = []
+    for lead in leads[:MAX_PANELS]:
+        label = title + _lead_label(lead, lead_shape, spatial)
+        panels.append(Text(label, "bold"))
+        panels.append(
+            _table(
+                lead,
+                None if values is None else np.atleast_2d(values[lead]),
+                None if names is None else np.atleast_2d(names[lead]),
+                styles,
+                focus,
+                highlight,
+                spatial == 1,
+            )
+        )
+    if len(leads) > MAX_PANELS:
+        panels.append(Text(f"… {len(leads) - MAX_PANELS} more slices of {title} (all in --format json)", ZERO))
+    return Group(*panels)
+
+
+def _lead_label(lead: tuple[int, ...], shape: tuple[int, ...], spatial: int) -> str:
+    if all(n == 1 for n in shape):
+        return ""
+    axes = ["n", "c"] + (["z"] if spatial == 3 else [])
+    return " [" + ", ".join(f"{a}={i}" for a, i, n in zip(axes, lead, shape)) + "]"
+
+
+def _window(size: int, centre: int, limit: int) -> list[int | None]:
+    """Indices to show of an axis, ``None`` marking a gap."""
+    if size <= limit:
+        return list(range(size))
+    start = min(max(centre - limit // 2, 0), size - limit)
+    shown: list[int | None] = list(range(start, start + limit))
+    if start > 0:
+        shown[0:2] = [0, None] if start > 1 else [0]
+    if start + limit < size:
+        shown[-2:] = [None, size - 1]
+    return shown
+
+
+def _table(
+    lead: tuple[int, ...],
+    values: np.ndarray | None,
+    names: np.ndarray | None,
+    styles: dict[str, str],
+    focus: tuple[int, ...] | None,
+    highlight: dict[tuple[int, ...], str],
+    one_d: bool,
+) -> Table:
+    base = values if values is not None else names
+    assert base is not None
+    rows, cols = base.shape
+    fr, fc = (0, 0) if focus is None else ((0, focus[-1]) if one_d else focus[-2:])
+    table = Table(show_header=False, box=box.SQUARE, padding=(0, 1))
+    shown_cols = _window(cols, fc, MAX_COLS)
+    for _ in shown_cols:
+        table.add_column(justify="right")
+    for r in _window(rows, fr, MAX_ROWS):
+        if r is None:
+            table.add_row(*["⋮" if c is not None else "⋱" for c in shown_cols])
+            continue
+        cells: list[Text] = []
+        for c in shown_cols:
+            if c is None:
+                cells.append(Text("⋯", ZERO))
+                continue
+            name = None if names is None else names[r, c]
+            value = None if values is None else values[r, c]
+            key = (*lead, c) if one_d else (*lead, r, c)
+            cells.append(_cell(name, value, styles, highlight.get(key)))
+        table.add_row(*cells)
+    return table
+
+
+def _cell(name: Any, value: Any, styles: dict[str, str], override: str | None) -> Text:
+    if name is None:
+        text = Text(fmt(value), ZERO if value == 0 else "")
+    else:
+        is_zero = isinstance(name, (int, np.integer)) and name == 0
+        text = Text(fmt(name), ZERO if is_zero else styles.get(str(name), ""))
+        if value is not None and not is_zero:
+            text.append("\n" + fmt(value), "dim")
+    if override:
+        text.stylize(override)
+    return text
+
+
+# -- views --------------------------------------------------------------------------------
+
+
+def heading(result: ForwardResult) -> Text:
+    p = result.problem
+    mode = "numbers and names" if p.x is not None and p.w is not None else "names"
+    return Text.assemble(("convgrad ", "bold"), p.geom.describe(), (f"  ({p.source}, {mode})", "dim"))
+
+
+def forward_view(result: ForwardResult) -> RenderableType:
+    p, g = result.problem, result.problem.geom
+    sp = g.ndim
+    parts: list[RenderableType] = [heading(result)]
+    names = result.namer.grid("input") if result.expressions is not None else None
+    parts.append(grid("input x", p.x, names, spatial=sp))
+    knames = result.namer.grid("kernel") if result.expressions is not None else None
+    parts.append(grid("kernel W", p.w, knames, spatial=sp))
+    onames = result.namer.grid("output") if result.expressions is not None else None
+    parts.append(grid("output y", result.output, onames, spatial=sp))
+    if result.expressions is not None:
+        parts.append(_equations("y = x ⋆ W", onames, result.expressions["output"], result.output, {}))
+    return _spaced(parts)
+
+
+def backward_view(result: BackwardResult) -> RenderableType:
+    p, g = result.problem, result.problem.geom
+    sp = g.ndim
+    steps, names = result.steps, result.names
+    styles = delta_styles(names["delta"]) if names else {}
+    parts: list[RenderableType] = [heading(result)]
+    parts.append(grid("δ = ∂L/∂y", p.delta, names.get("delta"), styles, sp))
+    if any(s > 1 for s in g.stride):
+        parts.append(
+            grid(
+                f"dilated δ: stride − 1 = {_axes(s - 1 for s in g.stride)} zero(s) between neighbours",
+                steps and steps.dilated_delta,
+                names.get("dilated_delta"),
+                styles,
+                sp,
+            )
+        )
+    pads = ", ".join(f"{b}/{a}" for b, a in g.delta_padding)
+    extra = f"; {_axes(g.uncovered)} uncovered row/col at the end" if any(g.uncovered) else ""
+    parts.append(
+        grid(
+            f"padded δ: before/after {pads} = dilation·(k−1) − padding{extra}",
+            steps and steps.padded_delta,
+            names.get("padded_delta"),
+            styles,
+            sp,
+        )
+    )
+    parts.append(
+        grid("flipped kernel rot180(W)", steps and steps.flipped_kernel, names.get("flipped_kernel"), styles, sp)
+    )
+    parts.append(Text("∂L/∂x = correlate(padded δ, flipped kernel)", "bold"))
+    parts.append(grid("∂L/∂x", steps and steps.input_grad, names.get("input") if steps is None else None, styles, sp))
+    if result.expressions is not None:
+        parts.append(
+            _equations(
+                "∂L/∂x, cell by cell",
+                names["input"],
+                result.expressions["input_grad"],
+                None if steps is None else steps.input_grad,
+                styles,
+                prefix="∂L/∂",
+            )
+        )
+    parts.append(grid("∂L/∂W = input ⋆ dilated δ", result.weight_grad, None if result.weight_grad is not None else names.get("kernel"), styles, sp))
+    if result.bias_grad is not None:
+        parts.append(Text("∂L/∂b = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
+    return _spaced(parts)
+
+
+def _spaced(parts: list[RenderableType]) -> RenderableType:
+    """Parts one below the other with a blank line between them."""
+    return Group(*(Padding(part, (0, 0, 1, 0), expand=False) for part in parts))
+
+
+def _axes(t: Iterable[int]) -> str:
+    t = tuple(t)
+    return str(t[0]) if len(set(t)) == 1 else "×".join(map(str, t))
+
+
+def _equations(
+    title: str,
+    names: np.ndarray,
+    exprs: np.ndarray,
+    values: np.ndarray | None,
+    styles: dict[str, str],
+    prefix: str = "",
+    limit: int = 64,
+) -> RenderableType:
+    table = Table(show_header=False, box=None, padding=(0, 1))
+    table.add_column(justify="right")
+    table.add_column()
+    if values is not None:
+        table.add_column(justify="right")
+    flat = list(zip(names.ravel(), exprs.ravel(), *([values.ravel()] if values is not None else [])))
+    for row in flat[:limit]:
+        cells: list[RenderableType] = [Text(f"{prefix}{row[0]} ="), expression_text(row[1], styles)]
+        if values is not None:
+            cells.append(Text(f"= {fmt(row[2])}", "bold"))
+        table.add_row(*cells)
+    if len(flat) > limit:
+        table.add_row(Text("…"), Text(f"{len(flat) - limit} more (all in --format json)", ZERO))
+    return Group(Text(title, "bold"), table)
