@@ -116,8 +116,7 @@ def _full_delta(delta: object, geom: Geometry, ranks: Ranks) -> np.ndarray:
     d = _float(delta, "delta")
     if d.shape not in (geom.output_shape, ranks.output_shape(geom.output_shape)):
         raise ArrayError(
-            f"delta has shape {d.shape}; it must match the output, "
-            f"{ranks.output_shape(geom.output_shape)}"
+            f"delta has shape {d.shape}; it must match the output, {ranks.output_shape(geom.output_shape)}"
         )
     return d.reshape(geom.output_shape)
 

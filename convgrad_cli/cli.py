@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -42,34 +43,65 @@ class Format(str, Enum):
 
 ConfigArg = Annotated[
     Optional[Path],
-    typer.Argument(help="YAML config file (e.g. configs/stride2.yaml); flags override it.", show_default=False),
+    typer.Argument(
+        help="YAML config file (e.g. configs/stride2.yaml); flags override it.", show_default=False
+    ),
 ]
 XOpt = Annotated[
     Optional[str],
-    typer.Option("--x", help="Input array: YAML ('[[1,2],[3,4]]'), or FILL:SHAPE ('names:4x4', 'random:1x3x8x8').", show_default=False),
+    typer.Option(
+        "--x",
+        help="Input array: YAML ('[[1,2],[3,4]]'), or FILL:SHAPE ('names:4x4', 'random:1x3x8x8').",
+        show_default=False,
+    ),
 ]
 KernelOpt = Annotated[
     Optional[str],
     typer.Option("--kernel", "-k", help="Kernel array, like --x (e.g. 'arange:2x2').", show_default=False),
 ]
-BiasOpt = Annotated[Optional[str], typer.Option(help="Bias, one per output channel (e.g. '[0.5]').", show_default=False)]
+BiasOpt = Annotated[
+    Optional[str], typer.Option(help="Bias, one per output channel (e.g. '[0.5]').", show_default=False)
+]
 DeltaOpt = Annotated[
     Optional[str],
-    typer.Option(help="Upstream gradient δ = ∂L/∂y (default: ones; 'names' for symbols only).", show_default=False),
+    typer.Option(
+        help="Upstream gradient δ = ∂L/∂y (default: ones; 'names' for symbols only).", show_default=False
+    ),
 ]
-StrideOpt = Annotated[Optional[str], typer.Option("--stride", "-s", help="Stride: 2, or 2,1 per axis.", show_default=False)]
+StrideOpt = Annotated[
+    Optional[str], typer.Option("--stride", "-s", help="Stride: 2, or 2,1 per axis.", show_default=False)
+]
 PaddingOpt = Annotated[
     Optional[str],
-    typer.Option("--padding", "-p", help="Padding: 1; 1,2; '[[0,1],[1,0]]' (before/after per axis); same; valid.", show_default=False),
+    typer.Option(
+        "--padding",
+        "-p",
+        help="Padding: 1; 1,2; '[[0,1],[1,0]]' (before/after per axis); same; valid.",
+        show_default=False,
+    ),
 ]
-DilationOpt = Annotated[Optional[str], typer.Option("--dilation", "-d", help="Kernel dilation: 2, or 2,1 per axis.", show_default=False)]
-GroupsOpt = Annotated[Optional[int], typer.Option(help="Channel groups; must divide both channel counts.", show_default=False)]
-DimsOpt = Annotated[Optional[int], typer.Option(help="Spatial axes: 1, 2 (default) or 3.", show_default=False)]
-SeedOpt = Annotated[Optional[int], typer.Option(help="Seed for random fills (default 0).", show_default=False)]
+DilationOpt = Annotated[
+    Optional[str],
+    typer.Option("--dilation", "-d", help="Kernel dilation: 2, or 2,1 per axis.", show_default=False),
+]
+GroupsOpt = Annotated[
+    Optional[int], typer.Option(help="Channel groups; must divide both channel counts.", show_default=False)
+]
+DimsOpt = Annotated[
+    Optional[int], typer.Option(help="Spatial axes: 1, 2 (default) or 3.", show_default=False)
+]
+SeedOpt = Annotated[
+    Optional[int], typer.Option(help="Seed for random fills (default 0).", show_default=False)
+]
 DtypeOpt = Annotated[Optional[str], typer.Option(help="float64 (default) or float32.", show_default=False)]
 FormatOpt = Annotated[
     Optional[Format],
-    typer.Option("--format", "-f", help="rich (terminal default), plain (no colour), or json (one document on stdout).", show_default=False),
+    typer.Option(
+        "--format",
+        "-f",
+        help="rich (terminal default), plain (no colour), or json (one document on stdout).",
+        show_default=False,
+    ),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 
@@ -110,7 +142,9 @@ def _run(debug: bool, body: Callable[[], int | None]) -> None:
 def emit(renderable_or_doc: Any, fmt: Optional[Format]) -> None:
     """JSON to stdout alone, or a Rich renderable to a console that suits the terminal."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(renderable_or_doc, ensure_ascii=False) + "\n")
+        # numpy scalars (the zeros np.pad puts into arrays of names) as plain numbers
+        doc = json.dumps(renderable_or_doc, ensure_ascii=False, default=lambda v: v.item())
+        sys.stdout.write(doc + "\n")
         return
     from rich.console import Console
 

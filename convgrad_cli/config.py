@@ -21,7 +21,19 @@ from .api import Ranks
 from .errors import ArrayError, ConfigError, GeometryError, TooLargeError
 from .geometry import Geometry
 
-KEYS = ("input", "kernel", "bias", "delta", "stride", "padding", "dilation", "groups", "dims", "seed", "dtype")
+KEYS = (
+    "input",
+    "kernel",
+    "bias",
+    "delta",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "dims",
+    "seed",
+    "dtype",
+)
 FILLS = ("names", "arange", "ones", "zeros", "random", "randint")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -115,7 +127,9 @@ def parse_flag(name: str, text: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
-        raise ConfigError(f"{name} value {text!r} is not valid YAML, a list such as 2,1, or FILL:SHAPE") from None
+        raise ConfigError(
+            f"{name} value {text!r} is not valid YAML, a list such as 2,1, or FILL:SHAPE"
+        ) from None
 
 
 def check_keys(raw: dict[str, Any], source: str) -> None:
@@ -174,7 +188,9 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
         if bias is None:
             raise ConfigError("bias cannot be filled with names; give numbers or a numeric fill")
         if b_shape != (geom.out_channels,):
-            raise ArrayError(f"bias has shape {b_shape}; it must be ({geom.out_channels},), one per output channel")
+            raise ArrayError(
+                f"bias has shape {b_shape}; it must be ({geom.out_channels},), one per output channel"
+            )
 
     out_shape = ranks.output_shape(geom.output_shape)
     delta_spec = cfg.get("delta", {"fill": "ones"})
@@ -260,7 +276,9 @@ def _array(
         else:
             raise ArrayError(f"{name} needs a shape, e.g. {{shape: [4, 4], fill: {fill}}}")
         if prod(shape) * np.dtype(dtype).itemsize > MAX_BYTES:
-            raise TooLargeError(_too_large(f"{name} of shape {shape}", prod(shape) * np.dtype(dtype).itemsize))
+            raise TooLargeError(
+                _too_large(f"{name} of shape {shape}", prod(shape) * np.dtype(dtype).itemsize)
+            )
         return shape, _fill(fill, shape, dtype, rng)
     if isinstance(spec, (list, int, float)) and not isinstance(spec, bool):
         _check_numbers(spec, name)
@@ -307,8 +325,10 @@ def _fill(fill: str, shape: tuple[int, ...], dtype: type, rng: np.random.Generat
 
 def _check_size(geom: Geometry, itemsize: int) -> None:
     # input, its gradient, output, δ, and the backward's dilated/padded δ
-    elements = 2 * prod(geom.input_shape) + 2 * prod(geom.output_shape) + prod(
-        (geom.batch, geom.out_channels, *geom.padded_delta_size)
+    elements = (
+        2 * prod(geom.input_shape)
+        + 2 * prod(geom.output_shape)
+        + prod((geom.batch, geom.out_channels, *geom.padded_delta_size))
     )
     if elements * itemsize > MAX_BYTES:
         raise TooLargeError(_too_large(f"the problem {geom.describe()}", elements * itemsize))

@@ -100,7 +100,9 @@ def correlate_input_grad(
             for tap in np.ndindex(*ks):
                 where = _tap_slices(tap, block_out, stride, dilation)
                 first = where[0]
-                where = (slice(first.start + r0 * stride[0], first.stop + r0 * stride[0], first.step),) + where[1:]
+                where = (
+                    slice(first.start + r0 * stride[0], first.stop + r0 * stride[0], first.step),
+                ) + where[1:]
                 target[(slice(None), slice(None), *where)] += cols[(slice(None), slice(None), *tap)]
     return dx
 
@@ -158,9 +160,7 @@ def _tap_slices(
     tap: tuple[int, ...], out: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]
 ) -> tuple[slice, ...]:
     """Where kernel offset ``tap`` lands in the padded input for every output."""
-    return tuple(
-        slice(k * d, k * d + (o - 1) * s + 1, s) for k, o, s, d in zip(tap, out, stride, dilation)
-    )
+    return tuple(slice(k * d, k * d + (o - 1) * s + 1, s) for k, o, s, d in zip(tap, out, stride, dilation))
 
 
 def _blocks(n: int, out: tuple[int, ...], bytes_per_output: int) -> Iterator[tuple[slice, slice]]:

@@ -84,9 +84,7 @@ class Geometry:
             raise GeometryError(f"{n} spatial axes given; convgrad handles 1, 2 or 3")
         for name in ("kernel_size", "stride", "dilation", "padding"):
             if len(getattr(self, name)) != n:
-                raise GeometryError(
-                    f"{name} has {len(getattr(self, name))} axes but the input has {n}"
-                )
+                raise GeometryError(f"{name} has {len(getattr(self, name))} axes but the input has {n}")
         for name in ("batch", "in_channels", "out_channels", "groups"):
             if getattr(self, name) < 1:
                 raise GeometryError(f"{name} is {getattr(self, name)}; it must be at least 1")
@@ -160,9 +158,7 @@ class Geometry:
 
         This is what transposed convolutions call ``output_padding``.
         """
-        return tuple(
-            (p - e) % s for p, e, s in zip(self.padded_in_size, self.kernel_extent, self.stride)
-        )
+        return tuple((p - e) % s for p, e, s in zip(self.padded_in_size, self.kernel_extent, self.stride))
 
     # -- the backward pass ---------------------------------------------------
 
@@ -185,9 +181,7 @@ class Geometry:
 
     @property
     def padded_delta_size(self) -> tuple[int, ...]:
-        return tuple(
-            s + b + a for s, (b, a) in zip(self.dilated_delta_size, self.delta_padding)
-        )
+        return tuple(s + b + a for s, (b, a) in zip(self.dilated_delta_size, self.delta_padding))
 
     @property
     def flops(self) -> int:
@@ -197,6 +191,7 @@ class Geometry:
 
     def describe(self) -> str:
         """One line for tables and headings, e.g. ``1×1×4×4 * 1×1×2×2 s1 p0 d1``."""
+
         def axes(t: tuple[int, ...]) -> str:
             return ",".join(map(str, t)) if len(set(t)) > 1 else str(t[0])
 
@@ -253,11 +248,8 @@ def resolve_padding_mode(
     if mode == "same":
         if any(s != 1 for s in stride):
             raise GeometryError(
-                f"padding 'same' needs stride 1 but stride is {stride}; "
-                "give the padding as numbers instead"
+                f"padding 'same' needs stride 1 but stride is {stride}; give the padding as numbers instead"
             )
         totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
         return tuple((t // 2, t - t // 2) for t in totals)
-    raise GeometryError(
-        f"padding {mode!r} is not allowed; give an int, a list, pairs, 'same' or 'valid'"
-    )
+    raise GeometryError(f"padding {mode!r} is not allowed; give an int, a list, pairs, 'same' or 'valid'")

@@ -73,7 +73,9 @@ def windows(
     """
     n = len(kernel_size)
     spatial = x.shape[-n:]
-    out = tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in zip(spatial, kernel_size, stride, dilation))
+    out = tuple(
+        (size - d * (k - 1) - 1) // s + 1 for size, k, s, d in zip(spatial, kernel_size, stride, dilation)
+    )
     strides = x.strides[-n:]
     return as_strided(
         x,

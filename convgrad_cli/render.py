@@ -77,6 +77,9 @@ def grid(
     assert base is not None
     styles = styles or {}
     highlight = highlight or {}
+    # Long indexed names repeat the panel's title in every cell: show numbers,
+    # still coloured by name, when there are numbers to show.
+    show_names = names is not None and (values is None or all("[" not in str(v) for v in names.ravel()[:64]))
     lead_shape = base.shape[: base.ndim - min(spatial, 2)]
     leads = list(np.ndindex(*lead_shape))
     if focus is not None:
@@ -94,10 +97,13 @@ def grid(
                 focus,
                 highlight,
                 spatial == 1,
+                show_names,
             )
         )
     if len(leads) > MAX_PANELS:
-        panels.append(Text(f"… {len(leads) - MAX_PANELS} more slices of {title} (all in --format json)", ZERO))
+        panels.append(
+            Text(f"… {len(leads) - MAX_PANELS} more slices of {title} (all in --format json)", ZERO)
+        )
     return Group(*panels)
 
 
@@ -129,6 +135,7 @@ def _table(
     focus: tuple[int, ...] | None,
     highlight: dict[tuple[int, ...], str],
     one_d: bool,
+    show_names: bool,
 ) -> Table:
     base = values if values is not None else names
     assert base is not None
@@ -150,14 +157,14 @@ def _table(
             name = None if names is None else names[r, c]
             value = None if values is None else values[r, c]
             key = (*lead, c) if one_d else (*lead, r, c)
-            cells.append(_cell(name, value, styles, highlight.get(key)))
+            cells.append(_cell(name, value, styles, highlight.get(key), show_names))
         table.add_row(*cells)
     return table
 
 
-def _cell(name: Any, value: Any, styles: dict[str, str], override: str | None) -> Text:
-    if name is None:
-        text = Text(fmt(value), ZERO if value == 0 else "")
+def _cell(name: Any, value: Any, styles: dict[str, str], override: str | None, show_names: bool) -> Text:
+    if name is None or not show_names:
+        text = Text(fmt(value), styles.get(str(name), ZERO if value == 0 else ""))
     else:
         is_zero = isinstance(name, (int, np.integer)) and name == 0
         text = Text(fmt(name), ZERO if is_zero else styles.get(str(name), ""))
@@ -221,10 +228,18 @@ def backward_view(result: BackwardResult) -> RenderableType:
         )
     )
     parts.append(
-        grid("flipped kernel rot180(W)", steps and steps.flipped_kernel, names.get("flipped_kernel"), styles, sp)
+        grid(
+            "flipped kernel rot180(W)",
+            steps and steps.flipped_kernel,
+            names.get("flipped_kernel"),
+            styles,
+            sp,
+        )
     )
     parts.append(Text("∂L/∂x = correlate(padded δ, flipped kernel)", "bold"))
-    parts.append(grid("∂L/∂x", steps and steps.input_grad, names.get("input") if steps is None else None, styles, sp))
+    parts.append(
+        grid("∂L/∂x", steps and steps.input_grad, names.get("input") if steps is None else None, styles, sp)
+    )
     if result.expressions is not None:
         parts.append(
             _equations(
@@ -236,7 +251,15 @@ def backward_view(result: BackwardResult) -> RenderableType:
                 prefix="∂L/∂",
             )
         )
-    parts.append(grid("∂L/∂W = input ⋆ dilated δ", result.weight_grad, None if result.weight_grad is not None else names.get("kernel"), styles, sp))
+    parts.append(
+        grid(
+            "∂L/∂W = input ⋆ dilated δ",
+            result.weight_grad,
+            None if result.weight_grad is not None else names.get("kernel"),
+            styles,
+            sp,
+        )
+    )
     if result.bias_grad is not None:
         parts.append(Text("∂L/∂b = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
     return _spaced(parts)
@@ -261,16 +284,19 @@ def _equations(
     prefix: str = "",
     limit: int = 64,
 ) -> RenderableType:
-    table = Table(show_header=False, box=None, padding=(0, 1))
+    table = Table(show_header=False, box=None, padding=0)
     table.add_column(justify="right")
     table.add_column()
     if values is not None:
         table.add_column(justify="right")
     flat = list(zip(names.ravel(), exprs.ravel(), *([values.ravel()] if values is not None else [])))
     for row in flat[:limit]:
-        cells: list[RenderableType] = [Text(f"{prefix}{row[0]} ="), expression_text(row[1], styles)]
+        cells: list[RenderableType] = [
+            Text(f"{prefix}{row[0]}"),
+            Text(" = ") + expression_text(row[1], styles),
+        ]
         if values is not None:
-            cells.append(Text(f"= {fmt(row[2])}", "bold"))
+            cells.append(Text(f" = {fmt(row[2])}", "bold"))
         table.add_row(*cells)
     if len(flat) > limit:
         table.add_row(Text("…"), Text(f"{len(flat) - limit} more (all in --format json)", ZERO))

@@ -133,7 +133,9 @@ def backward_json(result: BackwardResult) -> dict[str, Any]:
     doc["padded_delta"] = pick(steps and steps.padded_delta, "padded_delta", r.restore_output)
     doc["flipped_kernel"] = pick(steps and steps.flipped_kernel, "flipped_kernel", r.restore_kernel)
     doc["input_grad"] = nested(r.restore_input(steps.input_grad)) if steps is not None else None
-    doc["weight_grad"] = nested(r.restore_kernel(result.weight_grad)) if result.weight_grad is not None else None
+    doc["weight_grad"] = (
+        nested(r.restore_kernel(result.weight_grad)) if result.weight_grad is not None else None
+    )
     doc["bias_grad"] = nested(result.bias_grad)
     doc["input_grad_expressions"] = nested(r.restore_input(exprs["input_grad"])) if exprs else None
     doc["weight_grad_expressions"] = nested(r.restore_kernel(exprs["weight_grad"])) if exprs else None

@@ -92,9 +92,7 @@ def _input_position(geom: Geometry, p, k) -> tuple[int, ...] | None:
 
 def _output_position(geom: Geometry, q, k) -> tuple[int, ...] | None:
     p = []
-    for qi, ki, s, d, (before, _), out in zip(
-        q, k, geom.stride, geom.dilation, geom.padding, geom.out_size
-    ):
+    for qi, ki, s, d, (before, _), out in zip(q, k, geom.stride, geom.dilation, geom.padding, geom.out_size):
         num = qi + before - ki * d
         if num < 0 or num % s or num // s >= out:
             return None
@@ -143,4 +141,3 @@ def expressions(geom: Geometry, namer: Namer) -> dict[str, np.ndarray] | None:
     for idx in np.ndindex(*geom.kernel_shape):
         out["weight_grad"][idx] = weight_grad_expression(namer, weight_terms(geom, idx))
     return out
-

@@ -1,0 +1,159 @@
+"""The engine against the naive reference, finite differences and the adjoint
+identity, over random geometry of every kind."""
+
+import numpy as np
+import pytest
+import reference
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import geometries
+
+from convgrad_cli import conv, engine, trace
+from convgrad_cli.geometry import Geometry
+from convgrad_cli.names import Namer
+
+settings.register_profile("default", max_examples=60, deadline=None)
+settings.load_profile("default")
+
+
+def operands(g: Geometry, seed: int, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(g.input_shape).astype(dtype)
+    w = rng.standard_normal(g.kernel_shape).astype(dtype)
+    b = rng.standard_normal(g.out_channels).astype(dtype)
+    delta = rng.standard_normal(g.output_shape).astype(dtype)
+    return x, w, b, delta
+
+
+def ref_args(g: Geometry):
+    return dict(stride=g.stride, dilation=g.dilation, padding=g.padding, groups=g.groups)
+
+
+@given(geometries(), st.integers(0, 2**16))
+def test_forward_matches_the_definition(g, seed):
+    x, w, b, _ = operands(g, seed)
+    expected = reference.forward(x, w, b, **ref_args(g))
+    np.testing.assert_allclose(conv.forward(g, x, w, b), expected, rtol=1e-12, atol=1e-12)
+
+
+@given(geometries(), st.integers(0, 2**16))
+def test_gradients_match_the_definition(g, seed):
+    x, w, _, delta = operands(g, seed)
+    dx, dw, db = reference.backward(x, w, delta, **ref_args(g))
+    np.testing.assert_allclose(conv.input_grad(g, w, delta), dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv.weight_grad(g, x, delta), dw, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv.bias_grad(delta), db, rtol=1e-12, atol=1e-12)
+
+
+@given(geometries(), st.integers(0, 2**16))
+def test_slides_pipeline_equals_the_fast_path(g, seed):
+    _, w, _, delta = operands(g, seed)
+    steps = conv.backward_steps(g, w, delta)
+    assert steps.padded_delta.shape[2:] == g.padded_delta_size
+    assert steps.input_grad.shape == g.input_shape
+    np.testing.assert_allclose(steps.input_grad, conv.input_grad(g, w, delta), rtol=1e-12, atol=1e-12)
+
+
+@given(geometries(), st.integers(0, 2**16))
+def test_adjoint_identity(g, seed):
+    """⟨conv(x), δ⟩ = ⟨x, ∂L/∂x⟩ and = ⟨W, ∂L/∂W⟩: both sides sum the same products."""
+    x, w, _, delta = operands(g, seed)
+    lhs = np.vdot(conv.forward(g, x, w), delta)
+    assert np.isclose(lhs, np.vdot(x, conv.input_grad(g, w, delta)), rtol=1e-10, atol=1e-10)
+    assert np.isclose(lhs, np.vdot(w, conv.weight_grad(g, x, delta)), rtol=1e-10, atol=1e-10)
+
+
+@given(geometries(dims=(1, 2), max_size=5, max_batch=1), st.integers(0, 2**16))
+@settings(max_examples=25)
+def test_central_finite_differences(g, seed):
+    """Every entry of ∂L/∂x, ∂L/∂W, ∂L/∂b against (L(v + h) − L(v − h)) / 2h,
+    with L = ⟨conv(x, W) + b, δ⟩."""
+    x, w, b, delta = operands(g, seed)
+    h = 1e-6
+
+    def loss(x_, w_, b_):
+        return np.vdot(conv.forward(g, x_, w_, b_), delta)
+
+    for arr, grad in (
+        (x, conv.input_grad(g, w, delta)),
+        (w, conv.weight_grad(g, x, delta)),
+        (b, conv.bias_grad(delta)),
+    ):
+        numeric = np.zeros_like(arr)
+        for idx in np.ndindex(*arr.shape):
+            keep = arr[idx]
+            arr[idx] = keep + h
+            up = loss(x, w, b)
+            arr[idx] = keep - h
+            down = loss(x, w, b)
+            arr[idx] = keep
+            numeric[idx] = (up - down) / (2 * h)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-7)
+
+
+@given(geometries(dims=(1, 2), max_size=5), st.integers(0, 2**16))
+@settings(max_examples=30)
+def test_traced_terms_add_up_to_the_gradients(g, seed):
+    """Each cell's terms, given numbers, are exactly its gradient entry."""
+    x, w, _, delta = operands(g, seed)
+    dx, dw = conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta)
+    y = conv.forward(g, x, w)
+    for idx in np.ndindex(*g.input_shape):
+        terms = trace.input_terms(g, idx)
+        assert np.isclose(trace.evaluate(terms, w, delta, ("weight", "delta")), dx[idx], atol=1e-12)
+    for idx in np.ndindex(*g.kernel_shape):
+        terms = trace.weight_terms(g, idx)
+        assert np.isclose(trace.evaluate(terms, x, delta, ("input", "delta")), dw[idx], atol=1e-12)
+    for idx in np.ndindex(*g.output_shape):
+        terms = trace.output_terms(g, idx)
+        assert np.isclose(trace.evaluate(terms, x, w, ("input", "weight")), y[idx], atol=1e-12)
+
+
+@given(geometries(), st.integers(0, 2**16))
+@settings(max_examples=25)
+def test_blocks_under_a_tiny_memory_budget_change_nothing(g, seed):
+    x, w, b, delta = operands(g, seed)
+    full = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta))
+    saved = engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH
+    engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH = 300, 1  # force im2col, in 300-byte blocks
+    try:
+        blocked = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta))
+    finally:
+        engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH = saved
+    for a, b_ in zip(full, blocked):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_result_dtype_follows_the_operands(dtype):
+    g = Geometry.build((6, 6), (3, 3), in_channels=2, out_channels=3, stride=2, padding=1)
+    x, w, b, delta = operands(g, 0, dtype)
+    assert conv.forward(g, x, w, b).dtype == dtype
+    assert conv.input_grad(g, w, delta).dtype == dtype
+    assert conv.weight_grad(g, x, delta).dtype == dtype
+    steps = conv.backward_steps(g, w, delta)
+    assert steps.input_grad.dtype == dtype
+    np.testing.assert_allclose(
+        conv.input_grad(g, w, delta),
+        reference.backward(x.astype(float), w.astype(float), delta.astype(float), **ref_args(g))[0],
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+def test_uneven_coverage_leaves_zero_gradient_and_pads_delta_at_the_end():
+    g = Geometry.build((5, 5), (2, 2), stride=2)
+    assert g.out_size == (2, 2) and g.uncovered == (1, 1)
+    assert g.delta_padding == ((1, 2), (1, 2))  # k−1 before, k−1 + 1 uncovered after
+    w = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    dx = conv.input_grad(g, w, np.ones(g.output_shape))
+    assert (dx[0, 0, 4, :] == 0).all() and (dx[0, 0, :, 4] == 0).all()
+    assert trace.input_terms(g, (0, 0, 4, 4)) == []
+    assert trace.input_grad_expression(Namer(g), []) == "0"
+
+
+def test_same_padding_puts_the_odd_zero_after():
+    g = Geometry.build((4, 4), (2, 2), padding="same")
+    assert g.padding == ((0, 1), (0, 1)) and g.out_size == (4, 4)
+    g = Geometry.build((5,), (3,), padding="same", dilation=2)
+    assert g.padding == ((2, 2),)
