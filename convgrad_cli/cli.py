@@ -244,6 +244,104 @@ def backward(
     _run(debug, body)
 
 
+@app.command()
+def trace(
+    config: ConfigArg = None,
+    input: Annotated[
+        Optional[str],
+        typer.Option(
+            "--input",
+            "-i",
+            help="Input cell to follow: a name (a, f) or a 0-based index (1,2; or n,c,row,col).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Optional[str],
+        typer.Option(
+            "--output", "-o", help="Output to take apart: y5, or an index such as 1,1.", show_default=False
+        ),
+    ] = None,
+    weight: Annotated[
+        Optional[str],
+        typer.Option(
+            "--weight",
+            "-w",
+            help="Weight whose gradient to build: w2, or an index such as 0,1.",
+            show_default=False,
+        ),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", "-a", help="Every input cell's gradient, as the slides list them.")
+    ] = False,
+    steps: Annotated[
+        bool, typer.Option("--steps", help="Tell the reasoning one window at a time (with --input).")
+    ] = False,
+    x: XOpt = None,
+    kernel: KernelOpt = None,
+    bias: BiasOpt = None,
+    delta: DeltaOpt = None,
+    stride: StrideOpt = None,
+    padding: PaddingOpt = None,
+    dilation: DilationOpt = None,
+    groups: GroupsOpt = None,
+    dims: DimsOpt = None,
+    seed: SeedOpt = None,
+    dtype: DtypeOpt = None,
+    format: FormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Which δ entries a cell depends on, and why the flipped kernel finds the same terms.
+
+    Examples:
+      convgrad trace --input a
+      convgrad trace --input f --steps
+      convgrad trace --input 1,2 --stride 2
+      convgrad trace --output y5
+      convgrad trace --weight w2
+      convgrad trace --all configs/stride2.yaml
+    """
+
+    def body() -> None:
+        from .errors import ConfigError
+        from .tracing import trace_all, trace_cell, trace_json
+
+        chosen = [
+            name
+            for name, v in (("--input", input), ("--output", output), ("--weight", weight), ("--all", every))
+            if v
+        ]
+        if len(chosen) > 1:
+            raise ConfigError(
+                f"{' and '.join(chosen)} were given together; trace one of --input, --output, --weight or --all"
+            )
+        problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
+                        dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
+        if not chosen or every:
+            cells = trace_all(problem)
+            if format is Format.json:
+                return emit(trace_json(cells, every=True), format)
+            from .render_trace import all_view
+
+            return emit(all_view(cells), format)
+        kind, text = next((k, v) for k, v in (("input", input), ("output", output), ("weight", weight)) if v)
+        cell = trace_cell(problem, kind, text)
+        if format is Format.json:
+            return emit(trace_json([cell], every=False), format)
+        from . import render_trace
+
+        if steps and kind == "input":
+            return emit(render_trace.steps_view(cell), format)
+        view = {
+            "input": render_trace.input_view,
+            "output": render_trace.output_view,
+            "weight": render_trace.weight_view,
+        }
+        return emit(view[kind](cell), format)
+
+    _run(debug, body)
+
+
 def run() -> None:
     """Console-script entry point."""
     app()

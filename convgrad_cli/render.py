@@ -6,6 +6,7 @@ lands — the dilated δ, the padded δ, an input cell's expression — it keeps
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,7 @@ PALETTE = (
     "red", "green", "yellow", "blue", "magenta", "cyan",
 )  # fmt: skip
 ZERO = "dim"
+INDEXED = re.compile(r"\w\[\d")  # x[0,1]: the indexed names of large problems
 MAX_PANELS = 6
 MAX_ROWS, MAX_COLS = 12, 10
 
@@ -79,7 +81,9 @@ def grid(
     highlight = highlight or {}
     # Long indexed names repeat the panel's title in every cell: show numbers,
     # still coloured by name, when there are numbers to show.
-    show_names = names is not None and (values is None or all("[" not in str(v) for v in names.ravel()[:64]))
+    show_names = names is not None and (
+        values is None or not any(INDEXED.search(str(v)) for v in names.ravel()[:64])
+    )
     lead_shape = base.shape[: base.ndim - min(spatial, 2)]
     leads = list(np.ndindex(*lead_shape))
     if focus is not None:
