@@ -342,6 +342,164 @@ def trace(
     _run(debug, body)
 
 
+class Mode(str, Enum):
+    auto = "auto"
+    full = "full"
+    fast = "fast"
+
+
+def _config_paths(targets: list[str]) -> list[Path]:
+    """Files, directories (their *.yaml / *.yml) and globs, in a stable order."""
+    import glob
+
+    from .errors import ConfigError
+
+    paths: list[Path] = []
+    for target in targets:
+        p = Path(target)
+        if p.is_dir():
+            found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+            if not found:
+                raise ConfigError(f"directory {target!r} holds no *.yaml config")
+            paths += found
+        elif p.exists():
+            paths.append(p)
+        elif any(ch in target for ch in "*?["):
+            found = sorted(Path(m) for m in glob.glob(target, recursive=True))
+            if not found:
+                raise ConfigError(f"no file matches {target!r}")
+            paths += found
+        else:
+            raise ConfigError(f"config file {target!r} does not exist")
+    return paths
+
+
+@app.command()
+def check(
+    targets: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Config files, directories or globs (configs/, 'configs/*.yaml'); none: the default problem.",
+            show_default=False,
+        ),
+    ] = None,
+    random: Annotated[
+        int, typer.Option("--random", "-r", help="Also check N random geometries, e.g. --random 200.", min=0)
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the --random sweep.")] = 0,
+    impl: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Check your own backward instead: mymodule:conv2d_backward or path/to/file.py:backward.",
+            show_default=False,
+        ),
+    ] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="Finite differences of every entry (full), random directions (fast), or full for small problems (auto)."
+        ),
+    ] = Mode.auto,
+    directions: Annotated[
+        int, typer.Option(help="Random directions per gradient in fast mode, e.g. --directions 4.", min=1)
+    ] = 2,
+    rtol: Annotated[
+        Optional[float],
+        typer.Option(
+            help="Relative tolerance (default 1e-9 for float64, 1e-4 for float32).", show_default=False
+        ),
+    ] = None,
+    atol: Annotated[
+        Optional[float],
+        typer.Option(
+            help="Absolute tolerance (default 1e-12 for float64, 1e-6 for float32).", show_default=False
+        ),
+    ] = None,
+    junit_xml: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--junit-xml",
+            help="Also write a JUnit XML report, e.g. --junit-xml report.xml.",
+            show_default=False,
+        ),
+    ] = None,
+    stride: StrideOpt = None,
+    padding: PaddingOpt = None,
+    dilation: DilationOpt = None,
+    groups: GroupsOpt = None,
+    dtype: DtypeOpt = None,
+    format: FormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Prove gradients right: against the definition, the slides' pipeline, finite
+    differences and the adjoint identity. Exit 0 if all pass, 1 if any fails.
+
+    Examples:
+      convgrad check configs/
+      convgrad check --random 200 --seed 0
+      convgrad check configs/ --impl my_conv.py:conv2d_backward --junit-xml report.xml
+    """
+
+    def body() -> int:
+        import numpy as np
+
+        from .checking import check_problem, load_impl, random_problem
+        from .config import load
+        from .errors import ConfigError
+
+        fn = load_impl(impl) if impl else None
+        overrides = _overrides(stride=stride, padding=padding, dilation=dilation, groups=groups, dtype=dtype)
+        tolerance = None
+        if rtol is not None or atol is not None:
+            if (rtol is not None and rtol < 0) or (atol is not None and atol < 0):
+                raise ConfigError("--rtol and --atol must not be negative")
+            default_rtol, default_atol = (1e-9, 1e-12) if (dtype or "float64") == "float64" else (1e-4, 1e-6)
+            tolerance = (
+                rtol if rtol is not None else default_rtol,
+                atol if atol is not None else default_atol,
+            )
+
+        cases = [(str(p), lambda p=p: load(p, overrides)) for p in _config_paths(targets or [])]
+        rng = np.random.default_rng(seed)
+        cases += [
+            (f"random-{i}", lambda: random_problem(rng, dtype=dtype or "float64")) for i in range(random)
+        ]
+        if not cases:
+            cases = [("default", lambda: load(None, overrides))]
+        problems = [(name, make()) for name, make in cases]  # every config is validated before any check
+
+        def run_case(item):
+            name, problem = item
+            return check_problem(problem, name, fn, mode.value, tolerance, directions)
+
+        results = []
+        if format is not Format.json and len(problems) > 5 and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import track
+
+            for item in track(problems, description="checking", console=Console(stderr=True), transient=True):
+                results.append(run_case(item))
+        else:
+            results = [run_case(item) for item in problems]
+
+        from .reports import check_json
+        from .reports import junit_xml as to_junit
+
+        if junit_xml is not None:
+            from .files import write_atomic
+
+            write_atomic(junit_xml, to_junit(results))
+        if format is Format.json:
+            emit(check_json(results), format)
+        else:
+            from .render_check import check_view
+
+            emit(check_view(results, impl), format)
+        return ExitStatus.OK if all(r.passed for r in results) else ExitStatus.CHECK_FAILED
+
+    _run(debug, body)
+
+
 def run() -> None:
     """Console-script entry point."""
     app()

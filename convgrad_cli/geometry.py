@@ -190,7 +190,8 @@ class Geometry:
         return 2 * prod(self.output_shape) * per_output
 
     def describe(self) -> str:
-        """One line for tables and headings, e.g. ``1×1×4×4 * 1×1×2×2 s1 p0 d1``."""
+        """One line for tables and headings, e.g. ``1×1×4×4 * 1×1×2×2 s2 p1``;
+        padding, dilation and groups appear when they are not the default."""
 
         def axes(t: tuple[int, ...]) -> str:
             return ",".join(map(str, t)) if len(set(t)) > 1 else str(t[0])
@@ -200,10 +201,10 @@ class Geometry:
             pad = axes(tuple(b for b, _ in pads))
         else:
             pad = ",".join(f"{b}/{a}" for b, a in pads)
-        text = (
-            f"{'×'.join(map(str, self.input_shape))} * {'×'.join(map(str, self.kernel_shape))}"
-            f" s{axes(self.stride)} p{pad} d{axes(self.dilation)}"
-        )
+        text = f"{'×'.join(map(str, self.input_shape))} * {'×'.join(map(str, self.kernel_shape))}"
+        text += f" s{axes(self.stride)}"
+        text += f" p{pad}" if pad != "0" else ""
+        text += f" d{axes(self.dilation)}" if set(self.dilation) != {1} else ""
         return text + (f" g{self.groups}" if self.groups > 1 else "")
 
 
