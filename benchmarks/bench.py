@@ -1,0 +1,252 @@
+"""convgrad against PyTorch on real layer sizes, and the CLI's start-up.
+
+    python benchmarks/bench.py                 # everything, markdown on stdout
+    python benchmarks/bench.py --only layers   # or: cli, check
+    python benchmarks/bench.py --dtype float64 --repeat 3
+
+For each layer: the best of ``--repeat`` runs of forward + backward (∂L/∂x,
+∂L/∂W, ∂L/∂b) through convgrad's public API and through
+``torch.nn.functional.conv2d`` + autograd (same dtype, same thread count),
+their ratio, the GFLOP/s reached (3 × the forward's multiply-adds × 2), NumPy's
+own large-matmul GFLOP/s measured in the same run (the practical ceiling),
+and the peak memory each adds to its process (VmHWM after a reset, Linux).
+PyTorch columns are blank when it is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from convgrad_cli import conv2d, conv2d_backward  # noqa: E402
+from convgrad_cli.geometry import Geometry  # noqa: E402
+
+# (N, C, H, W) → O, k, stride, padding, dilation, groups
+LAYERS = [
+    ((8, 64, 56, 56), 64, 3, 1, 0, 1, 1),
+    ((8, 128, 28, 28), 128, 3, 1, 0, 1, 1),
+    ((8, 3, 224, 224), 64, 7, 2, 0, 1, 1),
+    ((32, 256, 14, 14), 256, 3, 1, 0, 1, 1),
+    ((8, 64, 56, 56), 64, 3, 2, 1, 1, 1),
+    ((4, 32, 64, 64), 32, 3, 1, 0, 2, 1),
+    ((8, 64, 56, 56), 64, 3, 1, 0, 1, 64),
+]
+
+
+def label(layer) -> str:
+    (n, c, h, w), o, k, s, p, d, g = layer
+    extra = "".join(
+        [f", padding {p}" if p else "", f", dilation {d}" if d > 1 else "", f", groups {g}" if g > 1 else ""]
+    )
+    return f"({n}, {c}, {h}, {w}) → {o}, {k}×{k}, stride {s}{extra}"
+
+
+def operands(layer, dtype):
+    (n, c, h, w), o, k, s, p, d, g = layer
+    rng = np.random.default_rng(0)
+    geom = Geometry.build((h, w), (k, k), batch=n, in_channels=c, out_channels=o, groups=g,
+                          stride=s, padding=p, dilation=d)  # fmt: skip
+    x = rng.standard_normal(geom.input_shape).astype(dtype)
+    wt = rng.standard_normal(geom.kernel_shape).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    delta = rng.standard_normal(geom.output_shape).astype(dtype)
+    return geom, x, wt, b, delta
+
+
+def runner(lib: str, layer, dtype):
+    """A function doing one forward + backward, with its operands made ready."""
+    geom, x, w, b, delta = operands(layer, dtype)
+    _, _, _, s, p, d, g = layer
+    if lib == "convgrad":
+
+        def run():
+            conv2d(x, w, b, stride=s, padding=p, dilation=d, groups=g)
+            conv2d_backward(x, w, delta, stride=s, padding=p, dilation=d, groups=g)
+
+        return geom, run
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    td = torch.tensor(delta)
+
+    def run():
+        y = torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p, dilation=d, groups=g)
+        y.backward(td)
+        tx.grad = tw.grad = tb.grad = None
+
+    return geom, run
+
+
+def best_time(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+
+def child_peak(lib: str, index: int, dtype: str) -> None:
+    """In a fresh process: operands ready, reset the peak, run once, print the peak added."""
+    _, fn = runner(lib, LAYERS[index], np.dtype(dtype))
+    if lib == "torch":
+        fn()  # let PyTorch make its one-time allocations (thread pools, caches) first
+    before = _status("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    fn()
+    print(json.dumps({"peak": _status("VmHWM") - before}))
+
+
+def peak_memory(lib: str, index: int, dtype: str) -> float | None:
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", lib, str(index), dtype],
+            capture_output=True, text=True, check=True, timeout=600,
+        )  # fmt: skip
+        return json.loads(out.stdout)["peak"] / 2**20
+    except (subprocess.SubprocessError, OSError, ValueError, KeyError):
+        return None
+
+
+def matmul_gflops(dtype, n: int = 2048) -> float:
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
+    return 2 * n**3 / best_time(lambda: a @ a, 3) / 1e9
+
+
+def have_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def layers_table(dtypes, repeat: int) -> str:
+    torch_ok = have_torch()
+    rows = [
+        "| dtype | layer | convgrad s | PyTorch s | ratio | convgrad GFLOP/s | PyTorch GFLOP/s | "
+        "NumPy matmul GFLOP/s | convgrad peak MiB | PyTorch peak MiB | memory ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for dtype in dtypes:
+        ceiling = matmul_gflops(np.dtype(dtype))
+        for i, layer in enumerate(LAYERS):
+            geom, ours = runner("convgrad", layer, np.dtype(dtype))
+            t_ours = best_time(ours, repeat)
+            work = 3 * geom.flops / 1e9
+            t_torch = best_time(runner("torch", layer, np.dtype(dtype))[1], repeat) if torch_ok else None
+            m_ours = peak_memory("convgrad", i, dtype)
+            m_torch = peak_memory("torch", i, dtype) if torch_ok else None
+
+            def f(v, spec):
+                return "" if v is None else format(v, spec)
+
+            rows.append(
+                f"| {dtype} | {label(layer)} | {t_ours:.3f} | {f(t_torch, '.3f')} | "
+                f"{f(t_torch and t_ours / t_torch, '.2f')} | {work / t_ours:.0f} | "
+                f"{f(t_torch and work / t_torch, '.0f')} | {ceiling:.0f} | {f(m_ours, '.0f')} | "
+                f"{f(m_torch, '.0f')} | {f(m_ours and m_torch and m_ours / m_torch, '.2f')} |"
+            )
+            print(rows[-1], file=sys.stderr, flush=True)
+    return "\n".join(rows)
+
+
+def whole_process(cmd: list[str], repeat: int = 10) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cli_table() -> str:
+    exe = str(Path(sys.executable).parent / "convgrad")
+    floor = whole_process([sys.executable, "-c", "import numpy, rich, typer, yaml"])
+    rows = ["| command | median s (10 runs) | × import floor |", "|---|---:|---:|"]
+    for name, cmd in (
+        ('python -c "import numpy, rich, typer, yaml"', [sys.executable, "-c", "import numpy, rich, typer, yaml"]),
+        ("convgrad trace --input a", [exe, "trace", "--input", "a", "--format", "plain"]),
+        ("convgrad --help", [exe, "--help"]),
+    ):
+        t = floor if name.startswith("python") else whole_process(cmd)
+        rows.append(f"| `{name}` | {t:.3f} | {t / floor:.2f} |")
+    return "\n".join(rows)
+
+
+def check_table() -> str:
+    """`check` of a float64 (8, 64, 56, 56) → 64, 3×3 layer beside gradcheck's fast mode."""
+    from convgrad_cli.checking import check_problem
+    from convgrad_cli.config import build_problem
+
+    problem = build_problem(
+        {"input": {"shape": [8, 64, 56, 56], "fill": "random"}, "kernel": {"shape": [64, 64, 3, 3], "fill": "random"},
+         "bias": {"shape": [64], "fill": "random"}, "delta": {"fill": "random"}}  # fmt: skip
+    )
+    start = time.perf_counter()
+    result = check_problem(problem, "layer")
+    ours = time.perf_counter() - start
+    rows = ["| tool | s | passed |", "|---|---:|---|", f"| `convgrad check` (fast mode, 2 directions) | {ours:.2f} | {result.passed} |"]
+    if have_torch():
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        x = torch.tensor(problem.x, requires_grad=True)
+        w = torch.tensor(problem.w, requires_grad=True)
+        b = torch.tensor(problem.bias, requires_grad=True)
+        start = time.perf_counter()
+        ok = torch.autograd.gradcheck(
+            lambda x_, w_, b_: torch.nn.functional.conv2d(x_, w_, b_), (x, w, b), fast_mode=True
+        )
+        theirs = time.perf_counter() - start
+        rows.append(f"| `torch.autograd.gradcheck(..., fast_mode=True)` | {theirs:.2f} | {ok} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_peak(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=["layers", "cli", "check"])
+    parser.add_argument("--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    import platform
+
+    print(f"{platform.machine()}, {os.cpu_count()} cores, NumPy {np.__version__}", end="")
+    if have_torch():
+        import torch
+
+        print(f", PyTorch {torch.__version__}", end="")
+    print("\n")
+    if args.only in (None, "layers"):
+        print(layers_table(args.dtype, args.repeat) + "\n")
+    if args.only in (None, "check"):
+        print(check_table() + "\n")
+    if args.only in (None, "cli"):
+        print(cli_table())
+
+
+if __name__ == "__main__":
+    main()
