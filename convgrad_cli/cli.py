@@ -37,6 +37,8 @@ class Format(str, Enum):
     rich = "rich"
     plain = "plain"
     json = "json"
+    latex = "latex"
+    markdown = "markdown"
 
 
 # -- options shared by every command ------------------------------------------------
@@ -99,10 +101,22 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="rich (terminal default), plain (no colour), or json (one document on stdout).",
+        help="rich (terminal default), plain (no colour), json (one document on stdout), "
+        "latex (bmatrix blocks for slides) or markdown (tables for notes).",
         show_default=False,
     ),
 ]
+ExportOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--export",
+        "-e",
+        help="Also write what is shown to a file, e.g. --export picture.svg: .svg, .html or .txt "
+        "(with --format json/latex/markdown: .json, .tex, .md or .txt). Written whole or not at all.",
+        show_default=False,
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Let --export overwrite an existing file.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 
 
@@ -139,18 +153,88 @@ def _run(debug: bool, body: Callable[[], int | None]) -> None:
     raise typer.Exit(int(status or ExitStatus.OK))
 
 
-def emit(renderable_or_doc: Any, fmt: Optional[Format]) -> None:
-    """JSON to stdout alone, or a Rich renderable to a console that suits the terminal."""
-    if fmt is Format.json:
-        # numpy scalars (the zeros np.pad puts into arrays of names) as plain numbers
-        doc = json.dumps(renderable_or_doc, ensure_ascii=False, default=lambda v: v.item())
-        sys.stdout.write(doc + "\n")
+EXPORTS = {
+    None: (".svg", ".html", ".htm", ".txt"),
+    Format.rich: (".svg", ".html", ".htm", ".txt"),
+    Format.plain: (".svg", ".html", ".htm", ".txt"),
+    Format.json: (".json", ".txt"),
+    Format.latex: (".tex", ".txt"),
+    Format.markdown: (".md", ".txt"),
+}
+
+
+def _check_export(export: Optional[Path], fmt: Optional[Format], force: bool) -> None:
+    """Refuse an export before any work is done: wrong extension, or a file in the way."""
+    if export is None:
+        return
+    from .errors import OutputError
+
+    allowed = EXPORTS[fmt]
+    if export.suffix.lower() not in allowed:
+        raise OutputError(
+            f"--export {str(export)!r}: with --format {(fmt or Format.rich).value} the file must end in "
+            f"{', '.join(allowed)}"
+        )
+    if export.exists() and not force:
+        raise OutputError(f"{str(export)!r} exists; pass --force to overwrite it")
+
+
+def show(
+    fmt: Optional[Format],
+    export: Optional[Path],
+    force: bool,
+    view: Callable[[], Any],
+    doc: Callable[[], Any],
+    blocks: Callable[[], Any],
+) -> None:
+    """Print one result in the chosen format; ``--export`` writes the same to a file.
+
+    ``view`` makes the Rich renderable, ``doc`` the JSON document and ``blocks``
+    the LaTeX/Markdown blocks; only the one needed is built.
+    """
+    from .files import write_atomic
+
+    if fmt in (Format.json, Format.latex, Format.markdown):
+        if fmt is Format.json:
+            # numpy scalars (the zeros np.pad puts into arrays of names) as plain numbers
+            text = json.dumps(doc(), ensure_ascii=False, default=lambda v: v.item()) + "\n"
+        else:
+            from .document import to_latex, to_markdown
+
+            text = (to_latex if fmt is Format.latex else to_markdown)(blocks())
+        sys.stdout.write(text)
+        if export is not None:
+            write_atomic(export, text)
         return
     from rich.console import Console
 
+    renderable = view()
     plain = fmt is Format.plain or "NO_COLOR" in os.environ
-    console = Console(color_system=None if plain else "auto", highlight=False, soft_wrap=False)
-    console.print(renderable_or_doc)
+    Console(color_system=None if plain else "auto", highlight=False).print(renderable)
+    if export is not None:
+        import io
+
+        # a second console records with colour whatever stdout is, so the picture
+        # matches a terminal's (plain keeps it without colour)
+        recorder = Console(
+            file=io.StringIO(), record=True, highlight=False, force_terminal=not plain,
+            color_system=None if plain else "truecolor", width=Console().width,
+        )  # fmt: skip
+        recorder.print(renderable)
+        suffix = export.suffix.lower()
+        if suffix == ".svg":
+            text = recorder.export_svg(title=f"convgrad {' '.join(sys.argv[1:])}".strip())
+        elif suffix in (".html", ".htm"):
+            text = recorder.export_html(inline_styles=True)
+        else:
+            text = recorder.export_text()
+        write_atomic(export, text)
+
+
+def _render():
+    from . import render
+
+    return render
 
 
 def _version(value: bool) -> None:
@@ -183,6 +267,8 @@ def forward(
     seed: SeedOpt = None,
     dtype: DtypeOpt = None,
     format: FormatOpt = None,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """The input, the kernel, the output, and each output's expression.
@@ -191,17 +277,16 @@ def forward(
     """
 
     def body() -> None:
+        _check_export(export, format, force)
         from .results import forward_json, forward_result
 
         problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
         result = forward_result(problem)
-        if format is Format.json:
-            emit(forward_json(result), format)
-        else:
-            from .render import forward_view
+        from .document import forward_blocks
 
-            emit(forward_view(result), format)
+        show(format, export, force, lambda: _render().forward_view(result), lambda: forward_json(result),
+             lambda: forward_blocks(result))  # fmt: skip
 
     _run(debug, body)
 
@@ -221,6 +306,8 @@ def backward(
     seed: SeedOpt = None,
     dtype: DtypeOpt = None,
     format: FormatOpt = None,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """δ, the dilated and padded δ, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂b.
@@ -229,17 +316,16 @@ def backward(
     """
 
     def body() -> None:
+        _check_export(export, format, force)
         from .results import backward_json, backward_result
 
         problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
         result = backward_result(problem)
-        if format is Format.json:
-            emit(backward_json(result), format)
-        else:
-            from .render import backward_view
+        from .document import backward_blocks
 
-            emit(backward_view(result), format)
+        show(format, export, force, lambda: _render().backward_view(result), lambda: backward_json(result),
+             lambda: backward_blocks(result))  # fmt: skip
 
     _run(debug, body)
 
@@ -289,6 +375,8 @@ def trace(
     seed: SeedOpt = None,
     dtype: DtypeOpt = None,
     format: FormatOpt = None,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Which δ entries a cell depends on, and why the flipped kernel finds the same terms.
@@ -303,6 +391,7 @@ def trace(
     """
 
     def body() -> None:
+        _check_export(export, format, force)
         from .errors import ConfigError
         from .tracing import trace_all, trace_cell, trace_json
 
@@ -317,27 +406,52 @@ def trace(
             )
         problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
+        from . import render_trace
+        from .document import trace_blocks
+
         if not chosen or every:
             cells = trace_all(problem)
-            if format is Format.json:
-                return emit(trace_json(cells, every=True), format)
-            from .render_trace import all_view
-
-            return emit(all_view(cells), format)
+            return show(format, export, force, lambda: render_trace.all_view(cells),
+                        lambda: trace_json(cells, every=True), lambda: trace_blocks(cells))  # fmt: skip
         kind, text = next((k, v) for k, v in (("input", input), ("output", output), ("weight", weight)) if v)
         cell = trace_cell(problem, kind, text)
-        if format is Format.json:
-            return emit(trace_json([cell], every=False), format)
-        from . import render_trace
-
-        if steps and kind == "input":
-            return emit(render_trace.steps_view(cell), format)
-        view = {
+        views = {
             "input": render_trace.input_view,
             "output": render_trace.output_view,
             "weight": render_trace.weight_view,
         }
-        return emit(view[kind](cell), format)
+        view = render_trace.steps_view if steps and kind == "input" else views[kind]
+        return show(format, export, force, lambda: view(cell), lambda: trace_json([cell], every=False),
+                    lambda: trace_blocks([cell]))  # fmt: skip
+
+    _run(debug, body)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the template ('-' for stdout).")] = Path(
+        "convgrad.yaml"
+    ),
+    force: ForceOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a commented config template with the seed's example filled in.
+
+    Example: convgrad init my_layer.yaml && convgrad trace my_layer.yaml --input f
+    """
+
+    def body() -> None:
+        from .config import TEMPLATE
+        from .errors import OutputError
+        from .files import write_atomic
+
+        if str(path) == "-":
+            sys.stdout.write(TEMPLATE)
+            return
+        if path.exists() and not force:
+            raise OutputError(f"{str(path)!r} exists; pass --force to overwrite it")
+        write_atomic(path, TEMPLATE)
+        print(f"wrote {path}; try: convgrad trace {path} --input a", file=sys.stderr)
 
     _run(debug, body)
 
@@ -429,6 +543,8 @@ def check(
     groups: GroupsOpt = None,
     dtype: DtypeOpt = None,
     format: FormatOpt = None,
+    export: ExportOpt = None,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Prove gradients right: against the definition, the slides' pipeline, finite
@@ -441,6 +557,7 @@ def check(
     """
 
     def body() -> int:
+        _check_export(export, format, force)
         import numpy as np
 
         from .checking import check_problem, load_impl, random_problem
@@ -473,7 +590,7 @@ def check(
             return check_problem(problem, name, fn, mode.value, tolerance, directions)
 
         results = []
-        if format is not Format.json and len(problems) > 5 and sys.stderr.isatty():
+        if format in (None, Format.rich, Format.plain) and len(problems) > 5 and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import track
 
@@ -489,12 +606,11 @@ def check(
             from .files import write_atomic
 
             write_atomic(junit_xml, to_junit(results))
-        if format is Format.json:
-            emit(check_json(results), format)
-        else:
-            from .render_check import check_view
+        from .document import check_blocks
+        from .render_check import check_view
 
-            emit(check_view(results, impl), format)
+        show(format, export, force, lambda: check_view(results, impl), lambda: check_json(results),
+             lambda: check_blocks(results))  # fmt: skip
         return ExitStatus.OK if all(r.passed for r in results) else ExitStatus.CHECK_FAILED
 
     _run(debug, body)

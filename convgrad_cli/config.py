@@ -46,10 +46,60 @@ DEFAULT: dict[str, Any] = {
     "padding": 0,
     "dilation": 1,
     "groups": 1,
-    "dims": 2,
     "seed": 0,
     "dtype": "float64",
 }
+
+#: What `convgrad init` writes: every key, documented, with the seed's example filled in.
+TEMPLATE = """\
+# convgrad config. Every key is optional; a key left out takes the value shown.
+# Flags override the file: convgrad backward this.yaml --stride 2
+
+# The input x. Nested lists of numbers, or {shape: [...], fill: ...} with fill one of
+#   names (symbols only), arange (1, 2, 3 … row-major), ones, zeros,
+#   random (standard normal), randint (integers -3…3).
+# Shape (H, W), (C, H, W) or (N, C, H, W); 1-D and 3-D take one axis less or more.
+# Cells are lettered a, b, c … row-major when there is one channel and at most 26 cells.
+input:
+  - [1, 2, 3, 4]      # a b c d
+  - [5, 6, 7, 8]      # e f g h
+  - [9, 10, 11, 12]   # i j k l
+  - [13, 14, 15, 16]  # m n o p
+
+# The kernel W: (kh, kw) for one filter, or (O, C/groups, kh, kw). Taps are w1, w2 … row-major.
+kernel:
+  - [1, 2]  # w1 w2
+  - [3, 4]  # w3 w4
+
+# One bias per output channel, e.g. [0.5]; none when left out.
+# bias: [0]
+
+# The upstream gradient δ = ∂L/∂y, in the output's shape; ones when left out.
+# The expressions always use the names δ1, δ2 …; `delta: {fill: names}` drops the numbers.
+# delta: {fill: ones}
+
+# An int, or one per axis: [2, 1].
+stride: 1
+
+# An int; one per axis [1, 2]; [[top, bottom], [left, right]];
+# same (stride 1 only; an odd total puts the extra zero at the bottom/right); or valid.
+padding: 0
+
+# Spacing between the kernel's taps: an int, or one per axis.
+dilation: 1
+
+# Channel groups; must divide the input and the output channels.
+groups: 1
+
+# Spatial axes: 1, 2 or 3. Left out: 2, unless the input or kernel has 1 axis (1-D) or 5 (3-D).
+# dims: 2
+
+# Seed of the random fills.
+seed: 0
+
+# float64 or float32.
+dtype: float64
+"""
 
 #: Largest problem accepted, in bytes of its arrays; ``CONVGRAD_MAX_GB`` overrides it.
 MAX_BYTES = int(float(os.environ.get("CONVGRAD_MAX_GB", "8")) * 2**30)
@@ -150,9 +200,6 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
     dtype = cfg["dtype"]
     if dtype not in DTYPES:
         raise ConfigError(f"dtype {dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
-    dims = _int(cfg["dims"], "dims")
-    if dims not in (1, 2, 3):
-        raise ConfigError(f"dims {dims} is not allowed; allowed: 1, 2 or 3")
     seed = _int(cfg["seed"], "seed")
     groups = _int(cfg["groups"], "groups")
     rng = np.random.default_rng(seed)
@@ -160,6 +207,9 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
 
     x_shape, x_values = _array(cfg["input"], "input", np_dtype, rng)
     w_shape, w_values = _array(cfg["kernel"], "kernel", np_dtype, rng)
+    dims = _int(cfg["dims"], "dims") if "dims" in cfg else infer_dims(len(x_shape), len(w_shape))
+    if dims not in (1, 2, 3):
+        raise ConfigError(f"dims {dims} is not allowed; allowed: 1, 2 or 3")
     ranks = Ranks.infer(x_shape, w_shape, dims)
     x_full = ranks.full_input_shape(x_shape)
     w_full = ranks.full_kernel_shape(w_shape)
@@ -225,6 +275,15 @@ def load(config: str | Path | None = None, overrides: dict[str, Any] | None = No
 
 
 # -- values --------------------------------------------------------------------------
+
+
+def infer_dims(input_rank: int, kernel_rank: int) -> int:
+    """2-D, unless the input or kernel has 1 axis (1-D) or 5 axes (3-D)."""
+    if 1 in (input_rank, kernel_rank):
+        return 1
+    if 5 in (input_rank, kernel_rank):
+        return 3
+    return 2
 
 
 def _int(value: Any, name: str) -> int:

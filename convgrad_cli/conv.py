@@ -75,3 +75,26 @@ def weight_grad(geom: Geometry, x: np.ndarray, delta: np.ndarray) -> np.ndarray:
 def bias_grad(delta: np.ndarray) -> np.ndarray:
     """``db[o] = Σ δ[n, o, p]`` over the batch and every output position."""
     return delta.sum(axis=(0, *range(2, delta.ndim)))
+
+
+def transposed_convolution(geom: Geometry) -> dict[str, object]:
+    """The arguments of ``torch.nn.functional.conv_transpose{1,2,3}d(δ, W, …)`` that give
+    ∂L/∂x: the same stride, dilation and groups; ``padding`` the forward's; and
+    ``output_padding`` the uncovered rows/columns that uneven coverage leaves.
+
+    Asymmetric padding ``(before, after)`` is met with ``padding = before`` and
+    ``output_padding = uncovered + before − after`` where that lies in
+    ``[0, max(stride, dilation))``; otherwise ``exact`` is false and the result
+    must be cropped by hand.
+    """
+    output_padding = [u + b - a for u, (b, a) in zip(geom.uncovered, geom.padding)]
+    exact = all(0 <= op < max(s, d) for op, s, d in zip(output_padding, geom.stride, geom.dilation))
+    return {
+        "function": f"torch.nn.functional.conv_transpose{geom.ndim}d",
+        "stride": list(geom.stride),
+        "padding": [b for b, _ in geom.padding],
+        "output_padding": output_padding,
+        "dilation": list(geom.dilation),
+        "groups": geom.groups,
+        "exact": exact,
+    }

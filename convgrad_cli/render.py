@@ -17,7 +17,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from .results import BackwardResult, ForwardResult
+from .results import BackwardResult, ForwardResult, fmt
 
 PALETTE = (
     "bold red", "bold green", "bold yellow", "bold blue", "bold magenta", "bold cyan",
@@ -27,16 +27,6 @@ ZERO = "dim"
 INDEXED = re.compile(r"\w\[\d")  # x[0,1]: the indexed names of large problems
 MAX_PANELS = 6
 MAX_ROWS, MAX_COLS = 12, 10
-
-
-def fmt(v: Any) -> str:
-    """A number as short as it can be said exactly: ``3``, ``-0.5``, ``1.234e-05``."""
-    if isinstance(v, str):
-        return v
-    f = float(v)
-    if f.is_integer() and abs(f) < 1e15:
-        return str(int(f))
-    return f"{f:.6g}"
 
 
 def delta_styles(names: np.ndarray) -> dict[str, str]:
@@ -112,10 +102,10 @@ def grid(
 
 
 def _lead_label(lead: tuple[int, ...], shape: tuple[int, ...], spatial: int) -> str:
-    if all(n == 1 for n in shape):
-        return ""
+    """``[c=1, z=0]``: the leading axes that have more than one entry."""
     axes = ["n", "c"] + (["z"] if spatial == 3 else [])
-    return " [" + ", ".join(f"{a}={i}" for a, i, n in zip(axes, lead, shape)) + "]"
+    shown = [f"{a}={i}" for a, i, n in zip(axes, lead, shape) if n > 1]
+    return " [" + ", ".join(shown) + "]" if shown else ""
 
 
 def _window(size: int, centre: int, limit: int) -> list[int | None]:
@@ -241,6 +231,7 @@ def backward_view(result: BackwardResult) -> RenderableType:
         )
     )
     parts.append(Text("∂L/∂x = correlate(padded δ, flipped kernel)", "bold"))
+    parts.append(transposed_text(g))
     parts.append(
         grid("∂L/∂x", steps and steps.input_grad, names.get("input") if steps is None else None, styles, sp)
     )
@@ -267,6 +258,26 @@ def backward_view(result: BackwardResult) -> RenderableType:
     if result.bias_grad is not None:
         parts.append(Text("∂L/∂b = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
     return _spaced(parts)
+
+
+def transposed_text(g) -> Text:
+    """∂L/∂x as PyTorch's transposed convolution of δ with the same W."""
+    from .conv import transposed_convolution
+
+    t = transposed_convolution(g)
+
+    def one(v):
+        return str(v[0]) if len(set(v)) == 1 else "(" + ", ".join(map(str, v)) + ")"
+
+    call = (
+        f"{t['function'].rsplit('.', 1)[-1]}(δ, W, stride={one(t['stride'])}, padding={one(t['padding'])}, "
+        f"output_padding={one(t['output_padding'])}, dilation={one(t['dilation'])}, groups={t['groups']})"
+    )
+    text = Text("which is the transposed convolution of δ with the same W: ", "dim")
+    text.append(call)
+    if not t["exact"]:
+        text.append("  (asymmetric padding: not exact there; crop the result instead)", "dim")
+    return text
 
 
 def _spaced(parts: list[RenderableType]) -> RenderableType:

@@ -71,6 +71,16 @@ def backward_result(problem: Problem) -> BackwardResult:
     )
 
 
+def fmt(v: Any) -> str:
+    """A number as short as it can be said exactly: ``3``, ``-0.5``, ``1.234e-05``."""
+    if isinstance(v, str):
+        return v
+    f = float(v)
+    if f.is_integer() and abs(f) < 1e15:
+        return str(int(f))
+    return f"{f:.6g}"
+
+
 # -- JSON --------------------------------------------------------------------------------
 
 
@@ -139,6 +149,7 @@ def backward_json(result: BackwardResult) -> dict[str, Any]:
     doc["bias_grad"] = nested(result.bias_grad)
     doc["input_grad_expressions"] = nested(r.restore_input(exprs["input_grad"])) if exprs else None
     doc["weight_grad_expressions"] = nested(r.restore_kernel(exprs["weight_grad"])) if exprs else None
+    doc["transposed_convolution"] = conv.transposed_convolution(p.geom)
     for key in ("input_grad", "weight_grad"):
         if doc[key] is None:
             doc[key] = doc[f"{key}_expressions"]

@@ -55,3 +55,24 @@ def test_unbatched_input_like_pytorch():
     x, w = rng.standard_normal((3, 7, 7)), rng.standard_normal((5, 3, 2, 2))
     ty = F.conv2d(torch.tensor(x), torch.tensor(w), stride=2)  # (C, H, W) → (O, H', W')
     np.testing.assert_allclose(api.conv2d(x, w, stride=2), ty.numpy(), rtol=1e-12)
+
+
+@given(geometries(), st.integers(0, 2**16))
+@settings(max_examples=60, deadline=None)
+def test_input_grad_is_pytorchs_transposed_convolution(g, seed):
+    """backward's claim, checked: conv_transpose(δ, W, …) with the stated arguments is ∂L/∂x."""
+    args = conv.transposed_convolution(g)
+    if not args["exact"]:
+        return  # asymmetric padding that conv_transpose cannot express; the claim is not made
+    rng = np.random.default_rng(seed)
+    w, delta = rng.standard_normal(g.kernel_shape), rng.standard_normal(g.output_shape)
+    fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[g.ndim]
+    got = fn(torch.tensor(delta), torch.tensor(w), stride=args["stride"], padding=args["padding"],
+             output_padding=args["output_padding"], dilation=args["dilation"], groups=args["groups"])  # fmt: skip
+    np.testing.assert_allclose(got.numpy(), conv.input_grad(g, w, delta), rtol=1e-10, atol=1e-10)
+
+
+def test_uneven_coverage_needs_output_padding():
+    g = Geometry.build((5, 5), (2, 2), stride=2)
+    args = conv.transposed_convolution(g)
+    assert args["output_padding"] == [1, 1] and args["padding"] == [0, 0] and args["exact"]
