@@ -223,7 +223,7 @@ def show(
         recorder.print(renderable)
         suffix = export.suffix.lower()
         if suffix == ".svg":
-            text = recorder.export_svg(title=f"convgrad {' '.join(sys.argv[1:])}".strip())
+            text = recorder.export_svg(title="convgrad")
         elif suffix in (".html", ".htm"):
             text = recorder.export_html(inline_styles=True)
         else:

@@ -25,6 +25,9 @@ def write_atomic(path: str | Path, text: str, force: bool = True) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write {str(target)!r}: {exc.strerror}") from None
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -33,3 +36,9 @@ def write_atomic(path: str | Path, text: str, force: bool = True) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

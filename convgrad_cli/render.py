@@ -20,8 +20,8 @@ from rich.text import Text
 from .results import BackwardResult, ForwardResult, fmt
 
 PALETTE = (
-    "bold red", "bold green", "bold yellow", "bold blue", "bold magenta", "bold cyan",
     "red", "green", "yellow", "blue", "magenta", "cyan",
+    "dark_orange", "purple", "chartreuse3", "deep_pink3", "gold3", "steel_blue1",
 )  # fmt: skip
 ZERO = "dim"
 INDEXED = re.compile(r"\w\[\d")  # x[0,1]: the indexed names of large problems
@@ -166,6 +166,7 @@ def _cell(name: Any, value: Any, styles: dict[str, str], override: str | None, s
             text.append("\n" + fmt(value), "dim")
     if override:
         text.stylize(override)
+    text.justify = "right"
     return text
 
 
@@ -232,9 +233,8 @@ def backward_view(result: BackwardResult) -> RenderableType:
     )
     parts.append(Text("∂L/∂x = correlate(padded δ, flipped kernel)", "bold"))
     parts.append(transposed_text(g))
-    parts.append(
-        grid("∂L/∂x", steps and steps.input_grad, names.get("input") if steps is None else None, styles, sp)
-    )
+    if steps is not None:
+        parts.append(grid("∂L/∂x", steps.input_grad, None, styles, sp))
     if result.expressions is not None:
         parts.append(
             _equations(
@@ -246,15 +246,19 @@ def backward_view(result: BackwardResult) -> RenderableType:
                 prefix="∂L/∂",
             )
         )
-    parts.append(
-        grid(
-            "∂L/∂W = input ⋆ dilated δ",
-            result.weight_grad,
-            None if result.weight_grad is not None else names.get("kernel"),
-            styles,
-            sp,
+    if result.weight_grad is not None:
+        parts.append(grid("∂L/∂W = input ⋆ dilated δ", result.weight_grad, None, styles, sp))
+    if result.expressions is not None:
+        parts.append(
+            _equations(
+                "∂L/∂W, tap by tap: each input cell the tap met, times that window's δ",
+                names["kernel"],
+                result.expressions["weight_grad"],
+                result.weight_grad,
+                styles,
+                prefix="∂L/∂",
+            )
         )
-    )
     if result.bias_grad is not None:
         parts.append(Text("∂L/∂b = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
     return _spaced(parts)

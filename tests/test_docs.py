@@ -1,0 +1,40 @@
+"""The README's pictures and claims stay true."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("make_pictures", ROOT / "docs" / "make_pictures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pictures_are_fresh(tmp_path):
+    """Fails when docs/*.svg no longer match what convgrad draws: run python docs/make_pictures.py."""
+    script = load_script()
+    for fresh in script.make(tmp_path):
+        stored = ROOT / "docs" / fresh.name
+        assert stored.exists(), f"docs/{fresh.name} is missing; run python docs/make_pictures.py"
+        assert stored.read_text() == fresh.read_text(), f"docs/{fresh.name} is stale; run python docs/make_pictures.py"
+
+
+def test_readme_shows_every_picture_and_config():
+    readme = (ROOT / "README.md").read_text()
+    for name in load_script().PICTURES:
+        assert f"docs/{name}" in readme, name
+    for config in (ROOT / "configs").glob("*.yaml"):
+        assert config.stem in readme, config.stem
+
+
+def test_readme_set_up_commands_come_first():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, re.S)
+    assert blocks[0] == "pip install . && convgrad trace --input a"
+    assert blocks[1] == "pip install '.[test]' && pytest"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert blocks[1] in ci
