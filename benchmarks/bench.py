@@ -109,8 +109,8 @@ def _status(field: str) -> int:
 def child_peak(lib: str, index: int, dtype: str) -> None:
     """In a fresh process: operands ready, reset the peak, run once, print the peak added."""
     _, fn = runner(lib, LAYERS[index], np.dtype(dtype))
-    if lib == "torch":
-        fn()  # let PyTorch make its one-time allocations (thread pools, caches) first
+    # no warm-up: a first run shows every buffer a pass needs (a second one can reuse
+    # memory the allocator kept from the first, for either library)
     before = _status("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
     fn()

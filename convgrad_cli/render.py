@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from rich import box
 from rich.console import Group, RenderableType
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from .config import Problem
 from .results import BackwardResult, ForwardResult, fmt
 
 PALETTE = (
@@ -173,8 +173,8 @@ def _cell(name: Any, value: Any, styles: dict[str, str], override: str | None, s
 # -- views --------------------------------------------------------------------------------
 
 
-def heading(result: ForwardResult) -> Text:
-    p = result.problem
+def heading(p: Problem) -> Text:
+    """``convgrad 1×1×4×4 * 1×1×2×2 s1  (<default>, numbers and names)``"""
     mode = "numbers and names" if p.x is not None and p.w is not None else "names"
     return Text.assemble(("convgrad ", "bold"), p.geom.describe(), (f"  ({p.source}, {mode})", "dim"))
 
@@ -182,7 +182,7 @@ def heading(result: ForwardResult) -> Text:
 def forward_view(result: ForwardResult) -> RenderableType:
     p, g = result.problem, result.problem.geom
     sp = g.ndim
-    parts: list[RenderableType] = [heading(result)]
+    parts: list[RenderableType] = [heading(result.problem)]
     names = result.namer.grid("input") if result.expressions is not None else None
     parts.append(grid("input x", p.x, names, spatial=sp))
     knames = result.namer.grid("kernel") if result.expressions is not None else None
@@ -199,7 +199,7 @@ def backward_view(result: BackwardResult) -> RenderableType:
     sp = g.ndim
     steps, names = result.steps, result.names
     styles = delta_styles(names["delta"]) if names else {}
-    parts: list[RenderableType] = [heading(result)]
+    parts: list[RenderableType] = [heading(result.problem)]
     parts.append(grid("δ = ∂L/∂y", p.delta, names.get("delta"), styles, sp))
     if any(s > 1 for s in g.stride):
         parts.append(
@@ -286,7 +286,10 @@ def transposed_text(g) -> Text:
 
 def _spaced(parts: list[RenderableType]) -> RenderableType:
     """Parts one below the other with a blank line between them."""
-    return Group(*(Padding(part, (0, 0, 1, 0), expand=False) for part in parts))
+    spaced: list[RenderableType] = []
+    for part in parts:
+        spaced += [part, Text("")]  # cheaper to render than Padding around each part
+    return Group(*spaced)
 
 
 def _axes(t: Iterable[int]) -> str:

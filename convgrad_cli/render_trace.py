@@ -17,7 +17,6 @@ from rich.text import Text
 from .names import Namer
 from .ops import dilate, pad
 from .render import PALETTE, ZERO, _spaced, delta_styles, expression_text, fmt, grid, heading
-from .results import forward_result
 from .tracing import CellTrace
 
 #: Arrays of names are built only up to this many cells; larger ones show numbers.
@@ -57,7 +56,7 @@ def input_view(ct: CellTrace) -> RenderableType:
     sp = g.ndim
     styles = _styles(ct)
     parts: list[RenderableType] = [
-        heading(forward_result(p)) if prod(g.input_shape) <= MAX_NAMED else Text(g.describe(), "bold"),
+        heading(p),
         Text(f"Start with input {ct.name}. Where does it appear?", "bold"),
     ]
     x_names = _names(namer, "input", g.input_shape)
