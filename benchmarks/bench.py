@@ -185,7 +185,10 @@ def cli_table() -> str:
     floor = whole_process([sys.executable, "-c", "import numpy, rich, typer, yaml"])
     rows = ["| command | median s (10 runs) | × import floor |", "|---|---:|---:|"]
     for name, cmd in (
-        ('python -c "import numpy, rich, typer, yaml"', [sys.executable, "-c", "import numpy, rich, typer, yaml"]),
+        (
+            'python -c "import numpy, rich, typer, yaml"',
+            [sys.executable, "-c", "import numpy, rich, typer, yaml"],
+        ),
         ("convgrad trace --input a", [exe, "trace", "--input", "a", "--format", "plain"]),
         ("convgrad --help", [exe, "--help"]),
     ):
@@ -200,13 +203,21 @@ def check_table() -> str:
     from convgrad_cli.config import build_problem
 
     problem = build_problem(
-        {"input": {"shape": [8, 64, 56, 56], "fill": "random"}, "kernel": {"shape": [64, 64, 3, 3], "fill": "random"},
-         "bias": {"shape": [64], "fill": "random"}, "delta": {"fill": "random"}}  # fmt: skip
+        {
+            "input": {"shape": [8, 64, 56, 56], "fill": "random"},
+            "kernel": {"shape": [64, 64, 3, 3], "fill": "random"},
+            "bias": {"shape": [64], "fill": "random"},
+            "delta": {"fill": "random"},
+        }  # fmt: skip
     )
     start = time.perf_counter()
     result = check_problem(problem, "layer")
     ours = time.perf_counter() - start
-    rows = ["| tool | s | passed |", "|---|---:|---|", f"| `convgrad check` (fast mode, 2 directions) | {ours:.2f} | {result.passed} |"]
+    rows = [
+        "| tool | s | passed |",
+        "|---|---:|---|",
+        f"| `convgrad check` (fast mode, 2 directions) | {ours:.2f} | {result.passed} |",
+    ]
     if have_torch():
         import torch
 
@@ -227,7 +238,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_peak(sys.argv[2], int(sys.argv[3]), sys.argv[4])
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=["layers", "cli", "check"])
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeat", type=int, default=5)

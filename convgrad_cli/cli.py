@@ -7,7 +7,6 @@ Known errors (:class:`~convgrad_cli.errors.ConvgradError`) become one line on
 stderr and exit status 2; ``--debug`` shows their traceback instead.
 """
 
-
 import json
 import os
 import sys

@@ -63,6 +63,8 @@ def correlate(
             wk = w[(..., *tap)].reshape(groups, og, cg)
             y += np.einsum("ngc...,goc->ngo...", slab, wk).reshape(y.shape)
         return y
+    if all(st == 1 for st in stride) and _flat_span(x.shape[2:], out) >= MIN_FLAT_SPAN:
+        return _correlate_flat(x, w, dilation, groups, out, y)
     wg = w.reshape(groups, og, cg * prod(ks))
     for ns, rs in _blocks(x.shape[0], out, cg * prod(ks) * x.itemsize):
         for g in range(groups):
@@ -156,6 +158,37 @@ def correlate_weight_grad(
             for i in range(cols.shape[0]):  # one GEMM per sample beats a transposing tensordot
                 dwg[g] += d[i] @ cols[i].T
     return dw
+
+
+def _correlate_flat(x, w, dilation, groups, out, y):
+    """Stride-1 correlation with no im2col: in each flattened padded image
+    ``(C, H·W)`` a kernel tap is a plain offset, so every tap is one GEMM on a
+    view, ``Y += W[:, :, tap] @ x[:, offset : offset + span]``. Rows come out as
+    wide as the padded image; the extra columns are cut at the end."""
+    n, in_ch = x.shape[:2]
+    out_ch, cg = w.shape[:2]
+    og = out_ch // groups
+    padded = x.shape[2:]
+    flat_strides = [prod(padded[i + 1 :]) for i in range(len(padded))]
+    span = _flat_span(padded, out)
+    offsets = [
+        sum(k * d * st for k, d, st in zip(tap, dilation, flat_strides)) for tap in np.ndindex(*w.shape[2:])
+    ]
+    taps = np.ascontiguousarray(w.reshape(groups, og, cg, -1).transpose(3, 0, 1, 2))  # (K, g, O/g, C/g)
+    wide = np.empty((n, out_ch, out[0], *padded[1:]), dtype=y.dtype)
+    wide_flat = wide.reshape(n, out_ch, -1)
+    x_flat = x.reshape(n, in_ch, -1)
+    tmp = np.empty((og, span), dtype=y.dtype)
+    for i in range(n):
+        for g in range(groups):
+            acc = wide_flat[i, g * og : (g + 1) * og, :span]
+            xg = x_flat[i, g * cg : (g + 1) * cg]
+            np.matmul(taps[0, g], xg[:, offsets[0] : offsets[0] + span], out=acc)
+            for t in range(1, len(offsets)):
+                np.matmul(taps[t, g], xg[:, offsets[t] : offsets[t] + span], out=tmp)
+                acc += tmp
+    y[...] = wide[(slice(None), slice(None), slice(None), *(slice(0, o) for o in out[1:]))]
+    return y
 
 
 def _weight_grad_flat(x, delta, kernel_size, dilation, groups, dw):

@@ -1,7 +1,7 @@
 """Regenerate the README's pictures with convgrad's own --export.
 
-    python docs/make_pictures.py          # writes docs/*.svg
-    python docs/make_pictures.py OUTDIR   # somewhere else (the staleness test does this)
+python docs/make_pictures.py          # writes docs/*.svg
+python docs/make_pictures.py OUTDIR   # somewhere else (the staleness test does this)
 """
 
 from __future__ import annotations

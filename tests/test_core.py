@@ -109,19 +109,30 @@ def test_traced_terms_add_up_to_the_gradients(g, seed):
         assert np.isclose(trace.evaluate(terms, x, w, ("input", "weight")), y[idx], atol=1e-12)
 
 
-@given(geometries(), st.integers(0, 2**16))
+ENGINE_PATHS = {
+    # every path of the engine, forced on small problems: name → (budget, im2col depth, flat span)
+    "im2col in 300-byte blocks": (300, 1, 10**9),
+    "flat stride-1 GEMMs": (engine.MEMORY_BUDGET, 1, 1),
+    "tap by tap": (engine.MEMORY_BUDGET, 10**9, 10**9),
+}
+
+
+@pytest.mark.parametrize("path", ENGINE_PATHS)
+@given(g=geometries(), seed=st.integers(0, 2**16))
 @settings(max_examples=25)
-def test_blocks_under_a_tiny_memory_budget_change_nothing(g, seed):
+def test_every_engine_path_matches_the_definition(path, g, seed):
     x, w, b, delta = operands(g, seed)
-    full = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta))
-    saved = engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH
-    engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH = 300, 1  # force im2col, in 300-byte blocks
+    dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
+    y = reference.forward(x, w, b, **ref_args(g))
+    saved = engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH, engine.MIN_FLAT_SPAN
+    engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH, engine.MIN_FLAT_SPAN = ENGINE_PATHS[path]
     try:
-        blocked = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta))
+        got = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta),
+               conv.backward_steps(g, w, delta).input_grad)  # fmt: skip
     finally:
-        engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH = saved
-    for a, b_ in zip(full, blocked):
-        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+        engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH, engine.MIN_FLAT_SPAN = saved
+    for actual, expected in zip(got, (y, dx, dw, dx)):
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

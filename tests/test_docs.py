@@ -20,7 +20,9 @@ def test_pictures_are_fresh(tmp_path):
     for fresh in script.make(tmp_path):
         stored = ROOT / "docs" / fresh.name
         assert stored.exists(), f"docs/{fresh.name} is missing; run python docs/make_pictures.py"
-        assert stored.read_text() == fresh.read_text(), f"docs/{fresh.name} is stale; run python docs/make_pictures.py"
+        assert stored.read_text() == fresh.read_text(), (
+            f"docs/{fresh.name} is stale; run python docs/make_pictures.py"
+        )
 
 
 def test_readme_shows_every_picture_and_config():
