@@ -29,6 +29,16 @@ def _names(namer: Namer, kind: str, shape: tuple[int, ...]) -> np.ndarray | None
     return namer.grid(kind) if prod(shape) <= MAX_NAMED else None
 
 
+def _relabel(names: np.ndarray | None, labels: dict[tuple[int, ...], str]) -> np.ndarray | None:
+    """A copy of ``names`` with some cells relabelled; ``None`` (too large to name) stays ``None``."""
+    if names is None:
+        return None
+    out = names.copy()
+    for idx, text in labels.items():
+        out[idx] = text
+    return out
+
+
 def _styles(ct: CellTrace) -> dict[str, str]:
     g = ct.problem.geom
     if prod(g.output_shape) <= MAX_NAMED:
@@ -77,10 +87,10 @@ def input_view(ct: CellTrace) -> RenderableType:
         marks = {cell: colour for cell, _ in cells}
         marks[ct.index] = f"{colour} reverse"
         # label the window's cells with their weights, so it shows without colour too
-        labelled = None if x_names is None else x_names.copy()
-        for cell, w_idx in cells if labelled is not None else ():
-            name = namer.input(cell)
-            labelled[cell] = f"{f'[{name}]' if cell == ct.index else name}·{namer.weight(w_idx)}"
+        labelled = _relabel(x_names, {
+            cell: f"{f'[{namer.input(cell)}]' if cell == ct.index else namer.input(cell)}·{namer.weight(w_idx)}"
+            for cell, w_idx in cells
+        })  # fmt: skip
         title = f"{namer.output(term.delta)}: {ct.name}·{namer.weight(term.weight)}"
         windows.append(grid(title, p.x, labelled, spatial=sp, focus=ct.index, highlight=marks))
     parts.append(Group(Text("the forward windows that contain it", "bold"), Columns(windows, padding=(0, 2))))
@@ -88,13 +98,11 @@ def input_view(ct: CellTrace) -> RenderableType:
         parts.append(Text(f"… and {len(ct.terms) - MAX_WINDOWS} more windows", ZERO))
 
     # δ: the entries this cell depends on, each labelled with the weight it met
-    d_names = _names(namer, "delta", g.output_shape)
-    labelled = None if d_names is None else d_names.copy()
-    marks = {}
-    for term in ct.terms:
-        if labelled is not None:
-            labelled[term.delta] = f"{namer.weight(term.weight)}·{namer.delta(term.delta)}"
-        marks[term.delta] = styles.get(namer.delta(term.delta), "bold") + " underline"
+    labelled = _relabel(
+        _names(namer, "delta", g.output_shape),
+        {t.delta: f"{namer.weight(t.weight)}·{namer.delta(t.delta)}" for t in ct.terms},
+    )
+    marks = {t.delta: styles.get(namer.delta(t.delta), "bold") + " underline" for t in ct.terms}
     dim_rest = {} if labelled is None else {k: ZERO for k in np.ndindex(*g.output_shape) if k not in marks}
     parts.append(
         grid(
@@ -144,13 +152,11 @@ def _flipped_overlay(ct: CellTrace, styles: dict[str, str]) -> RenderableType:
 
 def output_view(ct: CellTrace) -> RenderableType:
     p, g, namer = ct.problem, ct.problem.geom, ct.namer
-    x_names = _names(namer, "input", g.input_shape)
-    labelled = None if x_names is None else x_names.copy()
-    marks = {}
-    for i, term in enumerate(ct.terms):
-        if labelled is not None:
-            labelled[term.input] = f"{namer.input(term.input)}·{namer.weight(term.weight)}"
-        marks[term.input] = PALETTE[i % len(PALETTE)]
+    labelled = _relabel(
+        _names(namer, "input", g.input_shape),
+        {t.input: f"{namer.input(t.input)}·{namer.weight(t.weight)}" for t in ct.terms},
+    )
+    marks = {t.input: PALETTE[i % len(PALETTE)] for i, t in enumerate(ct.terms)}
     focus = ct.terms[0].input if ct.terms else None
     return _spaced(
         [
@@ -171,13 +177,11 @@ def output_view(ct: CellTrace) -> RenderableType:
 def weight_view(ct: CellTrace) -> RenderableType:
     p, g, namer = ct.problem, ct.problem.geom, ct.namer
     styles = _styles(ct)
-    x_names = _names(namer, "input", g.input_shape)
-    labelled = None if x_names is None else x_names.copy()
-    marks = {}
-    for term in ct.terms:
-        if labelled is not None:
-            labelled[term.input] = f"{namer.input(term.input)}·{namer.delta(term.delta)}"
-        marks[term.input] = styles.get(namer.delta(term.delta), "bold")
+    labelled = _relabel(
+        _names(namer, "input", g.input_shape),
+        {t.input: f"{namer.input(t.input)}·{namer.delta(t.delta)}" for t in ct.terms},
+    )
+    marks = {t.input: styles.get(namer.delta(t.delta), "bold") for t in ct.terms}
     focus = ct.terms[0].input if ct.terms else None
     return _spaced(
         [
