@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import trace
 from .api import Ranks
 from .errors import ArrayError, ConfigError, GeometryError, TooLargeError
 from .geometry import Geometry
@@ -198,7 +199,7 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
     check_keys(raw, source)
     cfg = {**DEFAULT, **{k: v for k, v in raw.items() if v is not None}}
     dtype = cfg["dtype"]
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise ConfigError(f"dtype {dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
     seed = _int(cfg["seed"], "seed")
     groups = _int(cfg["groups"], "groups")
@@ -247,6 +248,15 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
     d_shape, delta = _array(delta_spec, "delta", np_dtype, rng, default_shape=out_shape)
     if d_shape not in (out_shape, geom.output_shape):
         raise ArrayError(f"delta has shape {d_shape}; it must match the output, {out_shape}")
+
+    symbolic = [
+        name for name, v in (("input", x_values), ("kernel", w_values), ("delta", delta)) if v is None
+    ]
+    if symbolic and trace.term_count(geom) > trace.MAX_TERMS:
+        raise TooLargeError(
+            f"{' and '.join(symbolic)} filled with names make {trace.term_count(geom)} products, over the "
+            f"{trace.MAX_TERMS} convgrad writes out as names; give numbers (e.g. fill: random) at this size"
+        )
 
     def full(a: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
         return None if a is None else a.reshape(shape)

@@ -27,6 +27,7 @@ ZERO = "dim"
 INDEXED = re.compile(r"\w\[\d")  # x[0,1]: the indexed names of large problems
 MAX_PANELS = 6
 MAX_ROWS, MAX_COLS = 12, 10
+GRID_DIGITS = 4  # significant digits in a grid cell; JSON has them all
 
 
 def delta_styles(names: np.ndarray) -> dict[str, str]:
@@ -66,7 +67,8 @@ def grid(
     ``highlight`` styles cells by full index, over everything else.
     """
     base = values if values is not None else names
-    assert base is not None
+    if base is None:
+        return Text(f"{title}: too large to show in names", ZERO)
     styles = styles or {}
     highlight = highlight or {}
     # Long indexed names repeat the panel's title in every cell: show numbers,
@@ -158,12 +160,12 @@ def _table(
 
 def _cell(name: Any, value: Any, styles: dict[str, str], override: str | None, show_names: bool) -> Text:
     if name is None or not show_names:
-        text = Text(fmt(value), styles.get(str(name), ZERO if value == 0 else ""))
+        text = Text(fmt(value, GRID_DIGITS), styles.get(str(name), ZERO if value == 0 else ""))
     else:
         is_zero = isinstance(name, (int, np.integer)) and name == 0
         text = Text(fmt(name), ZERO if is_zero else styles.get(str(name), ""))
         if value is not None and not is_zero:
-            text.append("\n" + fmt(value), "dim")
+            text.append("\n" + fmt(value, GRID_DIGITS), "dim")
     if override:
         text.stylize(override)
     text.justify = "right"

@@ -20,7 +20,7 @@ from .render import PALETTE, ZERO, _spaced, delta_styles, expression_text, fmt, 
 from .tracing import CellTrace
 
 #: Arrays of names are built only up to this many cells; larger ones show numbers.
-MAX_NAMED = 20_000
+MAX_NAMED = 50_000
 MAX_WINDOWS = 9
 CELL = "reverse bold"
 

@@ -71,14 +71,14 @@ def backward_result(problem: Problem) -> BackwardResult:
     )
 
 
-def fmt(v: Any) -> str:
-    """A number as short as it can be said exactly: ``3``, ``-0.5``, ``1.234e-05``."""
+def fmt(v: Any, digits: int = 6) -> str:
+    """A number as short as it can be said: ``3``, ``-0.5``, ``1.234e-05`` (``digits`` significant)."""
     if isinstance(v, str):
         return v
     f = float(v)
     if f.is_integer() and abs(f) < 1e15:
         return str(int(f))
-    return f"{f:.6g}"
+    return f"{f:.{digits}g}"
 
 
 # -- JSON --------------------------------------------------------------------------------
