@@ -241,15 +241,18 @@ def finite_differences(
         else:
             vectors = [rng.standard_normal(base.shape) for _ in range(directions)]
             note = f"{directions} random directions"
-        got, want, scale = [], [], 0.0
+        projected, numeric, scale = [], [], 0.0
         for v in vectors:
             up, down = loss_with(name, base + v), loss_with(name, base - v)
-            want.append((up - down) / 2)
-            got.append(float(np.vdot(grad, v)))
+            numeric.append((up - down) / 2)
+            projected.append(float(np.vdot(grad, v)))
             scale = max(scale, abs(up), abs(down), float(np.abs(grad * v).sum()))
-        if mode == "full":
-            got, want = grad, np.array(want).reshape(base.shape)
-        out.append(_compare(name, "finite differences", got, want, tol, note, scale))
+        if mode == "full":  # the unit vectors' projections are the entries themselves
+            out.append(
+                _compare(name, "finite differences", grad, np.reshape(numeric, base.shape), tol, note, scale)
+            )
+        else:
+            out.append(_compare(name, "finite differences", projected, numeric, tol, note, scale))
     return out
 
 

@@ -577,14 +577,12 @@ def check(
                 atol if atol is not None else default_atol,
             )
 
-        cases = [(str(p), lambda p=p: load(p, overrides)) for p in _config_paths(targets or [])]
+        # every config is validated before any check runs
+        problems = [(str(p), load(p, overrides)) for p in _config_paths(targets or [])]
         rng = np.random.default_rng(seed)
-        cases += [
-            (f"random-{i}", lambda: random_problem(rng, dtype=dtype or "float64")) for i in range(random)
-        ]
-        if not cases:
-            cases = [("default", lambda: load(None, overrides))]
-        problems = [(name, make()) for name, make in cases]  # every config is validated before any check
+        problems += [(f"random-{i}", random_problem(rng, dtype=dtype or "float64")) for i in range(random)]
+        if not problems:
+            problems = [("default", load(None, overrides))]
 
         def run_case(item):
             name, problem = item

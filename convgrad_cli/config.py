@@ -352,7 +352,7 @@ def _array(
     if isinstance(spec, (list, int, float)) and not isinstance(spec, bool):
         _check_numbers(spec, name)
         try:
-            values = np.array(spec, dtype=dtype)
+            values: np.ndarray = np.array(spec, dtype=dtype)
         except ValueError:
             raise ArrayError(
                 f"{name} is ragged: every row must have the same length (nested lists of equal size)"

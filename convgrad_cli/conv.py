@@ -34,6 +34,11 @@ class BackwardSteps:
     input_grad: np.ndarray
 
 
+def step(steps: BackwardSteps | None, name: str) -> np.ndarray | None:
+    """One intermediate, or ``None`` when the pipeline has no numbers (names only)."""
+    return None if steps is None else getattr(steps, name)
+
+
 def backward_steps(geom: Geometry, w: np.ndarray, delta: np.ndarray) -> BackwardSteps:
     """``dX = correlate(pad(dilate(δ, s), d·(k−1) − p), rot180(W)ᵀ)`` with the kernel dilated by d.
 

@@ -5,6 +5,8 @@ Arrays are ``(N, C, *spatial)``; every helper acts on the spatial axes only.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -23,7 +25,8 @@ def dilate(delta: np.ndarray, stride: tuple[int, ...]) -> np.ndarray:
     spatial = delta.shape[len(lead) :]
     size = tuple((n - 1) * s + 1 for n, s in zip(spatial, stride))
     out = np.zeros(lead + size, dtype=delta.dtype)
-    out[(..., *(slice(None, None, s) for s in stride))] = delta
+    every_s: tuple[Any, ...] = (..., *(slice(None, None, s) for s in stride))
+    out[every_s] = delta
     return out
 
 
@@ -37,7 +40,8 @@ def pad(a: np.ndarray, pads: tuple[Pair, ...]) -> np.ndarray:
     """
     lead = a.ndim - len(pads)
     crop = tuple(slice(max(-b, 0), a.shape[lead + i] - max(-e, 0)) for i, (b, e) in enumerate(pads))
-    a = a[(..., *crop)]
+    inside: tuple[Any, ...] = (..., *crop)
+    a = a[inside]
     grow = [(0, 0)] * lead + [(max(b, 0), max(e, 0)) for b, e in pads]
     if any(g != (0, 0) for g in grow):
         a = np.pad(a, grow)
@@ -46,7 +50,8 @@ def pad(a: np.ndarray, pads: tuple[Pair, ...]) -> np.ndarray:
 
 def rot180(kernel: np.ndarray, spatial: int) -> np.ndarray:
     """Rotate a kernel by 180° on its spatial axes: ``w1 w2 / w3 w4`` → ``w4 w3 / w2 w1``."""
-    return kernel[(..., *([slice(None, None, -1)] * spatial))]
+    reverse: tuple[Any, ...] = (..., *([slice(None, None, -1)] * spatial))
+    return kernel[reverse]
 
 
 def flip_kernel(kernel: np.ndarray, groups: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .config import Problem
+from .conv import step
 from .results import BackwardResult, ForwardResult, fmt
 
 PALETTE = (
@@ -185,14 +186,20 @@ def forward_view(result: ForwardResult) -> RenderableType:
     p, g = result.problem, result.problem.geom
     sp = g.ndim
     parts: list[RenderableType] = [heading(result.problem)]
-    names = result.namer.grid("input") if result.expressions is not None else None
-    parts.append(grid("input x", p.x, names, spatial=sp))
-    knames = result.namer.grid("kernel") if result.expressions is not None else None
-    parts.append(grid("kernel W", p.w, knames, spatial=sp))
-    onames = result.namer.grid("output") if result.expressions is not None else None
-    parts.append(grid("output y", result.output, onames, spatial=sp))
+    named = result.expressions is not None  # names only where they can all be written out
+
+    def names(kind: str) -> np.ndarray | None:
+        return result.namer.grid(kind) if named else None
+
+    parts.append(grid("input x", p.x, names("input"), spatial=sp))
+    parts.append(grid("kernel W", p.w, names("kernel"), spatial=sp))
+    parts.append(grid("output y", result.output, names("output"), spatial=sp))
     if result.expressions is not None:
-        parts.append(_equations("y = x ⋆ W", onames, result.expressions["output"], result.output, {}))
+        parts.append(
+            _equations(
+                "y = x ⋆ W", result.namer.grid("output"), result.expressions["output"], result.output, {}
+            )
+        )
     return _spaced(parts)
 
 
@@ -207,7 +214,7 @@ def backward_view(result: BackwardResult) -> RenderableType:
         parts.append(
             grid(
                 f"dilated δ: stride − 1 = {_axes(s - 1 for s in g.stride)} zero(s) between neighbours",
-                steps and steps.dilated_delta,
+                step(steps, "dilated_delta"),
                 names.get("dilated_delta"),
                 styles,
                 sp,
@@ -218,7 +225,7 @@ def backward_view(result: BackwardResult) -> RenderableType:
     parts.append(
         grid(
             f"padded δ: before/after {pads} = dilation·(k−1) − padding{extra}",
-            steps and steps.padded_delta,
+            step(steps, "padded_delta"),
             names.get("padded_delta"),
             styles,
             sp,
@@ -227,7 +234,7 @@ def backward_view(result: BackwardResult) -> RenderableType:
     parts.append(
         grid(
             "flipped kernel rot180(W)",
-            steps and steps.flipped_kernel,
+            step(steps, "flipped_kernel"),
             names.get("flipped_kernel"),
             styles,
             sp,
@@ -276,7 +283,7 @@ def transposed_text(g) -> Text:
         return str(v[0]) if len(set(v)) == 1 else "(" + ", ".join(map(str, v)) + ")"
 
     call = (
-        f"{t['function'].rsplit('.', 1)[-1]}(δ, W, stride={one(t['stride'])}, padding={one(t['padding'])}, "
+        f"{str(t['function']).rsplit('.', 1)[-1]}(δ, W, stride={one(t['stride'])}, padding={one(t['padding'])}, "
         f"output_padding={one(t['output_padding'])}, dilation={one(t['dilation'])}, groups={t['groups']})"
     )
     text = Text("which is the transposed convolution of δ with the same W: ", "dim")

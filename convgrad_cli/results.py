@@ -139,9 +139,9 @@ def backward_json(result: BackwardResult) -> dict[str, Any]:
         return None
 
     doc["delta"] = pick(p.delta, "delta", r.restore_output)
-    doc["dilated_delta"] = pick(steps and steps.dilated_delta, "dilated_delta", r.restore_output)
-    doc["padded_delta"] = pick(steps and steps.padded_delta, "padded_delta", r.restore_output)
-    doc["flipped_kernel"] = pick(steps and steps.flipped_kernel, "flipped_kernel", r.restore_kernel)
+    doc["dilated_delta"] = pick(conv.step(steps, "dilated_delta"), "dilated_delta", r.restore_output)
+    doc["padded_delta"] = pick(conv.step(steps, "padded_delta"), "padded_delta", r.restore_output)
+    doc["flipped_kernel"] = pick(conv.step(steps, "flipped_kernel"), "flipped_kernel", r.restore_kernel)
     doc["input_grad"] = nested(r.restore_input(steps.input_grad)) if steps is not None else None
     doc["weight_grad"] = (
         nested(r.restore_kernel(result.weight_grad)) if result.weight_grad is not None else None
