@@ -202,6 +202,8 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
     if not isinstance(dtype, str) or dtype not in DTYPES:
         raise ConfigError(f"dtype {dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
     seed = _int(cfg["seed"], "seed")
+    if seed < 0:
+        raise ConfigError(f"seed {seed} is not allowed; give an integer ≥ 0")
     groups = _int(cfg["groups"], "groups")
     rng = np.random.default_rng(seed)
     np_dtype = DTYPES[dtype]
