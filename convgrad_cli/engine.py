@@ -9,7 +9,7 @@ kernel offset at a time instead, which wastes no work on tiny products.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import product
@@ -110,13 +110,18 @@ def correlate_input_grad(
             d = delta[ns, g * og : (g + 1) * og, rs].reshape(-1, og, prod(block_out))
             cols = np.matmul(wg_t[g], d).reshape(-1, cg, *ks, *block_out)
             target = dx[ns, g * cg : (g + 1) * cg]
+            places = []
             for tap in np.ndindex(*ks):
                 where = _tap_slices(tap, block_out, stride, dilation)
                 first = where[0]
-                where = (
-                    slice(first.start + r0 * stride[0], first.stop + r0 * stride[0], first.step),
-                ) + where[1:]
-                target[(slice(None), slice(None), *where)] += cols[(slice(None), slice(None), *tap)]
+                shifted = slice(first.start + r0 * stride[0], first.stop + r0 * stride[0], first.step)
+                places.append((tap, (shifted, *where[1:])))
+
+            def scatter(channels: slice, target=target, cols=cols, places=places) -> None:
+                for tap, where in places:
+                    target[(slice(None), channels, *where)] += cols[(slice(None), channels, *tap)]
+
+            _by_channel(scatter, cg, cols.nbytes)
     return dx
 
 
@@ -243,15 +248,19 @@ def _im2col(win: np.ndarray) -> np.ndarray:
     order = (0, 1, *range(2 + nsp, 2 + 2 * nsp), *range(2, 2 + nsp))
     view = win.transpose(order)
     cols = np.empty(view.shape, dtype=win.dtype)
-    c = win.shape[1]
-    workers = min(c, _pool_size())
-    if workers > 1 and cols.nbytes >= 2**20:
-        bounds = [c * i // workers for i in range(workers + 1)]
-        parts = [(slice(None), slice(a, b)) for a, b in zip(bounds, bounds[1:])]
-        list(_pool().map(lambda part: np.copyto(cols[part], view[part]), parts))
-    else:
-        np.copyto(cols, view)
+    _by_channel(lambda ch: np.copyto(cols[:, ch], view[:, ch]), win.shape[1], cols.nbytes)
     return cols.reshape(win.shape[0], -1, prod(win.shape[2 : 2 + nsp]))
+
+
+def _by_channel(work: Callable[[slice], object], channels: int, nbytes: int) -> None:
+    """Run ``work`` on disjoint channel ranges, one per core, when the data is large
+    enough to pay for it; NumPy's copies and additions release the GIL."""
+    workers = min(channels, _pool_size())
+    if workers < 2 or nbytes < 2**20:
+        work(slice(None))
+        return
+    bounds = [channels * i // workers for i in range(workers + 1)]
+    list(_pool().map(work, [slice(a, b) for a, b in zip(bounds, bounds[1:])]))
 
 
 @lru_cache(maxsize=1)
