@@ -121,22 +121,42 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Let --export overwrite 
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 
 
-def _overrides(**flags: Optional[str | int]) -> dict[str, Any]:
+#: The flags that describe a problem, by parameter name (``x`` is the config's ``input``).
+PROBLEM_FLAGS = (
+    "x",
+    "kernel",
+    "bias",
+    "delta",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "dims",
+    "seed",
+    "dtype",
+)
+
+
+def _problem_flags(params: dict[str, Any]) -> dict[str, Any]:
+    """The problem flags a command was given, from its parameters (``locals()``)."""
+    return {key: params[key] for key in PROBLEM_FLAGS if params.get(key) is not None}
+
+
+def _overrides(flags: dict[str, Any]) -> dict[str, Any]:
+    """Flags as config values, parsed with the config's own grammar."""
     from .config import parse_flag
 
     out: dict[str, Any] = {}
     for key, value in flags.items():
-        if value is None:
-            continue
         name = "input" if key == "x" else key
         out[name] = parse_flag(name, value) if isinstance(value, str) else value
     return out
 
 
-def _load(config: Optional[Path], **flags: Any):
+def _load(config: Optional[Path], flags: dict[str, Any]):
     from .config import load
 
-    return load(config, _overrides(**flags))
+    return load(config, _overrides(flags))
 
 
 def _run(debug: bool, body: Callable[[], int | None]) -> None:
@@ -148,6 +168,14 @@ def _run(debug: bool, body: Callable[[], int | None]) -> None:
             raise
         print(f"convgrad: error: {exc}", file=sys.stderr)
         raise typer.Exit(int(exc.exit_status)) from None
+    except MemoryError:
+        if debug:
+            raise
+        print(
+            "convgrad: error: out of memory; use a smaller problem, or lower CONVGRAD_MEMORY_MB / CONVGRAD_MAX_GB",
+            file=sys.stderr,
+        )
+        raise typer.Exit(int(ExitStatus.BAD_INPUT)) from None
     except KeyboardInterrupt:
         print("convgrad: interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
@@ -277,12 +305,13 @@ def forward(
     Example: convgrad forward --stride 2
     """
 
+    flags = _problem_flags(locals())
+
     def body() -> None:
         _check_export(export, format, force)
         from .results import forward_json, forward_result
 
-        problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
-                        dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
+        problem = _load(config, flags)
         result = forward_result(problem)
         from .document import forward_blocks
 
@@ -316,12 +345,13 @@ def backward(
     Example: convgrad backward configs/stride2.yaml
     """
 
+    flags = _problem_flags(locals())
+
     def body() -> None:
         _check_export(export, format, force)
         from .results import backward_json, backward_result
 
-        problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
-                        dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
+        problem = _load(config, flags)
         result = backward_result(problem)
         from .document import backward_blocks
 
@@ -391,6 +421,8 @@ def trace(
       convgrad trace --all configs/stride2.yaml
     """
 
+    flags = _problem_flags(locals())
+
     def body() -> None:
         _check_export(export, format, force)
         from .errors import ConfigError
@@ -405,8 +437,7 @@ def trace(
             raise ConfigError(
                 f"{' and '.join(chosen)} were given together; trace one of --input, --output, --weight or --all"
             )
-        problem = _load(config, x=x, kernel=kernel, bias=bias, delta=delta, stride=stride, padding=padding,
-                        dilation=dilation, groups=groups, dims=dims, seed=seed, dtype=dtype)  # fmt: skip
+        problem = _load(config, flags)
         from . import render_trace
         from .document import trace_blocks
 
@@ -557,6 +588,8 @@ def check(
       convgrad check configs/ --impl my_conv.py:conv2d_backward --junit-xml report.xml
     """
 
+    params = locals()
+
     def body() -> int:
         _check_export(export, format, force)
         import numpy as np
@@ -566,7 +599,7 @@ def check(
         from .errors import ConfigError
 
         fn = load_impl(impl) if impl else None
-        overrides = _overrides(stride=stride, padding=padding, dilation=dilation, groups=groups, dtype=dtype)
+        overrides = _overrides(_problem_flags(params))
         tolerance = None
         if rtol is not None or atol is not None:
             if (rtol is not None and rtol < 0) or (atol is not None and atol < 0):
