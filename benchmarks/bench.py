@@ -171,29 +171,25 @@ def layers_table(dtypes, repeat: int) -> str:
     return "\n".join(rows)
 
 
-def whole_process(cmd: list[str], repeat: int = 10) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def cli_table() -> str:
+def cli_table(repeat: int = 21) -> str:
+    """Whole-process times, the commands interleaved run by run so that a busy
+    moment of the machine falls on all of them alike; medians of ``repeat`` runs."""
     exe = str(Path(sys.executable).parent / "convgrad")
-    floor = whole_process([sys.executable, "-c", "import numpy, rich, typer, yaml"])
-    rows = ["| command | median s (10 runs) | × import floor |", "|---|---:|---:|"]
-    for name, cmd in (
-        (
-            'python -c "import numpy, rich, typer, yaml"',
-            [sys.executable, "-c", "import numpy, rich, typer, yaml"],
-        ),
-        ("convgrad trace --input a", [exe, "trace", "--input", "a", "--format", "plain"]),
-        ("convgrad --help", [exe, "--help"]),
-    ):
-        t = floor if name.startswith("python") else whole_process(cmd)
-        rows.append(f"| `{name}` | {t:.3f} | {t / floor:.2f} |")
+    commands = {
+        'python -c "import numpy, rich, typer, yaml"': [sys.executable, "-c", "import numpy, rich, typer, yaml"],
+        "convgrad trace --input a": [exe, "trace", "--input", "a", "--format", "plain"],
+        "convgrad --help": [exe, "--help"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True)
+            times[name].append(time.perf_counter() - start)
+    floor = statistics.median(times['python -c "import numpy, rich, typer, yaml"'])
+    rows = [f"| command | median s ({repeat} runs) | × import floor |", "|---|---:|---:|"]
+    for name, ts in times.items():
+        rows.append(f"| `{name}` | {statistics.median(ts):.3f} | {statistics.median(ts) / floor:.2f} |")
     return "\n".join(rows)
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from . import __version__
+from .config import KEYS
 from .errors import ConvgradError, ExitStatus
 
 app = typer.Typer(
@@ -121,20 +122,9 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Let --export overwrite 
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 
 
-#: The flags that describe a problem, by parameter name (``x`` is the config's ``input``).
-PROBLEM_FLAGS = (
-    "x",
-    "kernel",
-    "bias",
-    "delta",
-    "stride",
-    "padding",
-    "dilation",
-    "groups",
-    "dims",
-    "seed",
-    "dtype",
-)
+#: The flags that describe a problem: the config's keys, ``input`` spelt ``x``
+#: (``--input`` names the cell that ``trace`` follows).
+PROBLEM_FLAGS = tuple("x" if key == "input" else key for key in KEYS)
 
 
 def _problem_flags(params: dict[str, Any]) -> dict[str, Any]:
@@ -221,8 +211,6 @@ def show(
     ``view`` makes the Rich renderable, ``doc`` the JSON document and ``blocks``
     the LaTeX/Markdown blocks; only the one needed is built.
     """
-    from .files import write_atomic
-
     if fmt in (Format.json, Format.latex, Format.markdown):
         if fmt is Format.json:
             # numpy scalars (the zeros np.pad puts into arrays of names) as plain numbers
@@ -233,6 +221,8 @@ def show(
             text = (to_latex if fmt is Format.latex else to_markdown)(blocks())
         sys.stdout.write(text)
         if export is not None:
+            from .files import write_atomic
+
             write_atomic(export, text)
         return
     from rich.console import Console
@@ -242,6 +232,8 @@ def show(
     Console(color_system=None if plain else "auto", highlight=False).print(renderable)
     if export is not None:
         import io
+
+        from .files import write_atomic
 
         # a second console records with colour whatever stdout is, so the picture
         # matches a terminal's (plain keeps it without colour)
@@ -260,10 +252,18 @@ def show(
         write_atomic(export, text)
 
 
-def _render():
-    from . import render
+def _render(part: str = ""):
+    """The render module of a view (``render``, ``render_trace``, ``render_check``),
+    imported only when a terminal view is drawn: JSON never loads Rich's tables."""
+    import importlib
 
-    return render
+    return importlib.import_module(f".render{'_' + part if part else ''}", __package__)
+
+
+def _document():
+    from . import document
+
+    return document
 
 
 def _version(value: bool) -> None:
@@ -313,10 +313,8 @@ def forward(
 
         problem = _load(config, flags)
         result = forward_result(problem)
-        from .document import forward_blocks
-
         show(format, export, force, lambda: _render().forward_view(result), lambda: forward_json(result),
-             lambda: forward_blocks(result))  # fmt: skip
+             lambda: _document().forward_blocks(result))  # fmt: skip
 
     _run(debug, body)
 
@@ -353,10 +351,8 @@ def backward(
 
         problem = _load(config, flags)
         result = backward_result(problem)
-        from .document import backward_blocks
-
         show(format, export, force, lambda: _render().backward_view(result), lambda: backward_json(result),
-             lambda: backward_blocks(result))  # fmt: skip
+             lambda: _document().backward_blocks(result))  # fmt: skip
 
     _run(debug, body)
 
@@ -438,23 +434,15 @@ def trace(
                 f"{' and '.join(chosen)} were given together; trace one of --input, --output, --weight or --all"
             )
         problem = _load(config, flags)
-        from . import render_trace
-        from .document import trace_blocks
-
         if not chosen or every:
             cells = trace_all(problem)
-            return show(format, export, force, lambda: render_trace.all_view(cells),
-                        lambda: trace_json(cells, every=True), lambda: trace_blocks(cells))  # fmt: skip
+            return show(format, export, force, lambda: _render("trace").all_view(cells),
+                        lambda: trace_json(cells, every=True), lambda: _document().trace_blocks(cells))  # fmt: skip
         kind, text = next((k, v) for k, v in (("input", input), ("output", output), ("weight", weight)) if v)
         cell = trace_cell(problem, kind, text)
-        views = {
-            "input": render_trace.input_view,
-            "output": render_trace.output_view,
-            "weight": render_trace.weight_view,
-        }
-        view = render_trace.steps_view if steps and kind == "input" else views[kind]
-        return show(format, export, force, lambda: view(cell), lambda: trace_json([cell], every=False),
-                    lambda: trace_blocks([cell]))  # fmt: skip
+        view = "steps_view" if steps and kind == "input" else f"{kind}_view"
+        return show(format, export, force, lambda: getattr(_render("trace"), view)(cell),
+                    lambda: trace_json([cell], every=False), lambda: _document().trace_blocks([cell]))  # fmt: skip
 
     _run(debug, body)
 
@@ -638,11 +626,8 @@ def check(
             from .files import write_atomic
 
             write_atomic(junit_xml, to_junit(results))
-        from .document import check_blocks
-        from .render_check import check_view
-
-        show(format, export, force, lambda: check_view(results, impl), lambda: check_json(results),
-             lambda: check_blocks(results))  # fmt: skip
+        show(format, export, force, lambda: _render("check").check_view(results, impl),
+             lambda: check_json(results), lambda: _document().check_blocks(results))  # fmt: skip
         return ExitStatus.OK if all(r.passed for r in results) else ExitStatus.CHECK_FAILED
 
     _run(debug, body)

@@ -205,7 +205,7 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
     if seed < 0:
         raise ConfigError(f"seed {seed} is not allowed; give an integer ≥ 0")
     groups = _int(cfg["groups"], "groups")
-    rng = np.random.default_rng(seed)
+    rng = _LazyRng(seed)
     np_dtype = DTYPES[dtype]
 
     x_shape, x_values = _array(cfg["input"], "input", np_dtype, rng)
@@ -327,7 +327,7 @@ def _array(
     spec: Any,
     name: str,
     dtype: type,
-    rng: np.random.Generator,
+    rng: Any,
     default_shape: tuple[int, ...] | None = None,
 ) -> tuple[tuple[int, ...], np.ndarray | None]:
     """An array spec as ``(shape, values)``; values are ``None`` for ``names``."""
@@ -370,6 +370,20 @@ def _array(
     )
 
 
+class _LazyRng:
+    """The seeded generator of the random fills, made on first use: numpy.random
+    costs ~10 ms of start-up that a config without random fills never needs."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._rng: np.random.Generator | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return getattr(self._rng, name)
+
+
 def _check_numbers(spec: Any, name: str) -> None:
     stack = [spec]
     while stack:
@@ -380,7 +394,7 @@ def _check_numbers(spec: Any, name: str) -> None:
             raise ArrayError(f"{name} holds {v!r}, which is not a number; entries must be numbers")
 
 
-def _fill(fill: str, shape: tuple[int, ...], dtype: type, rng: np.random.Generator) -> np.ndarray | None:
+def _fill(fill: str, shape: tuple[int, ...], dtype: type, rng: Any) -> np.ndarray | None:
     if fill == "names":
         return None
     if fill == "arange":  # 1-based, so that a = 1, b = 2 … and w1 = 1, w2 = 2 …

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import product
 from math import prod
+from typing import Any
 
 import numpy as np
 
@@ -264,7 +264,11 @@ def _by_channel(work: Callable[[slice], object], channels: int, nbytes: int) -> 
 
 
 @lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
+def _pool() -> Any:
+    # imported here: concurrent.futures (and the logging it loads) costs ~10 ms
+    # of start-up that the one-line commands never need
+    from concurrent.futures import ThreadPoolExecutor
+
     return ThreadPoolExecutor(_pool_size(), thread_name_prefix="convgrad")
 
 
