@@ -52,9 +52,11 @@ def correlate(
     win = windows(x, ks, stride, dilation)  # (N, C, *out, *k)
     out = win.shape[2 : 2 + nsp]
     y = np.empty((x.shape[0], out_ch, *out), dtype=np.result_type(x, w))
-    if cg == og == 1:  # depthwise: one einsum straight over the window view
+    if cg == og == 1:  # depthwise: one einsum over the window view per block
         sp, kk = _letters(nsp)
-        y[...] = np.einsum(f"nc{sp}{kk},c{kk}->nc{sp}", win, w[:, 0], optimize=True)
+        # einsum copies its block of windows, K values per output: keep that in budget
+        for ch in _channel_blocks(out_ch, x.shape[0] * prod(out) * prod(ks) * x.itemsize):
+            y[:, ch] = np.einsum(f"nc{sp}{kk},c{kk}->nc{sp}", win[:, ch], w[ch, 0], optimize=True)
         return y
     if cg * prod(ks) < MIN_IM2COL_DEPTH:  # few products per output: one kernel tap at a time
         y[...] = 0
@@ -143,9 +145,10 @@ def correlate_weight_grad(
     out = delta.shape[2:]
     win = windows(x, kernel_size, stride, dilation)
     dw = np.zeros((out_ch, cg, *kernel_size), dtype=np.result_type(x, delta))
-    if cg == og == 1:  # depthwise
+    if cg == og == 1:  # depthwise, in blocks as in correlate
         sp, kk = _letters(len(kernel_size))
-        dw[:, 0] = np.einsum(f"nc{sp},nc{sp}{kk}->c{kk}", delta, win, optimize=True)
+        for ch in _channel_blocks(out_ch, n * prod(out) * prod(kernel_size) * x.itemsize):
+            dw[ch, 0] = np.einsum(f"nc{sp},nc{sp}{kk}->c{kk}", delta[:, ch], win[:, ch], optimize=True)
         return dw
     if cg * prod(kernel_size) < MIN_IM2COL_DEPTH:
         dg = _grouped(delta, groups).reshape(n, groups, og, -1)
@@ -281,6 +284,13 @@ def _tap_slices(
 ) -> tuple[slice, ...]:
     """Where kernel offset ``tap`` lands in the padded input for every output."""
     return tuple(slice(k * d, k * d + (o - 1) * s + 1, s) for k, o, s, d in zip(tap, out, stride, dilation))
+
+
+def _channel_blocks(channels: int, bytes_per_channel: int) -> Iterator[slice]:
+    """Channel ranges whose copies fit the budget (one channel at least)."""
+    step = max(1, MEMORY_BUDGET // max(bytes_per_channel, 1))
+    for start in range(0, channels, step):
+        yield slice(start, min(start + step, channels))
 
 
 def _blocks(n: int, out: tuple[int, ...], bytes_per_output: int) -> Iterator[tuple[slice, slice]]:
