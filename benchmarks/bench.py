@@ -4,7 +4,7 @@
     python benchmarks/bench.py --only layers   # or: cli, check
     python benchmarks/bench.py --dtype float64 --repeat 3
 
-For each layer: the best of ``--repeat`` runs (the two libraries alternating) of forward + backward (∂L/∂x,
+For each layer: the best of ``--repeat`` runs of forward + backward (∂L/∂x,
 ∂L/∂W, ∂L/∂b) through convgrad's public API and through
 ``torch.nn.functional.conv2d`` + autograd (same dtype, same thread count),
 their ratio, the GFLOP/s reached (3 × the forward's multiply-adds × 2), NumPy's
@@ -99,20 +99,6 @@ def best_time(fn, repeat: int) -> float:
     return min(times)
 
 
-def interleaved_best(fns, repeat: int) -> list[float]:
-    """Best time of each function, their runs alternating so that a busy moment of
-    the machine falls on all of them alike."""
-    for fn in fns:
-        fn()  # warm-up
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, ts in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - start)
-    return [min(ts) for ts in times]
-
-
 def _status(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -167,9 +153,10 @@ def layers_table(dtypes, repeat: int) -> str:
         for i, layer in enumerate(LAYERS):
             geom, ours = runner("convgrad", layer, np.dtype(dtype))
             work = 3 * geom.flops / 1e9
-            fns = [ours] + ([runner("torch", layer, np.dtype(dtype))[1]] if torch_ok else [])
-            best = interleaved_best(fns, repeat)
-            t_ours, t_torch = best[0], (best[1] if torch_ok else None)
+            # one library after the other, not alternating: the BLAS and OpenMP threads
+            # of one keep spinning for a while after it returns and slow the other down
+            t_ours = best_time(ours, repeat)
+            t_torch = best_time(runner("torch", layer, np.dtype(dtype))[1], repeat) if torch_ok else None
             m_ours = peak_memory("convgrad", i, dtype)
             m_torch = peak_memory("torch", i, dtype) if torch_ok else None
 
