@@ -92,7 +92,11 @@ GroupsOpt = Annotated[
     Optional[int], typer.Option(help="Channel groups; must divide both channel counts.", show_default=False)
 ]
 DimsOpt = Annotated[
-    Optional[int], typer.Option(help="Spatial axes: 1, 2 (default) or 3.", show_default=False)
+    Optional[int],
+    typer.Option(
+        help="Spatial axes, 1, 2 or 3, e.g. --dims 1 (default: 2, or what a 1- or 5-axis input or kernel implies).",
+        show_default=False,
+    ),
 ]
 SeedOpt = Annotated[
     Optional[int], typer.Option(help="Seed for random fills (default 0).", show_default=False)
@@ -302,7 +306,11 @@ def forward(
 ) -> None:
     """The input, the kernel, the output, and each output's expression.
 
-    Example: convgrad forward --stride 2
+    \b
+    Examples:
+      convgrad forward
+      convgrad forward --stride 2
+      convgrad forward configs/conv1d.yaml --format json
     """
 
     flags = _problem_flags(locals())
@@ -340,7 +348,12 @@ def backward(
 ) -> None:
     """δ, the dilated and padded δ, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂b.
 
-    Example: convgrad backward configs/stride2.yaml
+    \b
+    Examples:
+      convgrad backward configs/stride2.yaml
+      convgrad backward --stride 2 --delta names
+      convgrad backward configs/uneven.yaml --format latex
+      convgrad backward --export backward.svg
     """
 
     flags = _problem_flags(locals())
@@ -408,6 +421,7 @@ def trace(
 ) -> None:
     """Which δ entries a cell depends on, and why the flipped kernel finds the same terms.
 
+    \b
     Examples:
       convgrad trace --input a
       convgrad trace --input f --steps
@@ -457,7 +471,10 @@ def init(
 ) -> None:
     """Write a commented config template with the seed's example filled in.
 
-    Example: convgrad init my_layer.yaml && convgrad trace my_layer.yaml --input f
+    \b
+    Examples:
+      convgrad init my_layer.yaml
+      convgrad init - > my_layer.yaml
     """
 
     def body() -> None:
@@ -570,6 +587,7 @@ def check(
     """Prove gradients right: against the definition, the slides' pipeline, finite
     differences and the adjoint identity. Exit 0 if all pass, 1 if any fails.
 
+    \b
     Examples:
       convgrad check configs/
       convgrad check --random 200 --seed 0
