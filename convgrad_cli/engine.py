@@ -1,9 +1,15 @@
 """The fast engine: correlation and its two adjoints as large BLAS products.
 
-Work goes in blocks (batch entries × rows of the output) so that the
-im2col buffer never exceeds :data:`MEMORY_BUDGET` bytes, whatever the layer.
-Kernels with few taps per group (depthwise) skip im2col and sum one
-kernel offset at a time instead, which wastes no work on tiny products.
+Each function picks one of four paths, all exact and all tested against the
+definition (``tests/test_core.py`` forces each on small problems):
+
+- depthwise (one channel per group): one einsum over the window view, a few
+  channels at a time;
+- few products per output: one kernel tap at a time;
+- stride 1 on large images: one GEMM per tap on a flattened image, where a tap
+  is a plain offset (no im2col);
+- otherwise im2col / col2im GEMMs in blocks (batch entries × output rows) whose
+  buffers never exceed :data:`MEMORY_BUDGET`, whatever the layer.
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ MEMORY_BUDGET = int(float(os.environ.get("CONVGRAD_MEMORY_MB", "8")) * 2**20)
 # more than it saves; sum one kernel offset at a time instead.
 MIN_IM2COL_DEPTH = 32
 
-# The flat stride-1 weight gradient pays off when each GEMM runs over this many
-# positions or more (measured: it wins at 56×56 images, loses at 28×28).
+# The flat stride-1 path pays off when each GEMM runs over this many positions
+# or more (measured: it wins at 56×56 images, loses at 14×14 and 28×28).
 MIN_FLAT_SPAN = 2048
 
 
