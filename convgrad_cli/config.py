@@ -35,7 +35,7 @@ KEYS = (
     "seed",
     "dtype",
 )
-FILLS = ("names", "arange", "ones", "zeros", "random", "randint")
+FILLS = ("names", "letters", "arange", "ones", "zeros", "random", "randint")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 #: The seed's example: a … p and w1 … w4, valued 1 … 16 and 1 … 4 so that
@@ -57,7 +57,7 @@ TEMPLATE = """\
 # Flags override the file: convgrad backward this.yaml --stride 2
 
 # The input x. Nested lists of numbers, or {shape: [...], fill: ...} with fill one of
-#   names (symbols only), arange (1, 2, 3 … row-major), ones, zeros,
+#   names (symbols only; also called letters), arange (1, 2, 3 … row-major), ones, zeros,
 #   random (standard normal), randint (integers -3…3).
 # Shape (H, W), (C, H, W) or (N, C, H, W); 1-D and 3-D take one axis less or more.
 # Cells are lettered a, b, c … row-major when there is one channel and at most 26 cells.
@@ -395,7 +395,7 @@ def _check_numbers(spec: Any, name: str) -> None:
 
 
 def _fill(fill: str, shape: tuple[int, ...], dtype: type, rng: Any) -> np.ndarray | None:
-    if fill == "names":
+    if fill in ("names", "letters"):  # symbols only (letters is the same, by its other name)
         return None
     if fill == "arange":  # 1-based, so that a = 1, b = 2 … and w1 = 1, w2 = 2 …
         return np.arange(1, prod(shape) + 1, dtype=dtype).reshape(shape)

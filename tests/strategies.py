@@ -26,10 +26,8 @@ def geometries(draw, dims=(1, 2, 3), max_size=7, max_batch=2) -> Geometry:
     else:
         padding = "same" if form == "same" else 0
     pads = Geometry.build((99,) * nd, kernel, stride=stride, dilation=dilation, padding=padding).padding
-    in_size = tuple(
-        draw(st.integers(max(1, d * (k - 1) + 1 - b - a), max_size))
-        for k, d, (b, a) in zip(kernel, dilation, pads)
-    )
+    smallest = [max(1, d * (k - 1) + 1 - b - a) for k, d, (b, a) in zip(kernel, dilation, pads)]
+    in_size = tuple(draw(st.integers(lo, max(lo, max_size))) for lo in smallest)
     return Geometry.build(
         in_size,
         kernel,
