@@ -37,6 +37,10 @@ MIN_IM2COL_DEPTH = 32
 # or more (measured: it wins at 56×56 images, loses at 14×14 and 28×28).
 MIN_FLAT_SPAN = 2048
 
+# col2im one tap at a time needs this many channels per group to keep its GEMMs
+# efficient (measured: wins at 64, loses badly at 3).
+MIN_TAP_ROWS = 16
+
 
 def correlate(
     x: np.ndarray,
@@ -109,6 +113,8 @@ def correlate_input_grad(
             part = np.einsum("ngo...,goc->ngc...", dg, wk).reshape(n, cg * groups, *out)
             dx[(slice(None), slice(None), *_tap_slices(tap, out, stride, dilation))] += part
         return dx
+    if cg >= MIN_TAP_ROWS:
+        return _input_grad_per_tap(delta, w, dx, stride, dilation, groups)
     wg_t = w.reshape(groups, og, cg * prod(ks)).transpose(0, 2, 1)  # (g, C/g·K, O/g)
     for ns, rs in _blocks(n, out, cg * prod(ks) * dx.itemsize):
         r0 = rs.start
@@ -172,6 +178,36 @@ def correlate_weight_grad(
             for i in range(cols.shape[0]):  # one GEMM per sample beats a transposing tensordot
                 dwg[g] += d[i] @ cols[i].T
     return dw
+
+
+def _input_grad_per_tap(delta, w, dx, stride, dilation, groups):
+    """col2im one kernel tap and one sample at a time: each product stays in cache
+    and is added straight into place (measured ~1.5× faster than one big col2im
+    buffer for 64 channels at stride 2; slower when a tap's GEMM has few rows)."""
+    out_ch, cg = w.shape[:2]
+    ks = w.shape[2:]
+    og = out_ch // groups
+    n, out = delta.shape[0], delta.shape[2:]
+    taps = np.ascontiguousarray(w.reshape(groups, og, cg, -1).transpose(0, 3, 2, 1))  # (g, K, C/g, O/g)
+    for ns, rs in _blocks(n, out, cg * dx.itemsize):
+        r0 = rs.start
+        block_out = (len(range(out[0])[rs]), *out[1:])
+        places = []
+        for tap in np.ndindex(*ks):
+            where = _tap_slices(tap, block_out, stride, dilation)
+            first = where[0]
+            places.append(
+                (slice(first.start + r0 * stride[0], first.stop + r0 * stride[0], first.step), *where[1:])
+            )
+        product_ = np.empty((cg, prod(block_out)), dtype=dx.dtype)
+        for m in range(ns.start, ns.stop):
+            for g in range(groups):
+                d = delta[m, g * og : (g + 1) * og, rs].reshape(og, -1)
+                target = dx[m, g * cg : (g + 1) * cg]
+                for t, where in enumerate(places):
+                    np.matmul(taps[g, t], d, out=product_)
+                    target[(slice(None), *where)] += product_.reshape(cg, *block_out)
+    return dx
 
 
 def _correlate_flat(x, w, dilation, groups, out, y):

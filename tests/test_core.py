@@ -110,11 +110,14 @@ def test_traced_terms_add_up_to_the_gradients(g, seed):
 
 
 ENGINE_PATHS = {
-    # every path of the engine, forced on small problems: name → (budget, im2col depth, flat span)
-    "im2col in 300-byte blocks": (300, 1, 10**9),
-    "flat stride-1 GEMMs": (engine.MEMORY_BUDGET, 1, 1),
-    "tap by tap": (engine.MEMORY_BUDGET, 10**9, 10**9),
+    # every path of the engine, forced on small problems:
+    # name → (budget, im2col depth, flat span, channels for col2im per tap)
+    "im2col/col2im in 300-byte blocks": (300, 1, 10**9, 10**9),
+    "col2im per tap in 300-byte blocks": (300, 1, 10**9, 1),
+    "flat stride-1 GEMMs": (engine.MEMORY_BUDGET, 1, 1, 10**9),
+    "tap by tap": (engine.MEMORY_BUDGET, 10**9, 10**9, 10**9),
 }
+KNOBS = ("MEMORY_BUDGET", "MIN_IM2COL_DEPTH", "MIN_FLAT_SPAN", "MIN_TAP_ROWS")
 
 
 @pytest.mark.parametrize("path", ENGINE_PATHS)
@@ -124,13 +127,15 @@ def test_every_engine_path_matches_the_definition(path, g, seed):
     x, w, b, delta = operands(g, seed)
     dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
     y = reference.forward(x, w, b, **ref_args(g))
-    saved = engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH, engine.MIN_FLAT_SPAN
-    engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH, engine.MIN_FLAT_SPAN = ENGINE_PATHS[path]
+    saved = [getattr(engine, knob) for knob in KNOBS]
+    for knob, value in zip(KNOBS, ENGINE_PATHS[path]):
+        setattr(engine, knob, value)
     try:
         got = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta),
                conv.backward_steps(g, w, delta).input_grad)  # fmt: skip
     finally:
-        engine.MEMORY_BUDGET, engine.MIN_IM2COL_DEPTH, engine.MIN_FLAT_SPAN = saved
+        for knob, value in zip(KNOBS, saved):
+            setattr(engine, knob, value)
     for actual, expected in zip(got, (y, dx, dw, dx)):
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
 
