@@ -35,19 +35,29 @@ def dilate(delta: np.ndarray, stride: tuple[int, ...]) -> np.ndarray:
 def pad(a: np.ndarray, pads: tuple[Pair, ...]) -> np.ndarray:
     """Add ``(before, after)`` zeros on each spatial axis; a negative count crops.
 
+    Entry ``i`` moves to ``i + before``; the result has ``n + before + after``
+    entries per axis, and a crop larger than the array leaves only zeros.
+
     >>> pad(np.ones((1, 1, 2, 2)), ((1, 0), (0, -1)))[0, 0]
     array([[0.],
            [1.],
            [1.]])
     """
     lead = a.ndim - len(pads)
-    crop = tuple(slice(max(-b, 0), a.shape[lead + i] - max(-e, 0)) for i, (b, e) in enumerate(pads))
-    inside: tuple[Any, ...] = (..., *crop)
-    a = a[inside]
-    grow = [(0, 0)] * lead + [(max(b, 0), max(e, 0)) for b, e in pads]
-    if any(g != (0, 0) for g in grow):
-        a = np.pad(a, grow)
-    return a
+    if all(b >= 0 and e >= 0 for b, e in pads):
+        return np.pad(a, [(0, 0)] * lead + [tuple(p) for p in pads]) if any(any(p) for p in pads) else a
+    spatial = a.shape[lead:]
+    size = tuple(n + b + e for n, (b, e) in zip(spatial, pads))
+    out = np.zeros(a.shape[:lead] + size, dtype=a.dtype)
+    src, dst = [], []
+    for n, m, (b, _) in zip(spatial, size, pads):
+        lo, hi = max(0, -b), min(n, m - b)  # the source entries that land inside
+        hi = max(lo, hi)
+        src.append(slice(lo, hi))
+        dst.append(slice(lo + b, hi + b))
+    inside: tuple[Any, ...] = (..., *dst)
+    out[inside] = a[(..., *src)]
+    return out
 
 
 def rot180(kernel: np.ndarray, spatial: int) -> np.ndarray:

@@ -173,3 +173,27 @@ def test_same_padding_puts_the_odd_zero_after():
     assert g.padding == ((0, 1), (0, 1)) and g.out_size == (4, 4)
     g = Geometry.build((5,), (3,), padding="same", dilation=2)
     assert g.padding == ((2, 2),)
+
+
+@given(st.integers(1, 6), st.integers(-6, 4), st.integers(-6, 4))
+def test_pad_moves_entry_i_to_i_plus_before(n, before, after):
+    """pad's definition, entry by entry: out[j] = a[j − before], zero outside a."""
+    if n + before + after < 0:
+        return
+    from convgrad_cli.ops import pad
+
+    a = np.arange(1.0, n + 1).reshape(1, 1, n)
+    out = pad(a, ((before, after),))[0, 0]
+    assert out.shape == (n + before + after,)
+    for j, v in enumerate(out):
+        assert v == (a[0, 0, j - before] if 0 <= j - before < n else 0)
+
+
+def test_padding_wider_than_the_input_with_a_large_stride():
+    """Found by CI: 1 cell padded 2 before, stride 3 — δ's padding crops more than δ has."""
+    g = Geometry.build((1,), (1,), stride=3, padding=((2, 0),))
+    assert g.out_size == (1,) and g.delta_padding == ((-2, 2),)
+    w, delta = np.array([[[2.0]]]), np.array([[[5.0]]])
+    steps = conv.backward_steps(g, w, delta)
+    # the only window sits on padding, so the input's one cell gets nothing
+    assert steps.input_grad.tolist() == [[[0.0]]] and conv.input_grad(g, w, delta).tolist() == [[[0.0]]]
