@@ -55,8 +55,9 @@ def pad(a: np.ndarray, pads: tuple[Pair, ...]) -> np.ndarray:
         hi = max(lo, hi)
         src.append(slice(lo, hi))
         dst.append(slice(lo + b, hi + b))
-    inside: tuple[Any, ...] = (..., *dst)
-    out[inside] = a[(..., *src)]
+    into: tuple[Any, ...] = (..., *dst)
+    taken: tuple[Any, ...] = (..., *src)
+    out[into] = a[taken]
     return out
 
 
