@@ -49,13 +49,14 @@ def backward_result(problem: Problem) -> BackwardResult:
     namer = fwd.namer
     names: dict[str, np.ndarray] = {}
     if trace.term_count(g) <= trace.MAX_TERMS:
-        delta_names = namer.grid("delta")
+        delta_names, kernel_names = namer.grid("delta"), namer.grid("kernel")
+        dilated = dilate(delta_names, g.stride)
         names = {
             "delta": delta_names,
-            "dilated_delta": dilate(delta_names, g.stride),
-            "padded_delta": pad(dilate(delta_names, g.stride), g.delta_padding),
-            "kernel": namer.grid("kernel"),
-            "flipped_kernel": flip_kernel(namer.grid("kernel"), g.groups),
+            "dilated_delta": dilated,
+            "padded_delta": pad(dilated, g.delta_padding),
+            "kernel": kernel_names,
+            "flipped_kernel": flip_kernel(kernel_names, g.groups),
             "input": namer.grid("input"),
         }
     steps = conv.backward_steps(g, w, delta) if w is not None and delta is not None else None
