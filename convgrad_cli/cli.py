@@ -28,7 +28,7 @@ app = typer.Typer(
         "With no config, every command works on the seed's example: a 4×4 input a…p, "
         "a 2×2 kernel w1…w4, stride 1."
     ),
-    no_args_is_help=False,
+    no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
