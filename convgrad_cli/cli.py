@@ -285,25 +285,47 @@ def main(
     """See, and prove, how gradients flow back through a convolutional layer."""
 
 
-@app.command()
-def forward(
-    config: ConfigArg = None,
-    x: XOpt = None,
-    kernel: KernelOpt = None,
-    bias: BiasOpt = None,
-    delta: DeltaOpt = None,
-    stride: StrideOpt = None,
-    padding: PaddingOpt = None,
-    dilation: DilationOpt = None,
-    groups: GroupsOpt = None,
-    dims: DimsOpt = None,
-    seed: SeedOpt = None,
-    dtype: DtypeOpt = None,
-    format: FormatOpt = None,
-    export: ExportOpt = None,
-    force: ForceOpt = False,
-    debug: DebugOpt = False,
-) -> None:
+def _display_command(kind: str, doc: str) -> None:
+    """Register ``forward`` or ``backward``: load the problem, compute the
+    ``{kind}_result``, show it as ``{kind}_view`` / ``{kind}_json`` / ``{kind}_blocks``."""
+
+    def command(
+        config: ConfigArg = None,
+        x: XOpt = None,
+        kernel: KernelOpt = None,
+        bias: BiasOpt = None,
+        delta: DeltaOpt = None,
+        stride: StrideOpt = None,
+        padding: PaddingOpt = None,
+        dilation: DilationOpt = None,
+        groups: GroupsOpt = None,
+        dims: DimsOpt = None,
+        seed: SeedOpt = None,
+        dtype: DtypeOpt = None,
+        format: FormatOpt = None,
+        export: ExportOpt = None,
+        force: ForceOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        flags = _problem_flags(locals())
+
+        def body() -> None:
+            _check_export(export, format, force)
+            from . import results
+
+            result = getattr(results, f"{kind}_result")(_load(config, flags))
+            show(format, export, force, lambda: getattr(_render(), f"{kind}_view")(result),
+                 lambda: getattr(results, f"{kind}_json")(result),
+                 lambda: getattr(_document(), f"{kind}_blocks")(result))  # fmt: skip
+
+        _run(debug, body)
+
+    command.__doc__ = doc
+    app.command(kind)(command)
+
+
+_display_command(
+    "forward",
     """The input, the kernel, the output, and each output's expression.
 
     \b
@@ -311,41 +333,10 @@ def forward(
       convgrad forward
       convgrad forward --stride 2
       convgrad forward configs/conv1d.yaml --format json
-    """
-
-    flags = _problem_flags(locals())
-
-    def body() -> None:
-        _check_export(export, format, force)
-        from .results import forward_json, forward_result
-
-        problem = _load(config, flags)
-        result = forward_result(problem)
-        show(format, export, force, lambda: _render().forward_view(result), lambda: forward_json(result),
-             lambda: _document().forward_blocks(result))  # fmt: skip
-
-    _run(debug, body)
-
-
-@app.command()
-def backward(
-    config: ConfigArg = None,
-    x: XOpt = None,
-    kernel: KernelOpt = None,
-    bias: BiasOpt = None,
-    delta: DeltaOpt = None,
-    stride: StrideOpt = None,
-    padding: PaddingOpt = None,
-    dilation: DilationOpt = None,
-    groups: GroupsOpt = None,
-    dims: DimsOpt = None,
-    seed: SeedOpt = None,
-    dtype: DtypeOpt = None,
-    format: FormatOpt = None,
-    export: ExportOpt = None,
-    force: ForceOpt = False,
-    debug: DebugOpt = False,
-) -> None:
+    """,
+)
+_display_command(
+    "backward",
     """δ, the dilated and padded δ, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂b.
 
     \b
@@ -354,20 +345,8 @@ def backward(
       convgrad backward --stride 2 --delta names
       convgrad backward configs/uneven.yaml --format latex
       convgrad backward --export backward.svg
-    """
-
-    flags = _problem_flags(locals())
-
-    def body() -> None:
-        _check_export(export, format, force)
-        from .results import backward_json, backward_result
-
-        problem = _load(config, flags)
-        result = backward_result(problem)
-        show(format, export, force, lambda: _render().backward_view(result), lambda: backward_json(result),
-             lambda: _document().backward_blocks(result))  # fmt: skip
-
-    _run(debug, body)
+    """,
+)
 
 
 @app.command()
