@@ -51,10 +51,8 @@ class Ranks:
             )
         return cls(ndim, len(input_shape), len(kernel_shape))
 
-    def full_input_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (1,) * (self.ndim + 2 - len(shape)) + tuple(shape)
-
-    def full_kernel_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+    def full_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """An input's or kernel's shape with its missing leading axes as 1s."""
         return (1,) * (self.ndim + 2 - len(shape)) + tuple(shape)
 
     def output_shape(self, full: tuple[int, ...]) -> tuple[int, ...]:
@@ -91,8 +89,8 @@ def _setup(
 ) -> tuple[np.ndarray, np.ndarray, Geometry, Ranks]:
     xa, wa = _float(x, "input"), _float(w, "kernel")
     ranks = Ranks.infer(xa.shape, wa.shape, ndim)
-    xf = xa.reshape(ranks.full_input_shape(xa.shape))
-    wf = wa.reshape(ranks.full_kernel_shape(wa.shape))
+    xf = xa.reshape(ranks.full_shape(xa.shape))
+    wf = wa.reshape(ranks.full_shape(wa.shape))
     if wf.shape[1] * groups != xf.shape[1]:
         raise ArrayError(
             f"kernel expects {wf.shape[1]}×{groups} = {wf.shape[1] * groups} input channels "

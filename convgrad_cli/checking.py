@@ -132,16 +132,17 @@ def call_impl(fn: Impl, problem: Problem, x: np.ndarray, w: np.ndarray, delta: n
     )
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         raise ValueError("it must return (input_grad, weight_grad, bias_grad)")
+    expected = {  # name → (full shape, the shape in the rank the config gave)
+        "input_grad": (g.input_shape, r.restore_input(x).shape),
+        "weight_grad": (g.kernel_shape, r.restore_kernel(w).shape),
+        "bias_grad": ((g.out_channels,), (g.out_channels,)),
+    }
     out = []
-    for got, shape, what in zip(
-        result, (g.input_shape, g.kernel_shape, (g.out_channels,)), ("input_grad", "weight_grad", "bias_grad")
-    ):
+    for got, (what, (full, given)) in zip(result, expected.items()):
         arr = np.asarray(got, dtype=np.float64)
-        if arr.size != int(np.prod(shape)):
-            raise ValueError(
-                f"its {what} has shape {arr.shape}; expected {r.restore_input(np.empty(shape)).shape if what == 'input_grad' else shape}"
-            )
-        out.append(arr.reshape(shape))
+        if arr.size != int(np.prod(full)):
+            raise ValueError(f"its {what} has shape {arr.shape}; expected {given}")
+        out.append(arr.reshape(full))
     return tuple(out)
 
 
@@ -293,10 +294,12 @@ def check_problem(
     name: str,
     impl: Impl | None = None,
     mode: str = "auto",
-    tolerance: tuple[float, float] | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
     directions: int = 2,
 ) -> CaseResult:
-    """Every gradient of one problem against every reference."""
+    """Every gradient of one problem against every reference; ``rtol``/``atol``
+    left out take the problem's dtype's defaults (:data:`TOLERANCES`)."""
     p = numeric_problem(problem)
     g = p.geom
     x, w, b, delta = p.x, p.w, p.bias, p.delta
@@ -304,7 +307,8 @@ def check_problem(
     if mode == "auto":
         entries = x.size + w.size + b.size
         mode = "full" if entries <= FULL_FD_ENTRIES else "fast"
-    tol = tolerance or TOLERANCES[p.dtype]
+    default_rtol, default_atol = TOLERANCES[p.dtype]
+    tol = (default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
     if impl is None:
         grads = {
             "input_grad": conv.input_grad(g, w, delta),

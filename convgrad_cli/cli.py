@@ -585,15 +585,8 @@ def check(
 
         fn = load_impl(impl) if impl else None
         overrides = _overrides(_problem_flags(params))
-        tolerance = None
-        if rtol is not None or atol is not None:
-            if (rtol is not None and rtol < 0) or (atol is not None and atol < 0):
-                raise ConfigError("--rtol and --atol must not be negative")
-            default_rtol, default_atol = (1e-9, 1e-12) if (dtype or "float64") == "float64" else (1e-4, 1e-6)
-            tolerance = (
-                rtol if rtol is not None else default_rtol,
-                atol if atol is not None else default_atol,
-            )
+        if (rtol is not None and rtol < 0) or (atol is not None and atol < 0):
+            raise ConfigError("--rtol and --atol must not be negative")
 
         # every config is validated before any check runs
         problems = [(str(p), load(p, overrides)) for p in _config_paths(targets or [])]
@@ -604,7 +597,7 @@ def check(
 
         def run_case(item):
             name, problem = item
-            return check_problem(problem, name, fn, mode.value, tolerance, directions)
+            return check_problem(problem, name, fn, mode.value, rtol, atol, directions)
 
         results = []
         if format in (None, Format.rich, Format.plain) and len(problems) > 5 and sys.stderr.isatty():

@@ -214,8 +214,8 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
     if dims not in (1, 2, 3):
         raise ConfigError(f"dims {dims} is not allowed; allowed: 1, 2 or 3")
     ranks = Ranks.infer(x_shape, w_shape, dims)
-    x_full = ranks.full_input_shape(x_shape)
-    w_full = ranks.full_kernel_shape(w_shape)
+    x_full = ranks.full_shape(x_shape)
+    w_full = ranks.full_shape(w_shape)
     if w_full[1] * groups != x_full[1]:
         raise ArrayError(
             f"the kernel {w_shape} takes {w_full[1]} channel(s) per group × groups {groups} = "

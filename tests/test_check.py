@@ -154,3 +154,13 @@ def test_definition_reference_is_the_slides_numbers():
     assert dx[0, 0].tolist() == [[1, 3, 3, 2], [4, 10, 10, 6], [4, 10, 10, 6], [3, 7, 7, 4]]
     assert dw[0, 0, 0, 0] == 1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11
     assert check_problem(problem, "seed").passed
+
+
+def test_one_tolerance_flag_keeps_the_dtypes_default_for_the_other():
+    # --rtol 0 alone on a float32 config: every bound is then float32's atol, 1e-6
+    result, doc = check(ROOT / "configs" / "depthwise_float32.yaml", "--rtol", "0")
+    assert result.exit_code in (0, 1) and doc is not None
+    assert {c["tolerance"] for c in doc["results"][0]["checks"]} == {1e-6}
+    problem = load(ROOT / "configs" / "seed_stride1.yaml")
+    bounds = {c.tolerance for c in check_problem(problem, "seed", rtol=0).comparisons}
+    assert bounds == {1e-12}  # float64's atol
