@@ -280,8 +280,6 @@ def load(config: str | Path | None = None, overrides: dict[str, Any] | None = No
     """The problem of a config file (or the seed's default) with flags on top."""
     raw: dict[str, Any] = read_yaml(config) if config is not None else {}
     source = str(config) if config is not None else "<default>"
-    if config is not None:
-        check_keys(raw, source)
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return build_problem(raw, source)
 

@@ -193,13 +193,10 @@ def forward_view(result: ForwardResult) -> RenderableType:
 
     parts.append(grid("input x", p.x, names("input"), spatial=sp))
     parts.append(grid("kernel W", p.w, names("kernel"), spatial=sp))
-    parts.append(grid("output y", result.output, names("output"), spatial=sp))
-    if result.expressions is not None:
-        parts.append(
-            _equations(
-                "y = x ⋆ W", result.namer.grid("output"), result.expressions["output"], result.output, {}
-            )
-        )
+    output_names = names("output")
+    parts.append(grid("output y", result.output, output_names, spatial=sp))
+    if result.expressions is not None and output_names is not None:
+        parts.append(_equations("y = x ⋆ W", output_names, result.expressions["output"], result.output, {}))
     return _spaced(parts)
 
 
