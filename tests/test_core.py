@@ -109,35 +109,45 @@ def test_traced_terms_add_up_to_the_gradients(g, seed):
         assert np.isclose(trace.evaluate(terms, x, w, ("input", "weight")), y[idx], atol=1e-12)
 
 
-ENGINE_PATHS = {
-    # every path of the engine, forced on small problems:
-    # name → (budget, im2col depth, flat span, channels for col2im per tap)
-    "im2col/col2im in 300-byte blocks": (300, 1, 10**9, 10**9),
-    "col2im per tap in 300-byte blocks": (300, 1, 10**9, 1),
-    "flat stride-1 GEMMs": (engine.MEMORY_BUDGET, 1, 1, 10**9),
-    "tap by tap": (engine.MEMORY_BUDGET, 10**9, 10**9, 10**9),
-}
-KNOBS = ("MEMORY_BUDGET", "MIN_IM2COL_DEPTH", "MIN_FLAT_SPAN", "MIN_TAP_ROWS")
-
-
-@pytest.mark.parametrize("path", ENGINE_PATHS)
-@given(g=geometries(), seed=st.integers(0, 2**16))
-@settings(max_examples=25)
-def test_every_engine_path_matches_the_definition(path, g, seed):
+@given(
+    g=geometries(),
+    seed=st.integers(0, 2**16),
+    budget=st.one_of(st.just(engine.MEMORY_BUDGET), st.integers(1, 4096)),
+    threads=st.booleans(),
+)
+@settings(max_examples=150)
+def test_every_engine_path_matches_the_definition(g, seed, budget, threads):
+    """Blocks of whole samples, of rows, of single outputs (a budget of a few
+    bytes), and depthwise channels split over threads, all equal the definition."""
     x, w, b, delta = operands(g, seed)
     dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
     y = reference.forward(x, w, b, **ref_args(g))
-    saved = [getattr(engine, knob) for knob in KNOBS]
-    for knob, value in zip(KNOBS, ENGINE_PATHS[path]):
-        setattr(engine, knob, value)
+    saved = engine.MEMORY_BUDGET, engine.PARALLEL_BYTES
+    engine.MEMORY_BUDGET, engine.PARALLEL_BYTES = budget, 0 if threads else saved[1]
     try:
         got = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta),
                conv.backward_steps(g, w, delta).input_grad)  # fmt: skip
     finally:
-        for knob, value in zip(KNOBS, saved):
-            setattr(engine, knob, value)
+        engine.MEMORY_BUDGET, engine.PARALLEL_BYTES = saved
     for actual, expected in zip(got, (y, dx, dw, dx)):
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_blocks_stay_within_the_budget_and_cover_every_output_once():
+    """A 3-D layer whose single rows exceed the budget still streams: each block's
+    columns fit, and together the blocks name every output exactly once."""
+    lay = engine.layout((9, 8, 7), ((1, 1), (0, 2), (1, 0)), (3, 2, 2), (2, 1, 3), (1, 2, 1))
+    for budget in (1, 40, 300, 5000, 10**9):
+        saved = engine.MEMORY_BUDGET
+        engine.MEMORY_BUDGET = budget
+        try:
+            seen = np.zeros((2, *lay.out), dtype=int)
+            for block in engine.blocks(lay, range(2), 4):
+                assert block.count * block.width * 4 <= max(budget, 4)
+                seen[(block.samples, *block.where)] += 1
+        finally:
+            engine.MEMORY_BUDGET = saved
+        assert (seen == 1).all()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
