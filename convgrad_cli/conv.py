@@ -17,10 +17,7 @@ from .ops import dilate, flip_kernel, pad
 
 def forward(geom: Geometry, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """``y = correlate(pad(x, padding), W) + b`` — the kernel is not flipped."""
-    y = engine.correlate(x, w, geom.stride, geom.padding, geom.dilation, geom.groups)
-    if bias is not None:
-        y += bias.reshape(1, -1, *([1] * geom.ndim))
-    return y
+    return engine.correlate(x, w, geom.stride, geom.padding, geom.dilation, geom.groups, bias)
 
 
 @dataclass(frozen=True)

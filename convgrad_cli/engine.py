@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import product
 from math import prod
@@ -41,6 +41,11 @@ from .geometry import Pair
 #: Blocks this small stay in cache: 8 MB ran the benchmark layers as fast as any
 #: larger budget, and GEMMs over much wider blocks ran slower.
 MEMORY_BUDGET = int(float(os.environ.get("CONVGRAD_MEMORY_MB", "8")) * 2**20)
+
+#: Columns hold the outputs alone (strided copies) rather than the flat span once
+#: the span's junk columns would add more than this share of work: measured, 15 %
+#: junk (14×14 images) ran faster compact, 7 % (28×28) faster with the junk.
+COMPACT_WASTE = 0.1
 
 #: The depthwise path's blocks: a sample of a benchmark layer (64 channels of
 #: 56×56, float32, with its scratch) at a time ran fastest; smaller blocks cut
@@ -60,7 +65,8 @@ class Layout:
 
     ``taps[t] = (phase, offset)``: tap ``t`` (row-major over the kernel) meets
     flattened phase image ``phase`` at ``offset`` plus the output's own flat
-    position ``Σ i_a · flat_strides[a]``.
+    position ``Σ i_a · flat_strides[a]``. ``compact``: whether im2col columns hold
+    the outputs alone rather than the whole flat span (see :class:`Block`).
     """
 
     in_size: tuple[int, ...]
@@ -70,6 +76,7 @@ class Layout:
     phase_size: tuple[int, ...]
     flat_strides: tuple[int, ...]
     taps: tuple[tuple[int, int], ...]
+    compact: bool = False
 
     @property
     def phases(self) -> int:
@@ -89,6 +96,12 @@ class Layout:
     def span(self) -> int:
         """Flat columns from a sample's first output to its last."""
         return self.width(-1)
+
+    def columns(self, axis: int, rows: int) -> int:
+        """Columns per sample of a block of ``rows`` rows on ``axis``."""
+        if self.compact:
+            return rows * prod(self.out[axis + 1 :])
+        return (rows - 1) * self.flat_strides[axis] + self.width(axis)
 
     def phase_slices(self) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
         """For each phase: where in the ``(N, phases, C, *phase_size)`` images the
@@ -126,7 +139,9 @@ def layout(
         )
         for tap in np.ndindex(*kernel_size)
     )
-    return Layout(tuple(in_size), tuple(padding), tuple(stride), out, phase_size, flat, taps)
+    lay = Layout(tuple(in_size), tuple(padding), tuple(stride), out, phase_size, flat, taps)
+    # the span's junk columns cost GEMM work; past COMPACT_WASTE, strided copies cost less
+    return replace(lay, compact=lay.span > (1 + COMPACT_WASTE) * prod(out))
 
 
 def split(x: np.ndarray, lay: Layout) -> np.ndarray:
@@ -158,18 +173,28 @@ def merge(phases: np.ndarray, lay: Layout) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Block:
-    """Outputs ``[samples, :, *where]``, flat columns ``start … start + width`` of
-    each sample; ``axis`` is the output axis that ``where`` cuts (with a slice)."""
+    """Outputs ``[samples, :, *where]``, ``shape`` of them per sample; ``where``
+    fixes the indices before output axis ``axis`` and cuts that axis with a slice.
+    The first sits at flat position ``start`` of the phase images, the last
+    ``span − 1`` positions further. A sample's columns are that whole span
+    (junk included) or, when ``compact``, its outputs alone."""
 
     samples: slice
     where: tuple[Any, ...]
     axis: int
     start: int
-    width: int
+    shape: tuple[int, ...]
+    span: int
+    compact: bool
 
     @property
     def count(self) -> int:
         return self.samples.stop - self.samples.start
+
+    @property
+    def width(self) -> int:
+        """Columns per sample."""
+        return prod(self.shape) if self.compact else self.span
 
 
 def blocks(lay: Layout, samples: range, column_bytes: int, budget: int | None = None) -> Iterator[Block]:
@@ -178,62 +203,113 @@ def blocks(lay: Layout, samples: range, column_bytes: int, budget: int | None = 
     fit, down to runs of single outputs on the last axis. The first block is the
     largest."""
     columns = max(1, (budget or MEMORY_BUDGET) // max(column_bytes, 1))
-    if lay.span <= columns:
-        step = columns // lay.span
+    whole = lay.columns(0, lay.out[0])
+    if whole <= columns:
+        step = columns // whole
         for first in range(samples.start, samples.stop, step):
-            yield Block(slice(first, min(first + step, samples.stop)), (slice(None),), 0, 0, lay.span)
+            last = min(first + step, samples.stop)
+            yield Block(slice(first, last), (slice(None),), 0, 0, lay.out, lay.span, lay.compact)
         return
-    axis = next(a for a in range(len(lay.out)) if lay.width(a) <= columns or a == len(lay.out) - 1)
-    rows = max(1, (columns - lay.width(axis)) // lay.flat_strides[axis] + 1)
+    axis = next(a for a in range(len(lay.out)) if lay.columns(a, 1) <= columns or a == len(lay.out) - 1)
+    rows = max(1, (columns - lay.columns(axis, 1)) // (lay.columns(axis, 2) - lay.columns(axis, 1)) + 1)
     for i, *prefix in product(samples, *map(range, lay.out[:axis])):
         for first in range(0, lay.out[axis], rows):
             last = min(first + rows, lay.out[axis])
             start = sum(p * f for p, f in zip(prefix, lay.flat_strides)) + first * lay.flat_strides[axis]
-            width = (last - first - 1) * lay.flat_strides[axis] + lay.width(axis)
-            yield Block(slice(i, i + 1), (*prefix, slice(first, last)), axis, start, width)
+            span = (last - first - 1) * lay.flat_strides[axis] + lay.width(axis)
+            shape = (last - first, *lay.out[axis + 1 :])
+            yield Block(slice(i, i + 1), (*prefix, slice(first, last)), axis, start, shape, span, lay.compact)
 
 
-def _outputs(lay: Layout, block: Block, wide: np.ndarray) -> np.ndarray:
-    """The real outputs among a block's wide columns: ``wide (O, n, width)`` seen as
-    ``(n, O, *block shape)``, a view."""
-    rows = block.where[-1]
-    shape = (len(range(lay.out[block.axis])[rows]), *lay.out[block.axis + 1 :])
-    steps = tuple(f * wide.itemsize for f in lay.flat_strides[block.axis :])
-    return as_strided(wide, (*wide.shape[:2], *shape), (*wide.strides[:2], *steps)).swapaxes(0, 1)
+def _grid(lay: Layout, block: Block, flat: np.ndarray) -> np.ndarray:
+    """``flat (..., span)``, the phase images from the block's first output (plus a
+    tap's offset) on, as the block's columns: the span itself, or, compact, the
+    ``(..., *shape)`` grid of output positions in it (a strided view)."""
+    if not block.compact:
+        return flat
+    steps = tuple(f * flat.itemsize for f in lay.flat_strides[block.axis :])
+    return as_strided(flat, (*flat.shape[:-1], *block.shape), (*flat.strides[:-1], *steps))
+
+
+def _outputs(lay: Layout, block: Block, columns: np.ndarray) -> np.ndarray:
+    """The real outputs among a block's columns ``(O, n, width)``, seen as
+    ``(n, O, *shape)`` (a view)."""
+    if block.compact:
+        return columns.reshape(*columns.shape[:2], *block.shape).swapaxes(0, 1)
+    steps = tuple(f * columns.itemsize for f in lay.flat_strides[block.axis :])
+    return as_strided(columns, (*columns.shape[:2], *block.shape), (*columns.strides[:2], *steps)).swapaxes(
+        0, 1
+    )
+
+
+def _cells(block: Block, columns: np.ndarray) -> np.ndarray:
+    """A buffer ``(..., width)`` as what :func:`_tap` gives: ``(..., *shape)`` when compact."""
+    return columns.reshape(*columns.shape[:-1], *block.shape) if block.compact else columns
+
+
+def _emit(
+    y: np.ndarray,
+    where: tuple[Any, ...],
+    outputs: np.ndarray,
+    bias: np.ndarray | None,
+    ch: slice = slice(None),
+) -> None:
+    """``y[where] = outputs (+ bias)``: the bias rides on the copy out of the columns."""
+    if bias is None:
+        y[where] = outputs
+    else:
+        np.add(outputs, bias[ch].reshape(-1, *[1] * (outputs.ndim - 2)), out=y[where])
 
 
 def _index(block: Block) -> tuple[Any, ...]:
     return (block.samples, slice(None), *block.where)
 
 
-def _widen(lay: Layout, block: Block, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """δ of the block's outputs as ``(O, n, width)``, zero in the junk columns."""
-    out.fill(0)
+def _widen(lay: Layout, block: Block, delta: np.ndarray, out: np.ndarray, zeroed: bool) -> np.ndarray:
+    """δ of the block's outputs as columns ``(O, n, width)``, zero in the junk ones
+    (``zeroed``: they already are, from the last block of the same shape)."""
+    if not (block.compact or zeroed):
+        out.fill(0)
     _outputs(lay, block, out)[...] = delta[_index(block)]
     return out
 
 
+def _tap(lay: Layout, block: Block, phases: np.ndarray, tap: int) -> np.ndarray:
+    """What kernel tap ``tap`` meets over the block: ``(n, …, columns)`` of the
+    phase images ``(N, phases, …, flat)``, a view (writable, for col2im)."""
+    phase, offset = lay.taps[tap]
+    start = block.start + offset
+    return _grid(lay, block, phases[block.samples, phase, ..., start : start + block.span])
+
+
 def _columns(phases: np.ndarray, lay: Layout, block: Block, groups: int, out: np.ndarray) -> np.ndarray:
-    """im2col: ``out (g, K, C/g, n, width)`` ← each tap's slice of the phase images."""
+    """im2col: ``out (g, K, C/g, n, width)`` ← what each tap meets."""
     n, _, c, _ = phases.shape
     grouped = phases.reshape(n, lay.phases, groups, c // groups, -1)
-    for t, (phase, offset) in enumerate(lay.taps):
-        start = block.start + offset
-        out[:, t] = grouped[block.samples, phase, :, :, start : start + block.width].transpose(1, 2, 0, 3)
+    for t in range(len(lay.taps)):
+        _cells(block, out[:, t])[...] = np.moveaxis(_tap(lay, block, grouped, t), 0, 2)
     return out
 
 
 def _with_buffers(
-    lay: Layout, samples: range, rows: int, dtype: np.dtype, budget: int | None = None
-) -> Iterator[tuple[Block, np.ndarray]]:
-    """Every block, with a flat buffer of ``rows ×`` its columns: one buffer reused by
-    all (a fresh one per block would cost page faults each time)."""
-    store = None
-    for block in blocks(lay, samples, rows * dtype.itemsize, budget):
-        size = rows * block.count * block.width
-        if store is None:
-            store = np.empty(size, dtype)
-        yield block, store[:size]
+    lay: Layout, samples: range, parts: tuple[int, ...], dtype: np.dtype, budget: int | None = None
+) -> Iterator[tuple[Block, bool, list[np.ndarray]]]:
+    """Every block, with a buffer of ``rows × (n · width)`` for each ``rows`` in
+    ``parts``. Each part reuses one allocation for all blocks (fresh ones would
+    cost page faults each time), so ``same`` — the block has the last one's
+    shape — means what a part holds at fixed places is still there."""
+    stores: list[np.ndarray] = []
+    last = None
+    for block in blocks(lay, samples, sum(parts) * dtype.itemsize, budget):
+        columns = block.count * block.width
+        stores = stores or [np.empty(rows * columns, dtype) for rows in parts]
+        shape = (block.count, block.width)
+        yield (
+            block,
+            shape == last,
+            [store[: rows * columns].reshape(rows, columns) for store, rows in zip(stores, parts)],
+        )
+        last = shape
 
 
 def _weights(w: np.ndarray, groups: int) -> np.ndarray:
@@ -255,12 +331,13 @@ def correlate(
     padding: tuple[Pair, ...],
     dilation: tuple[int, ...],
     groups: int,
+    bias: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Grouped cross-correlation of ``pad(x)`` with ``w``.
+    """Grouped cross-correlation of ``pad(x)`` with ``w``, plus ``bias`` if given.
 
-    ``y[n, o, p] = Σ_{c, k} x_pad[n, group(o)·C/g + c, p·s + k·d] · w[o, c, k]``
+    ``y[n, o, p] = Σ_{c, k} x_pad[n, group(o)·C/g + c, p·s + k·d] · w[o, c, k] + b[o]``
 
-    Shapes: ``x (N, C, *S)``, ``w (O, C/g, *k)`` → ``y (N, O, *out)``.
+    Shapes: ``x (N, C, *S)``, ``w (O, C/g, *k)``, ``bias (O,)`` → ``y (N, O, *out)``.
     """
     lay = layout(x.shape[2:], padding, w.shape[2:], stride, dilation)
     n, c = x.shape[:2]
@@ -268,16 +345,16 @@ def correlate(
     y = np.empty((n, out_ch, *lay.out), dtype=np.result_type(x, w))
     phases = split(x, lay)
     if cg == out_ch // groups == 1:
-        return _depthwise(lay, phases, w, y)
-    rows = len(lay.taps) * c
+        return _depthwise(lay, phases, w, y, bias)
+    taps = len(lay.taps)
     wmat = _weights(w, groups)
-    for block, buffer in _with_buffers(lay, range(n), rows + out_ch, y.dtype):
-        columns = buffer[: rows * block.count * block.width].reshape(groups, -1, block.count * block.width)
-        wide = buffer[rows * block.count * block.width :].reshape(groups, out_ch // groups, -1)
+    for block, _, (columns, result) in _with_buffers(lay, range(n), (taps * c, out_ch), y.dtype):
         # Y = W·cols
-        _columns(phases, lay, block, groups, columns.reshape(groups, len(lay.taps), cg, block.count, -1))
-        np.matmul(wmat, columns, out=wide)
-        y[_index(block)] = _outputs(lay, block, wide.reshape(out_ch, block.count, -1))
+        _columns(phases, lay, block, groups, columns.reshape(groups, taps, cg, block.count, -1))
+        np.matmul(
+            wmat, columns.reshape(groups, taps * cg, -1), out=result.reshape(groups, out_ch // groups, -1)
+        )
+        _emit(y, _index(block), _outputs(lay, block, result.reshape(out_ch, block.count, -1)), bias)
     return y
 
 
@@ -304,20 +381,16 @@ def correlate_input_grad(
     if cg == og == 1:
         _depthwise_input_grad(lay, phases.reshape(n, lay.phases, c, -1), w, delta)
         return merge(phases.reshape(n, lay.phases, c, -1), lay)
-    rows = len(lay.taps) * c
+    taps = len(lay.taps)
     wmat_t = _weights(w, groups).transpose(0, 2, 1)
-    for block, buffer in _with_buffers(lay, range(n), rows + out_ch, dtype):
-        columns = buffer[: rows * block.count * block.width].reshape(groups, -1, block.count * block.width)
-        wide = _widen(
-            lay, block, delta, buffer[rows * block.count * block.width :].reshape(out_ch, block.count, -1)
-        )
+    for block, same, (wide, columns) in _with_buffers(lay, range(n), (out_ch, taps * c), dtype):
+        wide = _widen(lay, block, delta, wide.reshape(out_ch, block.count, -1), same)
         # cols = Wᵀ·δ, then each tap's rows added where that tap reads
-        np.matmul(wmat_t, wide.reshape(groups, og, -1), out=columns)
-        by_tap = columns.reshape(groups, len(lay.taps), cg, block.count, -1)
-        for t, (phase, offset) in enumerate(lay.taps):
-            start = block.start + offset
-            target = phases[block.samples, phase, :, :, start : start + block.width]
-            target += by_tap[:, t].transpose(2, 0, 1, 3)
+        np.matmul(wmat_t, wide.reshape(groups, og, -1), out=columns.reshape(groups, taps * cg, -1))
+        by_tap = columns.reshape(groups, taps, cg, block.count, -1)
+        for t in range(taps):
+            target = _tap(lay, block, phases, t)
+            target += np.moveaxis(_cells(block, by_tap[:, t]), 2, 0)
     return merge(phases.reshape(n, lay.phases, c, -1), lay)
 
 
@@ -342,38 +415,39 @@ def correlate_weight_grad(
     phases = split(x, lay)
     if cg == og == 1:
         return _depthwise_weight_grad(lay, phases, delta, kernel_size)
-    rows = len(lay.taps) * c
-    grad_t = np.zeros((groups, len(lay.taps) * cg, og), dtype=dtype)
-    for block, buffer in _with_buffers(lay, range(n), rows + out_ch, dtype):
-        columns = buffer[: rows * block.count * block.width].reshape(groups, -1, block.count * block.width)
-        wide = _widen(
-            lay, block, delta, buffer[rows * block.count * block.width :].reshape(out_ch, block.count, -1)
-        )
-        _columns(phases, lay, block, groups, columns.reshape(groups, len(lay.taps), cg, block.count, -1))
+    taps = len(lay.taps)
+    grad_t = np.zeros((groups, taps * cg, og), dtype=dtype)
+    for block, same, (wide, columns) in _with_buffers(lay, range(n), (out_ch, taps * c), dtype):
+        wide = _widen(lay, block, delta, wide.reshape(out_ch, block.count, -1), same)
+        _columns(phases, lay, block, groups, columns.reshape(groups, taps, cg, block.count, -1))
         # dWᵀ += cols·δᵀ (this orientation ran ~25 % faster than δ·colsᵀ)
-        grad_t += np.matmul(columns, wide.reshape(groups, og, -1).transpose(0, 2, 1))
-    by_tap = grad_t.reshape(groups, len(lay.taps), cg, og)
+        grad_t += np.matmul(
+            columns.reshape(groups, taps * cg, -1), wide.reshape(groups, og, -1).transpose(0, 2, 1)
+        )
+    by_tap = grad_t.reshape(groups, taps, cg, og)
     return np.ascontiguousarray(by_tap.transpose(0, 3, 2, 1)).reshape(out_ch, cg, *kernel_size)
 
 
 # -- depthwise: multiply-adds tap by tap -------------------------------------------
 
 
-def _depthwise(lay: Layout, phases: np.ndarray, w: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _depthwise(
+    lay: Layout, phases: np.ndarray, w: np.ndarray, y: np.ndarray, bias: np.ndarray | None
+) -> np.ndarray:
     """``y[n, c, p] = Σ_k w[c, k] · x_pad[n, c, p·s + k·d]``, one tap at a time."""
     n, c = y.shape[:2]
     wk = w.reshape(c, -1)
+    lay = replace(lay, compact=False)  # no GEMM to waste work on: the flat span is cheapest
 
     def share(samples: range, ch: slice) -> None:
-        for block, buffer in _with_buffers(lay, samples, 2 * c, y.dtype, DEPTHWISE_BUDGET):
-            acc, tmp = buffer.reshape(2, block.count, c, -1)[:, :, ch]
-            for t, (phase, offset) in enumerate(lay.taps):
-                start = block.start + offset
-                seen = phases[block.samples, phase, ch, start : start + block.width]
+        for block, _, (acc, tmp) in _with_buffers(lay, samples, (c, c), y.dtype, DEPTHWISE_BUDGET):
+            acc, tmp = (a.reshape(block.count, c, -1)[:, ch] for a in (acc, tmp))
+            for t in range(len(lay.taps)):
+                seen = _tap(lay, block, phases[:, :, ch], t)
                 np.multiply(seen, wk[ch, t, None], out=tmp if t else acc)
                 if t:
                     acc += tmp
-            y[(block.samples, ch, *block.where)] = _outputs(lay, block, acc.swapaxes(0, 1))
+            _emit(y, (block.samples, ch, *block.where), _outputs(lay, block, acc.swapaxes(0, 1)), bias, ch)
 
     _shared(share, n, c, y.nbytes)
     return y
@@ -383,16 +457,16 @@ def _depthwise_input_grad(lay: Layout, phases: np.ndarray, w: np.ndarray, delta:
     """``dx_pad[n, c, p·s + k·d] += w[c, k] · δ[n, c, p]``, into ``phases``."""
     n, c = delta.shape[:2]
     wk = w.reshape(c, -1)
+    lay = replace(lay, compact=False)
 
     def share(samples: range, ch: slice) -> None:
-        for block, buffer in _with_buffers(lay, samples, 2 * c, phases.dtype, DEPTHWISE_BUDGET):
-            wide, tmp = buffer.reshape(2, c, block.count, -1)[:, ch]
-            wide = _widen(lay, block, delta[:, ch], wide).swapaxes(0, 1)
-            tmp = tmp.swapaxes(0, 1)
-            for t, (phase, offset) in enumerate(lay.taps):
-                start = block.start + offset
+        for block, same, (wide, tmp) in _with_buffers(lay, samples, (c, c), phases.dtype, DEPTHWISE_BUDGET):
+            wide = _widen(lay, block, delta[:, ch], wide.reshape(c, block.count, -1)[ch], same).swapaxes(0, 1)
+            tmp = tmp.reshape(block.count, c, -1)[:, ch]
+            for t in range(len(lay.taps)):
                 np.multiply(wide, wk[ch, t, None], out=tmp)
-                phases[block.samples, phase, ch, start : start + block.width] += tmp
+                target = _tap(lay, block, phases[:, :, ch], t)
+                target += tmp
 
     _shared(share, n, c, phases.nbytes)
 
@@ -404,15 +478,14 @@ def _depthwise_weight_grad(
     product per tap."""
     n, c = delta.shape[:2]
     dtype = np.result_type(phases, delta)
+    lay = replace(lay, compact=False)
 
     def share(samples: range, ch: slice) -> np.ndarray:
         grad = np.zeros((c, len(lay.taps)), dtype=dtype)
-        for block, buffer in _with_buffers(lay, samples, c, dtype, DEPTHWISE_BUDGET):
-            wide = buffer.reshape(c, block.count, -1)[ch]
-            wide = _widen(lay, block, delta[:, ch], wide).swapaxes(0, 1)
-            for t, (phase, offset) in enumerate(lay.taps):
-                start = block.start + offset
-                seen = phases[block.samples, phase, ch, start : start + block.width]
+        for block, same, (wide,) in _with_buffers(lay, samples, (c,), dtype, DEPTHWISE_BUDGET):
+            wide = _widen(lay, block, delta[:, ch], wide.reshape(c, block.count, -1)[ch], same).swapaxes(0, 1)
+            for t in range(len(lay.taps)):
+                seen = _tap(lay, block, phases[:, :, ch], t)
                 # (n, c, 1, w) @ (n, c, w, 1): one dot product per sample and channel
                 grad[ch, t] += np.matmul(wide[:, :, None, :], seen[:, :, :, None]).sum(axis=(0, 2, 3))
         return grad

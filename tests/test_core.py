@@ -114,21 +114,26 @@ def test_traced_terms_add_up_to_the_gradients(g, seed):
     seed=st.integers(0, 2**16),
     budget=st.one_of(st.just(engine.MEMORY_BUDGET), st.integers(1, 4096)),
     threads=st.booleans(),
+    compact=st.sampled_from([None, True, False]),
 )
 @settings(max_examples=150)
-def test_every_engine_path_matches_the_definition(g, seed, budget, threads):
+def test_every_engine_path_matches_the_definition(g, seed, budget, threads, compact):
     """Blocks of whole samples, of rows, of single outputs (a budget of a few
-    bytes), and depthwise channels split over threads, all equal the definition."""
+    bytes); columns compact or spanning the flat image; depthwise channels split
+    over threads: all equal the definition."""
     x, w, b, delta = operands(g, seed)
     dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
     y = reference.forward(x, w, b, **ref_args(g))
-    saved = engine.MEMORY_BUDGET, engine.PARALLEL_BYTES
+    saved = engine.MEMORY_BUDGET, engine.PARALLEL_BYTES, engine.COMPACT_WASTE
     engine.MEMORY_BUDGET, engine.PARALLEL_BYTES = budget, 0 if threads else saved[1]
+    engine.COMPACT_WASTE = {None: saved[2], True: -1.0, False: 1e9}[compact]
+    engine.layout.cache_clear()
     try:
         got = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta),
                conv.backward_steps(g, w, delta).input_grad)  # fmt: skip
     finally:
-        engine.MEMORY_BUDGET, engine.PARALLEL_BYTES = saved
+        engine.MEMORY_BUDGET, engine.PARALLEL_BYTES, engine.COMPACT_WASTE = saved
+        engine.layout.cache_clear()
     for actual, expected in zip(got, (y, dx, dw, dx)):
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
 
