@@ -37,10 +37,16 @@ from numpy.lib.stride_tricks import as_strided
 
 from .geometry import Pair
 
-#: Bytes one block of im2col columns may take; ``CONVGRAD_MEMORY_MB`` overrides it.
-#: Blocks this small stay in cache: 8 MB ran the benchmark layers as fast as any
-#: larger budget, and GEMMs over much wider blocks ran slower.
-MEMORY_BUDGET = int(float(os.environ.get("CONVGRAD_MEMORY_MB", "8")) * 2**20)
+#: Bytes the buffers of one block may take, at most; ``CONVGRAD_MEMORY_MB``
+#: overrides it. Whatever the layer, the engine needs no more than this beyond
+#: the operands, a padded copy of the input and the results.
+MEMORY_BUDGET = int(float(os.environ.get("CONVGRAD_MEMORY_MB", "64")) * 2**20)
+
+#: Below the budget, a GEMM block takes about GEMM_ENTRIES entries (8 MB in
+#: float32: it stays in cache) but at least GEMM_COLUMNS columns (fewer ran the
+#: GEMM slowly: 14×14 float64 layers ran 25 % faster with this floor).
+GEMM_ENTRIES = 2**21
+GEMM_COLUMNS = 2500
 
 #: Columns hold the outputs alone (strided copies) rather than the flat span once
 #: the span's junk columns would add more than this share of work: measured, 15 %
@@ -197,12 +203,10 @@ class Block:
         return prod(self.shape) if self.compact else self.span
 
 
-def blocks(lay: Layout, samples: range, column_bytes: int, budget: int | None = None) -> Iterator[Block]:
-    """Cut the outputs so each block's columns take at most :data:`MEMORY_BUDGET`:
-    whole samples when one fits, else runs of rows on the first axis whose rows
-    fit, down to runs of single outputs on the last axis. The first block is the
-    largest."""
-    columns = max(1, (budget or MEMORY_BUDGET) // max(column_bytes, 1))
+def blocks(lay: Layout, samples: range, columns: int) -> Iterator[Block]:
+    """Cut the outputs into blocks of at most ``columns`` columns: whole samples
+    when one fits, else runs of rows on the first axis whose rows fit, down to
+    runs of single outputs on the last axis. The first block is the largest."""
     whole = lay.columns(0, lay.out[0])
     if whole <= columns:
         step = columns // whole
@@ -300,7 +304,12 @@ def _with_buffers(
     shape — means what a part holds at fixed places is still there."""
     stores: list[np.ndarray] = []
     last = None
-    for block in blocks(lay, samples, sum(parts) * dtype.itemsize, budget):
+    rows = sum(parts)
+    if budget is None:  # a GEMM: the columns that ran fastest, within the memory budget
+        columns = min(MEMORY_BUDGET // (rows * dtype.itemsize), max(GEMM_ENTRIES // rows, GEMM_COLUMNS))
+    else:
+        columns = budget // (rows * dtype.itemsize)
+    for block in blocks(lay, samples, max(1, columns)):
         columns = block.count * block.width
         stores = stores or [np.empty(rows * columns, dtype) for rows in parts]
         shape = (block.count, block.width)
