@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import geometries
 
-from convgrad_cli import conv, engine, trace
+from convgrad_cli import conv, depthwise, engine, layout, trace
 from convgrad_cli.geometry import Geometry
 from convgrad_cli.names import Namer
 
@@ -126,21 +126,22 @@ def test_every_engine_path_matches_the_definition(g, seed, budget, threads, comp
     x, w, b, delta = operands(g, seed)
     dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
     y = reference.forward(x, w, b, **ref_args(g))
-    knobs = ("MEMORY_BUDGET", "GEMM_COLUMNS", "DEPTHWISE_BUDGET", "PARALLEL_BYTES", "COMPACT_WASTE")
-    saved = {knob: getattr(engine, knob) for knob in knobs}
+    knobs = [(engine, "MEMORY_BUDGET"), (engine, "GEMM_COLUMNS"), (depthwise, "BUDGET"),
+             (depthwise, "PARALLEL_BYTES"), (layout, "COMPACT_WASTE")]  # fmt: skip
+    saved = [getattr(module, knob) for module, knob in knobs]
     if budget != engine.MEMORY_BUDGET:  # blocks of a few bytes: rows, single outputs
-        engine.MEMORY_BUDGET = engine.DEPTHWISE_BUDGET = budget
+        engine.MEMORY_BUDGET = depthwise.BUDGET = budget
         engine.GEMM_COLUMNS = 1
-    engine.PARALLEL_BYTES = 0 if threads else engine.PARALLEL_BYTES
-    engine.COMPACT_WASTE = {None: engine.COMPACT_WASTE, True: -1.0, False: 1e9}[compact]
-    engine.layout.cache_clear()
+    depthwise.PARALLEL_BYTES = 0 if threads else depthwise.PARALLEL_BYTES
+    layout.COMPACT_WASTE = {None: layout.COMPACT_WASTE, True: -1.0, False: 1e9}[compact]
+    layout.layout_for.cache_clear()
     try:
         got = (conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta),
                conv.backward_steps(g, w, delta).input_grad)  # fmt: skip
     finally:
-        for knob, value in saved.items():
-            setattr(engine, knob, value)
-        engine.layout.cache_clear()
+        for (module, knob), value in zip(knobs, saved):
+            setattr(module, knob, value)
+        layout.layout_for.cache_clear()
     for actual, expected in zip(got, (y, dx, dw, dx)):
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
 
@@ -149,11 +150,11 @@ def test_every_engine_path_matches_the_definition(g, seed, budget, threads, comp
 def test_blocks_stay_within_the_budget_and_cover_every_output_once(compact):
     """A 3-D layer whose single rows exceed the budget still streams: each block's
     columns fit, and together the blocks name every output exactly once."""
-    lay = engine.layout((9, 8, 7), ((1, 1), (0, 2), (1, 0)), (3, 2, 2), (2, 1, 3), (1, 2, 1))
+    lay = layout.layout_for((9, 8, 7), ((1, 1), (0, 2), (1, 0)), (3, 2, 2), (2, 1, 3), (1, 2, 1))
     lay = replace(lay, compact=compact)
     for columns in (1, 4, 40, 300, 5000, 10**9):
         seen = np.zeros((2, *lay.out), dtype=int)
-        for block in engine.blocks(lay, range(2), columns):
+        for block in layout.blocks(lay, range(2), columns):
             assert block.count * block.width <= columns
             seen[(block.samples, *block.where)] += 1
         assert (seen == 1).all()

@@ -1,0 +1,124 @@
+"""Depthwise layers: one input and one output channel per group.
+
+No product is large enough for BLAS, so each rule runs tap by tap as
+multiply-adds over the flat slices of :mod:`convgrad_cli.layout` (junk
+included: there is no GEMM to waste work on), with the samples — or, when
+there are fewer samples than cores, the channels — shared among the cores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .layout import Buffered, Layout, emit, outputs, tap_view, widen, with_buffers
+
+#: Bytes of buffers per block: a benchmark sample (64 channels of 56×56 float32,
+#: with its scratch) at a time ran fastest; smaller blocks cut samples into rows
+#: and ran slower.
+BUDGET = 4 * 2**20
+
+#: Below this many bytes a layer runs on one core: a thread costs more.
+PARALLEL_BYTES = 2**20
+
+
+def correlate(
+    lay: Layout, phases: np.ndarray, w: np.ndarray, y: np.ndarray, bias: np.ndarray | None
+) -> np.ndarray:
+    """``y[n, c, p] = Σ_k w[c, k] · x_pad[n, c, p·s + k·d] + b[c]``, into ``y``."""
+    n, c = y.shape[:2]
+    wk = w.reshape(c, -1)
+    lay = replace(lay, compact=False)
+
+    def share(samples: range, ch: slice) -> None:
+        for block, _, (acc, tmp) in _blocks(lay, samples, (c, c), y.dtype):
+            acc, tmp = (a.reshape(block.count, c, -1)[:, ch] for a in (acc, tmp))
+            for t in range(len(lay.taps)):
+                np.multiply(tap_view(lay, block, phases[:, :, ch], t), wk[ch, t, None], out=tmp if t else acc)
+                if t:
+                    acc += tmp
+            found = outputs(lay, block, acc.swapaxes(0, 1))
+            emit(y, (block.samples, ch, *block.where), found, None if bias is None else bias[ch])
+
+    _shared(share, n, c, y.nbytes)
+    return y
+
+
+def input_grad(lay: Layout, phases: np.ndarray, w: np.ndarray, delta: np.ndarray) -> None:
+    """``dx_pad[n, c, p·s + k·d] += w[c, k] · δ[n, c, p]``, into ``phases``."""
+    n, c = delta.shape[:2]
+    wk = w.reshape(c, -1)
+    lay = replace(lay, compact=False)
+
+    def share(samples: range, ch: slice) -> None:
+        for block, same, (wide, tmp) in _blocks(lay, samples, (c, c), phases.dtype):
+            wide = widen(lay, block, delta[:, ch], wide.reshape(c, block.count, -1)[ch], same).swapaxes(0, 1)
+            tmp = tmp.reshape(block.count, c, -1)[:, ch]
+            for t in range(len(lay.taps)):
+                np.multiply(wide, wk[ch, t, None], out=tmp)
+                target = tap_view(lay, block, phases[:, :, ch], t)
+                target += tmp
+
+    _shared(share, n, c, phases.nbytes)
+
+
+def weight_grad(
+    lay: Layout, phases: np.ndarray, delta: np.ndarray, kernel_size: tuple[int, ...]
+) -> np.ndarray:
+    """``dw[c, k] = Σ_{n, p} δ[n, c, p] · x_pad[n, c, p·s + k·d]``: a batched dot
+    product per tap."""
+    n, c = delta.shape[:2]
+    dtype = np.result_type(phases, delta)
+    lay = replace(lay, compact=False)
+
+    def share(samples: range, ch: slice) -> np.ndarray:
+        grad = np.zeros((c, len(lay.taps)), dtype=dtype)
+        for block, same, (wide,) in _blocks(lay, samples, (c,), dtype):
+            wide = widen(lay, block, delta[:, ch], wide.reshape(c, block.count, -1)[ch], same).swapaxes(0, 1)
+            for t in range(len(lay.taps)):
+                seen = tap_view(lay, block, phases[:, :, ch], t)
+                # (n, c, 1, w) @ (n, c, w, 1): one dot product per sample and channel
+                grad[ch, t] += np.matmul(wide[:, :, None, :], seen[:, :, :, None]).sum(axis=(0, 2, 3))
+        return grad
+
+    return sum(_shared(share, n, c, delta.nbytes)).reshape(c, 1, *kernel_size)
+
+
+def _blocks(lay: Layout, samples: range, parts: tuple[int, ...], dtype: np.dtype) -> Iterator[Buffered]:
+    """The blocks of one share, sized by :data:`BUDGET`."""
+    return with_buffers(lay, samples, parts, dtype, BUDGET // (sum(parts) * dtype.itemsize))
+
+
+def _shared(work: Callable[[range, slice], Any], batch: int, channels: int, nbytes: int) -> list[Any]:
+    """Run ``work(samples, channels)`` on disjoint shares, one per core: by samples,
+    or by channels when there are fewer samples than cores. Shares never write the
+    same entries, and NumPy's arithmetic releases the GIL."""
+    workers = _cores() if nbytes >= PARALLEL_BYTES else 1
+    if batch >= workers:
+        cuts = [batch * i // workers for i in range(workers + 1)]
+        shares = [(range(a, b), slice(None)) for a, b in zip(cuts, cuts[1:])]
+    else:
+        workers = min(workers, channels)
+        cuts = [channels * i // workers for i in range(workers + 1)]
+        shares = [(range(batch), slice(a, b)) for a, b in zip(cuts, cuts[1:])]
+    if len(shares) == 1:
+        return [work(*shares[0])]
+    return list(_pool().map(lambda share: work(*share), shares))
+
+
+@lru_cache(maxsize=1)
+def _pool() -> Any:
+    # imported here: concurrent.futures (and the logging it loads) costs ~10 ms
+    # of start-up that the one-line commands never need
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(_cores(), thread_name_prefix="convgrad")
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1

@@ -1,0 +1,276 @@
+"""Where every kernel tap reads: phase images, flat offsets, blocks of outputs.
+
+The engine's one idea, for every geometry:
+
+1. **Phases.** The padded input is cut into ``stride`` phase images per axis,
+   ``phase_r[i] = x_pad[i·s + r]``. Kernel tap ``k`` then reads phase
+   ``(k·d) mod s`` shifted by ``(k·d) div s``: every stride is a stride-1
+   problem. At stride 1 the padded input is its only phase, and without
+   padding that is the input itself, used in place.
+2. **Flat offsets.** In a flattened phase image a shift is a plain offset, so
+   what one tap meets over a run of outputs is one contiguous slice. The
+   slice runs as wide as the phase image: the few positions past each row's
+   last output are junk, never copied into a result.
+3. **Blocks.** Outputs are taken a few whole samples at a time, or runs of
+   rows, or of single outputs, so that whatever the layer, a block's buffers
+   stay within a budget.
+
+Arrays of phase images are ``(N, phases, C, flat)``; a block's columns are
+``(…, n, width)``: per sample, the flat span of its outputs (junk included)
+or, when the layout is ``compact``, its outputs alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from itertools import product
+from math import prod
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .geometry import Pair
+
+#: Columns hold the outputs alone (strided copies) rather than the flat span once
+#: the span's junk would add more than this share of work: measured, 15 % junk
+#: (14×14 images) ran faster compact, 7 % (28×28) faster with the junk.
+COMPACT_WASTE = 0.1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The phase images of a padded input and where each kernel tap reads them.
+
+    ``taps[t] = (phase, offset)``: tap ``t`` (row-major over the kernel) meets
+    flattened phase image ``phase`` at ``offset`` plus the output's own flat
+    position ``Σ i_a · flat_strides[a]``.
+    """
+
+    in_size: tuple[int, ...]
+    padding: tuple[Pair, ...]
+    stride: tuple[int, ...]
+    out: tuple[int, ...]
+    phase_size: tuple[int, ...]
+    flat_strides: tuple[int, ...]
+    taps: tuple[tuple[int, int], ...]
+    compact: bool = False
+
+    @property
+    def phases(self) -> int:
+        return prod(self.stride)
+
+    @property
+    def in_place(self) -> bool:
+        """Stride 1 and no padding: the input is its own (only) phase image."""
+        return self.phases == 1 and not any(b or a for b, a in self.padding)
+
+    def width(self, axis: int) -> int:
+        """Flat positions from an output to the last one that shares its indices
+        up to ``axis``, plus one."""
+        return sum((o - 1) * f for o, f in zip(self.out[axis + 1 :], self.flat_strides[axis + 1 :])) + 1
+
+    @property
+    def span(self) -> int:
+        """Flat positions from a sample's first output to its last, plus one."""
+        return self.width(-1)
+
+    def columns(self, axis: int, rows: int) -> int:
+        """Columns per sample of a block of ``rows`` rows on ``axis``."""
+        if self.compact:
+            return rows * prod(self.out[axis + 1 :])
+        return (rows - 1) * self.flat_strides[axis] + self.width(axis)
+
+    def phase_slices(self) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+        """For each phase: where in the ``(N, phases, C, *phase_size)`` images the
+        input lands, and the input's entries ``(N, C, *in)`` (every ``stride``-th)
+        that land there; the rest of the image is padding."""
+        for index, phase in enumerate(np.ndindex(*self.stride)):
+            inside, source = [], []
+            for r, s, (before, _), n, m in zip(
+                phase, self.stride, self.padding, self.in_size, self.phase_size
+            ):
+                lo = max(0, -(-(before - r) // s))  # first i with 0 ≤ i·s + r − before
+                hi = max(lo, min(m, -(-(n + before - r) // s)))
+                first = lo * s + r - before
+                inside.append(slice(lo, hi))
+                source.append(slice(first, first + (hi - lo - 1) * s + 1, s) if hi > lo else slice(0, 0))
+            yield (slice(None), index, slice(None), *inside), (slice(None), slice(None), *source)
+
+
+@lru_cache(maxsize=256)
+def layout_for(
+    in_size: tuple[int, ...],
+    padding: tuple[Pair, ...],
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> Layout:
+    """The layout of one geometry (cached: the CLI and ``check`` ask for the same ones again and again)."""
+    padded = [n + b + a for n, (b, a) in zip(in_size, padding)]
+    out = tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded, kernel_size, stride, dilation))
+    phase_size = tuple(-(-p // s) for p, s in zip(padded, stride))
+    flat = tuple(prod(phase_size[a + 1 :]) for a in range(len(phase_size)))
+    taps = tuple(
+        (
+            int(np.ravel_multi_index(tuple(k * d % s for k, d, s in zip(tap, dilation, stride)), stride)),
+            sum(k * d // s * f for k, d, s, f in zip(tap, dilation, stride, flat)),
+        )
+        for tap in np.ndindex(*kernel_size)
+    )
+    lay = Layout(tuple(in_size), tuple(padding), tuple(stride), out, phase_size, flat, taps)
+    # junk columns cost GEMM work; past COMPACT_WASTE, strided copies cost less
+    return replace(lay, compact=lay.span > (1 + COMPACT_WASTE) * prod(out))
+
+
+def split(x: np.ndarray, lay: Layout) -> np.ndarray:
+    """``(N, C, *in)`` → ``(N, phases, C, flat)``: zero padded, cut into phases."""
+    n, c = x.shape[:2]
+    if lay.in_place:
+        return x.reshape(n, 1, c, -1)
+    phases = np.zeros((n, lay.phases, c, *lay.phase_size), dtype=x.dtype)
+    for inside, source in lay.phase_slices():
+        phases[inside] = x[source]
+    return phases.reshape(n, lay.phases, c, -1)
+
+
+def merge(phases: np.ndarray, lay: Layout) -> np.ndarray:
+    """The adjoint of :func:`split`: ``(N, phases, C, flat)`` → ``(N, C, *in)``
+    (what fell on the padding is dropped)."""
+    n, _, c, _ = phases.shape
+    if lay.in_place:
+        return phases.reshape(n, c, *lay.in_size)
+    x = np.empty((n, c, *lay.in_size), dtype=phases.dtype)
+    images = phases.reshape(n, lay.phases, c, *lay.phase_size)
+    for inside, source in lay.phase_slices():
+        x[source] = images[inside]
+    return x
+
+
+# -- blocks of outputs ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """Outputs ``[samples, :, *where]``, ``shape`` of them per sample: ``where``
+    fixes the indices before output axis ``axis`` and cuts that axis with a
+    slice. The block's first output sits at flat position ``start`` of the phase
+    images, its last ``span − 1`` positions further."""
+
+    samples: slice
+    where: tuple[Any, ...]
+    axis: int
+    start: int
+    shape: tuple[int, ...]
+    span: int
+    compact: bool
+
+    @property
+    def count(self) -> int:
+        return self.samples.stop - self.samples.start
+
+    @property
+    def width(self) -> int:
+        """Columns per sample: the outputs alone, or their whole flat span."""
+        return prod(self.shape) if self.compact else self.span
+
+    @property
+    def index(self) -> tuple[Any, ...]:
+        """The block's outputs in ``(N, O, *out)``."""
+        return (self.samples, slice(None), *self.where)
+
+
+def blocks(lay: Layout, samples: range, columns: int) -> Iterator[Block]:
+    """Cut the outputs into blocks of at most ``columns`` columns: whole samples
+    when one fits, else runs of rows on the first axis whose rows fit, down to
+    runs of single outputs on the last axis. The first block is the largest."""
+    whole = lay.columns(0, lay.out[0])
+    if whole <= columns:
+        step = columns // whole
+        for first in range(samples.start, samples.stop, step):
+            last = min(first + step, samples.stop)
+            yield Block(slice(first, last), (slice(None),), 0, 0, lay.out, lay.span, lay.compact)
+        return
+    axis = next(a for a in range(len(lay.out)) if lay.columns(a, 1) <= columns or a == len(lay.out) - 1)
+    rows = max(1, (columns - lay.columns(axis, 1)) // (lay.columns(axis, 2) - lay.columns(axis, 1)) + 1)
+    for i, *prefix in product(samples, *map(range, lay.out[:axis])):
+        for first in range(0, lay.out[axis], rows):
+            last = min(first + rows, lay.out[axis])
+            start = sum(p * f for p, f in zip(prefix, lay.flat_strides)) + first * lay.flat_strides[axis]
+            span = (last - first - 1) * lay.flat_strides[axis] + lay.width(axis)
+            shape = (last - first, *lay.out[axis + 1 :])
+            yield Block(slice(i, i + 1), (*prefix, slice(first, last)), axis, start, shape, span, lay.compact)
+
+
+#: A block, whether it has the last one's shape, and its buffers.
+Buffered = tuple["Block", bool, list[np.ndarray]]
+
+
+def with_buffers(
+    lay: Layout, samples: range, parts: tuple[int, ...], dtype: np.dtype, columns: int
+) -> Iterator[Buffered]:
+    """Every block of at most ``columns`` columns, with a buffer ``(rows, n·width)``
+    for each ``rows`` in ``parts``. Each part reuses one allocation for all blocks
+    (fresh ones would cost page faults each time), so ``same`` — the block has the
+    last one's shape — means what a part holds at fixed places is still there."""
+    stores: list[np.ndarray] = []
+    last = None
+    for block in blocks(lay, samples, max(1, columns)):
+        size = block.count * block.width
+        stores = stores or [np.empty(rows * size, dtype) for rows in parts]
+        yield (
+            block,
+            (block.count, block.width) == last,
+            [store[: rows * size].reshape(rows, size) for store, rows in zip(stores, parts)],
+        )
+        last = (block.count, block.width)
+
+
+# -- views of a block -------------------------------------------------------------
+
+
+def tap_view(lay: Layout, block: Block, phases: np.ndarray, tap: int) -> np.ndarray:
+    """What kernel tap ``tap`` meets over the block in the phase images
+    ``(N, phases, …, flat)``: ``(n, …, width)``, or ``(n, …, *shape)`` when
+    compact — a view, writable (col2im adds through it)."""
+    phase, offset = lay.taps[tap]
+    start = block.start + offset
+    flat = phases[block.samples, phase, ..., start : start + block.span]
+    if not block.compact:
+        return flat
+    steps = tuple(f * flat.itemsize for f in lay.flat_strides[block.axis :])
+    return as_strided(flat, (*flat.shape[:-1], *block.shape), (*flat.strides[:-1], *steps))
+
+
+def cells(block: Block, columns: np.ndarray) -> np.ndarray:
+    """A block's columns ``(…, width)`` shaped as :func:`tap_view` gives them."""
+    return columns.reshape(*columns.shape[:-1], *block.shape) if block.compact else columns
+
+
+def outputs(lay: Layout, block: Block, columns: np.ndarray) -> np.ndarray:
+    """The real outputs among a block's columns ``(O, n, width)``, seen as
+    ``(n, O, *shape)`` — a view that skips the junk."""
+    if block.compact:
+        return columns.reshape(*columns.shape[:2], *block.shape).swapaxes(0, 1)
+    steps = tuple(f * columns.itemsize for f in lay.flat_strides[block.axis :])
+    seen = as_strided(columns, (*columns.shape[:2], *block.shape), (*columns.strides[:2], *steps))
+    return seen.swapaxes(0, 1)
+
+
+def widen(lay: Layout, block: Block, delta: np.ndarray, out: np.ndarray, zeroed: bool) -> np.ndarray:
+    """δ of the block's outputs as columns ``out (O, n, width)``, zero in the junk
+    (``zeroed``: it already is, from the last block of the same shape)."""
+    if not (block.compact or zeroed):
+        out.fill(0)
+    outputs(lay, block, out)[...] = delta[block.index]
+    return out
+
+
+def emit(y: np.ndarray, where: tuple[Any, ...], found: np.ndarray, bias: np.ndarray | None) -> None:
+    """``y[where] = found (+ bias)``: the bias rides on the copy out of the columns."""
+    if bias is None:
+        y[where] = found
+    else:
+        np.add(found, bias.reshape(-1, *[1] * (found.ndim - 2)), out=y[where])
