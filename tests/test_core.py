@@ -177,6 +177,21 @@ def test_result_dtype_follows_the_operands(dtype):
     )
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_mixed_dtypes_compute_in_the_wider_one(groups):
+    """A float32 input with a float64 kernel, bias and δ: float64 results, equal to
+    the definition computed in float64 (depthwise and GEMM paths alike)."""
+    g = Geometry.build((7, 6), (3, 2), in_channels=2, out_channels=2, groups=groups, stride=(2, 1), padding=1)
+    x, w, b, delta = operands(g, 1)
+    x32 = x.astype(np.float32)
+    y = reference.forward(x32.astype(float), w, b, **ref_args(g))
+    dx, dw, _ = reference.backward(x32.astype(float), w, delta, **ref_args(g))
+    for got, expected in ((conv.forward(g, x32, w, b), y), (conv.input_grad(g, w, delta), dx),
+                          (conv.weight_grad(g, x32, delta), dw)):  # fmt: skip
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_uneven_coverage_leaves_zero_gradient_and_pads_delta_at_the_end():
     g = Geometry.build((5, 5), (2, 2), stride=2)
     assert g.out_size == (2, 2) and g.uncovered == (1, 1)
