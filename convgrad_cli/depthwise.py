@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from functools import lru_cache
+from math import prod
 from typing import Any
 
 import numpy as np
 
-from .layout import Buffered, Layout, emit, outputs, tap_view, widen, with_buffers
+from .geometry import Pair
+from .layout import Buffered, Layout, emit, layout_for, merge, outputs, split, tap_view, widen, with_buffers
 
 #: Bytes of buffers per block: a benchmark sample (64 channels of 56×56 float32,
 #: with its scratch) at a time ran fastest; smaller blocks cut samples into rows
@@ -28,12 +29,19 @@ PARALLEL_BYTES = 2**20
 
 
 def correlate(
-    lay: Layout, phases: np.ndarray, w: np.ndarray, y: np.ndarray, bias: np.ndarray | None
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: tuple[int, ...],
+    padding: tuple[Pair, ...],
+    dilation: tuple[int, ...],
+    bias: np.ndarray | None,
 ) -> np.ndarray:
-    """``y[n, c, p] = Σ_k w[c, k] · x_pad[n, c, p·s + k·d] + b[c]``, into ``y``."""
-    n, c = y.shape[:2]
+    """``y[n, c, p] = Σ_k w[c, k] · x_pad[n, c, p·s + k·d] + b[c]``."""
+    lay = layout_for(x.shape[2:], padding, w.shape[2:], stride, dilation, compact=False)
+    n, c = x.shape[:2]
+    y = np.empty((n, c, *lay.out), dtype=np.result_type(x, w))
+    phases = split(x, lay)
     wk = w.reshape(c, -1)
-    lay = replace(lay, compact=False)
 
     def share(samples: range, ch: slice) -> None:
         for block, _, (acc, tmp) in _blocks(lay, samples, (c, c), y.dtype):
@@ -49,11 +57,19 @@ def correlate(
     return y
 
 
-def input_grad(lay: Layout, phases: np.ndarray, w: np.ndarray, delta: np.ndarray) -> None:
-    """``dx_pad[n, c, p·s + k·d] += w[c, k] · δ[n, c, p]``, into ``phases``."""
+def input_grad(
+    delta: np.ndarray,
+    w: np.ndarray,
+    in_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[Pair, ...],
+    dilation: tuple[int, ...],
+) -> np.ndarray:
+    """``dx_pad[n, c, p·s + k·d] += w[c, k] · δ[n, c, p]``, the padding then dropped."""
+    lay = layout_for(in_size, padding, w.shape[2:], stride, dilation, compact=False)
     n, c = delta.shape[:2]
+    phases = np.zeros((n, lay.phases, c, prod(lay.phase_size)), dtype=np.result_type(delta, w))
     wk = w.reshape(c, -1)
-    lay = replace(lay, compact=False)
 
     def share(samples: range, ch: slice) -> None:
         for block, same, (wide, tmp) in _blocks(lay, samples, (c, c), phases.dtype):
@@ -65,16 +81,23 @@ def input_grad(lay: Layout, phases: np.ndarray, w: np.ndarray, delta: np.ndarray
                 target += tmp
 
     _shared(share, n, c, phases.nbytes)
+    return merge(phases, lay)
 
 
 def weight_grad(
-    lay: Layout, phases: np.ndarray, delta: np.ndarray, kernel_size: tuple[int, ...]
+    x: np.ndarray,
+    delta: np.ndarray,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[Pair, ...],
+    dilation: tuple[int, ...],
 ) -> np.ndarray:
     """``dw[c, k] = Σ_{n, p} δ[n, c, p] · x_pad[n, c, p·s + k·d]``: a batched dot
     product per tap."""
+    lay = layout_for(x.shape[2:], padding, kernel_size, stride, dilation, compact=False)
     n, c = delta.shape[:2]
+    phases = split(x, lay)
     dtype = np.result_type(phases, delta)
-    lay = replace(lay, compact=False)
 
     def share(samples: range, ch: slice) -> np.ndarray:
         grad = np.zeros((c, len(lay.taps)), dtype=dtype)
@@ -91,7 +114,7 @@ def weight_grad(
 
 def _blocks(lay: Layout, samples: range, parts: tuple[int, ...], dtype: np.dtype) -> Iterator[Buffered]:
     """The blocks of one share, sized by :data:`BUDGET`."""
-    return with_buffers(lay, samples, parts, dtype, BUDGET // (sum(parts) * dtype.itemsize))
+    return with_buffers(lay, samples, tuple((rows, 0) for rows in parts), dtype, BUDGET)
 
 
 def _shared(work: Callable[[range, slice], Any], batch: int, channels: int, nbytes: int) -> list[Any]:

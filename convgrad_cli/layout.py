@@ -47,6 +47,13 @@ class Layout:
     ``taps[t] = (phase, offset)``: tap ``t`` (row-major over the kernel) meets
     flattened phase image ``phase`` at ``offset`` plus the output's own flat
     position ``Σ i_a · flat_strides[a]``.
+
+    What im2col copies: ``sources[s] = (phase, offset)``, each copied
+    ``reach`` columns further than a block's width, so that kernel row ``i``
+    (the taps that differ in their last index only) is ``sources[first :
+    first + row_taps]`` seen ``shift`` columns on, ``rows[i] = (first, shift)``:
+    a 3×3 kernel at stride 1 copies three slices, not nine. Compact layouts
+    (and 1-D ones) copy every tap, as one row.
     """
 
     in_size: tuple[int, ...]
@@ -56,7 +63,11 @@ class Layout:
     phase_size: tuple[int, ...]
     flat_strides: tuple[int, ...]
     taps: tuple[tuple[int, int], ...]
-    compact: bool = False
+    compact: bool
+    sources: tuple[tuple[int, int], ...]
+    rows: tuple[tuple[int, int], ...]
+    row_taps: int
+    reach: int
 
     @property
     def phases(self) -> int:
@@ -107,22 +118,48 @@ def layout_for(
     kernel_size: tuple[int, ...],
     stride: tuple[int, ...],
     dilation: tuple[int, ...],
+    compact: bool | None = None,
+    by_rows: bool = True,
 ) -> Layout:
-    """The layout of one geometry (cached: the CLI and ``check`` ask for the same ones again and again)."""
+    """The layout of one geometry (cached: the CLI and ``check`` ask for the same
+    ones again and again). ``compact=None`` decides by :data:`COMPACT_WASTE`;
+    ``by_rows=False`` copies every tap even where kernel rows could be views."""
     padded = [n + b + a for n, (b, a) in zip(in_size, padding)]
     out = tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded, kernel_size, stride, dilation))
     phase_size = tuple(-(-p // s) for p, s in zip(padded, stride))
     flat = tuple(prod(phase_size[a + 1 :]) for a in range(len(phase_size)))
-    taps = tuple(
-        (
-            int(np.ravel_multi_index(tuple(k * d % s for k, d, s in zip(tap, dilation, stride)), stride)),
-            sum(k * d // s * f for k, d, s, f in zip(tap, dilation, stride, flat)),
+
+    def phase(tap: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(k * d % s for k, d, s in zip(tap, dilation, stride))
+
+    def shift(tap: tuple[int, ...]) -> int:
+        return sum(k * d // s * f for k, d, s, f in zip(tap, dilation, stride, flat))
+
+    def where(tap: tuple[int, ...]) -> tuple[int, int]:
+        return int(np.ravel_multi_index(phase(tap), stride)), shift(tap)
+
+    taps = tuple(where(tap) for tap in np.ndindex(*kernel_size))
+    span = sum((o - 1) * f for o, f in zip(out, flat)) + 1
+    if compact is None:  # junk columns cost GEMM work; past COMPACT_WASTE, strided copies cost less
+        compact = span > (1 + COMPACT_WASTE) * prod(out)
+    rows: tuple[tuple[int, int], ...]
+    if compact or not by_rows or len(kernel_size) == 1:
+        sources, rows, row_taps, reach = taps, ((0, 0),), len(taps), 0
+    else:  # one copy per (phase of the kernel row, last index); each row a shifted view
+        outer, last = kernel_size[:-1], kernel_size[-1]
+        kinds = list(dict.fromkeys(phase((*i, 0))[:-1] for i in np.ndindex(*outer)))
+        sources = tuple(where((*[0] * len(outer), j)) for j in range(last))
+        sources = tuple(
+            (int(np.ravel_multi_index((*kind, phase((*[0] * len(outer), j))[-1]), stride)), offset)
+            for kind in kinds
+            for j, (_, offset) in enumerate(sources)
         )
-        for tap in np.ndindex(*kernel_size)
-    )
-    lay = Layout(tuple(in_size), tuple(padding), tuple(stride), out, phase_size, flat, taps)
-    # junk columns cost GEMM work; past COMPACT_WASTE, strided copies cost less
-    return replace(lay, compact=lay.span > (1 + COMPACT_WASTE) * prod(out))
+        rows = tuple((kinds.index(phase((*i, 0))[:-1]) * last, shift((*i, 0))) for i in np.ndindex(*outer))
+        row_taps, reach = last, max(s for _, s in rows)
+    return Layout(
+        tuple(in_size), tuple(padding), tuple(stride), out, phase_size, flat, taps,
+        compact, sources, rows, row_taps, reach,
+    )  # fmt: skip
 
 
 def split(x: np.ndarray, lay: Layout) -> np.ndarray:
@@ -182,19 +219,21 @@ class Block:
         return (self.samples, slice(None), *self.where)
 
 
-def blocks(lay: Layout, samples: range, columns: int) -> Iterator[Block]:
-    """Cut the outputs into blocks of at most ``columns`` columns: whole samples
-    when one fits, else runs of rows on the first axis whose rows fit, down to
-    runs of single outputs on the last axis. The first block is the largest."""
-    whole = lay.columns(0, lay.out[0])
+def blocks(lay: Layout, samples: range, columns: int, reach: int = 0) -> Iterator[Block]:
+    """Cut the outputs into blocks of at most ``columns`` columns (counting
+    ``reach`` more per sample): whole samples when one fits, else runs of rows on
+    the first axis whose rows fit, down to runs of single outputs on the last
+    axis. The first block is the largest."""
+    whole = lay.columns(0, lay.out[0]) + reach
     if whole <= columns:
         step = columns // whole
         for first in range(samples.start, samples.stop, step):
             last = min(first + step, samples.stop)
             yield Block(slice(first, last), (slice(None),), 0, 0, lay.out, lay.span, lay.compact)
         return
-    axis = next(a for a in range(len(lay.out)) if lay.columns(a, 1) <= columns or a == len(lay.out) - 1)
-    rows = max(1, (columns - lay.columns(axis, 1)) // (lay.columns(axis, 2) - lay.columns(axis, 1)) + 1)
+    room = max(1, columns - reach)  # a sample's own columns
+    axis = next(a for a in range(len(lay.out)) if lay.columns(a, 1) <= room or a == len(lay.out) - 1)
+    rows = max(1, (room - lay.columns(axis, 1)) // (lay.columns(axis, 2) - lay.columns(axis, 1)) + 1)
     for i, *prefix in product(samples, *map(range, lay.out[:axis])):
         for first in range(0, lay.out[axis], rows):
             last = min(first + rows, lay.out[axis])
@@ -209,22 +248,22 @@ Buffered = tuple["Block", bool, list[np.ndarray]]
 
 
 def with_buffers(
-    lay: Layout, samples: range, parts: tuple[int, ...], dtype: np.dtype, columns: int
+    lay: Layout, samples: range, parts: tuple[tuple[int, int], ...], dtype: np.dtype, budget: int
 ) -> Iterator[Buffered]:
-    """Every block of at most ``columns`` columns, with a buffer ``(rows, n·width)``
-    for each ``rows`` in ``parts``. Each part reuses one allocation for all blocks
-    (fresh ones would cost page faults each time), so ``same`` — the block has the
-    last one's shape — means what a part holds at fixed places is still there."""
+    """Every block, with a buffer ``(rows, n·(width + extra))`` for each part
+    ``(rows, extra)``, all of them within ``budget`` bytes. Each part reuses one
+    allocation for all blocks (fresh ones would cost page faults each time), so
+    ``same`` — the block has the last one's shape — means what a part holds at
+    fixed places is still there."""
+    rows = sum(r for r, _ in parts)
+    reach = max(e for _, e in parts)
     stores: list[np.ndarray] = []
     last = None
-    for block in blocks(lay, samples, max(1, columns)):
-        size = block.count * block.width
-        stores = stores or [np.empty(rows * size, dtype) for rows in parts]
-        yield (
-            block,
-            (block.count, block.width) == last,
-            [store[: rows * size].reshape(rows, size) for store, rows in zip(stores, parts)],
-        )
+    for block in blocks(lay, samples, budget // (rows * dtype.itemsize), reach):
+        shapes = [(r, block.count * (block.width + e)) for r, e in parts]
+        stores = stores or [np.empty(prod(shape), dtype) for shape in shapes]
+        buffers = [store[: prod(shape)].reshape(shape) for store, shape in zip(stores, shapes)]
+        yield block, (block.count, block.width) == last, buffers
         last = (block.count, block.width)
 
 
@@ -242,6 +281,16 @@ def tap_view(lay: Layout, block: Block, phases: np.ndarray, tap: int) -> np.ndar
         return flat
     steps = tuple(f * flat.itemsize for f in lay.flat_strides[block.axis :])
     return as_strided(flat, (*flat.shape[:-1], *block.shape), (*flat.strides[:-1], *steps))
+
+
+def source_view(lay: Layout, block: Block, phases: np.ndarray, source: int) -> np.ndarray:
+    """What im2col copies for one source: like :func:`tap_view`, ``reach``
+    columns longer (``(n, …, width + reach)``)."""
+    phase, offset = lay.sources[source]
+    if block.compact:
+        return tap_view(replace(lay, taps=lay.sources), block, phases, source)
+    start = block.start + offset
+    return phases[block.samples, phase, ..., start : start + block.span + lay.reach]
 
 
 def cells(block: Block, columns: np.ndarray) -> np.ndarray:

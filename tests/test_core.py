@@ -1,8 +1,6 @@
 """The engine against the naive reference, finite differences and the adjoint
 identity, over random geometry of every kind."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import reference
@@ -117,22 +115,25 @@ def test_traced_terms_add_up_to_the_gradients(g, seed):
     budget=st.one_of(st.just(engine.MEMORY_BUDGET), st.integers(1, 4096)),
     threads=st.booleans(),
     compact=st.sampled_from([None, True, False]),
+    by_rows=st.booleans(),
 )
-@settings(max_examples=150)
-def test_every_engine_path_matches_the_definition(g, seed, budget, threads, compact):
+@settings(max_examples=200)
+def test_every_engine_path_matches_the_definition(g, seed, budget, threads, compact, by_rows):
     """Blocks of whole samples, of rows, of single outputs (a budget of a few
-    bytes); columns compact or spanning the flat image; depthwise channels split
-    over threads: all equal the definition."""
+    bytes); columns compact or spanning the flat image; kernel rows as products of
+    their own or every tap copied; depthwise channels split over threads: all
+    equal the definition."""
     x, w, b, delta = operands(g, seed)
     dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
     y = reference.forward(x, w, b, **ref_args(g))
-    knobs = [(engine, "MEMORY_BUDGET"), (engine, "GEMM_COLUMNS"), (depthwise, "BUDGET"),
+    knobs = [(engine, "MEMORY_BUDGET"), (engine, "GEMM_COLUMNS"), (engine, "ROW_DEPTH"), (depthwise, "BUDGET"),
              (depthwise, "PARALLEL_BYTES"), (layout, "COMPACT_WASTE")]  # fmt: skip
     saved = [getattr(module, knob) for module, knob in knobs]
     if budget != engine.MEMORY_BUDGET:  # blocks of a few bytes: rows, single outputs
         engine.MEMORY_BUDGET = depthwise.BUDGET = budget
         engine.GEMM_COLUMNS = 1
     depthwise.PARALLEL_BYTES = 0 if threads else depthwise.PARALLEL_BYTES
+    engine.ROW_DEPTH = 0 if by_rows else 10**9
     layout.COMPACT_WASTE = {None: layout.COMPACT_WASTE, True: -1.0, False: 1e9}[compact]
     layout.layout_for.cache_clear()
     try:
@@ -150,12 +151,12 @@ def test_every_engine_path_matches_the_definition(g, seed, budget, threads, comp
 def test_blocks_stay_within_the_budget_and_cover_every_output_once(compact):
     """A 3-D layer whose single rows exceed the budget still streams: each block's
     columns fit, and together the blocks name every output exactly once."""
-    lay = layout.layout_for((9, 8, 7), ((1, 1), (0, 2), (1, 0)), (3, 2, 2), (2, 1, 3), (1, 2, 1))
-    lay = replace(lay, compact=compact)
+    lay = layout.layout_for((9, 8, 7), ((1, 1), (0, 2), (1, 0)), (3, 2, 2), (2, 1, 3), (1, 2, 1), compact)
+    assert lay.reach == (0 if compact else 36)  # wide: a copy reaches 36 positions past its block
     for columns in (1, 4, 40, 300, 5000, 10**9):
         seen = np.zeros((2, *lay.out), dtype=int)
-        for block in layout.blocks(lay, range(2), columns):
-            assert block.count * block.width <= columns
+        for block in layout.blocks(lay, range(2), columns, lay.reach):
+            assert block.count * (block.width + lay.reach) <= max(columns, lay.reach + 1)
             seen[(block.samples, *block.where)] += 1
         assert (seen == 1).all()
 
