@@ -7,7 +7,6 @@ Known errors (:class:`~convgrad_cli.errors.ConvgradError`) become one line on
 stderr and exit status 2; ``--debug`` shows their traceback instead.
 """
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -217,6 +216,8 @@ def show(
     """
     if fmt in (Format.json, Format.latex, Format.markdown):
         if fmt is Format.json:
+            import json  # here: only JSON output needs it (~2 ms of start-up)
+
             # numpy scalars (the zeros np.pad puts into arrays of names) as plain numbers
             text = json.dumps(doc(), ensure_ascii=False, default=lambda v: v.item()) + "\n"
         else:

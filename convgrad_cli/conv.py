@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import engine
 from .geometry import Geometry
 from .ops import dilate, flip_kernel, pad
 
 
 def forward(geom: Geometry, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """``y = correlate(pad(x, padding), W) + b`` — the kernel is not flipped."""
+    from . import engine  # here: the engine's import is ~10 ms that trace and --help never use
+
     return engine.correlate(x, w, geom.stride, geom.padding, geom.dilation, geom.groups, bias)
 
 
@@ -44,6 +45,8 @@ def backward_steps(geom: Geometry, w: np.ndarray, delta: np.ndarray) -> Backward
     dilated_delta = dilate(delta, geom.stride)
     padded_delta = pad(dilated_delta, geom.delta_padding)
     flipped_kernel = flip_kernel(w, geom.groups)
+    from . import engine
+
     input_grad = engine.correlate(
         padded_delta, flipped_kernel, (1,) * geom.ndim, ((0, 0),) * geom.ndim, geom.dilation, geom.groups
     )
@@ -57,6 +60,8 @@ def input_grad(geom: Geometry, w: np.ndarray, delta: np.ndarray) -> np.ndarray:
     same sums as the slides' pipeline without building the dilated, padded δ, so
     at stride > 1 its zeros are never multiplied. A test proves the two agree.
     """
+    from . import engine
+
     return engine.correlate_input_grad(
         delta, w, geom.in_size, geom.stride, geom.padding, geom.dilation, geom.groups
     )
@@ -64,6 +69,8 @@ def input_grad(geom: Geometry, w: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 def weight_grad(geom: Geometry, x: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """``dW[k] = Σ_p δ[p] · pad(x)[p·s + k·d]`` — the input correlated with the dilated δ."""
+    from . import engine
+
     return engine.correlate_weight_grad(
         x, delta, geom.kernel_size, geom.stride, geom.padding, geom.dilation, geom.groups
     )
