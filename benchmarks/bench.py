@@ -3,6 +3,7 @@
     python benchmarks/bench.py                 # everything, markdown on stdout
     python benchmarks/bench.py --only layers   # or: cli, check
     python benchmarks/bench.py --dtype float64 --repeat 3
+    python benchmarks/bench.py --only layers --rounds 5   # ratio ranges over 5 rounds
 
 For each layer: the best of ``--repeat`` runs of forward + backward (∂L/∂x,
 ∂L/∂W, ∂L/∂b) through convgrad's public API and through
@@ -141,22 +142,35 @@ def have_torch() -> bool:
     return True
 
 
-def layers_table(dtypes, repeat: int) -> str:
+def layers_table(dtypes, repeat: int, rounds: int = 1) -> str:
+    """One row per layer and dtype. With ``rounds`` > 1 both libraries are timed
+    that many times, one after the other each round: times are the best over all
+    rounds, the ratio is the median of the rounds' ratios, and its range is shown
+    (this machine is shared, and a busy minute moves one round's ratio a lot)."""
     torch_ok = have_torch()
+    ranged = rounds > 1 and torch_ok
     rows = [
-        "| dtype | layer | convgrad s | PyTorch s | ratio | convgrad GFLOP/s | PyTorch GFLOP/s | "
+        "| dtype | layer | convgrad s | PyTorch s | ratio | "
+        + ("ratio range | " if ranged else "")
+        + "convgrad GFLOP/s | PyTorch GFLOP/s | "
         "NumPy matmul GFLOP/s | convgrad peak MiB | PyTorch peak MiB | memory ratio |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|" + ("---:|" if ranged else "") + "---:|---:|---:|---:|---:|---:|",
     ]
     for dtype in dtypes:
         ceiling = matmul_gflops(np.dtype(dtype))
         for i, layer in enumerate(LAYERS):
             geom, ours = runner("convgrad", layer, np.dtype(dtype))
+            theirs = runner("torch", layer, np.dtype(dtype))[1] if torch_ok else None
             work = 3 * geom.flops / 1e9
-            # one library after the other, not alternating: the BLAS and OpenMP threads
-            # of one keep spinning for a while after it returns and slow the other down
-            t_ours = best_time(ours, repeat)
-            t_torch = best_time(runner("torch", layer, np.dtype(dtype))[1], repeat) if torch_ok else None
+            mine, others = [], []
+            for _ in range(rounds):
+                # one library after the other, not alternating: the BLAS and OpenMP threads
+                # of one keep spinning for a while after it returns and slow the other down
+                mine.append(best_time(ours, repeat))
+                if theirs:
+                    others.append(best_time(theirs, repeat))
+            t_ours, t_torch = min(mine), (min(others) if others else None)
+            ratios = sorted(a / b for a, b in zip(mine, others))
             m_ours = peak_memory("convgrad", i, dtype)
             m_torch = peak_memory("torch", i, dtype) if torch_ok else None
 
@@ -165,7 +179,9 @@ def layers_table(dtypes, repeat: int) -> str:
 
             rows.append(
                 f"| {dtype} | {label(layer)} | {t_ours:.3f} | {f(t_torch, '.3f')} | "
-                f"{f(t_torch and t_ours / t_torch, '.2f')} | {work / t_ours:.0f} | "
+                f"{f(statistics.median(ratios) if ratios else None, '.2f')} | "
+                + (f"{ratios[0]:.2f}–{ratios[-1]:.2f} | " if ranged else "")
+                + f"{work / t_ours:.0f} | "
                 f"{f(t_torch and work / t_torch, '.0f')} | {ceiling:.0f} | {f(m_ours, '.0f')} | "
                 f"{f(m_torch, '.0f')} | {f(m_ours and m_torch and m_ours / m_torch, '.2f')} |"
             )
@@ -178,7 +194,11 @@ def cli_table(repeat: int = 21) -> str:
     moment of the machine falls on all of them alike; medians of ``repeat`` runs."""
     exe = str(Path(sys.executable).parent / "convgrad")
     commands = {
-        'python -c "import numpy, rich, typer, yaml"': [sys.executable, "-c", "import numpy, rich, typer, yaml"],
+        'python -c "import numpy, rich, typer, yaml"': [
+            sys.executable,
+            "-c",
+            "import numpy, rich, typer, yaml",
+        ],
         "convgrad trace --input a": [exe, "trace", "--input", "a", "--format", "plain"],
         "convgrad --help": [exe, "--help"],
     }
@@ -242,6 +262,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["layers", "cli", "check"])
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="time each layer this many times; report ranges"
+    )
     args = parser.parse_args()
     import platform
 
@@ -252,7 +275,7 @@ def main() -> None:
         print(f", PyTorch {torch.__version__}", end="")
     print("\n")
     if args.only in (None, "layers"):
-        print(layers_table(args.dtype, args.repeat) + "\n")
+        print(layers_table(args.dtype, args.repeat, args.rounds) + "\n")
     if args.only in (None, "check"):
         print(check_table() + "\n")
     if args.only in (None, "cli"):

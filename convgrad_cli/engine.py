@@ -1,11 +1,12 @@
 """The fast engine: a correlation and its two adjoints as BLAS products.
 
 With the phase images and flat offsets of :mod:`convgrad_cli.layout`, im2col
-is K contiguous copies (or, compact, K strided ones) into a block's columns,
-and each block is one GEMM:
+is a few contiguous copies (one per kernel column and phase; every kernel row
+is then a shifted view of them) or, on small images, one strided copy per tap.
+Each block of outputs is then a handful of GEMMs:
 
-- forward: ``Y = W·cols``;
-- weight gradient: ``dWᵀ += cols·δᵀ``;
+- forward: ``Y = Σ_rows W_row·cols_row``;
+- weight gradient: ``dW_rowᵀ += cols_row·δᵀ``;
 - input gradient: ``cols = Wᵀ·δ``, each tap's rows then added back where that
   tap reads (col2im), so the zeros of the dilated δ are never multiplied.
 
@@ -175,9 +176,11 @@ def _blocks(
 ) -> Iterator[Buffered]:
     """The blocks of a GEMM, sized as :data:`GEMM_ENTRIES` and :data:`GEMM_COLUMNS`
     say, within :data:`MEMORY_BUDGET`."""
-    rows = sum(r for r, _ in parts)
-    columns = max(GEMM_ENTRIES // rows, GEMM_COLUMNS)
-    return with_buffers(lay, range(batch), parts, dtype, min(MEMORY_BUDGET, columns * rows * dtype.itemsize))
+    height = sum(rows for rows, _ in parts)
+    columns = max(GEMM_ENTRIES // height, GEMM_COLUMNS)
+    return with_buffers(
+        lay, range(batch), parts, dtype, min(MEMORY_BUDGET, columns * height * dtype.itemsize)
+    )
 
 
 def _im2col(lay: Layout, block: Block, phases: np.ndarray, groups: int, copies: np.ndarray) -> None:
