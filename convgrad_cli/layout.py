@@ -11,7 +11,11 @@ The engine's one idea, for every geometry:
    what one tap meets over a run of outputs is one contiguous slice. The
    slice runs as wide as the phase image: the few positions past each row's
    last output are junk, never copied into a result.
-3. **Blocks.** Outputs are taken a few whole samples at a time, or runs of
+3. **Kernel rows as views.** im2col copies one slice per kernel column (and
+   phase), a little longer than the block needs; each kernel row is then that
+   copy seen a few image rows further on — three copies, not nine, for a 3×3
+   kernel at stride 1.
+4. **Blocks.** Outputs are taken a few whole samples at a time, or runs of
    rows, or of single outputs, so that whatever the layer, a block's buffers
    stay within a budget.
 
@@ -23,7 +27,7 @@ or, when the layout is ``compact``, its outputs alone.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 from math import prod
@@ -286,9 +290,9 @@ def tap_view(lay: Layout, block: Block, phases: np.ndarray, tap: int) -> np.ndar
 def source_view(lay: Layout, block: Block, phases: np.ndarray, source: int) -> np.ndarray:
     """What im2col copies for one source: like :func:`tap_view`, ``reach``
     columns longer (``(n, …, width + reach)``)."""
+    if block.compact:  # compact layouts copy every tap: their sources are the taps
+        return tap_view(lay, block, phases, source)
     phase, offset = lay.sources[source]
-    if block.compact:
-        return tap_view(replace(lay, taps=lay.sources), block, phases, source)
     start = block.start + offset
     return phases[block.samples, phase, ..., start : start + block.span + lay.reach]
 
