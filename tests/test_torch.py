@@ -76,3 +76,39 @@ def test_uneven_coverage_needs_output_padding():
     g = Geometry.build((5, 5), (2, 2), stride=2)
     args = conv.transposed_convolution(g)
     assert args["output_padding"] == [1, 1] and args["padding"] == [0, 0] and args["exact"]
+
+
+LAYERS = [
+    # (input shape, out channels, kernel, stride, padding, dilation, groups): each engine
+    # path at a size where it is chosen on its own, no knob forced
+    ((2, 32, 30, 30), 48, 3, 1, 1, 1, 1),  # kernel rows as views, several samples a block
+    ((2, 16, 12, 12), 32, 3, 1, 0, 1, 1),  # compact columns
+    ((2, 32, 31, 29), 32, 3, 2, 1, 1, 1),  # stride 2: two kinds of kernel rows
+    ((1, 3, 40, 40), 8, 7, 2, 3, 1, 1),  # thin rows: every tap copied
+    ((2, 16, 20, 20), 16, 3, 1, 0, 2, 2),  # dilation and groups
+    ((2, 8, 20, 20), 8, 3, 1, 1, 1, 8),  # depthwise
+    ((1, 8, 10, 10, 10), 8, 3, (1, 2, 1), 1, 1, 1),  # 3-D
+    ((2, 32, 200), 16, 5, 3, 2, 1, 1),  # 1-D
+]
+
+
+@pytest.mark.parametrize("budget", [None, 4096])
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: "x".join(map(str, layer[0])))
+def test_layer_sized_problems_match_pytorch(layer, budget, monkeypatch):
+    """Real channel counts, every gradient against autograd; with a 4 kB budget the
+    same layers stream through in rows and single outputs."""
+    from convgrad_cli import depthwise, engine
+
+    if budget:
+        monkeypatch.setattr(engine, "MEMORY_BUDGET", budget)
+        monkeypatch.setattr(depthwise, "BUDGET", budget)
+    shape, out_ch, k, stride, padding, dilation, groups = layer
+    g = Geometry.build(shape[2:], (k,) * (len(shape) - 2), batch=shape[0], in_channels=shape[1],
+                       out_channels=out_ch, groups=groups, stride=stride, padding=padding, dilation=dilation)  # fmt: skip
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(g.input_shape), rng.standard_normal(g.kernel_shape)
+    b, delta = rng.standard_normal(g.out_channels), rng.standard_normal(g.output_shape)
+    y, dx, dw, db = torch_grads(g, x, w, b, delta)
+    np.testing.assert_allclose(conv.forward(g, x, w, b), y, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(conv.input_grad(g, w, delta), dx, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(conv.weight_grad(g, x, delta), dw, rtol=1e-10, atol=1e-9)
