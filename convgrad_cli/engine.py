@@ -80,15 +80,19 @@ def correlate(
     y = np.empty((n, out_ch, *lay.out), dtype=np.result_type(x, w))
     phases = split(x, lay)
     wrows = _row_weights(w, groups, lay.row_taps)
-    parts = ((len(lay.sources) * c, lay.reach), (out_ch, 0), (out_ch if len(lay.rows) > 1 else 0, 0))
+    more = len(lay.rows) > 1
+    parts = ((len(lay.sources) * c, lay.reach), (out_ch, lay.reach), (out_ch if more else 0, lay.reach))
     for block, _, (copies, result, extra) in _blocks(lay, n, parts, y.dtype):
-        # Y = Σ over kernel rows of W_row·cols_row
+        # Y = Σ over kernel rows of W_row·cols_row (the columns reach past the last sample: cut)
         _im2col(lay, block, phases, groups, copies)
-        for i, partial in enumerate((result, *[extra] * (len(lay.rows) - 1))):
-            _product(wrows[i], _row(lay, block, copies, groups, i), partial, block)
+        used = slice(0, copies.shape[-1] - lay.reach)
+        for i in range(len(lay.rows)):
+            partial = (extra if i else result).reshape(groups, out_ch // groups, -1)[..., used]
+            np.matmul(wrows[i], _row(lay, block, copies, groups, i), out=partial)
             if i:
-                result += partial
-        emit(y, block.index, outputs(lay, block, _as_columns(lay, block, result)), bias)
+                result[:, used] += extra[:, used]
+        columns = result.reshape(out_ch, block.count, -1)  # samples width + reach apart
+        emit(y, block.index, outputs(lay, block, columns), bias)
     return y
 
 
@@ -150,18 +154,15 @@ def correlate_weight_grad(
     )
     phases = split(x, lay)
     grad_t = np.zeros((len(lay.rows), groups, lay.row_taps * cg, og), dtype=np.result_type(x, delta))
-    parts = ((len(lay.sources) * c, lay.reach), (out_ch, 0))
+    parts = ((len(lay.sources) * c, lay.reach), (out_ch, lay.reach))
     for block, same, (copies, wide) in _blocks(lay, n, parts, grad_t.dtype):
+        # δ with zeros in the junk, and between samples where the copies reach on
         wide = widen(lay, block, delta, wide.reshape(out_ch, block.count, -1), same)
         _im2col(lay, block, phases, groups, copies)
-        # dWᵀ += cols·δᵀ, kernel row by kernel row (cols·δᵀ ran ~25 % faster than δ·colsᵀ)
-        per_group = wide.reshape(groups, og, block.count, -1)
         for i in range(len(lay.rows)):
+            # dW_rowᵀ += cols_row·δᵀ (this orientation ran ~25 % faster than δ·colsᵀ)
             cols = _row(lay, block, copies, groups, i)
-            if cols.ndim == 3:  # (g, rows, n·width): one product for the block
-                grad_t[i] += cols @ per_group.reshape(groups, og, -1).transpose(0, 2, 1)
-            else:  # (g, n, rows, width): one per sample
-                grad_t[i] += (cols @ per_group.transpose(0, 2, 3, 1)).sum(axis=1)
+            grad_t[i] += cols @ wide.reshape(groups, og, -1)[..., : cols.shape[-1]].transpose(0, 2, 1)
     by_tap = grad_t.reshape(len(lay.rows), groups, lay.row_taps, cg, og)
     return np.ascontiguousarray(by_tap.transpose(1, 4, 3, 0, 2)).reshape(out_ch, cg, *kernel_size)
 
@@ -196,36 +197,13 @@ def _im2col(lay: Layout, block: Block, phases: np.ndarray, groups: int, copies: 
 
 
 def _row(lay: Layout, block: Block, copies: np.ndarray, groups: int, row: int) -> np.ndarray:
-    """Kernel row ``row``'s im2col matrices, a view of ``copies``: ``(g, row_taps·C/g,
-    n·width)`` when the layout copies no reach (one product for the block), else
-    ``(g, n, row_taps·C/g, width)`` (one per sample: the samples' columns are
-    ``reach`` apart)."""
+    """Kernel row ``row``'s im2col matrix ``(g, row_taps·C/g, columns)``, a view of
+    ``copies``: its sources seen ``shift`` columns on. The block's samples lie
+    ``width + reach`` columns apart; the ``reach`` between them is junk."""
     first, shift = lay.rows[row]
     kinds = len(lay.sources) // lay.row_taps
-    by_kind = copies.reshape(kinds, groups, -1, block.count, block.width + lay.reach)
-    seen = by_kind[first // lay.row_taps, :, :, :, shift : shift + block.width]
-    return (
-        seen.reshape(groups, -1, block.count * block.width) if not lay.reach else seen.transpose(0, 2, 1, 3)
-    )
-
-
-def _product(wrow: np.ndarray, cols: np.ndarray, out: np.ndarray, block: Block) -> None:
-    """``out = W_row·cols`` for one kernel row, into ``out (O, n·width)`` — or, per
-    sample, ``out (n, O, width)``."""
-    groups, og = wrow.shape[:2]
-    if cols.ndim == 3:
-        np.matmul(wrow, cols, out=out.reshape(groups, og, -1))
-    else:
-        target = out.reshape(block.count, groups, og, -1).transpose(1, 0, 2, 3)
-        np.matmul(wrow[:, None], cols, out=target)
-
-
-def _as_columns(lay: Layout, block: Block, result: np.ndarray) -> np.ndarray:
-    """The forward's result as columns ``(O, n, width)`` (a view), whichever way
-    :func:`_product` laid it out."""
-    if not lay.reach:
-        return result.reshape(-1, block.count, block.width)
-    return result.reshape(block.count, -1, block.width).swapaxes(0, 1)
+    by_kind = copies.reshape(kinds, groups, -1, copies.shape[-1])
+    return by_kind[first // lay.row_taps, :, :, shift : shift + copies.shape[-1] - lay.reach]
 
 
 def _row_weights(w: np.ndarray, groups: int, row_taps: int) -> np.ndarray:
