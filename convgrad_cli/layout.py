@@ -152,11 +152,11 @@ def layout_for(
     else:  # one copy per (phase of the kernel row, last index); each row a shifted view
         outer, last = kernel_size[:-1], kernel_size[-1]
         kinds = list(dict.fromkeys(phase((*i, 0))[:-1] for i in np.ndindex(*outer)))
-        sources = tuple(where((*[0] * len(outer), j)) for j in range(last))
+        d, s = dilation[-1], stride[-1]  # the last axis: a flat stride of 1
         sources = tuple(
-            (int(np.ravel_multi_index((*kind, phase((*[0] * len(outer), j))[-1]), stride)), offset)
+            (int(np.ravel_multi_index((*kind, j * d % s), stride)), j * d // s)
             for kind in kinds
-            for j, (_, offset) in enumerate(sources)
+            for j in range(last)
         )
         rows = tuple((kinds.index(phase((*i, 0))[:-1]) * last, shift((*i, 0))) for i in np.ndindex(*outer))
         row_taps, reach = last, max(s for _, s in rows)

@@ -1,4 +1,4 @@
-"""The named steps of the slides: dilate, pad, rot180, windows.
+"""The named steps of the slides: dilate, pad, rot180 (and the flipped kernel).
 
 Arrays are ``(N, C, *spatial)``; every helper acts on the spatial axes only.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .geometry import Pair
 
@@ -79,29 +78,3 @@ def flip_kernel(kernel: np.ndarray, groups: int) -> np.ndarray:
     # a contiguous copy (kernels are small): BLAS and einsum run slower on the
     # negative strides of a reversed view (measured 3× on a depthwise layer)
     return np.ascontiguousarray(rot180(swapped, len(spatial)))
-
-
-def windows(
-    x: np.ndarray,
-    kernel_size: tuple[int, ...],
-    stride: tuple[int, ...],
-    dilation: tuple[int, ...],
-) -> np.ndarray:
-    """A read-only view ``(N, C, *out, *k)`` of every window the kernel meets.
-
-    ``windows(x)[n, c, i, j, p, q] == x[n, c, i·s + p·d, j·s' + q·d']``; no copy.
-    """
-    n = len(kernel_size)
-    spatial = x.shape[-n:]
-    out = tuple(
-        (size - d * (k - 1) - 1) // s + 1 for size, k, s, d in zip(spatial, kernel_size, stride, dilation)
-    )
-    strides = x.strides[-n:]
-    return as_strided(
-        x,
-        shape=x.shape[:-n] + out + tuple(kernel_size),
-        strides=x.strides[:-n]
-        + tuple(st * s for st, s in zip(strides, stride))
-        + tuple(st * d for st, d in zip(strides, dilation)),
-        writeable=False,
-    )
