@@ -8,14 +8,13 @@ there are fewer samples than cores, the channels — shared among the cores.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from math import prod
 from typing import Any
 
 import numpy as np
 
+from . import parallel
 from .geometry import Pair
 from .layout import Buffered, Layout, emit, layout_for, merge, outputs, split, tap_view, widen, with_buffers
 
@@ -120,28 +119,10 @@ def _blocks(lay: Layout, samples: range, parts: tuple[int, ...], dtype: np.dtype
 def _shared(work: Callable[[range, slice], Any], batch: int, channels: int, nbytes: int) -> list[Any]:
     """Run ``work(samples, channels)`` on disjoint shares, one per core: by samples,
     or by channels when there are fewer samples than cores. Shares never write the
-    same entries, and NumPy's arithmetic releases the GIL."""
-    workers = _cores() if nbytes >= PARALLEL_BYTES else 1
+    same entries."""
+    workers = parallel.cores() if nbytes >= PARALLEL_BYTES else 1
     if batch >= workers:
-        cuts = [batch * i // workers for i in range(workers + 1)]
-        shares = [(range(a, b), slice(None)) for a, b in zip(cuts, cuts[1:])]
+        parts = [(samples, slice(None)) for samples in parallel.shares(batch, workers)]
     else:
-        workers = min(workers, channels)
-        cuts = [channels * i // workers for i in range(workers + 1)]
-        shares = [(range(batch), slice(a, b)) for a, b in zip(cuts, cuts[1:])]
-    if len(shares) == 1:
-        return [work(*shares[0])]
-    return list(_pool().map(lambda share: work(*share), shares))
-
-
-@lru_cache(maxsize=1)
-def _pool() -> Any:
-    # imported here: concurrent.futures (and the logging it loads) costs ~10 ms
-    # of start-up that the one-line commands never need
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(_cores(), thread_name_prefix="convgrad")
-
-
-def _cores() -> int:
-    return os.cpu_count() or 1
+        parts = [(range(batch), slice(ch.start, ch.stop)) for ch in parallel.shares(channels, workers)]
+    return parallel.run(lambda part: work(*part), parts)

@@ -10,6 +10,9 @@ Each block of outputs is then a handful of GEMMs:
 - input gradient: ``cols = Wᵀ·δ``, each tap's rows then added back where that
   tap reads (col2im), so the zeros of the dilated δ are never multiplied.
 
+Large layers share their samples among the cores (:mod:`convgrad_cli.parallel`):
+each share splits, copies and multiplies its own samples, BLAS on one thread.
+
 Depthwise layers go to :mod:`convgrad_cli.depthwise`: one channel per group
 leaves no product large enough for BLAS.
 """
@@ -22,7 +25,7 @@ from math import prod
 
 import numpy as np
 
-from . import depthwise
+from . import depthwise, parallel
 from .geometry import Pair
 from .layout import (
     Block,
@@ -56,6 +59,10 @@ GEMM_COLUMNS = 2500
 #: to run fast (a 7×7 kernel over 3 channels ran 20 % slower by rows).
 ROW_DEPTH = 64
 
+#: Layers of fewer multiply-adds run as one share, BLAS on every core: layers of
+#: 5–150 M multiply-adds ran no faster shared, and the smallest slower.
+PARALLEL_MACS = 2**27
+
 
 def correlate(
     x: np.ndarray,
@@ -78,21 +85,26 @@ def correlate(
         return depthwise.correlate(x, w, stride, padding, dilation, bias)
     lay = layout_for(x.shape[2:], padding, w.shape[2:], stride, dilation, by_rows=_by_rows(cg, w.shape[2:]))
     y = np.empty((n, out_ch, *lay.out), dtype=np.result_type(x, w))
-    phases = split(x, lay)
     wrows = _row_weights(w, groups, lay.row_taps)
     more = len(lay.rows) > 1
     parts = ((len(lay.sources) * c, lay.reach), (out_ch, lay.reach), (out_ch if more else 0, lay.reach))
-    for block, _, (copies, result, extra) in _blocks(lay, n, parts, y.dtype):
-        # Y = Σ over kernel rows of W_row·cols_row (the columns reach past the last sample: cut)
-        _im2col(lay, block, phases, groups, copies)
-        used = slice(0, copies.shape[-1] - lay.reach)
-        for i in range(len(lay.rows)):
-            partial = (extra if i else result).reshape(groups, out_ch // groups, -1)[..., used]
-            np.matmul(wrows[i], _row(lay, block, copies, groups, i), out=partial)
-            if i:
-                result[:, used] += extra[:, used]
-        columns = result.reshape(out_ch, block.count, -1)  # samples width + reach apart
-        emit(y, block.index, outputs(lay, block, columns), bias)
+    shares = _shares(n, y[0, 0].size * w.size)
+
+    def share(samples: slice) -> None:
+        ys, phases = y[samples], split(x[samples], lay)
+        for block, _, (copies, result, extra) in _blocks(lay, len(ys), parts, y.dtype, len(shares)):
+            # Y = Σ over kernel rows of W_row·cols_row (the columns reach past the last sample: cut)
+            _im2col(lay, block, phases, groups, copies)
+            used = slice(0, copies.shape[-1] - lay.reach)
+            for i in range(len(lay.rows)):
+                partial = (extra if i else result).reshape(groups, out_ch // groups, -1)[..., used]
+                np.matmul(wrows[i], _row(lay, block, copies, groups, i), out=partial)
+                if i:
+                    result[:, used] += extra[:, used]
+            columns = result.reshape(out_ch, block.count, -1)  # samples width + reach apart
+            emit(ys, block.index, outputs(lay, block, columns), bias)
+
+    parallel.run(share, shares)
     return y
 
 
@@ -116,19 +128,33 @@ def correlate_input_grad(
     if cg == og == 1:
         return depthwise.input_grad(delta, w, tuple(in_size), stride, padding, dilation)
     lay = layout_for(tuple(in_size), padding, w.shape[2:], stride, dilation)
-    phases = np.zeros((n, lay.phases, c, prod(lay.phase_size)), dtype=np.result_type(delta, w))
+    dtype = np.result_type(delta, w)
+    dx = (np.zeros if lay.in_place else np.empty)((n, c, *in_size), dtype=dtype)
     taps = len(lay.taps)
     wmat_t = _row_weights(w, groups, taps)[0].transpose(0, 2, 1)
-    grouped = phases.reshape(n, lay.phases, groups, cg, -1)
-    for block, same, (wide, columns) in _blocks(lay, n, ((out_ch, 0), (taps * c, 0)), phases.dtype):
-        wide = widen(lay, block, delta, wide.reshape(out_ch, block.count, -1), same)
-        # cols = Wᵀ·δ, then each tap's rows added where that tap reads
-        np.matmul(wmat_t, wide.reshape(groups, og, -1), out=columns.reshape(groups, taps * cg, -1))
-        by_tap = columns.reshape(groups, taps, cg, block.count, -1)
-        for t in range(taps):
-            target = tap_view(lay, block, grouped, t)
-            target += np.moveaxis(cells(block, by_tap[:, t]), 2, 0)
-    return merge(phases, lay)
+    parts = ((out_ch, 0), (taps * c, 0))
+    shares = _shares(n, delta[0, 0].size * w.size)
+
+    def share(samples: slice) -> None:
+        deltas, count = delta[samples], samples.stop - samples.start
+        if lay.in_place:  # the input is its only phase image: add straight into dx
+            phases = dx[samples].reshape(count, 1, c, -1)
+        else:
+            phases = np.zeros((count, lay.phases, c, prod(lay.phase_size)), dtype=dtype)
+        grouped = phases.reshape(count, lay.phases, groups, cg, -1)
+        for block, same, (wide, columns) in _blocks(lay, count, parts, dtype, len(shares)):
+            wide = widen(lay, block, deltas, wide.reshape(out_ch, block.count, -1), same)
+            # cols = Wᵀ·δ, then each tap's rows added where that tap reads
+            np.matmul(wmat_t, wide.reshape(groups, og, -1), out=columns.reshape(groups, taps * cg, -1))
+            by_tap = columns.reshape(groups, taps, cg, block.count, -1)
+            for t in range(taps):
+                target = tap_view(lay, block, grouped, t)
+                target += np.moveaxis(cells(block, by_tap[:, t]), 2, 0)
+        if not lay.in_place:
+            merge(phases, lay, out=dx[samples])
+
+    parallel.run(share, shares)
+    return dx
 
 
 def correlate_weight_grad(
@@ -152,18 +178,24 @@ def correlate_weight_grad(
     lay = layout_for(
         x.shape[2:], padding, tuple(kernel_size), stride, dilation, by_rows=_by_rows(cg, tuple(kernel_size))
     )
-    phases = split(x, lay)
-    grad_t = np.zeros((len(lay.rows), groups, lay.row_taps * cg, og), dtype=np.result_type(x, delta))
+    dtype = np.result_type(x, delta)
     parts = ((len(lay.sources) * c, lay.reach), (out_ch, lay.reach))
-    for block, same, (copies, wide) in _blocks(lay, n, parts, grad_t.dtype):
-        # δ with zeros in the junk, and between samples where the copies reach on
-        wide = widen(lay, block, delta, wide.reshape(out_ch, block.count, -1), same)
-        _im2col(lay, block, phases, groups, copies)
-        for i in range(len(lay.rows)):
-            # dW_rowᵀ += cols_row·δᵀ (this orientation ran ~25 % faster than δ·colsᵀ)
-            cols = _row(lay, block, copies, groups, i)
-            grad_t[i] += cols @ wide.reshape(groups, og, -1)[..., : cols.shape[-1]].transpose(0, 2, 1)
-    by_tap = grad_t.reshape(len(lay.rows), groups, lay.row_taps, cg, og)
+    shares = _shares(n, delta[0, 0].size * out_ch * cg * prod(kernel_size))
+
+    def share(samples: slice) -> np.ndarray:
+        deltas, phases = delta[samples], split(x[samples], lay)
+        grad_t = np.zeros((len(lay.rows), groups, lay.row_taps * cg, og), dtype=dtype)
+        for block, same, (copies, wide) in _blocks(lay, len(deltas), parts, dtype, len(shares)):
+            # δ with zeros in the junk, and between samples where the copies reach on
+            wide = widen(lay, block, deltas, wide.reshape(out_ch, block.count, -1), same)
+            _im2col(lay, block, phases, groups, copies)
+            for i in range(len(lay.rows)):
+                # dW_rowᵀ += cols_row·δᵀ (this orientation ran ~25 % faster than δ·colsᵀ)
+                cols = _row(lay, block, copies, groups, i)
+                grad_t[i] += cols @ wide.reshape(groups, og, -1)[..., : cols.shape[-1]].transpose(0, 2, 1)
+        return grad_t
+
+    by_tap = np.sum(parallel.run(share, shares), axis=0).reshape(len(lay.rows), groups, lay.row_taps, cg, og)
     return np.ascontiguousarray(by_tap.transpose(1, 4, 3, 0, 2)).reshape(out_ch, cg, *kernel_size)
 
 
@@ -172,16 +204,24 @@ def _by_rows(channels: int, kernel_size: tuple[int, ...]) -> bool:
     return channels * kernel_size[-1] >= ROW_DEPTH
 
 
+def _shares(batch: int, macs: int) -> list[slice]:
+    """The batch cut into runs of samples, one per core, when the layer takes
+    :data:`PARALLEL_MACS` multiply-adds or more and each core's BLAS can be held to
+    one thread (:mod:`convgrad_cli.parallel`); else one run, BLAS on every core."""
+    workers = parallel.cores() if macs >= PARALLEL_MACS and parallel.blas_per_thread() else 1
+    return [slice(run.start, run.stop) for run in parallel.shares(batch, workers)]
+
+
 def _blocks(
-    lay: Layout, batch: int, parts: tuple[tuple[int, int], ...], dtype: np.dtype
+    lay: Layout, batch: int, parts: tuple[tuple[int, int], ...], dtype: np.dtype, shares: int
 ) -> Iterator[Buffered]:
-    """The blocks of a GEMM, sized as :data:`GEMM_ENTRIES` and :data:`GEMM_COLUMNS`
-    say, within :data:`MEMORY_BUDGET`."""
+    """The blocks of a share of ``batch`` samples, sized as :data:`GEMM_ENTRIES` and
+    :data:`GEMM_COLUMNS` say; the ``shares`` running at once stay within
+    :data:`MEMORY_BUDGET`."""
     height = sum(rows for rows, _ in parts)
     columns = max(GEMM_ENTRIES // height, GEMM_COLUMNS)
-    return with_buffers(
-        lay, range(batch), parts, dtype, min(MEMORY_BUDGET, columns * height * dtype.itemsize)
-    )
+    budget = min(MEMORY_BUDGET // shares, columns * height * dtype.itemsize)
+    return with_buffers(lay, range(batch), parts, dtype, budget)
 
 
 def _im2col(lay: Layout, block: Block, phases: np.ndarray, groups: int, copies: np.ndarray) -> None:

@@ -177,13 +177,13 @@ def split(x: np.ndarray, lay: Layout) -> np.ndarray:
     return phases.reshape(n, lay.phases, c, -1)
 
 
-def merge(phases: np.ndarray, lay: Layout) -> np.ndarray:
-    """The adjoint of :func:`split`: ``(N, phases, C, flat)`` → ``(N, C, *in)``
-    (what fell on the padding is dropped)."""
+def merge(phases: np.ndarray, lay: Layout, out: np.ndarray | None = None) -> np.ndarray:
+    """The adjoint of :func:`split`: ``(N, phases, C, flat)`` → ``(N, C, *in)``, into
+    ``out`` if given (what fell on the padding is dropped)."""
     n, _, c, _ = phases.shape
-    if lay.in_place:
+    if lay.in_place and out is None:
         return phases.reshape(n, c, *lay.in_size)
-    x = np.empty((n, c, *lay.in_size), dtype=phases.dtype)
+    x = np.empty((n, c, *lay.in_size), dtype=phases.dtype) if out is None else out
     images = phases.reshape(n, lay.phases, c, *lay.phase_size)
     for inside, source in lay.phase_slices():
         x[source] = images[inside]

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import geometries
 
-from convgrad_cli import conv, depthwise, engine, layout, trace
+from convgrad_cli import conv, depthwise, engine, layout, parallel, trace
 from convgrad_cli.geometry import Geometry
 from convgrad_cli.names import Namer
 
@@ -121,18 +121,21 @@ def test_traced_terms_add_up_to_the_gradients(g, seed):
 def test_every_engine_path_matches_the_definition(g, seed, budget, threads, compact, by_rows):
     """Blocks of whole samples, of rows, of single outputs (a budget of a few
     bytes); columns compact or spanning the flat image; kernel rows as products of
-    their own or every tap copied; depthwise channels split over threads: all
-    equal the definition."""
+    their own or every tap copied; samples (depthwise: or channels) shared among
+    threads: all equal the definition."""
     x, w, b, delta = operands(g, seed)
     dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
     y = reference.forward(x, w, b, **ref_args(g))
     knobs = [(engine, "MEMORY_BUDGET"), (engine, "GEMM_COLUMNS"), (engine, "ROW_DEPTH"), (depthwise, "BUDGET"),
-             (depthwise, "PARALLEL_BYTES"), (layout, "COMPACT_WASTE")]  # fmt: skip
+             (depthwise, "PARALLEL_BYTES"), (engine, "PARALLEL_MACS"), (parallel, "cores"),
+             (parallel, "blas_per_thread"), (layout, "COMPACT_WASTE")]  # fmt: skip
     saved = [getattr(module, knob) for module, knob in knobs]
     if budget != engine.MEMORY_BUDGET:  # blocks of a few bytes: rows, single outputs
         engine.MEMORY_BUDGET = depthwise.BUDGET = budget
         engine.GEMM_COLUMNS = 1
-    depthwise.PARALLEL_BYTES = 0 if threads else depthwise.PARALLEL_BYTES
+    if threads:  # three shares of samples (or of depthwise channels) on the pool's threads
+        depthwise.PARALLEL_BYTES = engine.PARALLEL_MACS = 0
+        parallel.cores, parallel.blas_per_thread = (lambda: 3), (lambda: True)
     engine.ROW_DEPTH = 0 if by_rows else 10**9
     layout.COMPACT_WASTE = {None: layout.COMPACT_WASTE, True: -1.0, False: 1e9}[compact]
     layout.layout_for.cache_clear()

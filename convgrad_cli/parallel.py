@@ -1,0 +1,119 @@
+"""Sharing a layer among the cores.
+
+NumPy's copies, its arithmetic and its BLAS calls release the GIL, so Python
+threads run disjoint shares of a layer side by side. While they do, OpenBLAS
+(the BLAS of NumPy's wheels) is held to one thread per call: the engine's
+copies are single-threaded, so two shares that each copy and multiply on one
+core beat one share copying while BLAS multiplies on two (forward + backward
+of the benchmark's large dense layers ran 5–20 % faster that way).
+
+- The setting is process-wide (OpenBLAS's "local" one changes the global
+  count too); it is restored when the last share ends.
+- Where the BLAS cannot be asked — another BLAS, another OS —
+  :func:`blas_per_thread` is false and the dense engine keeps one share: one-
+  thread shares under a BLAS that runs several threads per call oversubscribe
+  the cores (measured 10 % slower).
+- For ~0.1 s after a GEMM on several threads, OpenBLAS's idle threads spin,
+  and shares started meanwhile ran up to 2× slower. Only large layers share
+  (``engine.PARALLEL_MACS``), so it costs at most that once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from itertools import product
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def shares(count: int, workers: int) -> list[range]:
+    """``range(count)`` cut into at most ``workers`` runs of nearly equal length."""
+    workers = max(1, min(workers, count))
+    cuts = [count * i // workers for i in range(workers + 1)]
+    return [range(a, b) for a, b in zip(cuts, cuts[1:])]
+
+
+def run(work: Callable[[Any], T], parts: list[Any]) -> list[T]:
+    """``[work(part) for part in parts]``, the parts on the pool's threads when
+    there are several, BLAS meanwhile on one thread per call (process-wide:
+    OpenBLAS's "local" setting changes the global count too). ``work`` must
+    write disjoint entries for each part."""
+    if len(parts) == 1:
+        return [work(parts[0])]
+    with _blas_threads(1):
+        return list(_pool().map(work, parts))
+
+
+def blas_per_thread() -> bool:
+    """Whether BLAS can be held to one thread per call while shares run."""
+    return _openblas() is not None
+
+
+_held = 0  # runs inside _blas_threads, across the process's threads
+_saved = 0  # the thread count to restore when the last one ends
+_lock = threading.Lock()
+
+
+@contextmanager
+def _blas_threads(count: int) -> Iterator[None]:
+    global _held, _saved
+    threads = _openblas()
+    if threads is None:
+        yield
+        return
+    getter, setter = threads
+    with _lock:
+        if not _held:
+            _saved = getter()
+            setter(count)
+        _held += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _held -= 1
+            if not _held:
+                setter(_saved)
+
+
+@lru_cache(maxsize=1)
+def _openblas() -> tuple[Any, Any] | None:
+    """OpenBLAS's thread-count getter and setter, from the copy NumPy loaded;
+    ``None`` where there is none to be found (another BLAS, another OS)."""
+    import numpy  # noqa: F401  (loads the BLAS)
+
+    try:
+        with open("/proc/self/maps") as maps:  # Linux: the shared objects this process mapped
+            paths = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
+        for path, prefix, suffix in product(sorted(paths), ("scipy_openblas", "openblas"), ("64_", "")):
+            lib = ctypes.CDLL(path)
+            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            if getter is not None and setter is not None:
+                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
+                return getter, setter
+    except OSError:
+        pass
+    return None
+
+
+@lru_cache(maxsize=1)
+def _pool() -> Any:
+    # imported here: concurrent.futures (and the logging it loads) costs ~10 ms
+    # of start-up that the one-line commands never need
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(cores(), thread_name_prefix="convgrad")
