@@ -88,7 +88,7 @@ def correlate(
     wrows = _row_weights(w, groups, lay.row_taps)
     more = len(lay.rows) > 1
     parts = ((len(lay.sources) * c, lay.reach), (out_ch, lay.reach), (out_ch if more else 0, lay.reach))
-    shares = _shares(n, y[0, 0].size * w.size)
+    shares = _shares(n, n * y[0, 0].size * w.size)
 
     def share(samples: slice) -> None:
         ys, phases = y[samples], split(x[samples], lay)
@@ -133,7 +133,7 @@ def correlate_input_grad(
     taps = len(lay.taps)
     wmat_t = _row_weights(w, groups, taps)[0].transpose(0, 2, 1)
     parts = ((out_ch, 0), (taps * c, 0))
-    shares = _shares(n, delta[0, 0].size * w.size)
+    shares = _shares(n, n * delta[0, 0].size * w.size)
 
     def share(samples: slice) -> None:
         deltas, count = delta[samples], samples.stop - samples.start
@@ -180,7 +180,7 @@ def correlate_weight_grad(
     )
     dtype = np.result_type(x, delta)
     parts = ((len(lay.sources) * c, lay.reach), (out_ch, lay.reach))
-    shares = _shares(n, delta[0, 0].size * out_ch * cg * prod(kernel_size))
+    shares = _shares(n, n * delta[0, 0].size * out_ch * cg * prod(kernel_size))
 
     def share(samples: slice) -> np.ndarray:
         deltas, phases = delta[samples], split(x[samples], lay)

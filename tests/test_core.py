@@ -150,6 +150,24 @@ def test_every_engine_path_matches_the_definition(g, seed, budget, threads, comp
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
 
 
+def test_layers_of_many_multiply_adds_share_their_samples(monkeypatch):
+    """The threshold counts the whole batch's multiply-adds: one sample of this
+    layer (57,600) runs as one share, four (230,400) as one share per core."""
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    monkeypatch.setattr(parallel, "blas_per_thread", lambda: True)
+    monkeypatch.setattr(engine, "PARALLEL_MACS", 100_000)
+    run, parts = parallel.run, []
+    monkeypatch.setattr(parallel, "run", lambda work, shares: parts.append(len(shares)) or run(work, shares))
+    for batch, expected in ((1, 1), (4, 2)):
+        g = Geometry.build((12, 12), (3, 3), batch=batch, in_channels=8, out_channels=8)
+        x, w, _, delta = operands(g, 0)
+        got = conv.forward(g, x, w), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta)
+        assert parts[-3:] == [expected] * 3
+        dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
+        for actual, wanted in zip(got, (reference.forward(x, w, None, **ref_args(g)), dx, dw)):
+            np.testing.assert_allclose(actual, wanted, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("compact", [True, False])
 def test_blocks_stay_within_the_budget_and_cover_every_output_once(compact):
     """A 3-D layer whose single rows exceed the budget still streams: each block's
