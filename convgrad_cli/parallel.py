@@ -5,7 +5,7 @@ threads run disjoint shares of a layer side by side. While they do, OpenBLAS
 (the BLAS of NumPy's wheels) is held to one thread per call: the engine's
 copies are single-threaded, so two shares that each copy and multiply on one
 core beat one share copying while BLAS multiplies on two (forward + backward
-of the benchmark's large dense layers ran 5–20 % faster that way).
+of the benchmark's large dense layers ran 5–15 % faster that way).
 
 - The setting is process-wide (OpenBLAS's "local" one changes the global
   count too); it is restored when the last share ends.
