@@ -4,6 +4,7 @@
     python benchmarks/bench.py --only layers   # or: cli, check
     python benchmarks/bench.py --dtype float64 --repeat 3
     python benchmarks/bench.py --only layers --rounds 5   # ratio ranges over 5 rounds
+    python benchmarks/bench.py --only layers --one-share  # no layer shared among the cores
 
 For each layer: the best of ``--repeat`` runs of forward + backward (∂L/∂x,
 ∂L/∂W, ∂L/∂b) through convgrad's public API and through
@@ -88,6 +89,17 @@ def runner(lib: str, layer, dtype):
         tx.grad = tw.grad = tb.grad = None
 
     return geom, run
+
+
+ONE_SHARE = "CONVGRAD_BENCH_ONE_SHARE"
+
+
+def one_share() -> None:
+    """With ``--one-share``: no layer is cut into shares among the cores."""
+    if os.environ.get(ONE_SHARE):
+        from convgrad_cli import engine
+
+        engine.PARALLEL_MACS = sys.maxsize
 
 
 def best_time(fn, repeat: int) -> float:
@@ -254,6 +266,7 @@ def check_table() -> str:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        one_share()
         child_peak(sys.argv[2], int(sys.argv[3]), sys.argv[4])
         return
     parser = argparse.ArgumentParser(
@@ -265,7 +278,15 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="time each layer this many times; report ranges"
     )
+    parser.add_argument(
+        "--one-share",
+        action="store_true",
+        help="every layer as one share (BLAS on every core), for comparison",
+    )
     args = parser.parse_args()
+    if args.one_share:
+        os.environ[ONE_SHARE] = "1"  # the peak-memory children read it too
+    one_share()
     import platform
 
     print(f"{platform.machine()}, {os.cpu_count()} cores, NumPy {np.__version__}", end="")
