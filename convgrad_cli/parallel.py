@@ -48,12 +48,11 @@ def shares(count: int, workers: int) -> list[range]:
 
 def run(work: Callable[[Any], T], parts: list[Any]) -> list[T]:
     """``[work(part) for part in parts]``, the parts on the pool's threads when
-    there are several, BLAS meanwhile on one thread per call (process-wide:
-    OpenBLAS's "local" setting changes the global count too). ``work`` must
+    there are several, BLAS meanwhile on one thread per call. ``work`` must
     write disjoint entries for each part."""
     if len(parts) == 1:
         return [work(parts[0])]
-    with _blas_threads(1):
+    with _one_blas_thread():
         return list(_pool().map(work, parts))
 
 
@@ -62,13 +61,13 @@ def blas_per_thread() -> bool:
     return _openblas() is not None
 
 
-_held = 0  # runs inside _blas_threads, across the process's threads
+_held = 0  # runs inside _one_blas_thread, across the process's threads
 _saved = 0  # the thread count to restore when the last one ends
 _lock = threading.Lock()
 
 
 @contextmanager
-def _blas_threads(count: int) -> Iterator[None]:
+def _one_blas_thread() -> Iterator[None]:
     global _held, _saved
     threads = _openblas()
     if threads is None:
@@ -78,7 +77,7 @@ def _blas_threads(count: int) -> Iterator[None]:
     with _lock:
         if not _held:
             _saved = getter()
-            setter(count)
+            setter(1)
         _held += 1
     try:
         yield
