@@ -26,8 +26,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from itertools import product
 from typing import Any, TypeVar
+
+from . import blas
 
 T = TypeVar("T")
 
@@ -92,21 +93,16 @@ def _one_blas_thread() -> Iterator[None]:
 def _openblas() -> tuple[Any, Any] | None:
     """OpenBLAS's thread-count getter and setter, from the copy NumPy loaded;
     ``None`` where there is none to be found (another BLAS, another OS)."""
-    import numpy  # noqa: F401  (loads the BLAS)
-
-    try:
-        with open("/proc/self/maps") as maps:  # Linux: the shared objects this process mapped
-            paths = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
-        for path, prefix, suffix in product(sorted(paths), ("scipy_openblas", "openblas"), ("64_", "")):
-            lib = ctypes.CDLL(path)
-            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-            if getter is not None and setter is not None:
-                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-                return getter, setter
-    except OSError:
-        pass
-    return None
+    found = blas.library()
+    if found is None:
+        return None
+    lib, prefix, suffix = found
+    getter = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+    setter = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+    if setter is None:
+        return None
+    getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
+    return getter, setter
 
 
 @lru_cache(maxsize=1)

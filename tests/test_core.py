@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import geometries
 
-from convgrad_cli import conv, depthwise, engine, layout, parallel, trace
+from convgrad_cli import blas, conv, depthwise, engine, layout, parallel, trace
 from convgrad_cli.geometry import Geometry
 from convgrad_cli.names import Namer
 
@@ -116,19 +116,21 @@ def test_traced_terms_add_up_to_the_gradients(g, seed):
     threads=st.booleans(),
     compact=st.sampled_from([None, True, False]),
     by_rows=st.booleans(),
+    direct=st.booleans(),
 )
-@settings(max_examples=200)
-def test_every_engine_path_matches_the_definition(g, seed, budget, threads, compact, by_rows):
+@settings(max_examples=250)
+def test_every_engine_path_matches_the_definition(g, seed, budget, threads, compact, by_rows, direct):
     """Blocks of whole samples, of rows, of single outputs (a budget of a few
     bytes); columns compact or spanning the flat image; kernel rows as products of
-    their own or every tap copied; samples (depthwise: or channels) shared among
-    threads: all equal the definition."""
+    their own or every tap copied; forward and ∂L/∂x tap by tap on BLAS; samples
+    (depthwise: or channels) shared among threads: all equal the definition."""
     x, w, b, delta = operands(g, seed)
     dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
     y = reference.forward(x, w, b, **ref_args(g))
     knobs = [(engine, "MEMORY_BUDGET"), (engine, "GEMM_COLUMNS"), (engine, "ROW_DEPTH"), (depthwise, "BUDGET"),
              (depthwise, "PARALLEL_BYTES"), (engine, "PARALLEL_MACS"), (parallel, "cores"),
-             (parallel, "blas_per_thread"), (layout, "COMPACT_WASTE")]  # fmt: skip
+             (parallel, "blas_per_thread"), (layout, "COMPACT_WASTE"), (engine, "DIRECT_BYTES"),
+             (engine, "DIRECT_COLUMNS")]  # fmt: skip
     saved = [getattr(module, knob) for module, knob in knobs]
     if budget != engine.MEMORY_BUDGET:  # blocks of a few bytes: rows, single outputs
         engine.MEMORY_BUDGET = depthwise.BUDGET = budget
@@ -137,6 +139,7 @@ def test_every_engine_path_matches_the_definition(g, seed, budget, threads, comp
         depthwise.PARALLEL_BYTES = engine.PARALLEL_MACS = 0
         parallel.cores, parallel.blas_per_thread = (lambda: 3), (lambda: True)
     engine.ROW_DEPTH = 0 if by_rows else 10**9
+    engine.DIRECT_BYTES = engine.DIRECT_COLUMNS = 0 if direct else 10**9  # on BLAS wherever columns are flat
     layout.COMPACT_WASTE = {None: layout.COMPACT_WASTE, True: -1.0, False: 1e9}[compact]
     layout.layout_for.cache_clear()
     try:
@@ -166,6 +169,46 @@ def test_layers_of_many_multiply_adds_share_their_samples(monkeypatch):
         dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
         for actual, wanted in zip(got, (reference.forward(x, w, None, **ref_args(g)), dx, dw)):
             np.testing.assert_allclose(actual, wanted, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(
+    not blas.available(np.dtype(float)), reason="NumPy's BLAS is not an OpenBLAS convgrad can call"
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blas_products_land_in_strided_views_and_accumulate(dtype):
+    """Operands row- or column-major with leading dimensions larger than their
+    rows, out a view into a wider array: ``out = a·b`` then ``out += a·b``, the
+    entries around ``out`` untouched; a layout BLAS cannot read is refused."""
+    rng = np.random.default_rng(3)
+    wide_a = rng.integers(-4, 5, (6, 11)).astype(dtype)
+    for a in (wide_a[:, 2:9], rng.integers(-4, 5, (7, 6)).astype(dtype).T):  # (6, 7) both
+        for b in (
+            rng.integers(-4, 5, (7, 13)).astype(dtype)[:, 1:6],
+            rng.integers(-4, 5, (5, 7)).astype(dtype).T,
+        ):
+            store = np.full((9, 8), 0.5, dtype=dtype)
+            out = store[2:8, 1:6]
+            blas.gemm(a, b, out, accumulate=False)
+            np.testing.assert_array_equal(out, naive_product(a, b))
+            blas.gemm(a, b, out, accumulate=True)
+            np.testing.assert_array_equal(out, 2 * naive_product(a, b))
+            store[2:8, 1:6] = 0.5
+            assert (store == 0.5).all()
+    with pytest.raises(ValueError, match="not a BLAS layout"):
+        blas.gemm(wide_a[:, ::2], rng.standard_normal((6, 2)).astype(dtype), np.empty((6, 2), dtype), False)
+    with pytest.raises(ValueError, match="gemm"):
+        blas.gemm(wide_a, wide_a, np.empty((6, 11), dtype), False)
+
+
+def test_a_blas_that_gets_the_known_product_wrong_is_not_used():
+    """What :mod:`convgrad_cli.blas` trusts is proven first: a routine that leaves
+    its output alone (as one with the wrong integer width might) fails the proof."""
+    assert not blas._proves(lambda *args: None, "d")
+
+
+def naive_product(a, b):
+    return np.array([[sum(a[i, k] * b[k, j] for k in range(a.shape[1])) for j in range(b.shape[1])]
+                     for i in range(a.shape[0])], dtype=a.dtype)  # fmt: skip
 
 
 @pytest.mark.parametrize("compact", [True, False])
