@@ -45,16 +45,10 @@ def available(dtype: np.dtype) -> bool:
     return dtype.char in _routines()
 
 
+@lru_cache(maxsize=1)
 def library() -> tuple[ctypes.CDLL, str, str] | None:
     """The OpenBLAS NumPy loaded, with the prefix and suffix of its names
     (``scipy_``/``64_`` in NumPy's wheels); ``None`` where there is none to be found."""
-    return _library()
-
-
-@lru_cache(maxsize=1)
-def _library() -> tuple[ctypes.CDLL, str, str] | None:
-    import numpy  # noqa: F401  (loads the BLAS)
-
     try:
         with open("/proc/self/maps") as maps:  # Linux: the shared objects this process mapped
             paths = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
@@ -70,7 +64,7 @@ def _library() -> tuple[ctypes.CDLL, str, str] | None:
 @lru_cache(maxsize=1)
 def _routines() -> dict[str, Any]:
     """``sgemm``/``dgemm`` by dtype char, each checked on a known product."""
-    found = _library()
+    found = library()
     if found is None:
         return {}
     lib, prefix, suffix = found

@@ -10,6 +10,11 @@ Each block of outputs is then a handful of GEMMs:
 - input gradient: ``cols = Wᵀ·δ``, each tap's rows then added back where that
   tap reads (col2im), so the zeros of the dilated δ are never multiplied.
 
+Deep layers on wide images skip im2col for the forward and the input gradient:
+one product per tap, read from (or added into) the phase images in place, BLAS
+adding each to the sum (:mod:`convgrad_cli.blas`): ``Y = Σ_t W_t·x_t`` and
+``dx_t += W_tᵀ·δ``.
+
 Large layers share their samples among the cores (:mod:`convgrad_cli.parallel`):
 each share splits, copies and multiplies its own samples, BLAS on one thread.
 
