@@ -4,7 +4,8 @@
     python benchmarks/bench.py --only layers   # or: cli, check
     python benchmarks/bench.py --dtype float64 --repeat 3
     python benchmarks/bench.py --only layers --rounds 5   # ratio ranges over 5 rounds
-    python benchmarks/bench.py --only layers --one-share  # no layer shared among the cores
+    python benchmarks/bench.py --only layers --without shares  # no layer shared among the cores
+    python benchmarks/bench.py --only layers --without taps    # im2col everywhere, no products in place
 
 For each layer: the best of ``--repeat`` runs of forward + backward (∂L/∂x,
 ∂L/∂W, ∂L/∂b) through convgrad's public API and through
@@ -91,15 +92,19 @@ def runner(lib: str, layer, dtype):
     return geom, run
 
 
-ONE_SHARE = "CONVGRAD_BENCH_ONE_SHARE"
+WITHOUT = "CONVGRAD_BENCH_WITHOUT"
 
 
-def one_share() -> None:
-    """With ``--one-share``: no layer is cut into shares among the cores."""
-    if os.environ.get(ONE_SHARE):
-        from convgrad_cli import engine
+def switch_off() -> None:
+    """With ``--without``: the engine's shares among the cores, or its products
+    tap by tap on BLAS, turned off (to compare)."""
+    off = os.environ.get(WITHOUT, "").split(",")
+    from convgrad_cli import engine
 
+    if "shares" in off:
         engine.PARALLEL_MACS = sys.maxsize
+    if "taps" in off:
+        engine.DIRECT_BYTES = sys.maxsize
 
 
 def best_time(fn, repeat: int) -> float:
@@ -266,7 +271,7 @@ def check_table() -> str:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        one_share()
+        switch_off()
         child_peak(sys.argv[2], int(sys.argv[3]), sys.argv[4])
         return
     parser = argparse.ArgumentParser(
@@ -279,14 +284,16 @@ def main() -> None:
         "--rounds", type=int, default=1, help="time each layer this many times; report ranges"
     )
     parser.add_argument(
-        "--one-share",
-        action="store_true",
-        help="every layer as one share (BLAS on every core), for comparison",
+        "--without",
+        nargs="+",
+        default=[],
+        choices=["shares", "taps"],
+        help="turn off, to compare: shares among the cores (BLAS on every core instead), "
+        "products tap by tap on BLAS (im2col instead)",
     )
     args = parser.parse_args()
-    if args.one_share:
-        os.environ[ONE_SHARE] = "1"  # the peak-memory children read it too
-    one_share()
+    os.environ[WITHOUT] = ",".join(args.without)  # the peak-memory children read it too
+    switch_off()
     import platform
 
     print(f"{platform.machine()}, {os.cpu_count()} cores, NumPy {np.__version__}", end="")
