@@ -32,7 +32,7 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> Non
     dtype (:func:`available` for it), ``a`` and ``b`` row- or column-major with
     any leading dimension, ``out`` row-major."""
     (m, k), (k2, n) = a.shape, b.shape
-    if out.shape != (m, n) or k2 != k or not a.dtype == b.dtype == out.dtype:
+    if out.shape != (m, n) or k2 != k or not a.dtype == b.dtype == out.dtype or not available(out.dtype):
         raise ValueError(f"gemm: {a.shape} {a.dtype} · {b.shape} {b.dtype} → {out.shape} {out.dtype}")
     if out.size and k:
         _run(_routines()[out.dtype.char], a, b, out, accumulate)
@@ -41,8 +41,9 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> Non
 
 
 def available(dtype: np.dtype) -> bool:
-    """Whether :func:`gemm` serves ``dtype`` here."""
-    return dtype.char in _routines()
+    """Whether :func:`gemm` serves ``dtype`` here (float32 or float64, in the
+    machine's byte order)."""
+    return dtype.isnative and dtype.char in _routines()
 
 
 @lru_cache(maxsize=1)

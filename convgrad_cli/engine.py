@@ -101,7 +101,7 @@ def correlate(
     lay = layout_for(x.shape[2:], padding, w.shape[2:], stride, dilation, by_rows=_by_rows(cg, w.shape[2:]))
     y = np.empty((n, out_ch, *lay.out), dtype=np.result_type(x, w))
     shares = _shares(n, n * y[0, 0].size * w.size)
-    direct = _direct(lay, (cg, out_ch // groups), y.dtype)
+    direct = _direct(lay, (cg, out_ch // groups), y.dtype, x.dtype, w.dtype)
     weights = _row_weights(w, groups, 1 if direct else lay.row_taps)
     parts = [(out_ch, 0 if direct else lay.reach)]  # the result, then im2col's buffers
     if not direct:
@@ -144,7 +144,7 @@ def correlate_input_grad(
     dtype = np.result_type(delta, w)
     dx = (np.zeros if lay.in_place else np.empty)((n, c, *in_size), dtype=dtype)
     taps = len(lay.taps)
-    direct = _direct(lay, (cg, og), dtype)
+    direct = _direct(lay, (cg, og), dtype, delta.dtype, w.dtype)
     if direct:  # each tap's Wᵀ·δ added by BLAS where that tap reads
         wtaps = _row_weights(w, groups, 1)
         parts: tuple[tuple[int, int], ...] = ((out_ch, 0),)
@@ -220,12 +220,15 @@ def correlate_weight_grad(
     return np.ascontiguousarray(by_tap.transpose(1, 4, 3, 0, 2)).reshape(out_ch, cg, *kernel_size)
 
 
-def _direct(lay: Layout, depths: tuple[int, int], dtype: np.dtype) -> bool:
+def _direct(lay: Layout, depths: tuple[int, int], *dtypes: np.dtype) -> bool:
     """Whether a layer runs tap by tap on BLAS (:func:`_sum_of_taps`,
     :func:`_scatter_taps`): flat rows, products :data:`DIRECT_BYTES` deep and
-    :data:`DIRECT_COLUMNS` wide, and a BLAS :mod:`convgrad_cli.blas` can call."""
+    :data:`DIRECT_COLUMNS` wide, and operands and result of one dtype that
+    :mod:`convgrad_cli.blas` serves (mixed dtypes take im2col, where NumPy casts)."""
+    dtype = dtypes[0]
     deep = min(depths) * dtype.itemsize >= DIRECT_BYTES
-    return not lay.compact and deep and lay.span >= DIRECT_COLUMNS and blas.available(dtype)
+    same = all(other == dtype for other in dtypes)
+    return same and not lay.compact and deep and lay.span >= DIRECT_COLUMNS and blas.available(dtype)
 
 
 def _sum_of_rows(

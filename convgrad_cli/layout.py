@@ -169,8 +169,8 @@ def layout_for(
 def split(x: np.ndarray, lay: Layout) -> np.ndarray:
     """``(N, C, *in)`` → ``(N, phases, C, flat)``: zero padded, cut into phases."""
     n, c = x.shape[:2]
-    if lay.in_place:
-        return x.reshape(n, 1, c, -1)
+    if lay.in_place:  # views of the input: its flat axis must step by one entry
+        return np.ascontiguousarray(x).reshape(n, 1, c, -1)
     phases = np.zeros((n, lay.phases, c, *lay.phase_size), dtype=x.dtype)
     for inside, source in lay.phase_slices():
         phases[inside] = x[source]

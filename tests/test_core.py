@@ -200,6 +200,49 @@ def test_blas_products_land_in_strided_views_and_accumulate(dtype):
         blas.gemm(wide_a, wide_a, np.empty((6, 11), dtype), False)
 
 
+@pytest.mark.parametrize("kinds", [("<f8", "<f4", "<f8"), (">f8", ">f8", ">f8"), ("<f4", "<f8", "<f4")])
+def test_operands_of_mixed_or_foreign_dtypes_keep_to_numpy(monkeypatch, kinds):
+    """Where the tap-by-tap products would run, operands of two dtypes, or in the
+    other byte order, take the im2col path (BLAS would read their bytes as the
+    result's): every gradient still equals the definition."""
+    monkeypatch.setattr(engine, "DIRECT_BYTES", 0)
+    monkeypatch.setattr(engine, "DIRECT_COLUMNS", 0)
+    g = Geometry.build((20, 20), (3, 3), batch=2, in_channels=4, out_channels=6, padding=1)  # flat rows
+    x, w, _, delta = operands(g, 5)
+    x_, w_, delta_ = (a.astype(kind) for a, kind in zip((x, w, delta), kinds))
+    dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
+    got = conv.forward(g, x_, w_), conv.input_grad(g, w_, delta_), conv.weight_grad(g, x_, delta_)
+    tolerance = 1e-5 if "<f4" in kinds else 1e-12
+    for actual, wanted in zip(got, (reference.forward(x, w, None, **ref_args(g)), dx, dw)):
+        np.testing.assert_allclose(actual, wanted, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_inputs_in_any_memory_layout_give_the_same_gradients(monkeypatch, request, compact):
+    """Channels last, every other channel of a wider array, samples reversed:
+    the engine reads any strides NumPy can, on strided copies (compact) and on
+    flat rows (the tap-by-tap products). Channels last once gave wrong numbers."""
+    monkeypatch.setattr(engine, "DIRECT_BYTES", 0)
+    monkeypatch.setattr(engine, "DIRECT_COLUMNS", 0)
+    monkeypatch.setattr(layout, "COMPACT_WASTE", -1.0 if compact else 1e9)
+    layout.layout_for.cache_clear()
+    request.addfinalizer(layout.layout_for.cache_clear)  # no layout of the patched waste outlives the test
+    g = Geometry.build((20, 20), (3, 3), batch=2, in_channels=4, out_channels=6)
+    x, w, _, delta = operands(g, 6)
+    wide = np.zeros((2, 20, 20, 8))
+    wide[..., ::2] = x.transpose(0, 2, 3, 1)
+    strided_x = wide[..., ::2].transpose(0, 3, 1, 2)  # channels last, every other one
+    reversed_delta = np.ascontiguousarray(delta[::-1])[::-1]
+    dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
+    got = (
+        conv.forward(g, strided_x, w),
+        conv.input_grad(g, w, reversed_delta),
+        conv.weight_grad(g, strided_x, delta),
+    )
+    for actual, wanted in zip(got, (reference.forward(x, w, None, **ref_args(g)), dx, dw)):
+        np.testing.assert_allclose(actual, wanted, rtol=1e-12, atol=1e-12)
+
+
 def test_a_blas_that_gets_the_known_product_wrong_is_not_used():
     """What :mod:`convgrad_cli.blas` trusts is proven first: a routine that leaves
     its output alone (as one with the wrong integer width might) fails the proof."""
