@@ -74,7 +74,8 @@ PARALLEL_MACS = 2**27
 #: least this many bytes deep (channels per group, in and out: 64 in float32, 32
 #: in float64) and a sample's flat span at least this many columns wide. Measured
 #: on forward + ∂L/∂x: 3–25 % faster from 24×24 images up at those depths; 32
-#: float32 channels ran 4–10 % slower, and so did 14×14 images (compact: im2col).
+#: float32 channels ran 4–10 % slower; 14×14 images, compact, keep im2col (the
+#: forward ran 10 % slower by taps).
 DIRECT_BYTES = 256
 DIRECT_COLUMNS = 512
 
