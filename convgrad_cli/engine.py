@@ -144,14 +144,11 @@ def correlate_input_grad(
     lay = layout_for(tuple(in_size), padding, w.shape[2:], stride, dilation)
     dtype = np.result_type(delta, w)
     dx = (np.zeros if lay.in_place else np.empty)((n, c, *in_size), dtype=dtype)
-    taps = len(lay.taps)
     direct = _direct(lay, (cg, og), dtype, delta.dtype, w.dtype)
-    if direct:  # each tap's Wᵀ·δ added by BLAS where that tap reads
-        wtaps = _row_weights(w, groups, 1)
-        parts: tuple[tuple[int, int], ...] = ((out_ch, 0),)
-    else:
-        wmat_t = _row_weights(w, groups, taps)[0].transpose(0, 2, 1)
-        parts = ((out_ch, 0), (taps * c, 0))
+    weights = _row_weights(w, groups, 1 if direct else len(lay.taps))
+    parts = [(out_ch, 0)]  # δ widened, then col2im's columns
+    if not direct:
+        parts += [(len(lay.taps) * c, 0)]
     shares = _shares(n, n * delta[0, 0].size * w.size)
 
     def share(samples: slice) -> None:
@@ -160,18 +157,12 @@ def correlate_input_grad(
             phases = dx[samples].reshape(count, 1, c, -1)
         else:
             phases = np.zeros((count, lay.phases, c, prod(lay.phase_size)), dtype=dtype)
-        grouped = phases.reshape(count, lay.phases, groups, cg, -1)
-        for block, same, (wide, *columns) in _blocks(lay, count, parts, dtype, len(shares)):
+        for block, same, (wide, *columns) in _blocks(lay, count, tuple(parts), dtype, len(shares)):
             wide = widen(lay, block, deltas, wide.reshape(out_ch, block.count, -1), same)
             if direct:
-                _scatter_taps(lay, block, wtaps, wide, grouped)
-                continue
-            # cols = Wᵀ·δ, then each tap's rows added where that tap reads
-            np.matmul(wmat_t, wide.reshape(groups, og, -1), out=columns[0].reshape(groups, taps * cg, -1))
-            by_tap = columns[0].reshape(groups, taps, cg, block.count, -1)
-            for t in range(taps):
-                target = tap_view(lay, block, grouped, t)
-                target += np.moveaxis(cells(block, by_tap[:, t]), 2, 0)
+                _scatter_taps(lay, block, weights, wide, phases)
+            else:
+                _scatter_columns(lay, block, weights, wide, phases, *columns)
         if not lay.in_place:
             merge(phases, lay, out=dx[samples])
 
@@ -264,13 +255,29 @@ def _sum_of_taps(
             blas.gemm(wtaps[t, g], seen[i, g], by_group[g, :, i], accumulate=t > 0)
 
 
-def _scatter_taps(
-    lay: Layout, block: Block, wtaps: np.ndarray, wide: np.ndarray, grouped: np.ndarray
+def _scatter_columns(
+    lay: Layout, block: Block, wmat: np.ndarray, wide: np.ndarray, phases: np.ndarray, columns: np.ndarray
 ) -> None:
+    """col2im: ``cols = Wᵀ · δ`` for every tap at once into ``columns``, then each
+    tap's rows added to the phase images where that tap reads."""
+    groups, og, depth = wmat.shape[1:]
+    taps, cg = len(lay.taps), depth // len(lay.taps)
+    np.matmul(
+        wmat[0].transpose(0, 2, 1), wide.reshape(groups, og, -1), out=columns.reshape(groups, depth, -1)
+    )
+    by_tap = columns.reshape(groups, taps, cg, block.count, -1)
+    grouped = phases.reshape(*phases.shape[:2], groups, cg, -1)
+    for t in range(taps):
+        target = tap_view(lay, block, grouped, t)
+        target += np.moveaxis(cells(block, by_tap[:, t]), 2, 0)
+
+
+def _scatter_taps(lay: Layout, block: Block, wtaps: np.ndarray, wide: np.ndarray, phases: np.ndarray) -> None:
     """``dx_t += W_tᵀ · δ`` straight into the phase images, where tap ``t`` reads:
     col2im with no columns to copy (the junk of ``wide (O, n, width)`` is zero,
     so what lands past a row's end adds nothing)."""
-    groups, og = wtaps.shape[1:3]
+    groups, og, cg = wtaps.shape[1:]
+    grouped = phases.reshape(*phases.shape[:2], groups, cg, -1)
     by_group = wide.reshape(groups, og, block.count, -1)
     for t in range(len(lay.taps)):
         target = tap_view(lay, block, grouped, t)
