@@ -4,13 +4,15 @@ No product is large enough for BLAS, so each rule runs tap by tap as
 multiply-adds over the flat slices of :mod:`convgrad_cli.layout` (junk
 included: there is no GEMM to waste work on), with the samples — or, when
 there are fewer samples than cores, the channels — shared among the cores.
+Each share cuts its own part of the input into phase images (and merges its
+part of ∂L/∂x), so that those copies run side by side too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from math import prod
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
@@ -26,6 +28,11 @@ BUDGET = 4 * 2**20
 #: Below this many bytes a layer runs on one core: a thread costs more.
 PARALLEL_BYTES = 2**20
 
+T = TypeVar("T")
+
+#: One core's part of a layer: ``(samples, channels)``.
+Part = tuple[slice, slice]
+
 
 def correlate(
     x: np.ndarray,
@@ -39,18 +46,19 @@ def correlate(
     lay = layout_for(x.shape[2:], padding, w.shape[2:], stride, dilation, compact=False)
     n, c = x.shape[:2]
     y = np.empty((n, c, *lay.out), dtype=np.result_type(x, w))
-    phases = split(x, lay)
     wk = w.reshape(c, -1)
 
-    def share(samples: range, ch: slice) -> None:
-        for block, _, (acc, tmp) in _blocks(lay, samples, (c, c), y.dtype):
-            acc, tmp = (a.reshape(block.count, c, -1)[:, ch] for a in (acc, tmp))
+    def share(part: Part) -> None:
+        ch = part[1]
+        phases = split(x[part], lay)
+        for block, _, (acc, tmp) in _blocks(lay, phases, 2, y.dtype):
+            acc, tmp = (a.reshape(block.count, -1, block.width) for a in (acc, tmp))
             for t in range(len(lay.taps)):
-                np.multiply(tap_view(lay, block, phases[:, :, ch], t), wk[ch, t, None], out=tmp if t else acc)
+                np.multiply(tap_view(lay, block, phases, t), wk[ch, t, None], out=tmp if t else acc)
                 if t:
                     acc += tmp
             found = outputs(lay, block, acc.swapaxes(0, 1))
-            emit(y, (block.samples, ch, *block.where), found, None if bias is None else bias[ch])
+            emit(y[part], block.index, found, None if bias is None else bias[ch])
 
     _shared(share, n, c, y.nbytes)
     return y
@@ -67,20 +75,28 @@ def input_grad(
     """``dx_pad[n, c, p·s + k·d] += w[c, k] · δ[n, c, p]``, the padding then dropped."""
     lay = layout_for(in_size, padding, w.shape[2:], stride, dilation, compact=False)
     n, c = delta.shape[:2]
-    phases = np.zeros((n, lay.phases, c, prod(lay.phase_size)), dtype=np.result_type(delta, w))
+    dx = (np.zeros if lay.in_place else np.empty)((n, c, *in_size), dtype=np.result_type(delta, w))
     wk = w.reshape(c, -1)
 
-    def share(samples: range, ch: slice) -> None:
-        for block, same, (wide, tmp) in _blocks(lay, samples, (c, c), phases.dtype):
-            wide = widen(lay, block, delta[:, ch], wide.reshape(c, block.count, -1)[ch], same).swapaxes(0, 1)
-            tmp = tmp.reshape(block.count, c, -1)[:, ch]
+    def share(part: Part) -> None:
+        ch, deltas, found = part[1], delta[part], dx[part]
+        count, cc = deltas.shape[:2]
+        if lay.in_place:  # the input is its only phase image: add straight into dx (a view: H, W whole)
+            phases = found.reshape(count, 1, cc, -1)
+        else:
+            phases = np.zeros((count, lay.phases, cc, prod(lay.phase_size)), dtype=dx.dtype)
+        for block, same, (wide, tmp) in _blocks(lay, phases, 2, dx.dtype):
+            wide = widen(lay, block, deltas, wide.reshape(cc, block.count, -1), same).swapaxes(0, 1)
+            tmp = tmp.reshape(block.count, cc, -1)
             for t in range(len(lay.taps)):
                 np.multiply(wide, wk[ch, t, None], out=tmp)
-                target = tap_view(lay, block, phases[:, :, ch], t)
+                target = tap_view(lay, block, phases, t)
                 target += tmp
+        if not lay.in_place:
+            merge(phases, lay, out=found)
 
-    _shared(share, n, c, phases.nbytes)
-    return merge(phases, lay)
+    _shared(share, n, c, dx.nbytes)
+    return dx
 
 
 def weight_grad(
@@ -95,34 +111,38 @@ def weight_grad(
     product per tap."""
     lay = layout_for(x.shape[2:], padding, kernel_size, stride, dilation, compact=False)
     n, c = delta.shape[:2]
-    phases = split(x, lay)
-    dtype = np.result_type(phases, delta)
+    dtype = np.result_type(x, delta)
 
-    def share(samples: range, ch: slice) -> np.ndarray:
+    def share(part: Part) -> np.ndarray:
+        ch, phases, deltas = part[1], split(x[part], lay), delta[part]
+        cc = deltas.shape[1]
         grad = np.zeros((c, len(lay.taps)), dtype=dtype)
-        for block, same, (wide,) in _blocks(lay, samples, (c,), dtype):
-            wide = widen(lay, block, delta[:, ch], wide.reshape(c, block.count, -1)[ch], same).swapaxes(0, 1)
+        for block, same, (wide,) in _blocks(lay, phases, 1, dtype):
+            wide = widen(lay, block, deltas, wide.reshape(cc, block.count, -1), same).swapaxes(0, 1)
             for t in range(len(lay.taps)):
-                seen = tap_view(lay, block, phases[:, :, ch], t)
+                seen = tap_view(lay, block, phases, t)
                 # (n, c, 1, w) @ (n, c, w, 1): one dot product per sample and channel
                 grad[ch, t] += np.matmul(wide[:, :, None, :], seen[:, :, :, None]).sum(axis=(0, 2, 3))
         return grad
 
-    return sum(_shared(share, n, c, delta.nbytes)).reshape(c, 1, *kernel_size)
+    return np.sum(_shared(share, n, c, delta.nbytes), axis=0).reshape(c, 1, *kernel_size)
 
 
-def _blocks(lay: Layout, samples: range, parts: tuple[int, ...], dtype: np.dtype) -> Iterator[Buffered]:
-    """The blocks of one share, sized by :data:`BUDGET`."""
-    return with_buffers(lay, samples, tuple((rows, 0) for rows in parts), dtype, BUDGET)
+def _blocks(lay: Layout, phases: np.ndarray, buffers: int, dtype: np.dtype) -> Iterator[Buffered]:
+    """The blocks of one share whose phase images are ``phases (n, phases, C, flat)``,
+    each with ``buffers`` buffers of ``C`` rows, sized by :data:`BUDGET`."""
+    n, _, c, _ = phases.shape
+    return with_buffers(lay, range(n), ((c, 0),) * buffers, dtype, BUDGET)
 
 
-def _shared(work: Callable[[range, slice], Any], batch: int, channels: int, nbytes: int) -> list[Any]:
-    """Run ``work(samples, channels)`` on disjoint shares, one per core: by samples,
-    or by channels when there are fewer samples than cores. Shares never write the
-    same entries."""
+def _shared(work: Callable[[Part], T], batch: int, channels: int, nbytes: int) -> list[T]:
+    """Run ``work(part)`` on disjoint parts, one per core: runs of samples, or of
+    channels when there are fewer samples than cores. Parts never write the same
+    entries."""
     workers = parallel.cores() if nbytes >= PARALLEL_BYTES else 1
+    every = slice(None)
     if batch >= workers:
-        parts = [(samples, slice(None)) for samples in parallel.shares(batch, workers)]
+        parts = [(slice(run.start, run.stop), every) for run in parallel.shares(batch, workers)]
     else:
-        parts = [(range(batch), slice(ch.start, ch.stop)) for ch in parallel.shares(channels, workers)]
-    return parallel.run(lambda part: work(*part), parts)
+        parts = [(every, slice(run.start, run.stop)) for run in parallel.shares(channels, workers)]
+    return parallel.run(work, parts)

@@ -16,6 +16,9 @@ of the benchmark's large dense layers ran 5–15 % faster that way).
 - For ~0.1 s after a GEMM on several threads, OpenBLAS's idle threads spin,
   and shares started meanwhile ran up to 2× slower. Only large layers share
   (``engine.PARALLEL_MACS``), so it costs at most that once.
+
+Every part runs with NumPy's ufunc buffer cut to :data:`BUFFER` entries, one
+share or several (see there).
 """
 
 from __future__ import annotations
@@ -28,9 +31,19 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import numpy as np
+
 from . import blas
 
 T = TypeVar("T")
+
+#: Entries in NumPy's ufunc buffer while a part runs. NumPy copies the operands
+#: of an elementwise operation through that buffer (8192 entries by default)
+#: when their rows are shorter than a third of it — a multiply by each channel's
+#: weight over rows of 300–2700 entries ran 2–3× slower so (NumPy 2.4); with
+#: 256 entries, rows of 86 and more are read in place. Operations that must
+#: cast still work, a buffer at a time. NumPy keeps the setting per thread.
+BUFFER = 256
 
 
 def cores() -> int:
@@ -51,10 +64,18 @@ def run(work: Callable[[Any], T], parts: list[Any]) -> list[T]:
     """``[work(part) for part in parts]``, the parts on the pool's threads when
     there are several, BLAS meanwhile on one thread per call. ``work`` must
     write disjoint entries for each part."""
+
+    def part_run(part: Any) -> T:
+        saved = np.setbufsize(BUFFER)
+        try:
+            return work(part)
+        finally:
+            np.setbufsize(saved)
+
     if len(parts) == 1:
-        return [work(parts[0])]
+        return [part_run(parts[0])]
     with _one_blas_thread():
-        return list(_pool().map(work, parts))
+        return list(_pool().map(part_run, parts))
 
 
 def blas_per_thread() -> bool:

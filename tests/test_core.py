@@ -171,6 +171,42 @@ def test_layers_of_many_multiply_adds_share_their_samples(monkeypatch):
             np.testing.assert_allclose(actual, wanted, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("batch", [1, 2, 4])
+@pytest.mark.parametrize("padding", [0, 1])
+def test_depthwise_parts_each_write_their_own_samples_and_channels(monkeypatch, batch, padding):
+    """Three cores: four samples are shared by samples, one or two by channels —
+    each part splits its own input and, unpadded, adds ∂L/∂x straight into its
+    own entries of the result (two samples' channels are not one block of memory)."""
+    monkeypatch.setattr(parallel, "cores", lambda: 3)
+    monkeypatch.setattr(depthwise, "PARALLEL_BYTES", 0)
+    g = Geometry.build((6, 5), (3, 3), batch=batch, in_channels=6, out_channels=6, groups=6, padding=padding)
+    x, w, b, delta = operands(g, batch)
+    dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
+    got = conv.forward(g, x, w, b), conv.input_grad(g, w, delta), conv.weight_grad(g, x, delta)
+    for actual, expected in zip(got, (reference.forward(x, w, b, **ref_args(g)), dx, dw)):
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_parts_run_with_a_small_ufunc_buffer_and_give_the_callers_back(parts):
+    """Inside a part NumPy's ufunc buffer is parallel.BUFFER entries, on the pool's
+    threads as on the caller's; the caller's own size is back afterwards, after an
+    error too."""
+    saved = np.setbufsize(8192 * 2)
+    try:
+        assert parallel.run(lambda _: np.getbufsize(), list(range(parts))) == [parallel.BUFFER] * parts
+        assert np.getbufsize() == 8192 * 2
+
+        def fail(_):
+            raise RuntimeError("in a part")
+
+        with pytest.raises(RuntimeError):
+            parallel.run(fail, list(range(parts)))
+        assert np.getbufsize() == 8192 * 2
+    finally:
+        np.setbufsize(saved)
+
+
 @pytest.mark.skipif(
     not blas.available(np.dtype(float)), reason="NumPy's BLAS is not an OpenBLAS convgrad can call"
 )
