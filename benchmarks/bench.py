@@ -6,6 +6,8 @@
     python benchmarks/bench.py --only layers --rounds 5   # ratio ranges over 5 rounds
     python benchmarks/bench.py --only layers --without shares  # no layer shared among the cores
     python benchmarks/bench.py --only layers --without taps    # im2col everywhere, no products in place
+    python benchmarks/bench.py --only layers --without buffer  # NumPy's own ufunc buffer (8192 entries)
+    python benchmarks/bench.py --only layers --layer 8,128,56,56,128,3,1,1,1,128  # any layer(s) instead
 
 For each layer: the best of ``--repeat`` runs of forward + backward (∂L/∂x,
 ∂L/∂W, ∂L/∂b) through convgrad's public API and through
@@ -45,6 +47,31 @@ LAYERS = [
     ((4, 32, 64, 64), 32, 3, 1, 0, 2, 1),
     ((8, 64, 56, 56), 64, 3, 1, 0, 1, 64),
 ]
+
+#: ``--layer`` choices, as JSON, for the peak-memory children too.
+CHOSEN = "CONVGRAD_BENCH_LAYERS"
+
+
+def chosen_layers() -> list:
+    """The layers given with ``--layer``, else :data:`LAYERS`."""
+    given = os.environ.get(CHOSEN)
+    if not given:
+        return LAYERS
+    return [((n, c, h, w), o, k, s, p, d, g) for (n, c, h, w), o, k, s, p, d, g in json.loads(given)]
+
+
+def parse_layer(text: str):
+    """``N,C,H,W,O,k[,stride[,padding[,dilation[,groups]]]]`` → a layer as in :data:`LAYERS`."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not 6 <= len(values) <= 10:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give 6 to 10 integers, N,C,H,W,O,k[,stride[,padding[,dilation[,groups]]]]"
+        )
+    n, c, h, w, o, k, s, p, d, g = values + [1, 0, 1, 1][len(values) - 6 :]
+    return ((n, c, h, w), o, k, s, p, d, g)
 
 
 def label(layer) -> str:
@@ -96,15 +123,17 @@ WITHOUT = "CONVGRAD_BENCH_WITHOUT"
 
 
 def switch_off() -> None:
-    """With ``--without``: the engine's shares among the cores, or its products
-    tap by tap on BLAS, turned off (to compare)."""
+    """With ``--without``: the engine's shares among the cores, its products tap
+    by tap on BLAS, or its small ufunc buffer turned off (to compare)."""
     off = os.environ.get(WITHOUT, "").split(",")
-    from convgrad_cli import engine
+    from convgrad_cli import engine, parallel
 
     if "shares" in off:
         engine.PARALLEL_MACS = sys.maxsize
     if "taps" in off:
         engine.DIRECT_BYTES = sys.maxsize
+    if "buffer" in off:
+        parallel.BUFFER = np.getbufsize()
 
 
 def best_time(fn, repeat: int) -> float:
@@ -126,7 +155,7 @@ def _status(field: str) -> int:
 
 def child_peak(lib: str, index: int, dtype: str) -> None:
     """In a fresh process: operands ready, reset the peak, run once, print the peak added."""
-    _, fn = runner(lib, LAYERS[index], np.dtype(dtype))
+    _, fn = runner(lib, chosen_layers()[index], np.dtype(dtype))
     # no warm-up: a first run shows every buffer a pass needs (a second one can reuse
     # memory the allocator kept from the first, for either library)
     before = _status("VmRSS")
@@ -175,7 +204,7 @@ def layers_table(dtypes, repeat: int, rounds: int = 1) -> str:
     ]
     for dtype in dtypes:
         ceiling = matmul_gflops(np.dtype(dtype))
-        for i, layer in enumerate(LAYERS):
+        for i, layer in enumerate(chosen_layers()):
             geom, ours = runner("convgrad", layer, np.dtype(dtype))
             theirs = runner("torch", layer, np.dtype(dtype))[1] if torch_ok else None
             work = 3 * geom.flops / 1e9
@@ -287,12 +316,22 @@ def main() -> None:
         "--without",
         nargs="+",
         default=[],
-        choices=["shares", "taps"],
+        choices=["shares", "taps", "buffer"],
         help="turn off, to compare: shares among the cores (BLAS on every core instead), "
-        "products tap by tap on BLAS (im2col instead)",
+        "products tap by tap on BLAS (im2col instead), the small ufunc buffer (NumPy's own instead)",
+    )
+    parser.add_argument(
+        "--layer",
+        action="append",
+        type=parse_layer,
+        metavar="N,C,H,W,O,k[,s,p,d,g]",
+        help="time this layer instead of the issue's seven (repeatable): stride, padding, "
+        "dilation and groups default to 1, 0, 1, 1",
     )
     args = parser.parse_args()
     os.environ[WITHOUT] = ",".join(args.without)  # the peak-memory children read it too
+    if args.layer:
+        os.environ[CHOSEN] = json.dumps(args.layer)
     switch_off()
     import platform
 
