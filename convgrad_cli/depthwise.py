@@ -21,8 +21,9 @@ from .geometry import Pair
 from .layout import Buffered, Layout, emit, layout_for, merge, outputs, split, tap_view, widen, with_buffers
 
 #: Bytes of buffers per block: a benchmark sample (64 channels of 56×56 float32,
-#: with its scratch) at a time ran fastest; smaller blocks cut samples into rows
-#: and ran slower.
+#: with its scratch) at a time ran fastest. Half as much cuts such samples into
+#: runs of rows, which ran 7–26 % slower on five of six layers tried (and 2×
+#: slower before :data:`convgrad_cli.parallel.BUFFER`: their rows were buffered).
 BUDGET = 4 * 2**20
 
 #: Below this many bytes a layer runs on one core: a thread costs more.
