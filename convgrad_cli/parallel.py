@@ -62,8 +62,9 @@ def shares(count: int, workers: int) -> list[range]:
 
 def run(work: Callable[[Any], T], parts: list[Any]) -> list[T]:
     """``[work(part) for part in parts]``, the parts on the pool's threads when
-    there are several, BLAS meanwhile on one thread per call. ``work`` must
-    write disjoint entries for each part."""
+    there are several, BLAS meanwhile on one thread per call; each part with
+    NumPy's ufunc buffer at :data:`BUFFER` entries. ``work`` must write
+    disjoint entries for each part."""
 
     def part_run(part: Any) -> T:
         saved = np.setbufsize(BUFFER)
