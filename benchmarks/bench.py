@@ -34,8 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from convgrad_cli import conv2d, conv2d_backward  # noqa: E402
 from convgrad_cli.geometry import Geometry  # noqa: E402
+
+from convgrad_cli import conv2d, conv2d_backward  # noqa: E402
 
 # (N, C, H, W) → O, k, stride, padding, dilation, groups
 LAYERS = [
@@ -264,6 +265,7 @@ def cli_table(repeat: int = 21) -> str:
 def check_table() -> str:
     """`check` of a float64 (8, 64, 56, 56) → 64, 3×3 layer beside gradcheck's fast mode."""
     from convgrad_cli.checking import check_problem
+
     from convgrad_cli.config import build_problem
 
     problem = build_problem(

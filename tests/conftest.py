@@ -1,5 +1,5 @@
-import os
-import sys
+from hypothesis import settings
 
-# tests/reference.py and tests/strategies.py are helpers, not packages
-sys.path.insert(0, os.path.dirname(__file__))
+# deadline off: the first example of a property pays for imports and caches
+settings.register_profile("default", max_examples=60, deadline=None)
+settings.load_profile("default")

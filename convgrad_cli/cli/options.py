@@ -1,0 +1,164 @@
+"""The options of the commands, declared once, and gathered into typed groups.
+
+A command's parameter annotated with an option group (a frozen dataclass whose
+fields are Typer options) stands for all of the group's options: :func:`grouped`
+lays them out in the signature Typer reads, and hands the command one object.
+
+No ``from __future__ import annotations`` here: Typer would have to eval every
+annotation string at start-up.
+"""
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+
+class Format(str, Enum):
+    rich = "rich"
+    plain = "plain"
+    json = "json"
+    latex = "latex"
+    markdown = "markdown"
+
+
+class Mode(str, Enum):
+    auto = "auto"
+    full = "full"
+    fast = "fast"
+
+
+def _flag(*names: str, help: str) -> Any:
+    return typer.Option(*names, help=help, show_default=False)
+
+
+ConfigArg = Annotated[
+    Optional[Path],
+    typer.Argument(
+        help="YAML config file (e.g. configs/stride2.yaml); flags override it.", show_default=False
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Let --export overwrite an existing file.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProblemFlags:
+    """The flags that describe a problem: the config's keys, ``input`` spelt
+    ``--x`` (``--input`` names the cell that ``trace`` follows)."""
+
+    x: Annotated[
+        Optional[str],
+        _flag(
+            "--x", help="Input array: YAML ('[[1,2],[3,4]]'), or FILL:SHAPE ('names:4x4', 'random:1x3x8x8')."
+        ),
+    ] = None
+    kernel: Annotated[
+        Optional[str], _flag("--kernel", "-k", help="Kernel array, like --x (e.g. 'arange:2x2').")
+    ] = None
+    bias: Annotated[Optional[str], _flag("--bias", help="Bias, one per output channel (e.g. '[0.5]').")] = (
+        None
+    )
+    delta: Annotated[
+        Optional[str],
+        _flag("--delta", help="Upstream gradient δ = ∂L/∂y (default: ones; 'names' for symbols only)."),
+    ] = None
+    stride: Annotated[Optional[str], _flag("--stride", "-s", help="Stride: 2, or 2,1 per axis.")] = None
+    padding: Annotated[
+        Optional[str],
+        _flag(
+            "--padding", "-p", help="Padding: 1; 1,2; '[[0,1],[1,0]]' (before/after per axis); same; valid."
+        ),
+    ] = None
+    dilation: Annotated[
+        Optional[str], _flag("--dilation", "-d", help="Kernel dilation: 2, or 2,1 per axis.")
+    ] = None
+    groups: Annotated[
+        Optional[int], _flag("--groups", help="Channel groups; must divide both channel counts.")
+    ] = None
+    dims: Annotated[
+        Optional[int],
+        _flag(
+            "--dims",
+            help="Spatial axes, 1, 2 or 3, e.g. --dims 1 (default: 2, or what a 1- or 5-axis input or kernel implies).",
+        ),
+    ] = None
+    seed: Annotated[Optional[int], _flag("--seed", help="Seed for random fills (default 0).")] = None
+    dtype: Annotated[Optional[str], _flag("--dtype", help="float64 (default) or float32.")] = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The flags given, as config values parsed with the config's own grammar."""
+        from convgrad_cli.config import parse_flag
+
+        out: dict[str, Any] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            key = "input" if field.name == "x" else field.name
+            out[key] = parse_flag(key, value) if isinstance(value, str) else value
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputFlags:
+    """How a command's result is shown and written."""
+
+    format: Annotated[
+        Optional[Format],
+        _flag(
+            "--format",
+            "-f",
+            help="rich (terminal default), plain (no colour), json (one document on stdout), "
+            "latex (bmatrix blocks for slides) or markdown (tables for notes).",
+        ),
+    ] = None
+    export: Annotated[
+        Optional[Path],
+        _flag(
+            "--export",
+            "-e",
+            help="Also write what is shown to a file, e.g. --export picture.svg: .svg, .html or .txt "
+            "(with --format json/latex/markdown: .json, .tex, .md or .txt). Written whole or not at all.",
+        ),
+    ] = None
+    force: ForceOpt = False
+    debug: DebugOpt = False
+
+
+GROUPS = (ProblemFlags, OutputFlags)
+
+
+def grouped(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with each parameter annotated by an option group spread into
+    that group's options (keyword-only, in the group's order), gathered back
+    into one object of the group when the command runs."""
+    signature = inspect.signature(command)
+    params: list[inspect.Parameter] = []
+    groups: dict[str, Any] = {}
+    for param in signature.parameters.values():
+        if param.annotation in GROUPS:
+            groups[param.name] = param.annotation
+            params += [
+                inspect.Parameter(
+                    f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type
+                )
+                for f in dataclasses.fields(param.annotation)
+            ]
+        else:
+            params.append(param)
+
+    @functools.wraps(command)
+    def run(**given: Any) -> Any:
+        for name, group in groups.items():
+            given[name] = group(**{f.name: given.pop(f.name) for f in dataclasses.fields(group)})
+        return command(**given)
+
+    run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in params}
+    return run

@@ -1,0 +1,217 @@
+"""What each command shows, computed once, in numbers and in names.
+
+A result pairs numeric arrays (``None`` where an operand is symbolic) with
+arrays of names built by the very same helpers (``dilate``, ``pad`` and
+``flip_kernel`` work on arrays of names too), so the picture of the slides'
+pipeline and its numbers cannot drift apart. The render layer draws these;
+nothing here knows colours or JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from convgrad_cli.errors import TooLargeError
+
+from . import rules, terms
+from .names import Index, Namer
+from .ops import dilate, flip_kernel, pad
+from .problem import Problem
+from .terms import Expressions, Term
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    problem: Problem
+    namer: Namer
+    output: np.ndarray | None  # None when x or W has names only
+    expressions: Expressions | None  # None when there are too many products to write out
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One array of the slides' pipeline: its numbers (``None`` when W or δ has
+    names only) and its names (``None`` when too large to write out)."""
+
+    values: np.ndarray | None
+    names: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class BackwardResult(ForwardResult):
+    delta: Stage
+    dilated_delta: Stage
+    padded_delta: Stage
+    flipped_kernel: Stage
+    input_grad: np.ndarray | None
+    weight_grad: np.ndarray | None
+    bias_grad: np.ndarray | None
+    input_names: np.ndarray | None  # the cells and taps the equations are written for
+    kernel_names: np.ndarray | None
+
+
+def forward(problem: Problem) -> ForwardResult:
+    namer = Namer(problem.geom, problem.ranks)
+    output = None
+    if problem.x is not None and problem.w is not None:
+        output = rules.forward(problem.geom, problem.x, problem.w, problem.bias)
+    return ForwardResult(problem, namer, output, terms.expressions(problem.geom, namer))
+
+
+def backward(problem: Problem) -> BackwardResult:
+    fwd = forward(problem)
+    g, x, w, delta, namer = problem.geom, problem.x, problem.w, problem.delta, fwd.namer
+    steps = rules.backward_steps(g, w, delta) if w is not None and delta is not None else None
+    named = terms.term_count(g) <= terms.MAX_TERMS
+    delta_names = namer.grid("delta") if named else None
+    kernel_names = namer.grid("kernel") if named else None
+    dilated = None if delta_names is None else dilate(delta_names, g.stride)
+    return BackwardResult(
+        problem=problem,
+        namer=namer,
+        output=fwd.output,
+        expressions=fwd.expressions,
+        delta=Stage(delta, delta_names),
+        dilated_delta=Stage(steps.dilated_delta if steps else None, dilated),
+        padded_delta=Stage(
+            steps.padded_delta if steps else None, None if dilated is None else pad(dilated, g.delta_padding)
+        ),
+        flipped_kernel=Stage(
+            steps.flipped_kernel if steps else None,
+            None if kernel_names is None else flip_kernel(kernel_names, g.groups),
+        ),
+        input_grad=steps.input_grad if steps else None,
+        weight_grad=rules.weight_grad(g, x, delta) if x is not None and delta is not None else None,
+        bias_grad=rules.bias_grad(delta) if delta is not None else None,
+        input_names=namer.grid("input") if named else None,
+        kernel_names=kernel_names,
+    )
+
+
+# -- one cell, followed through the layer ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellTrace:
+    """One cell and the products that make it; a subclass per kind of cell."""
+
+    kind: ClassVar[str]
+    problem: Problem
+    namer: Namer
+    index: Index
+    terms: list[Term]
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def lhs(self) -> str:
+        """``∂L/∂b``, ``y5`` or ``∂L/∂w2``."""
+        return f"∂L/∂{self.name}"
+
+    @property
+    def expression(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def value(self) -> float | None:
+        """The expression's number, or ``None`` when an operand has names only."""
+        raise NotImplementedError
+
+
+class InputTrace(CellTrace):
+    """∂L/∂x at one input cell: every window that holds it, each with its weight and δ."""
+
+    kind = "input"
+
+    @classmethod
+    def of(cls, problem: Problem, text: str) -> InputTrace:
+        namer = Namer(problem.geom, problem.ranks)
+        idx = namer.parse_input(text)
+        return cls(problem, namer, idx, terms.input_terms(problem.geom, idx))
+
+    @property
+    def name(self) -> str:
+        return self.namer.input(self.index)
+
+    @property
+    def expression(self) -> str:
+        return terms.input_grad_expression(self.namer, self.terms)
+
+    @property
+    def value(self) -> float | None:
+        p = self.problem
+        return None if p.w is None or p.delta is None else terms.input_grad_value(self.terms, p.w, p.delta)
+
+
+class OutputTrace(CellTrace):
+    """One output: the input cells and weights of its window (and its bias)."""
+
+    kind = "output"
+
+    @classmethod
+    def of(cls, problem: Problem, text: str) -> OutputTrace:
+        namer = Namer(problem.geom, problem.ranks)
+        idx = namer.parse_output(text)
+        return cls(problem, namer, idx, terms.output_terms(problem.geom, idx))
+
+    @property
+    def name(self) -> str:
+        return self.namer.output(self.index)
+
+    @property
+    def lhs(self) -> str:
+        return self.name
+
+    @property
+    def expression(self) -> str:
+        return terms.output_expression(self.namer, self.terms)
+
+    @property
+    def value(self) -> float | None:
+        p = self.problem
+        if p.x is None or p.w is None:
+            return None
+        bias = 0.0 if p.bias is None else float(p.bias[self.index[1]])
+        return terms.output_value(self.terms, p.x, p.w) + bias
+
+
+class WeightTrace(CellTrace):
+    """∂L/∂w at one weight: every input cell it met, times that window's δ."""
+
+    kind = "weight"
+
+    @classmethod
+    def of(cls, problem: Problem, text: str) -> WeightTrace:
+        namer = Namer(problem.geom, problem.ranks)
+        idx = namer.parse_weight(text)
+        return cls(problem, namer, idx, terms.weight_terms(problem.geom, idx))
+
+    @property
+    def name(self) -> str:
+        return self.namer.weight(self.index)
+
+    @property
+    def expression(self) -> str:
+        return terms.weight_grad_expression(self.namer, self.terms)
+
+    @property
+    def value(self) -> float | None:
+        p = self.problem
+        return None if p.x is None or p.delta is None else terms.weight_grad_value(self.terms, p.x, p.delta)
+
+
+def every_input(problem: Problem) -> list[InputTrace]:
+    """Every input cell's gradient, as the slides list them."""
+    g = problem.geom
+    if terms.term_count(g) > terms.MAX_TERMS:
+        raise TooLargeError(
+            f"--all lists every cell of a problem with {terms.term_count(g)} products, over "
+            f"{terms.MAX_TERMS}; trace one cell with --input instead"
+        )
+    namer = Namer(g, problem.ranks)
+    return [InputTrace(problem, namer, idx, terms.input_terms(g, idx)) for idx in np.ndindex(*g.input_shape)]

@@ -1,0 +1,320 @@
+"""The shape of a convolution problem, validated once and derived from there.
+
+Everything is written per spatial axis (tuples, one entry per axis), so the
+same code serves 1-D, 2-D and 3-D convolutions.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from convgrad_cli.errors import ArrayError, GeometryError
+
+#: Zeros ``(before, after)`` on one axis.
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Shapes, stride, padding, dilation and groups of one convolution.
+
+    ``padding`` holds ``(before, after)`` for each spatial axis. Conventions
+    are PyTorch's: input ``(N, C, *in_size)``, kernel
+    ``(O, C // groups, *kernel_size)``, output ``(N, O, *out_size)``.
+
+    Examples
+    --------
+    The seed's second example: a 4×4 input, a 2×2 kernel, stride 2.
+
+    >>> g = Geometry.build(in_size=(4, 4), kernel_size=(2, 2), stride=2)
+    >>> g.out_size
+    (2, 2)
+    >>> g.delta_padding
+    ((1, 1), (1, 1))
+    """
+
+    batch: int
+    in_channels: int
+    out_channels: int
+    groups: int
+    in_size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[Pair, ...]
+
+    @classmethod
+    def build(
+        cls,
+        in_size: tuple[int, ...],
+        kernel_size: tuple[int, ...],
+        *,
+        batch: int = 1,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        groups: int = 1,
+        stride: Any = 1,
+        dilation: Any = 1,
+        padding: Any = 0,
+    ) -> Geometry:
+        """Build a geometry, spreading ints over the axes and resolving
+        ``'same'``/``'valid'`` padding."""
+        n = len(in_size)
+        if not is_int(groups):
+            raise GeometryError(f"groups {groups!r} is not allowed; give an integer")
+        stride_t = per_axis(stride, n, "stride")
+        dilation_t = per_axis(dilation, n, "dilation")
+        if isinstance(padding, str):
+            padding_t = resolve_padding_mode(padding, kernel_size, stride_t, dilation_t)
+        else:
+            padding_t = per_axis_padding(padding, n)
+        return cls(
+            batch=batch,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            groups=int(groups),
+            in_size=tuple(in_size),
+            kernel_size=tuple(kernel_size),
+            stride=stride_t,
+            dilation=dilation_t,
+            padding=padding_t,
+        )
+
+    def __post_init__(self) -> None:
+        n = self.ndim
+        if n not in (1, 2, 3):
+            raise GeometryError(f"{n} spatial axes given; convgrad handles 1, 2 or 3")
+        for name in ("kernel_size", "stride", "dilation", "padding"):
+            if len(getattr(self, name)) != n:
+                raise GeometryError(f"{name} has {len(getattr(self, name))} axes but the input has {n}")
+        for name in ("batch", "in_channels", "out_channels", "groups"):
+            if getattr(self, name) < 1:
+                raise GeometryError(f"{name} is {getattr(self, name)}; it must be at least 1")
+        if any(s < 1 for s in self.in_size) or any(k < 1 for k in self.kernel_size):
+            raise GeometryError(
+                f"input size {self.in_size} and kernel size {self.kernel_size} "
+                "must be at least 1 on every axis"
+            )
+        if any(s < 1 for s in self.stride):
+            raise GeometryError(f"stride {self.stride} must be at least 1 on every axis")
+        if any(d < 1 for d in self.dilation):
+            raise GeometryError(f"dilation {self.dilation} must be at least 1 on every axis")
+        if any(p < 0 for pair in self.padding for p in pair):
+            raise GeometryError(
+                f"padding {self.padding} must not be negative; allowed: 0 or more zeros per side"
+            )
+        for what, count in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
+            if count % self.groups:
+                raise GeometryError(
+                    f"groups={self.groups} does not divide {what}={count}; "
+                    "groups must divide both the input and the output channels"
+                )
+        for axis, (size, (before, after), extent) in enumerate(
+            zip(self.in_size, self.padding, self.kernel_extent)
+        ):
+            if extent > size + before + after:
+                raise GeometryError(
+                    f"on axis {axis} the kernel spans {extent} cells (dilation included) "
+                    f"but the padded input has only {size + before + after}; "
+                    "use a smaller kernel or dilation, or more padding"
+                )
+
+    # -- shapes ------------------------------------------------------------
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial axes."""
+        return len(self.in_size)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.batch, self.in_channels, *self.in_size)
+
+    @property
+    def kernel_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.batch, self.out_channels, *self.out_size)
+
+    @property
+    def kernel_extent(self) -> tuple[int, ...]:
+        """Cells a dilated kernel spans on each axis: ``dilation·(k−1) + 1``."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+
+    @property
+    def padded_in_size(self) -> tuple[int, ...]:
+        return tuple(s + b + a for s, (b, a) in zip(self.in_size, self.padding))
+
+    @property
+    def out_size(self) -> tuple[int, ...]:
+        """``(H + pads − dilation·(k−1) − 1) // stride + 1`` on each axis."""
+        return tuple(
+            (p - e) // s + 1 for p, e, s in zip(self.padded_in_size, self.kernel_extent, self.stride)
+        )
+
+    @property
+    def uncovered(self) -> tuple[int, ...]:
+        """Rows/columns at the end of the padded input that no window reaches.
+
+        This is what transposed convolutions call ``output_padding``.
+        """
+        return tuple((p - e) % s for p, e, s in zip(self.padded_in_size, self.kernel_extent, self.stride))
+
+    # -- the backward pass ---------------------------------------------------
+
+    @property
+    def dilated_delta_size(self) -> tuple[int, ...]:
+        """δ after ``stride − 1`` zeros go between neighbours: ``(out − 1)·s + 1``."""
+        return tuple((o - 1) * s + 1 for o, s in zip(self.out_size, self.stride))
+
+    @property
+    def delta_padding(self) -> tuple[Pair, ...]:
+        """Zeros around the dilated δ, per side; negative means crop.
+
+        ``dilation·(k−1) − padding`` on each side, plus the uncovered rows
+        and columns at the end.
+        """
+        return tuple(
+            (e - 1 - before, e - 1 - after + extra)
+            for e, (before, after), extra in zip(self.kernel_extent, self.padding, self.uncovered)
+        )
+
+    @property
+    def padded_delta_size(self) -> tuple[int, ...]:
+        return tuple(s + b + a for s, (b, a) in zip(self.dilated_delta_size, self.delta_padding))
+
+    @property
+    def flops(self) -> int:
+        """Multiply-adds of one forward pass, times two."""
+        per_output = (self.in_channels // self.groups) * prod(self.kernel_size)
+        return 2 * prod(self.output_shape) * per_output
+
+    def describe(self) -> str:
+        """One line for tables and headings, e.g. ``1×1×4×4 * 1×1×2×2 s2 p1``;
+        padding, dilation and groups appear when they are not the default."""
+
+        def axes(t: tuple[int, ...]) -> str:
+            return ",".join(map(str, t)) if len(set(t)) > 1 else str(t[0])
+
+        pads = self.padding
+        if all(b == a for b, a in pads):
+            pad = axes(tuple(b for b, _ in pads))
+        else:
+            pad = ",".join(f"{b}/{a}" for b, a in pads)
+        text = f"{'×'.join(map(str, self.input_shape))} * {'×'.join(map(str, self.kernel_shape))}"
+        text += f" s{axes(self.stride)}"
+        text += f" p{pad}" if pad != "0" else ""
+        text += f" d{axes(self.dilation)}" if set(self.dilation) != {1} else ""
+        return text + (f" g{self.groups}" if self.groups > 1 else "")
+
+
+def is_int(value: Any) -> bool:
+    """An integer, Python's or NumPy's (``np.int64(2)``, as PyTorch takes them), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def per_axis(value: Any, n: int, name: str) -> tuple[int, ...]:
+    """Spread an int over ``n`` axes, or check a sequence has ``n`` entries."""
+    if is_int(value):
+        return (int(value),) * n
+    if isinstance(value, (tuple, list)) and all(is_int(v) for v in value):
+        if len(value) == n:
+            return tuple(int(v) for v in value)
+        raise GeometryError(f"{name} {list(value)} has {len(value)} entries; allowed: one int or {n}")
+    raise GeometryError(f"{name} {value!r} is not allowed; give one int or a list of {n} ints")
+
+
+def per_axis_padding(value: Any, n: int) -> tuple[Pair, ...]:
+    """Padding as ``((before, after), ...)`` from an int, ``n`` ints, or ``n`` pairs."""
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, (tuple, list)) for v in value):
+        pairs = [per_axis(v, 2, "padding pair") for v in value]
+        if len(pairs) != n:
+            raise GeometryError(
+                f"padding {value!r} has {len(pairs)} pairs; allowed: {n} [before, after] pairs"
+            )
+        return tuple((b, a) for b, a in pairs)
+    try:
+        return tuple((p, p) for p in per_axis(value, n, "padding"))
+    except GeometryError:
+        raise GeometryError(
+            f"padding {value!r} is not allowed; give an int, {n} ints, {n} [before, after] "
+            "pairs, 'same' or 'valid'"
+        ) from None
+
+
+def resolve_padding_mode(
+    mode: str, kernel_size: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]
+) -> tuple[Pair, ...]:
+    """``'valid'`` is no padding; ``'same'`` keeps the size at stride 1, the odd
+    zero going after (bottom/right), as PyTorch does."""
+    if mode == "valid":
+        return tuple((0, 0) for _ in kernel_size)
+    if mode == "same":
+        if any(s != 1 for s in stride):
+            raise GeometryError(
+                f"padding 'same' needs stride 1 but stride is {stride}; give the padding as numbers instead"
+            )
+        totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    raise GeometryError(f"padding {mode!r} is not allowed; give an int, a list, pairs, 'same' or 'valid'")
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """How the arrays a user gave map onto full rank ``(N, C, *spatial)``.
+
+    Inputs may drop the batch axis, or batch and channel; a kernel may be
+    just its spatial taps (one filter, one channel). Results come back in
+    the rank the user gave.
+
+    >>> r = Ranks.infer((3, 5, 5), (4, 3, 2, 2), ndim=2)
+    >>> r.full_shape((3, 5, 5)), r.output_shape((1, 4, 4, 4))
+    ((1, 3, 5, 5), (4, 4, 4))
+    """
+
+    ndim: int
+    input_rank: int
+    kernel_rank: int
+
+    @classmethod
+    def infer(cls, input_shape: tuple[int, ...], kernel_shape: tuple[int, ...], ndim: int) -> Ranks:
+        if len(input_shape) not in (ndim, ndim + 1, ndim + 2):
+            raise ArrayError(
+                f"input has shape {input_shape}; for a {ndim}-D convolution it must have "
+                f"{ndim} (spatial), {ndim + 1} (channels first) or {ndim + 2} (batch first) axes"
+            )
+        if len(kernel_shape) not in (ndim, ndim + 2):
+            raise ArrayError(
+                f"kernel has shape {kernel_shape}; for a {ndim}-D convolution it must have "
+                f"{ndim} axes (one filter) or {ndim + 2} (out channels, in channels/groups, taps)"
+            )
+        return cls(ndim, len(input_shape), len(kernel_shape))
+
+    def full_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """An input's or kernel's shape with its missing leading axes as 1s."""
+        return (1,) * (self.ndim + 2 - len(shape)) + tuple(shape)
+
+    def output_shape(self, full: tuple[int, ...]) -> tuple[int, ...]:
+        """The output in the input's rank; a spatial-only input with several
+        filters keeps the channel axis, like PyTorch's unbatched form."""
+        return full[len(full) - self.output_rank(full[1]) :]
+
+    def output_rank(self, out_channels: int) -> int:
+        """Axes of the output (and δ) in the rank the user gave."""
+        return self.input_rank + 1 if self.input_rank == self.ndim and out_channels > 1 else self.input_rank
+
+    def restore_input(self, a: np.ndarray) -> np.ndarray:
+        return a.reshape(a.shape[a.ndim - self.input_rank :])
+
+    def restore_kernel(self, a: np.ndarray) -> np.ndarray:
+        return a.reshape(a.shape[a.ndim - self.kernel_rank :])
+
+    def restore_output(self, a: np.ndarray) -> np.ndarray:
+        return a.reshape(self.output_shape(a.shape))

@@ -1,0 +1,326 @@
+"""Where every kernel tap reads: phase images, flat offsets, blocks of outputs.
+
+The engine's one idea, for every geometry:
+
+1. **Phases.** The padded input is cut into ``stride`` phase images per axis,
+   ``phase_r[i] = x_pad[i·s + r]``. Kernel tap ``k`` then reads phase
+   ``(k·d) mod s`` shifted by ``(k·d) div s``: every stride is a stride-1
+   problem. At stride 1 the padded input is its only phase, and without
+   padding that is the input itself, used in place.
+2. **Flat offsets.** In a flattened phase image a shift is a plain offset, so
+   what one tap meets over a run of outputs is one contiguous slice. The
+   slice runs as wide as the phase image: the few positions past each row's
+   last output are junk, never copied into a result.
+3. **Kernel rows as views.** im2col copies one slice per kernel column (and
+   phase), a little longer than the block needs; each kernel row is then that
+   copy seen a few image rows further on — three copies, not nine, for a 3×3
+   kernel at stride 1.
+4. **Blocks.** Outputs are taken a few whole samples at a time, or runs of
+   rows, or of single outputs, so that whatever the layer, a block's buffers
+   stay within a budget.
+
+Arrays of phase images are ``(N, phases, C, flat)``; a block's columns are
+``(…, n, width)``: per sample, the flat span of its outputs (junk included)
+or, when the layout is ``compact``, its outputs alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+from math import prod
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+#: Zeros ``(before, after)`` on one axis.
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The phase images of a padded input and where each kernel tap reads them.
+
+    ``taps[t] = (phase, offset)``: tap ``t`` (row-major over the kernel) meets
+    flattened phase image ``phase`` at ``offset`` plus the output's own flat
+    position ``Σ i_a · flat_strides[a]``.
+
+    What im2col copies: ``sources[s] = (phase, offset)``, each copied
+    ``reach`` columns further than a block's width, so that kernel row ``i``
+    (the taps that differ in their last index only) is ``sources[first :
+    first + row_taps]`` seen ``shift`` columns on, ``rows[i] = (first, shift)``:
+    a 3×3 kernel at stride 1 copies three slices, not nine. Compact layouts
+    (and 1-D ones) copy every tap, as one row.
+    """
+
+    in_size: tuple[int, ...]
+    padding: tuple[Pair, ...]
+    stride: tuple[int, ...]
+    out: tuple[int, ...]
+    phase_size: tuple[int, ...]
+    flat_strides: tuple[int, ...]
+    taps: tuple[tuple[int, int], ...]
+    compact: bool
+    sources: tuple[tuple[int, int], ...]
+    rows: tuple[tuple[int, int], ...]
+    row_taps: int
+    reach: int
+
+    @property
+    def phases(self) -> int:
+        return prod(self.stride)
+
+    @property
+    def in_place(self) -> bool:
+        """Stride 1 and no padding: the input is its own (only) phase image."""
+        return self.phases == 1 and not any(b or a for b, a in self.padding)
+
+    def width(self, axis: int) -> int:
+        """Flat positions from an output to the last one that shares its indices
+        up to ``axis``, plus one."""
+        return sum((o - 1) * f for o, f in zip(self.out[axis + 1 :], self.flat_strides[axis + 1 :])) + 1
+
+    @property
+    def span(self) -> int:
+        """Flat positions from a sample's first output to its last, plus one."""
+        return self.width(-1)
+
+    def columns(self, axis: int, rows: int) -> int:
+        """Columns per sample of a block of ``rows`` rows on ``axis``."""
+        if self.compact:
+            return rows * prod(self.out[axis + 1 :])
+        return (rows - 1) * self.flat_strides[axis] + self.width(axis)
+
+    def phase_slices(self) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+        """For each phase: where in the ``(N, phases, C, *phase_size)`` images the
+        input lands, and the input's entries ``(N, C, *in)`` (every ``stride``-th)
+        that land there; the rest of the image is padding."""
+        for index, phase in enumerate(np.ndindex(*self.stride)):
+            inside, source = [], []
+            for r, s, (before, _), n, m in zip(
+                phase, self.stride, self.padding, self.in_size, self.phase_size
+            ):
+                lo = max(0, -(-(before - r) // s))  # first i with 0 ≤ i·s + r − before
+                hi = max(lo, min(m, -(-(n + before - r) // s)))
+                first = lo * s + r - before
+                inside.append(slice(lo, hi))
+                source.append(slice(first, first + (hi - lo - 1) * s + 1, s) if hi > lo else slice(0, 0))
+            yield (slice(None), index, slice(None), *inside), (slice(None), slice(None), *source)
+
+
+@lru_cache(maxsize=256)
+def layout_for(
+    in_size: tuple[int, ...],
+    padding: tuple[Pair, ...],
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    compact: bool | float,
+    by_rows: bool = True,
+) -> Layout:
+    """The layout of one geometry (cached: the CLI and ``check`` ask for the same
+    ones again and again). ``compact`` is a bool, or the share of junk work past
+    which columns hold the outputs alone; ``by_rows=False`` copies every tap even
+    where kernel rows could be views."""
+    padded = [n + b + a for n, (b, a) in zip(in_size, padding)]
+    out = tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded, kernel_size, stride, dilation))
+    phase_size = tuple(-(-p // s) for p, s in zip(padded, stride))
+    flat = tuple(prod(phase_size[a + 1 :]) for a in range(len(phase_size)))
+
+    def phase(tap: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(k * d % s for k, d, s in zip(tap, dilation, stride))
+
+    def shift(tap: tuple[int, ...]) -> int:
+        return sum(k * d // s * f for k, d, s, f in zip(tap, dilation, stride, flat))
+
+    def where(tap: tuple[int, ...]) -> tuple[int, int]:
+        return int(np.ravel_multi_index(phase(tap), stride)), shift(tap)
+
+    taps = tuple(where(tap) for tap in np.ndindex(*kernel_size))
+    span = sum((o - 1) * f for o, f in zip(out, flat)) + 1
+    if not isinstance(compact, bool):  # junk columns cost GEMM work; past a share, strided copies cost less
+        compact = span > (1 + compact) * prod(out)
+    rows: tuple[tuple[int, int], ...]
+    if compact or not by_rows or len(kernel_size) == 1:
+        sources, rows, row_taps, reach = taps, ((0, 0),), len(taps), 0
+    else:  # one copy per (phase of the kernel row, last index); each row a shifted view
+        outer, last = kernel_size[:-1], kernel_size[-1]
+        kinds = list(dict.fromkeys(phase((*i, 0))[:-1] for i in np.ndindex(*outer)))
+        d, s = dilation[-1], stride[-1]  # the last axis: a flat stride of 1
+        sources = tuple(
+            (int(np.ravel_multi_index((*kind, j * d % s), stride)), j * d // s)
+            for kind in kinds
+            for j in range(last)
+        )
+        rows = tuple((kinds.index(phase((*i, 0))[:-1]) * last, shift((*i, 0))) for i in np.ndindex(*outer))
+        row_taps, reach = last, max(s for _, s in rows)
+    return Layout(
+        tuple(in_size), tuple(padding), tuple(stride), out, phase_size, flat, taps,
+        compact, sources, rows, row_taps, reach,
+    )  # fmt: skip
+
+
+def split(x: np.ndarray, lay: Layout) -> np.ndarray:
+    """``(N, C, *in)`` → ``(N, phases, C, flat)``: zero padded, cut into phases."""
+    n, c = x.shape[:2]
+    if lay.in_place:  # views of the input: its flat axis must step by one entry
+        return np.ascontiguousarray(x).reshape(n, 1, c, -1)
+    phases = np.zeros((n, lay.phases, c, *lay.phase_size), dtype=x.dtype)
+    for inside, source in lay.phase_slices():
+        phases[inside] = x[source]
+    return phases.reshape(n, lay.phases, c, -1)
+
+
+def merge(phases: np.ndarray, lay: Layout, out: np.ndarray | None = None) -> np.ndarray:
+    """The adjoint of :func:`split`: ``(N, phases, C, flat)`` → ``(N, C, *in)``, into
+    ``out`` if given (what fell on the padding is dropped)."""
+    n, _, c, _ = phases.shape
+    if lay.in_place and out is None:
+        return phases.reshape(n, c, *lay.in_size)
+    x = np.empty((n, c, *lay.in_size), dtype=phases.dtype) if out is None else out
+    images = phases.reshape(n, lay.phases, c, *lay.phase_size)
+    for inside, source in lay.phase_slices():
+        x[source] = images[inside]
+    return x
+
+
+# -- blocks of outputs ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """Outputs ``[samples, :, *where]``, ``shape`` of them per sample: ``where``
+    fixes the indices before output axis ``axis`` and cuts that axis with a
+    slice. The block's first output sits at flat position ``start`` of the phase
+    images, its last ``span − 1`` positions further."""
+
+    samples: slice
+    where: tuple[Any, ...]
+    axis: int
+    start: int
+    shape: tuple[int, ...]
+    span: int
+    compact: bool
+
+    @property
+    def count(self) -> int:
+        return self.samples.stop - self.samples.start
+
+    @property
+    def width(self) -> int:
+        """Columns per sample: the outputs alone, or their whole flat span."""
+        return prod(self.shape) if self.compact else self.span
+
+    @property
+    def index(self) -> tuple[Any, ...]:
+        """The block's outputs in ``(N, O, *out)``."""
+        return (self.samples, slice(None), *self.where)
+
+
+def blocks(lay: Layout, samples: range, columns: int, reach: int = 0) -> Iterator[Block]:
+    """Cut the outputs into blocks of at most ``columns`` columns (counting
+    ``reach`` more per sample): whole samples when one fits, else runs of rows on
+    the first axis whose rows fit, down to runs of single outputs on the last
+    axis. The first block is the largest."""
+    whole = lay.columns(0, lay.out[0]) + reach
+    if whole <= columns:
+        step = columns // whole
+        for first in range(samples.start, samples.stop, step):
+            last = min(first + step, samples.stop)
+            yield Block(slice(first, last), (slice(None),), 0, 0, lay.out, lay.span, lay.compact)
+        return
+    room = max(1, columns - reach)  # a sample's own columns
+    axis = next(a for a in range(len(lay.out)) if lay.columns(a, 1) <= room or a == len(lay.out) - 1)
+    rows = max(1, (room - lay.columns(axis, 1)) // (lay.columns(axis, 2) - lay.columns(axis, 1)) + 1)
+    for i, *prefix in product(samples, *map(range, lay.out[:axis])):
+        for first in range(0, lay.out[axis], rows):
+            last = min(first + rows, lay.out[axis])
+            start = sum(p * f for p, f in zip(prefix, lay.flat_strides)) + first * lay.flat_strides[axis]
+            span = (last - first - 1) * lay.flat_strides[axis] + lay.width(axis)
+            shape = (last - first, *lay.out[axis + 1 :])
+            yield Block(slice(i, i + 1), (*prefix, slice(first, last)), axis, start, shape, span, lay.compact)
+
+
+#: A block, whether it has the last one's shape, and its buffers.
+Buffered = tuple["Block", bool, list[np.ndarray]]
+
+
+def with_buffers(
+    lay: Layout, samples: range, parts: tuple[tuple[int, int], ...], dtype: np.dtype, budget: int
+) -> Iterator[Buffered]:
+    """Every block, with a buffer ``(rows, n·(width + extra))`` for each part
+    ``(rows, extra)``, all of them within ``budget`` bytes. Each part reuses one
+    allocation for all blocks (fresh ones would cost page faults each time), so
+    ``same`` — the block has the last one's shape — means what a part holds at
+    fixed places is still there."""
+    rows = sum(r for r, _ in parts)
+    reach = max(e for _, e in parts)
+    stores: list[np.ndarray] = []
+    last = None
+    for block in blocks(lay, samples, budget // (rows * dtype.itemsize), reach):
+        shapes = [(r, block.count * (block.width + e)) for r, e in parts]
+        stores = stores or [np.empty(prod(shape), dtype) for shape in shapes]
+        buffers = [store[: prod(shape)].reshape(shape) for store, shape in zip(stores, shapes)]
+        yield block, (block.count, block.width) == last, buffers
+        last = (block.count, block.width)
+
+
+# -- views of a block -------------------------------------------------------------
+
+
+def tap_view(lay: Layout, block: Block, phases: np.ndarray, tap: int) -> np.ndarray:
+    """What kernel tap ``tap`` meets over the block in the phase images
+    ``(N, phases, …, flat)``: ``(n, …, width)``, or ``(n, …, *shape)`` when
+    compact — a view, writable (col2im adds through it)."""
+    phase, offset = lay.taps[tap]
+    start = block.start + offset
+    flat = phases[block.samples, phase, ..., start : start + block.span]
+    if not block.compact:
+        return flat
+    steps = tuple(f * flat.itemsize for f in lay.flat_strides[block.axis :])
+    return as_strided(flat, (*flat.shape[:-1], *block.shape), (*flat.strides[:-1], *steps))
+
+
+def source_view(lay: Layout, block: Block, phases: np.ndarray, source: int) -> np.ndarray:
+    """What im2col copies for one source: like :func:`tap_view`, ``reach``
+    columns longer (``(n, …, width + reach)``)."""
+    if block.compact:  # compact layouts copy every tap: their sources are the taps
+        return tap_view(lay, block, phases, source)
+    phase, offset = lay.sources[source]
+    start = block.start + offset
+    return phases[block.samples, phase, ..., start : start + block.span + lay.reach]
+
+
+def cells(block: Block, columns: np.ndarray) -> np.ndarray:
+    """A block's columns ``(…, width)`` shaped as :func:`tap_view` gives them."""
+    return columns.reshape(*columns.shape[:-1], *block.shape) if block.compact else columns
+
+
+def outputs(lay: Layout, block: Block, columns: np.ndarray) -> np.ndarray:
+    """The real outputs among a block's columns ``(O, n, width)``, seen as
+    ``(n, O, *shape)`` — a view that skips the junk."""
+    if block.compact:
+        return columns.reshape(*columns.shape[:2], *block.shape).swapaxes(0, 1)
+    steps = tuple(f * columns.itemsize for f in lay.flat_strides[block.axis :])
+    seen = as_strided(columns, (*columns.shape[:2], *block.shape), (*columns.strides[:2], *steps))
+    return seen.swapaxes(0, 1)
+
+
+def widen(lay: Layout, block: Block, delta: np.ndarray, out: np.ndarray, zeroed: bool) -> np.ndarray:
+    """δ of the block's outputs as columns ``out (O, n, width)``, zero in the junk
+    (``zeroed``: it already is, from the last block of the same shape)."""
+    if not (block.compact or zeroed):
+        out.fill(0)
+    outputs(lay, block, out)[...] = delta[block.index]
+    return out
+
+
+def emit(y: np.ndarray, where: tuple[Any, ...], found: np.ndarray, bias: np.ndarray | None) -> None:
+    """``y[where] = found (+ bias)``: the bias rides on the copy out of the columns."""
+    if bias is None:
+        y[where] = found
+    else:
+        np.add(found, bias.reshape(-1, *[1] * (found.ndim - 2)), out=y[where])

@@ -1,0 +1,182 @@
+"""Every command's result as one JSON document (a dict, serialised by the CLI).
+
+Arrays are nested lists in the rank the config gave; in symbolic mode they
+hold names and expressions. ``docs/json.md`` lists every field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from convgrad_cli.core.check import CaseResult
+from convgrad_cli.core.explain import BackwardResult, CellTrace, ForwardResult, Stage
+from convgrad_cli.core.geometry import Ranks
+from convgrad_cli.core.names import Index
+from convgrad_cli.core.problem import Problem
+from convgrad_cli.core.rules import transposed_convolution
+
+
+def nested(a: np.ndarray | None) -> Any:
+    """An array as nested lists of plain numbers or strings."""
+    return None if a is None else a.tolist()
+
+
+def geometry_json(problem: Problem) -> dict[str, Any]:
+    g, r = problem.geom, problem.ranks
+    return {
+        "dims": g.ndim,
+        "input_shape": list(g.input_shape[g.ndim + 2 - r.input_rank :]),
+        "kernel_shape": list(g.kernel_shape[g.ndim + 2 - r.kernel_rank :]),
+        "output_shape": list(r.output_shape(g.output_shape)),
+        "stride": list(g.stride),
+        "padding": [list(p) for p in g.padding],
+        "dilation": list(g.dilation),
+        "groups": g.groups,
+        "uncovered": list(g.uncovered),
+        "delta_padding": [list(p) for p in g.delta_padding],
+        "dtype": problem.dtype,
+        "source": problem.source,
+    }
+
+
+def forward_json(result: ForwardResult) -> dict[str, Any]:
+    r, exprs = result.problem.ranks, result.expressions
+    expressions = nested(r.restore_output(exprs.output)) if exprs else None
+    return {
+        "command": "forward",
+        "mode": "numeric" if result.output is not None else "symbolic",
+        "geometry": geometry_json(result.problem),
+        "output": nested(r.restore_output(result.output)) if result.output is not None else expressions,
+        "output_expressions": expressions,
+    }
+
+
+def backward_json(result: BackwardResult) -> dict[str, Any]:
+    p, r, exprs = result.problem, result.problem.ranks, result.expressions
+
+    def either(stage: Stage, restore: Any) -> Any:
+        chosen = stage.values if stage.values is not None else stage.names
+        return None if chosen is None else nested(restore(chosen))
+
+    doc = forward_json(result)
+    t = transposed_convolution(p.geom)
+    input_exprs = nested(r.restore_input(exprs.input_grad)) if exprs else None
+    weight_exprs = nested(r.restore_kernel(exprs.weight_grad)) if exprs else None
+    doc.update(
+        command="backward",
+        mode="numeric" if p.numeric else "symbolic",
+        delta=either(result.delta, r.restore_output),
+        dilated_delta=either(result.dilated_delta, r.restore_output),
+        padded_delta=either(result.padded_delta, r.restore_output),
+        flipped_kernel=either(result.flipped_kernel, r.restore_kernel),
+        input_grad=nested(r.restore_input(result.input_grad))
+        if result.input_grad is not None
+        else input_exprs,
+        weight_grad=nested(r.restore_kernel(result.weight_grad))
+        if result.weight_grad is not None
+        else weight_exprs,
+        bias_grad=nested(result.bias_grad),
+        input_grad_expressions=input_exprs,
+        weight_grad_expressions=weight_exprs,
+        transposed_convolution={
+            "function": t.function,
+            "stride": list(t.stride),
+            "padding": list(t.padding),
+            "output_padding": list(t.output_padding),
+            "dilation": list(t.dilation),
+            "groups": t.groups,
+            "exact": t.exact,
+        },
+    )
+    return doc
+
+
+# -- trace -------------------------------------------------------------------------------------
+
+
+def _trim(idx: Index, rank: int) -> list[int]:
+    return list(idx[len(idx) - rank :])
+
+
+def _ranks(ranks: Ranks, out_channels: int) -> dict[str, int]:
+    return {"input": ranks.input_rank, "weight": ranks.kernel_rank, "output": ranks.output_rank(out_channels)}
+
+
+def cell_json(t: CellTrace) -> dict[str, Any]:
+    ranks = _ranks(t.problem.ranks, t.problem.geom.out_channels)
+    namer = t.namer
+    doc: dict[str, Any] = {
+        "kind": t.kind,
+        "cell": t.name,
+        "index": _trim(t.index, ranks[t.kind]),
+        "expression": f"{t.lhs} = {t.expression}",
+        "terms": [
+            {
+                "weight": namer.weight(term.weight),
+                "weight_index": _trim(term.weight, ranks["weight"]),
+                "delta": namer.delta(term.delta),
+                "output": namer.output(term.delta),
+                "output_index": _trim(term.delta, ranks["output"]),
+                "input": namer.input(term.input),
+                "input_index": _trim(term.input, ranks["input"]),
+            }
+            for term in t.terms
+        ],
+        "covered": bool(t.terms),
+    }
+    value = t.value
+    if value is not None:
+        doc["value"] = value
+    return doc
+
+
+def trace_json(cells: Sequence[CellTrace], every: bool) -> dict[str, Any]:
+    if every:
+        return {"command": "trace", "cells": [cell_json(c) for c in cells]}
+    return {"command": "trace", **cell_json(cells[0])}
+
+
+# -- check -------------------------------------------------------------------------------------
+
+
+def _number(v: float) -> float | str:
+    return v if math.isfinite(v) else str(v)
+
+
+def case_json(r: CaseResult) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "geometry": r.geometry,
+        "mode": r.mode,
+        "passed": r.passed,
+        "error": r.error or None,
+        "checks": [
+            {
+                "quantity": c.quantity,
+                "reference": c.reference,
+                "passed": c.passed,
+                "max_abs_error": _number(c.max_abs),
+                "max_rel_error": _number(c.max_rel),
+                "tolerance": c.tolerance,
+                "note": c.note or None,
+                "mismatches": [
+                    {"index": list(m.index), "expected": m.expected, "actual": m.actual} for m in c.mismatches
+                ],
+            }
+            for c in r.comparisons
+        ],
+    }
+
+
+def check_json(results: list[CaseResult]) -> dict[str, Any]:
+    return {
+        "command": "check",
+        "passed": all(r.passed for r in results),
+        "cases": len(results),
+        "failed": sum(not r.passed for r in results),
+        "results": [case_json(r) for r in results],
+    }

@@ -1,0 +1,140 @@
+"""`convgrad trace`: the slides' answers cell by cell, numbers for any geometry, every view."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from convgrad_cli.cli import app
+from convgrad_cli.config import build_problem
+from convgrad_cli.core import rules
+from convgrad_cli.core.explain import InputTrace, WeightTrace
+from tests.support.seed import STRIDE1_GRADS, STRIDE2_GRADS
+from tests.support.strategies import geometries
+
+runner = CliRunner()
+
+
+def trace_json(*args):
+    result = runner.invoke(app, ["trace", *map(str, args), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_trace_input_a_is_the_seed_answer():
+    doc = trace_json("--input", "a")
+    assert doc["expression"] == "∂L/∂a = w1·δ1"
+    assert doc["terms"] == [
+        {"weight": "w1", "weight_index": [0, 0], "delta": "δ1", "output": "y1", "output_index": [0, 0],
+         "input": "a", "input_index": [0, 0]}
+    ]  # fmt: skip
+    assert doc["value"] == 1.0  # w1 = 1, δ1 = 1
+
+
+@pytest.mark.parametrize("stride, table", [(1, STRIDE1_GRADS), (2, STRIDE2_GRADS)])
+def test_every_cell_of_both_examples(stride, table):
+    for cell, expected in table.items():
+        doc = trace_json("--input", cell, "--stride", stride)
+        assert doc["expression"] == f"∂L/∂{cell} = {expected}"
+        assert [f"{t['weight']}·{t['delta']}" for t in doc["terms"]] == expected.split(" + ")
+    every = trace_json("--all", "--stride", stride)
+    assert [c["expression"] for c in every["cells"]] == [f"∂L/∂{c} = {e}" for c, e in table.items()]
+
+
+def test_index_and_name_select_the_same_cell():
+    assert trace_json("--input", "1,2")["cell"] == "g"
+    assert trace_json("--input", "x[1,2]")["cell"] == "g"
+    assert trace_json("--output", "y5")["expression"] == "y5 = f·w1 + g·w2 + j·w3 + k·w4"
+    assert trace_json("--output", "1,1")["cell"] == "y5"
+    # ∂L/∂w2: w2 met b, c, d, f, g, h, j, k, l in windows 1 … 9
+    doc = trace_json("--weight", "w2")
+    assert doc["expression"] == "∂L/∂w2 = b·δ1 + c·δ2 + d·δ3 + f·δ4 + g·δ5 + h·δ6 + j·δ7 + k·δ8 + l·δ9"
+    assert doc["value"] == 2 + 3 + 4 + 6 + 7 + 8 + 10 + 11 + 12
+
+
+def test_uncovered_cell_says_so():
+    doc = trace_json("--input", "y", "--x", "arange:5x5", "--stride", "2")  # y = the corner (4, 4)
+    assert doc["covered"] is False and doc["terms"] == [] and doc["expression"] == "∂L/∂y = 0"
+    out = runner.invoke(
+        app, ["trace", "--input", "4,4", "--x", "arange:5x5", "-s", "2", "-f", "plain"]
+    ).stdout
+    assert "No window covers y" in out and "∂L/∂y = 0" in out
+
+
+@given(geometries(dims=(1, 2, 3), max_size=5), st.integers(0, 2**16), st.data())
+@settings(max_examples=40, deadline=None)
+def test_traced_value_is_the_numeric_gradient(g, seed, data):
+    """Give every name a number: the trace of any cell equals the engine's gradient."""
+    rng = np.random.default_rng(seed)
+    raw = {
+        "input": rng.integers(-5, 6, g.input_shape).tolist(),
+        "kernel": rng.integers(-5, 6, g.kernel_shape).tolist(),
+        "delta": rng.integers(-5, 6, g.output_shape).tolist(),
+        "stride": list(g.stride), "dilation": list(g.dilation), "groups": g.groups,
+        "padding": [list(p) for p in g.padding], "dims": g.ndim,
+    }  # fmt: skip
+    problem = build_problem(raw)
+    idx = tuple(data.draw(st.integers(0, n - 1)) for n in g.input_shape)
+    cell = InputTrace.of(problem, ",".join(map(str, idx)))
+    expected = rules.input_grad(g, problem.w, problem.delta)[idx]
+    assert cell.value == expected
+    widx = tuple(data.draw(st.integers(0, n - 1)) for n in g.kernel_shape)
+    wcell = WeightTrace.of(problem, ",".join(map(str, widx)))
+    assert wcell.value == rules.weight_grad(g, problem.x, problem.delta)[widx]
+
+
+def test_large_grids_stay_within_80_columns():
+    result = runner.invoke(app, ["trace", "--input", "20,31", "--x", "random:1x1x40x64", "-k", "random:3x3",
+                                 "-f", "plain"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert max(len(line.rstrip()) for line in result.stdout.splitlines()) <= 80
+    assert "⋯" in result.stdout  # cut around the cell, not wrapped
+
+
+def test_multichannel_trace_uses_indices():
+    doc = trace_json("--input", "0,1,2,2", "--x", "ones:1x2x4x4", "-k", "ones:3x2x2x2")
+    assert doc["cell"] == "x[0,1,2,2]" and len(doc["terms"]) == 3 * 4
+    assert doc["value"] == 12.0
+
+
+BAD = [
+    (["--input", "zz"], "no input cell named 'zz'; names run from a to p"),
+    (["--input", "9,9"], "input index '9,9' is outside the shape"),
+    (["--input", "1,2,3"], "input index '1,2,3' has 3 numbers"),
+    (["--output", "y10"], "no output cell named 'y10'"),
+    (["--weight", "w5"], "no weight cell named 'w5'"),
+    (["--input", "a", "--output", "y1"], "--input and --output were given together"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD, ids=[m for _, m in BAD])
+def test_bad_cells_exit_2(args, message):
+    result = runner.invoke(app, ["trace", *args])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "flags, kind, cell",
+    [
+        (["--x", "ones:2x4x4", "-k", "ones:3x2x2x2"], "--input", "1,2,2"),  # (C, H, W)
+        (["--x", "ones:2x4x4", "-k", "ones:3x2x2x2"], "--output", "2,1,0"),  # (O, H, W)
+        (["--x", "ones:2x4x4", "-k", "ones:3x2x2x2"], "--weight", "2,1,0,1"),
+        (["--x", "ones:2x7", "-k", "ones:3x2x3", "--dims", "1"], "--input", "1,5"),  # (C, L)
+        (["--x", "ones:2x7", "-k", "ones:3x2x3", "--dims", "1"], "--output", "1,4"),
+    ],
+)
+def test_what_trace_prints_as_an_index_it_takes_back(flags, kind, cell):
+    """The index of an unbatched config is printed in the config's rank and accepted
+    back, for the cell and for every term's cells."""
+    doc = trace_json(*flags, kind, cell)
+    assert doc["index"] == [int(v) for v in cell.split(",")]
+    again = trace_json(*flags, kind, ",".join(map(str, doc["index"])))
+    assert again["cell"] == doc["cell"] and again["terms"] == doc["terms"]
+    for term in doc["terms"]:
+        for what, flag in (("input", "--input"), ("output", "--output"), ("weight", "--weight")):
+            back = trace_json(*flags, flag, ",".join(map(str, term[f"{what}_index"])))
+            assert back["cell"] == term[what]

@@ -1,0 +1,65 @@
+"""The layers of the house: each imports only the layers below it."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "convgrad_cli"
+
+#: layer → the convgrad layers it may import (besides itself and errors.py)
+BELOW = {
+    "engine": set(),
+    "core": {"engine"},
+    "api": {"core"},
+    "config": {"core"},
+    "render": {"core"},
+    "cli": {"core", "engine", "render", "config", "api", "__init__"},
+}
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    return "__init__" if len(parts) == 1 or parts[1] == "__version__" else parts[1]
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "convgrad_cli":
+            found.update(f"convgrad_cli.{a.name}" for a in node.names)  # from convgrad_cli import engine
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("convgrad_cli"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("convgrad_cli"))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_each_module_imports_only_the_layers_below(path):
+    relative = path.relative_to(PACKAGE)
+    layer = relative.parts[0] if len(relative.parts) > 1 else relative.stem
+    if layer not in BELOW:
+        return  # the package's own __init__ and __main__, errors.py
+    allowed = BELOW[layer] | {layer, "errors"}
+    for module in imports(path):
+        assert layer_of(module) in allowed, f"{relative} imports {module}"
+
+
+@pytest.mark.parametrize(
+    "module, banned",
+    [
+        ("convgrad_cli.core.rules", ("rich", "typer", "yaml", "click")),
+        ("convgrad_cli.core.check", ("rich", "typer", "yaml", "click")),
+        ("convgrad_cli.core.explain", ("rich", "typer", "yaml", "click")),
+        ("convgrad_cli.engine", ("rich", "typer", "yaml", "click", "convgrad_cli.core.problem")),
+        ("convgrad_cli.render.json", ("typer", "yaml", "click", "rich")),
+        ("convgrad_cli", ("rich", "typer", "yaml", "click")),
+    ],
+)
+def test_importing_a_layer_loads_nothing_above_it(module, banned):
+    code = f"import sys, {module}; print(','.join(m for m in {banned!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
