@@ -21,6 +21,7 @@ PyTorch columns are blank when it is not installed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -32,11 +33,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run from a checkout: the package beside this folder
 
-from convgrad_cli.geometry import Geometry  # noqa: E402
-
-from convgrad_cli import conv2d, conv2d_backward  # noqa: E402
+from convgrad_cli.core import problem, rules  # noqa: E402
+from convgrad_cli.core.geometry import Geometry  # noqa: E402
+from convgrad_cli.engine import Tuning  # noqa: E402
 
 # (N, C, H, W) → O, k, stride, padding, dilation, groups
 LAYERS = [
@@ -100,10 +101,17 @@ def runner(lib: str, layer, dtype):
     geom, x, w, b, delta = operands(layer, dtype)
     _, _, _, s, p, d, g = layer
     if lib == "convgrad":
+        t = tuning()
+        args = dict(stride=s, padding=p, dilation=d, groups=g, dims=2)
 
         def run():
-            conv2d(x, w, b, stride=s, padding=p, dilation=d, groups=g)
-            conv2d_backward(x, w, delta, stride=s, padding=p, dilation=d, groups=g)
+            # what conv2d and conv2d_backward do (validate, then the rules), with the tuning
+            fwd = problem.build(x, w, bias=b, **args)
+            rules.forward(fwd.geom, fwd.x, fwd.w, fwd.bias, t)
+            bwd = problem.build(x, w, delta=delta, **args)
+            rules.input_grad(bwd.geom, bwd.w, bwd.delta, t)
+            rules.weight_grad(bwd.geom, bwd.x, bwd.delta, t)
+            rules.bias_grad(bwd.delta)
 
         return geom, run
     import torch
@@ -123,18 +131,33 @@ def runner(lib: str, layer, dtype):
 WITHOUT = "CONVGRAD_BENCH_WITHOUT"
 
 
-def switch_off() -> None:
-    """With ``--without``: the engine's shares among the cores, its products tap
-    by tap on BLAS, or its small ufunc buffer turned off (to compare)."""
+def tuning() -> Tuning:
+    """The engine's tuning; with ``--without``, its shares among the cores, its
+    products tap by tap on BLAS, or its small ufunc buffer turned off (to compare)."""
     off = os.environ.get(WITHOUT, "").split(",")
-    from convgrad_cli import engine, parallel
-
+    t = Tuning()
     if "shares" in off:
-        engine.PARALLEL_MACS = sys.maxsize
+        t = dataclasses.replace(t, parallel_macs=sys.maxsize)
     if "taps" in off:
-        engine.DIRECT_BYTES = sys.maxsize
+        t = dataclasses.replace(t, direct_bytes=sys.maxsize)
     if "buffer" in off:
-        parallel.BUFFER = np.getbufsize()
+        t = dataclasses.replace(t, ufunc_buffer=np.getbufsize())
+    return t
+
+
+def blas_line() -> str:
+    """NumPy's BLAS as threadpoolctl reports it: library, version, kernel, threads
+    (an OPENBLAS_CORETYPE in the environment changes the kernel, and GEMM speed)."""
+    from threadpoolctl import threadpool_info
+
+    found = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    parts = [
+        f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, {i['num_threads']} threads, "
+        f"{Path(i['filepath']).name})"
+        for i in found
+    ]
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    return "BLAS: " + ("; ".join(parts) or "none found") + (f"; OPENBLAS_CORETYPE={core}" if core else "")
 
 
 def best_time(fn, repeat: int) -> float:
@@ -264,11 +287,11 @@ def cli_table(repeat: int = 21) -> str:
 
 def check_table() -> str:
     """`check` of a float64 (8, 64, 56, 56) → 64, 3×3 layer beside gradcheck's fast mode."""
-    from convgrad_cli.checking import check_problem
 
     from convgrad_cli.config import build_problem
+    from convgrad_cli.core.check import check_problem
 
-    problem = build_problem(
+    layer = build_problem(
         {
             "input": {"shape": [8, 64, 56, 56], "fill": "random"},
             "kernel": {"shape": [64, 64, 3, 3], "fill": "random"},
@@ -277,7 +300,7 @@ def check_table() -> str:
         }  # fmt: skip
     )
     start = time.perf_counter()
-    result = check_problem(problem, "layer")
+    result = check_problem(layer, "layer")
     ours = time.perf_counter() - start
     rows = [
         "| tool | s | passed |",
@@ -288,9 +311,9 @@ def check_table() -> str:
         import torch
 
         torch.set_num_threads(os.cpu_count() or 1)
-        x = torch.tensor(problem.x, requires_grad=True)
-        w = torch.tensor(problem.w, requires_grad=True)
-        b = torch.tensor(problem.bias, requires_grad=True)
+        x = torch.tensor(layer.x, requires_grad=True)
+        w = torch.tensor(layer.w, requires_grad=True)
+        b = torch.tensor(layer.bias, requires_grad=True)
         start = time.perf_counter()
         ok = torch.autograd.gradcheck(
             lambda x_, w_, b_: torch.nn.functional.conv2d(x_, w_, b_), (x, w, b), fast_mode=True
@@ -302,7 +325,6 @@ def check_table() -> str:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        switch_off()
         child_peak(sys.argv[2], int(sys.argv[3]), sys.argv[4])
         return
     parser = argparse.ArgumentParser(
@@ -334,7 +356,6 @@ def main() -> None:
     os.environ[WITHOUT] = ",".join(args.without)  # the peak-memory children read it too
     if args.layer:
         os.environ[CHOSEN] = json.dumps(args.layer)
-    switch_off()
     import platform
 
     print(f"{platform.machine()}, {os.cpu_count()} cores, NumPy {np.__version__}", end="")
@@ -342,7 +363,7 @@ def main() -> None:
         import torch
 
         print(f", PyTorch {torch.__version__}", end="")
-    print("\n")
+    print(f"\n{blas_line()}\n")
     if args.only in (None, "layers"):
         print(layers_table(args.dtype, args.repeat, args.rounds) + "\n")
     if args.only in (None, "check"):

@@ -5,7 +5,6 @@ No ``from __future__ import annotations``: see :mod:`.options`.
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +125,8 @@ def write_atomic(path: "str | Path", text: str, force: bool = True) -> None:
         raise OutputError(f"{str(target)!r} exists; pass --force to overwrite it")
     if target.is_dir():
         raise OutputError(f"{str(target)!r} is a directory; give a file path")
+    import tempfile
+
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist")

@@ -274,8 +274,10 @@ def _shares(batch: int, macs: int, tuning: Tuning) -> list[slice]:
     """The batch cut into runs of samples, one per core, when the layer takes
     ``parallel_macs`` multiply-adds or more and each core's BLAS can be held to
     one thread (:mod:`.runtime`); else one run, BLAS on every core."""
+    if macs < tuning.parallel_macs:
+        return [slice(0, batch)]
     shareable = runtime.blas_per_thread() if tuning.dense_shares is None else tuning.dense_shares
-    workers = runtime.cores(tuning) if macs >= tuning.parallel_macs and shareable else 1
+    workers = runtime.cores(tuning) if shareable else 1
     return [slice(run.start, run.stop) for run in runtime.shares(batch, workers)]
 
 

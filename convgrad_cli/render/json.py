@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convgrad_cli.core.check import CaseResult
 from convgrad_cli.core.explain import BackwardResult, CellTrace, ForwardResult, Stage
 from convgrad_cli.core.geometry import Ranks
 from convgrad_cli.core.names import Index
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.rules import transposed_convolution
+
+if TYPE_CHECKING:
+    from convgrad_cli.core.check import CaseResult
 
 
 def nested(a: np.ndarray | None) -> Any:

@@ -6,10 +6,12 @@ lands — the dilated δ, the padded δ, an input cell's expression — it keeps
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from rich.text import Text
+
+from .numbers import fmt
+
+__all__ = ["CELL", "PALETTE", "ZERO", "delta_styles", "expression_text", "fmt"]
 
 PALETTE = (
     "red", "green", "yellow", "blue", "magenta", "cyan",
@@ -17,20 +19,6 @@ PALETTE = (
 )  # fmt: skip
 ZERO = "dim"
 CELL = "reverse bold"
-
-
-def fmt(v: Any, digits: int = 6) -> str:
-    """A number as short as it can be said (``digits`` significant).
-
-    >>> fmt(3.0), fmt(-0.5), fmt(1.234567e-05, 4)
-    ('3', '-0.5', '1.235e-05')
-    """
-    if isinstance(v, str):
-        return v
-    f = float(v)
-    if f.is_integer() and abs(f) < 1e15:
-        return str(int(f))
-    return f"{f:.{digits}g}"
 
 
 def delta_styles(names: np.ndarray) -> dict[str, str]:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convgrad_cli.core.check import CaseResult
 from convgrad_cli.core.explain import BackwardResult, CellTrace, ForwardResult
 
-from .style import fmt
+from .numbers import fmt
+
+if TYPE_CHECKING:
+    from convgrad_cli.core.check import CaseResult
 
 
 @dataclass(frozen=True)
