@@ -25,12 +25,19 @@ def test_pictures_are_fresh(tmp_path):
         )
 
 
-def test_readme_shows_every_picture_and_config():
+def test_readme_shows_every_picture_and_docs_list_every_config():
     readme = (ROOT / "README.md").read_text()
     for name in load_script().PICTURES:
         assert f"docs/{name}" in readme, name
+    configs = (ROOT / "docs" / "configs.md").read_text()
     for config in (ROOT / "configs").glob("*.yaml"):
-        assert config.stem in readme, config.stem
+        assert f"| `{config.stem}` |" in configs, config.stem
+
+
+def test_readme_links_resolve():
+    readme = (ROOT / "README.md").read_text()
+    for target in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (ROOT / target).exists(), target
 
 
 def test_readme_set_up_commands_come_first():

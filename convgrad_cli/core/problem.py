@@ -229,7 +229,7 @@ def _check_numbers(spec: Any, name: str) -> None:
 
 class _LazyRng:
     """The seeded generator of the random fills, made on first use: numpy.random
-    costs ~10 ms of start-up that a config without random fills never needs."""
+    is start-up time that a config without random fills never needs."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed

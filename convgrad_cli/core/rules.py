@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    # imported here: the engine is ~10 ms of start-up that trace and --help never use
+    # imported here: trace and --help never use the engine, and it is start-up time
     from convgrad_cli import engine
 
     return engine

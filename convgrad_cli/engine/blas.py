@@ -52,7 +52,7 @@ def available(dtype: np.dtype) -> bool:
 def controller() -> Any | None:
     """threadpoolctl's controller of the OpenBLAS NumPy loaded (the one in NumPy's
     own folder where several are loaded, as beside PyTorch), or ``None``."""
-    from threadpoolctl import ThreadpoolController  # here: ~4 ms that trace never needs
+    from threadpoolctl import ThreadpoolController  # here: trace never needs it
 
     found = ThreadpoolController().select(internal_api="openblas").lib_controllers
     numpy_dir = os.path.dirname(os.path.dirname(np.__file__))

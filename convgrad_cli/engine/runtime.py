@@ -126,8 +126,8 @@ def _set_threads(lib: Any, count: int) -> None:
 
 @lru_cache(maxsize=1)
 def _pool() -> Any:
-    # imported here: concurrent.futures (and the logging it loads) costs ~10 ms
-    # of start-up that the one-line commands never need
+    # imported here: concurrent.futures (and the logging it loads) is start-up
+    # time that the one-line commands never need
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(cores(Tuning()), thread_name_prefix="convgrad")

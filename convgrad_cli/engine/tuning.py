@@ -1,7 +1,7 @@
 """The engine's thresholds, in one frozen value that tests and the benchmark pass in.
 
-Each default is what measured fastest on the machines this project is built
-on; ``docs/performance.md`` has the runs. ``CONVGRAD_MEMORY_MB`` sets the
+Each default is what ran fastest where this project is built;
+``docs/performance.md`` has the runs. ``CONVGRAD_MEMORY_MB`` sets the
 memory budget of :func:`default`.
 """
 
