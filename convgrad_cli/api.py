@@ -75,16 +75,16 @@ def conv3d(
 def conv1d_backward(
     x: Any, w: Any, delta: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: Any = 1
 ) -> Gradients:
-    """``(∂L/∂x, ∂L/∂W, ∂L/∂b)`` of :func:`conv1d` given ``delta = ∂L/∂y``."""
+    """``(∂L/∂x, ∂L/∂W, ∂L/∂bias)`` of :func:`conv1d` given ``delta = ∂L/∂y``."""
     return _conv_backward(x, w, delta, stride, padding, dilation, groups, 1)
 
 
 def conv2d_backward(
     x: Any, w: Any, delta: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: Any = 1
 ) -> Gradients:
-    """``(∂L/∂x, ∂L/∂W, ∂L/∂b)`` of :func:`conv2d` given ``delta = ∂L/∂y``.
+    """``(∂L/∂x, ∂L/∂W, ∂L/∂bias)`` of :func:`conv2d` given ``delta = ∂L/∂y``.
 
-    Each comes back in the rank its operand was given; ``∂L/∂b`` is ``(O,)``.
+    Each comes back in the rank its operand was given; ``∂L/∂bias`` is ``(O,)``.
     """
     return _conv_backward(x, w, delta, stride, padding, dilation, groups, 2)
 
@@ -92,5 +92,5 @@ def conv2d_backward(
 def conv3d_backward(
     x: Any, w: Any, delta: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: Any = 1
 ) -> Gradients:
-    """``(∂L/∂x, ∂L/∂W, ∂L/∂b)`` of :func:`conv3d` given ``delta = ∂L/∂y``."""
+    """``(∂L/∂x, ∂L/∂W, ∂L/∂bias)`` of :func:`conv3d` given ``delta = ∂L/∂y``."""
     return _conv_backward(x, w, delta, stride, padding, dilation, groups, 3)

@@ -74,8 +74,8 @@ def forward(
         from convgrad_cli.core import explain
         from convgrad_cli.render import json, text, views
 
-        result = explain.forward(_load(config, flags))
-        show(out, Shown(lambda: views.forward_view(result), lambda: json.forward_json(result),
+        result, only = explain.forward(_load(config, flags)), out.only()
+        show(out, Shown(lambda: views.forward_view(result, only), lambda: json.forward_json(result, only),
                         lambda: text.forward_blocks(result)))  # fmt: skip
 
     guard(out.debug, body)
@@ -86,7 +86,7 @@ def forward(
 def backward(
     config: ConfigArg = None, flags: ProblemFlags = ProblemFlags(), out: OutputFlags = OutputFlags()
 ) -> None:
-    """δ, the dilated and padded δ, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂b.
+    """δ, the dilated and padded δ, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂bias.
 
     \b
     Examples:
@@ -101,8 +101,8 @@ def backward(
         from convgrad_cli.core import explain
         from convgrad_cli.render import json, text, views
 
-        result = explain.backward(_load(config, flags))
-        show(out, Shown(lambda: views.backward_view(result), lambda: json.backward_json(result),
+        result, only = explain.backward(_load(config, flags)), out.only()
+        show(out, Shown(lambda: views.backward_view(result, only), lambda: json.backward_json(result, only),
                         lambda: text.backward_blocks(result)))  # fmt: skip
 
     guard(out.debug, body)
@@ -164,20 +164,19 @@ def trace(
         from convgrad_cli.render import json, text
         from convgrad_cli.render import trace as views
 
-        problem = _load(config, flags)
+        problem, only = _load(config, flags), out.only()
         if input is not None:
             cell = explain.InputTrace.of(problem, input)
             view = views.steps_view if steps else views.input_view
-            shown = Shown(
-                lambda: view(cell), lambda: json.trace_json([cell], False), lambda: text.trace_blocks([cell])
-            )
+            shown = Shown(lambda: view(cell, only), lambda: json.trace_json([cell], False, only),
+                          lambda: text.trace_blocks([cell]))  # fmt: skip
         elif output is not None:
             out_cell = explain.OutputTrace.of(problem, output)
-            shown = Shown(lambda: views.output_view(out_cell), lambda: json.trace_json([out_cell], False),
+            shown = Shown(lambda: views.output_view(out_cell, only), lambda: json.trace_json([out_cell], False, only),
                           lambda: text.trace_blocks([out_cell]))  # fmt: skip
         elif weight is not None:
             w_cell = explain.WeightTrace.of(problem, weight)
-            shown = Shown(lambda: views.weight_view(w_cell), lambda: json.trace_json([w_cell], False),
+            shown = Shown(lambda: views.weight_view(w_cell, only), lambda: json.trace_json([w_cell], False, only),
                           lambda: text.trace_blocks([w_cell]))  # fmt: skip
         else:
             cells = explain.every_input(problem)

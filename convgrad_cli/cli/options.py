@@ -127,8 +127,33 @@ class OutputFlags:
             "(with --format json/latex/markdown: .json, .tex, .md or .txt). Written whole or not at all.",
         ),
     ] = None
+    slice: Annotated[
+        Optional[str],
+        _flag(
+            "--slice",
+            help="Which slices to draw when not all fit, e.g. --slice o=2 or n=1,c=0 "
+            "(axes: n batch, c input channel, o output channel, z depth).",
+        ),
+    ] = None
     force: ForceOpt = False
     debug: DebugOpt = False
+
+    def only(self) -> dict[str, int]:
+        """``--slice n=1,o=2`` as ``{"n": 1, "o": 2}``."""
+        from convgrad_cli.errors import ConfigError
+
+        if self.slice is None:
+            return {}
+        out: dict[str, int] = {}
+        for part in self.slice.split(","):
+            axis, _, index = part.strip().partition("=")
+            if axis not in ("n", "c", "o", "z") or not index.strip().isdigit():
+                raise ConfigError(
+                    f"--slice {self.slice!r} is not allowed; give axis=index pairs such as n=1,o=2 "
+                    "with the axes n, c, o and z"
+                )
+            out[axis] = int(index)
+        return out
 
 
 GROUPS = (ProblemFlags, OutputFlags)

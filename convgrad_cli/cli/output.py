@@ -91,8 +91,10 @@ def show(out: OutputFlags, shown: Shown) -> None:
     from rich.console import Console
 
     renderable = shown.view()
-    plain = out.format is Format.plain or "NO_COLOR" in os.environ
-    Console(color_system=None if plain else "auto", highlight=False).print(renderable)
+    # --format rich is colour even into a pipe (less -R); left out, a terminal decides
+    plain = out.format is Format.plain or (out.format is None and "NO_COLOR" in os.environ)
+    forced = True if out.format is Format.rich else None
+    Console(color_system=None if plain else "auto", force_terminal=forced, highlight=False).print(renderable)
     if out.export is not None:
         write_atomic(out.export, _recorded(renderable, out.export.suffix.lower(), plain))
 

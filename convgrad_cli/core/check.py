@@ -1,6 +1,6 @@
 """Proof that gradients are right: each one against independent references.
 
-For ``L = ⟨conv(x, W) + b, δ⟩`` the gradients ∂L/∂x, ∂L/∂W, ∂L/∂b are compared
+For ``L = ⟨conv(x, W) + b, δ⟩`` the gradients ∂L/∂x, ∂L/∂W, ∂L/∂bias are compared
 with
 
 - ``definition``: the sum over windows, one kernel tap at a time, written

@@ -1,6 +1,7 @@
 """Names for every cell, as the slides write them, and back again.
 
-A single-channel input of at most 26 cells is lettered a, b, c … row-major;
+A single-channel input of at most 23 cells is lettered a, b, c … row-major,
+skipping w, x and y (the kernel's, the input's and the output's own symbols);
 one filter's taps are w1, w2 …; one output map's entries y1, y2 … and their
 upstream gradients δ1, δ2 … (1-based, row-major, as on the slides). Larger
 or multi-channel problems use 0-based indices: ``x[n,c,i,j]``,
@@ -22,7 +23,7 @@ from convgrad_cli.errors import CellError
 
 from .geometry import Geometry, Ranks
 
-LETTERS = "abcdefghijklmnopqrstuvwxyz"
+LETTERS = "abcdefghijklmnopqrstuvz"  # no w, x, y: ∂L/∂x, ∂L/∂y, ∂L/∂w name whole arrays
 Index = tuple[int, ...]
 
 
@@ -74,6 +75,20 @@ class Namer:
             return f"δ{_flat(idx, self.geom.output_shape) + 1}"
         return _bracket("δ", idx, self.geom.output_shape)
 
+    # -- names inside one slice's panel (its batch and channel axes said by the panel) --
+
+    def short_input(self, idx: Index) -> str:
+        """``a``, or ``x[i,j]`` when the cells have indexed names."""
+        return self.input(idx) if self.lettered else _spatial("x", idx)
+
+    def short_weight(self, idx: Index) -> str:
+        """``w5``, or ``w[i,j]``: the tap, its filter and channel said by the panel."""
+        return self.weight(idx) if self.single_filter else _spatial("w", idx)
+
+    def short_delta(self, idx: Index) -> str:
+        """``δ5``, or ``δ[i,j]``."""
+        return self.delta(idx) if self.single_map else _spatial("δ", idx)
+
     def grid(self, kind: str) -> np.ndarray:
         """Every name of one operand, as an object array of its full shape."""
         shape, name = {
@@ -99,6 +114,7 @@ class Namer:
 
     def parse_output(self, text: str) -> Index:
         rank = self.ranks.output_rank(self.geom.out_channels) if self.ranks else None
+        text = re.sub(r"^\s*Y(?=\d)", "y", text)  # the slides write the stride-2 outputs Y1 … Y4
         return self._parse(text, "output", self.geom.output_shape, self.output, rank)
 
     def _parse(
@@ -142,3 +158,8 @@ def _bracket(symbol: str, idx: Index, shape: tuple[int, ...]) -> str:
     if shape[:2] == (1, 1):
         idx = idx[2:]
     return f"{symbol}[{','.join(map(str, idx))}]"
+
+
+def _spatial(symbol: str, idx: Index) -> str:
+    """``x[i,j]``: the spatial part of a full index."""
+    return f"{symbol}[{','.join(map(str, idx[2:]))}]"

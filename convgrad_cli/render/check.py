@@ -13,7 +13,7 @@ from convgrad_cli.core.check import CaseResult
 
 from .junit import failure_lines
 
-QUANTITIES = (("input_grad", "∂L/∂x"), ("weight_grad", "∂L/∂W"), ("bias_grad", "∂L/∂b"))
+QUANTITIES = (("input_grad", "∂L/∂x"), ("weight_grad", "∂L/∂W"), ("bias_grad", "∂L/∂bias"))
 
 
 def check_view(results: list[CaseResult], impl: str | None) -> RenderableType:

@@ -7,14 +7,30 @@ hold names and expressions. ``docs/json.md`` lists every field.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convgrad_cli.core.explain import BackwardResult, CellTrace, ForwardResult, Stage
+from convgrad_cli.core.explain import (
+    BackwardResult,
+    CellTrace,
+    ForwardResult,
+    InputTrace,
+    OutputTrace,
+    Stage,
+    WeightTrace,
+)
 from convgrad_cli.core.geometry import Ranks
 from convgrad_cli.core.names import Index
+from convgrad_cli.core.pictures import (
+    Picture,
+    backward_picture,
+    forward_picture,
+    input_picture,
+    output_picture,
+    weight_picture,
+)
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.rules import transposed_convolution
 
@@ -25,6 +41,35 @@ if TYPE_CHECKING:
 def nested(a: np.ndarray | None) -> Any:
     """An array as nested lists of plain numbers or strings."""
     return None if a is None else a.tolist()
+
+
+def panels_json(picture: Picture) -> list[dict[str, Any]]:
+    """The panels a view draws: each one's array, slice and marked cells (full indices)."""
+    out = []
+    for section in picture.sections:
+        for p in section.panels:
+            out.append(
+                {
+                    "section": section.title,
+                    "title": p.title,
+                    "array": p.array,
+                    "slice": dict(zip(p.axes, p.lead)),
+                    "shape": list(p.shape),
+                    "origin": list(p.origin),
+                    "shown": None if p.crop is None else {"rows": list(p.crop[0]), "cols": list(p.crop[1])},
+                    "marks": [
+                        {
+                            "index": list(p.index(cell)),
+                            "role": m.role,
+                            "window": m.window,
+                            "factor": m.factor or None,
+                            "factor_first": m.factor_first,
+                        }
+                        for cell, m in p.marks.items()
+                    ],  # fmt: skip
+                }
+            )
+    return out
 
 
 def geometry_json(problem: Problem) -> dict[str, Any]:
@@ -45,7 +90,7 @@ def geometry_json(problem: Problem) -> dict[str, Any]:
     }
 
 
-def forward_json(result: ForwardResult) -> dict[str, Any]:
+def forward_json(result: ForwardResult, only: Mapping[str, int] | None = None) -> dict[str, Any]:
     r, exprs = result.problem.ranks, result.expressions
     expressions = nested(r.restore_output(exprs.output)) if exprs else None
     return {
@@ -54,10 +99,11 @@ def forward_json(result: ForwardResult) -> dict[str, Any]:
         "geometry": geometry_json(result.problem),
         "output": nested(r.restore_output(result.output)) if result.output is not None else expressions,
         "output_expressions": expressions,
+        "panels": panels_json(forward_picture(result, only)),
     }
 
 
-def backward_json(result: BackwardResult) -> dict[str, Any]:
+def backward_json(result: BackwardResult, only: Mapping[str, int] | None = None) -> dict[str, Any]:
     p, r, exprs = result.problem, result.problem.ranks, result.expressions
 
     def either(stage: Stage, restore: Any) -> Any:
@@ -93,6 +139,7 @@ def backward_json(result: BackwardResult) -> dict[str, Any]:
             "groups": t.groups,
             "exact": t.exact,
         },
+        panels=panels_json(backward_picture(result, only)),
     )
     return doc
 
@@ -136,10 +183,20 @@ def cell_json(t: CellTrace) -> dict[str, Any]:
     return doc
 
 
-def trace_json(cells: Sequence[CellTrace], every: bool) -> dict[str, Any]:
+def trace_json(
+    cells: Sequence[CellTrace], every: bool, only: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     if every:
-        return {"command": "trace", "cells": [cell_json(c) for c in cells]}
-    return {"command": "trace", **cell_json(cells[0])}
+        return {"command": "trace", "cells": [cell_json(c) for c in cells], "panels": []}
+    cell = cells[0]
+    if isinstance(cell, InputTrace):
+        picture = input_picture(cell, only)
+    elif isinstance(cell, OutputTrace):
+        picture = output_picture(cell, only)
+    else:
+        assert isinstance(cell, WeightTrace)
+        picture = weight_picture(cell, only)
+    return {"command": "trace", **cell_json(cell), "panels": panels_json(picture)}
 
 
 # -- check -------------------------------------------------------------------------------------

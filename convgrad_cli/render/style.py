@@ -1,39 +1,39 @@
-"""Colours, numbers and expressions as the views write them.
+"""Colours with a meaning, and how expressions are written in them.
 
-Colours follow δ: each upstream gradient δk has one colour, and wherever δk
-lands — the dilated δ, the padded δ, an input cell's expression — it keeps it.
+Colour means *window*: the cells and terms of one window share a colour, from
+the Okabe–Ito palette (told apart with the common forms of colour blindness);
+everything else is neutral. Every mark is text as well (see :mod:`.grid`).
 """
 
 from __future__ import annotations
 
-import numpy as np
 from rich.text import Text
 
 from .numbers import fmt
 
-__all__ = ["CELL", "PALETTE", "ZERO", "delta_styles", "expression_text", "fmt"]
+__all__ = ["CELL", "PADDING", "PALETTE", "ZERO", "expression_text", "fmt", "window_style"]
 
-PALETTE = (
-    "red", "green", "yellow", "blue", "magenta", "cyan",
-    "dark_orange", "purple", "chartreuse3", "deep_pink3", "gold3", "steel_blue1",
-)  # fmt: skip
+#: Okabe & Ito's palette without black: orange, sky blue, bluish green, yellow,
+#: blue, vermillion, reddish purple.
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 ZERO = "dim"
+PADDING = "dim"
 CELL = "reverse bold"
 
 
-def delta_styles(names: np.ndarray) -> dict[str, str]:
-    """One colour per δ name, in row-major order."""
-    return {str(n): PALETTE[i % len(PALETTE)] for i, n in enumerate(names.ravel())}
+def window_style(window: int) -> str:
+    """The colour of window number ``window`` (colours repeat after seven windows;
+    the text marks tell them apart)."""
+    return PALETTE[window % len(PALETTE)]
 
 
 def expression_text(expr: str, styles: dict[str, str]) -> Text:
-    """An expression with each δ name in its colour."""
+    """An expression with each term in the style of its δ (or of its name)."""
     text = Text()
     for i, term in enumerate(expr.split(" + ")):
         if i:
             text.append(" + ")
         left, _, right = term.rpartition("·")
-        if left:
-            text.append(left + "·", styles.get(left, ""))
-        text.append(right, styles.get(right, ""))
+        style = styles.get(right, styles.get(left, ""))
+        text.append(term, style)
     return text

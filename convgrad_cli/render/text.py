@@ -88,7 +88,7 @@ def backward_blocks(result: BackwardResult) -> list[Block]:
     if result.weight_grad is not None:
         blocks += _grids("∂L/∂W", result.weight_grad, None, g.ndim)
     if result.bias_grad is not None:
-        blocks.append(Block("text", "∂L/∂b = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
+        blocks.append(Block("text", "∂L/∂bias = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
     return blocks
 
 
@@ -99,7 +99,7 @@ def trace_blocks(cells: Sequence[CellTrace]) -> list[Block]:
 
 
 def check_blocks(results: list[CaseResult]) -> list[Block]:
-    header = ["case", "geometry", "FD", "∂L/∂x", "∂L/∂W", "∂L/∂b", "result"]
+    header = ["case", "geometry", "FD", "∂L/∂x", "∂L/∂W", "∂L/∂bias", "result"]
     rows = []
     for r in results:
         errs = []

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 import numpy as np
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convgrad_cli.core.explain import BackwardResult, ForwardResult, Stage
+from convgrad_cli.core.explain import BackwardResult, ForwardResult
 from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.pictures import backward_picture, forward_picture, shape_arithmetic
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.rules import transposed_convolution
 
-from .grid import Grid
-from .style import ZERO, delta_styles, expression_text, fmt
+from .picture import legend, section
+from .style import PALETTE, ZERO, expression_text, fmt
 
 
 def heading(p: Problem) -> Text:
@@ -24,65 +25,48 @@ def heading(p: Problem) -> Text:
     return Text.assemble(("convgrad ", "bold"), p.geom.describe(), (f"  ({p.source}, {mode})", "dim"))
 
 
-def forward_view(result: ForwardResult) -> RenderableType:
-    p, sp = result.problem, result.problem.geom.ndim
-    exprs = result.expressions  # names only where they can all be written out
-
-    def names(kind: str) -> np.ndarray | None:
-        return result.namer.grid(kind) if exprs is not None else None
-
-    output_names = names("output")
-    parts: list[RenderableType] = [
-        heading(p),
-        Grid("input x", p.x, names("input"), spatial=sp),
-        Grid("kernel W", p.w, names("kernel"), spatial=sp),
-        Grid("output y", result.output, output_names, spatial=sp),
-    ]
-    if exprs is not None and output_names is not None:
-        parts.append(equations("y = x ⋆ W", output_names, exprs.output, result.output, {}))
+def forward_view(result: ForwardResult, only: Mapping[str, int] | None = None) -> RenderableType:
+    picture = forward_picture(result, only)
+    parts: list[RenderableType] = [heading(result.problem), *(section(s) for s in picture.sections)]
+    exprs = result.expressions
+    if exprs is not None:
+        names = result.namer.grid("output")
+        parts.append(equations("y = x ⋆ W", names, exprs.output, result.output, {}))
+    if any(p.padding is not None for p in picture.panels):
+        parts.append(legend(picture))
     return spaced(parts)
 
 
-def backward_view(result: BackwardResult) -> RenderableType:
-    p, g = result.problem, result.problem.geom
-    sp, exprs = g.ndim, result.expressions
-    styles = delta_styles(result.delta.names) if result.delta.names is not None else {}
-
-    def stage(title: str, stage: Stage) -> Grid:
-        return Grid(title, stage.values, stage.names, styles, sp)
-
-    parts: list[RenderableType] = [heading(p), stage("δ = ∂L/∂y", result.delta)]
-    if any(s > 1 for s in g.stride):
-        zeros = _axes(s - 1 for s in g.stride)
-        parts.append(
-            stage(f"dilated δ: stride − 1 = {zeros} zero(s) between neighbours", result.dilated_delta)
-        )
-    pads = ", ".join(f"{b}/{a}" for b, a in g.delta_padding)
-    extra = f"; {_axes(g.uncovered)} uncovered row/col at the end" if any(g.uncovered) else ""
-    parts.append(
-        stage(f"padded δ: before/after {pads} = dilation·(k−1) − padding{extra}", result.padded_delta)
-    )
-    parts.append(stage("flipped kernel rot180(W)", result.flipped_kernel))
-    parts.append(Text("∂L/∂x = correlate(padded δ, flipped kernel)", "bold"))
-    parts.append(transposed_text(g))
-    if result.input_grad is not None:
-        parts.append(Grid("∂L/∂x", result.input_grad, None, styles, sp))
+def backward_view(result: BackwardResult, only: Mapping[str, int] | None = None) -> RenderableType:
+    g, exprs = result.problem.geom, result.expressions
+    picture = backward_picture(result, only)
+    styles = delta_styles(result.delta.names, g)
+    parts: list[RenderableType] = [heading(result.problem)]
+    for s in picture.sections:
+        parts.append(section(s, styles=styles))
+        if s.title.startswith("flipped kernel"):
+            parts += [Text(shape_arithmetic(g), "bold"), transposed_text(g)]
     if exprs is not None and result.input_names is not None:
+        title = "∂L/∂x, cell by cell"
         parts.append(
-            equations(
-                "∂L/∂x, cell by cell", result.input_names, exprs.input_grad, result.input_grad, styles, "∂L/∂"
-            )
+            equations(title, result.input_names, exprs.input_grad, result.input_grad, styles, "∂L/∂")
         )
-    if result.weight_grad is not None:
-        parts.append(Grid("∂L/∂W = input ⋆ dilated δ", result.weight_grad, None, styles, sp))
     if exprs is not None and result.kernel_names is not None:
         title = "∂L/∂W, tap by tap: each input cell the tap met, times that window's δ"
         parts.append(
             equations(title, result.kernel_names, exprs.weight_grad, result.weight_grad, styles, "∂L/∂")
         )
     if result.bias_grad is not None:
-        parts.append(Text("∂L/∂b = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
+        parts.append(Text("∂L/∂bias = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
     return spaced(parts)
+
+
+def delta_styles(names: np.ndarray | None, g: Geometry) -> dict[str, str]:
+    """A colour per δ entry that follows it through the pipeline — where a map has no
+    more entries than the palette has colours, so that none repeats."""
+    if names is None or np.prod(g.out_size) > len(PALETTE):
+        return {}
+    return {str(n): PALETTE[i % len(PALETTE)] for i, n in enumerate(names.ravel())}
 
 
 def transposed_text(g: Geometry) -> Text:
@@ -109,11 +93,6 @@ def spaced(parts: list[RenderableType]) -> RenderableType:
     for part in parts:
         spaced_parts += [part, Text("")]  # cheaper to render than Padding around each part
     return Group(*spaced_parts)
-
-
-def _axes(t: Iterable[int]) -> str:
-    t = tuple(t)
-    return str(t[0]) if len(set(t)) == 1 else "×".join(map(str, t))
 
 
 def equations(

@@ -1,6 +1,7 @@
 """`convgrad trace`: the slides' answers cell by cell, numbers for any geometry, every view."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from convgrad_cli.core.explain import InputTrace, WeightTrace
 from tests.support.seed import STRIDE1_GRADS, STRIDE2_GRADS
 from tests.support.strategies import geometries
 
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
@@ -56,12 +58,16 @@ def test_index_and_name_select_the_same_cell():
 
 
 def test_uncovered_cell_says_so():
-    doc = trace_json("--input", "y", "--x", "arange:5x5", "--stride", "2")  # y = the corner (4, 4)
-    assert doc["covered"] is False and doc["terms"] == [] and doc["expression"] == "∂L/∂y = 0"
+    # 4×5, 2×2, stride 2: the last column (e, j, o, t) lies past the last window
+    doc = trace_json("--input", "e", "--x", "arange:4x5", "--stride", "2")
+    assert doc["covered"] is False and doc["terms"] == [] and doc["expression"] == "∂L/∂e = 0"
     out = runner.invoke(
-        app, ["trace", "--input", "4,4", "--x", "arange:5x5", "-s", "2", "-f", "plain"]
+        app, ["trace", "--input", "0,4", "--x", "arange:4x5", "-s", "2", "-f", "plain"]
     ).stdout
-    assert "No window covers y" in out and "∂L/∂y = 0" in out
+    assert (
+        "Nowhere: no window reaches column 4: the last one ends at column 3, since 5 − 2 = 3 is not a "
+        "multiple of stride 2, so ∂L/∂e = 0." in " ".join(out.split())
+    )
 
 
 @given(geometries(dims=(1, 2, 3), max_size=5), st.integers(0, 2**16), st.data())
@@ -138,3 +144,66 @@ def test_what_trace_prints_as_an_index_it_takes_back(flags, kind, cell):
         for what, flag in (("input", "--input"), ("output", "--output"), ("weight", "--weight")):
             back = trace_json(*flags, flag, ",".join(map(str, term[f"{what}_index"])))
             assert back["cell"] == term[what]
+
+
+def test_the_slides_capital_outputs_are_accepted():
+    doc = trace_json("--output", "Y1", "--stride", "2")
+    assert doc["cell"] == "y1" and doc["expression"] == "y1 = a·w1 + b·w2 + e·w3 + f·w4"
+
+
+def test_names_never_collide():
+    """The bias gradient is ∂L/∂bias, never ∂L/∂b (cell b); lettering skips w, x and y,
+    which name whole arrays: a 23-cell input ends in z, a 25-cell one is indexed."""
+    out = runner.invoke(app, ["backward", "--bias", "[0.5]", "-f", "plain"]).stdout
+    assert "∂L/∂bias = Σδ = 9" in out and "∂L/∂b = w2·δ1 + w1·δ2" in out
+    assert "∂L/∂b = Σδ" not in out
+    doc = trace_json("--all", "--x", "arange:1x23", "-k", "arange:1x2")
+    assert [c["cell"] for c in doc["cells"]][-4:] == ["t", "u", "v", "z"]
+    doc = trace_json("--all", "--x", "arange:5x5")
+    assert doc["cells"][-1]["cell"] == "x[4,4]"
+    assert not any(c["cell"] in ("w", "x", "y") for c in doc["cells"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trace", "--input", "b"],
+        ["trace", "--output", "y5"],
+        ["trace", "--weight", "w2"],
+        ["backward"],
+        ["forward", "--padding", "1"],
+    ],  # fmt: skip
+)
+def test_json_of_every_view_lists_its_panels(args):
+    doc = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert doc["panels"], args
+    for panel in doc["panels"]:
+        assert {"section", "title", "array", "slice", "shape", "marks"} <= panel.keys()
+        for mark in panel["marks"]:
+            assert mark["role"] in ("cell", "window", "contributor", "tap", "padding_tap")
+
+
+def test_trace_json_panels_mark_the_slides_answer():
+    doc = trace_json("--input", "b")
+    delta = [m for p in doc["panels"] if p["array"] == "delta" for m in p["marks"]]
+    assert sorted((m["index"], m["factor"]) for m in delta) == [([0, 0, 0, 0], "w2"), ([0, 0, 0, 1], "w1")]
+    windows = [p for p in doc["panels"] if p["array"] == "input"]
+    assert [p["title"] for p in windows] == ["y1: b·w2", "y2: b·w1"]
+    assert [m["index"] for m in windows[0]["marks"] if m["role"] == "cell"] == [[0, 0, 0, 1]]
+
+
+def test_slice_picks_what_is_drawn():
+    config = ROOT / "configs" / "multichannel_batch.yaml"
+    doc = trace_json(config, "--input", "1,2,3,3", "--slice", "o=2")
+    deltas = [p for p in doc["panels"] if p["array"] in ("delta", "padded_delta")]
+    assert deltas and {p["slice"]["o"] for p in deltas} == {2}
+    doc = trace_json(config, "--weight", "0,0,1,1", "--slice", "n=1")
+    assert {p["slice"]["n"] for p in doc["panels"] if p["array"] in ("input", "delta")} == {1}
+    result = runner.invoke(app, ["trace", "--slice", "q=1"])
+    assert result.exit_code == 2 and "--slice 'q=1' is not allowed" in result.stderr
+
+
+def test_format_rich_is_colour_even_into_a_pipe():
+    result = runner.invoke(app, ["trace", "--input", "a", "-f", "rich"])
+    assert "\x1b[" in result.stdout
+    assert "\x1b[" not in runner.invoke(app, ["trace", "--input", "a"]).stdout  # not a terminal: plain
