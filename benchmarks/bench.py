@@ -286,10 +286,10 @@ def cli_table(repeat: int = 21) -> str:
 
 
 def check_table() -> str:
-    """`check` of a float64 (8, 64, 56, 56) → 64, 3×3 layer beside gradcheck's fast mode."""
-
+    """`check` of a float64 (8, 64, 56, 56) → 64, 3×3 layer beside gradcheck's fast mode;
+    then a failing implementation of it, plain and with diagnosis and shrinking."""
     from convgrad_cli.config import build_problem
-    from convgrad_cli.core.check import check_problem
+    from convgrad_cli.core.check import InProcess, Options, check_case
 
     layer = build_problem(
         {
@@ -299,9 +299,13 @@ def check_table() -> str:
             "delta": {"fill": "random"},
         }  # fmt: skip
     )
-    start = time.perf_counter()
-    result = check_problem(layer, "layer")
-    ours = time.perf_counter() - start
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        result = check_case(layer, "layer", *args, **kwargs)
+        return time.perf_counter() - start, result
+
+    ours, result = timed()
     rows = [
         "| tool | s | passed |",
         "|---|---:|---|",
@@ -320,6 +324,19 @@ def check_table() -> str:
         )
         theirs = time.perf_counter() - start
         rows.append(f"| `torch.autograd.gradcheck(..., fast_mode=True)` | {theirs:.2f} | {ok} |")
+    sys.path.insert(0, str(ROOT))
+    from tests.support.broken_impls import kernel_not_flipped
+
+    broken = InProcess(kernel_not_flipped, "kernel_not_flipped")
+    plain, _ = timed(broken, Options(diagnose=False, shrink=False))
+    diagnosed, _ = timed(broken, Options(shrink=False))
+    shrunk, found = timed(broken, Options())
+    rows += [
+        f"| `check --impl` a kernel_not_flipped backward, plain | {plain:.2f} | {found.passed} |",
+        f"| … with diagnosis | {diagnosed:.2f} ({diagnosed / plain:.2f}×) | {found.passed} |",
+        f"| … with diagnosis and shrinking (to {found.smallest.geom.describe() if found.smallest else '—'}) "
+        f"| {shrunk:.2f} ({shrunk / plain:.2f}×) | {found.passed} |",
+    ]
     return "\n".join(rows)
 
 

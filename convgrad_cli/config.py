@@ -161,6 +161,23 @@ def load(config: str | Path | None = None, overrides: dict[str, Any] | None = No
     return build_problem(raw, source)
 
 
+def dump(problem: Problem, note: str, impl: str | None = None) -> str:
+    """A problem as a config that reproduces it: every array written out, in full rank."""
+    import yaml
+
+    g = problem.geom
+    arrays = {"input": problem.x, "kernel": problem.w, "bias": problem.bias, "delta": problem.delta}
+    doc: dict[str, Any] = {k: v.tolist() for k, v in arrays.items() if v is not None}
+    doc.update(
+        stride=list(g.stride), padding=[list(p) for p in g.padding], dilation=list(g.dilation), groups=g.groups,
+        dims=g.ndim, dtype="float64",
+    )  # fmt: skip
+    again = f"# convgrad check THIS.yaml{' --impl ' + impl if impl else ''}\n"
+    return f"# {note}: {g.describe()}\n{again}" + yaml.safe_dump(
+        doc, sort_keys=False, default_flow_style=None
+    )
+
+
 def config_paths(targets: list[str]) -> list[Path]:
     """Files, directories (their *.yaml / *.yml) and globs, in a stable order."""
     import glob

@@ -15,9 +15,9 @@ from typing import Annotated, Optional
 import typer
 
 from convgrad_cli import __version__
-from convgrad_cli.errors import ConfigError, ExitStatus, OutputError
+from convgrad_cli.errors import ConfigError, OutputError
 
-from .options import ConfigArg, DebugOpt, ForceOpt, Format, Mode, OutputFlags, ProblemFlags, grouped
+from .options import ConfigArg, DebugOpt, ForceOpt, OutputFlags, ProblemFlags, grouped
 from .output import Shown, check_export, guard, show, write_atomic
 
 app = typer.Typer(
@@ -49,7 +49,7 @@ def main(
     """See, and prove, how gradients flow back through a convolutional layer."""
 
 
-def _load(config: Optional[Path], flags: ProblemFlags):  # type: ignore[no-untyped-def]
+def load(config: Optional[Path], flags: ProblemFlags):  # type: ignore[no-untyped-def]
     from convgrad_cli.config import load
 
     return load(config, flags.overrides())
@@ -74,7 +74,7 @@ def forward(
         from convgrad_cli.core import explain
         from convgrad_cli.render import json, text, views
 
-        result, only = explain.forward(_load(config, flags)), out.only()
+        result, only = explain.forward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.forward_view(result, only), lambda: json.forward_json(result, only),
                         lambda: text.forward_blocks(result)))  # fmt: skip
 
@@ -101,7 +101,7 @@ def backward(
         from convgrad_cli.core import explain
         from convgrad_cli.render import json, text, views
 
-        result, only = explain.backward(_load(config, flags)), out.only()
+        result, only = explain.backward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.backward_view(result, only), lambda: json.backward_json(result, only),
                         lambda: text.backward_blocks(result)))  # fmt: skip
 
@@ -164,7 +164,7 @@ def trace(
         from convgrad_cli.render import json, text
         from convgrad_cli.render import trace as views
 
-        problem, only = _load(config, flags), out.only()
+        problem, only = load(config, flags), out.only()
         if input is not None:
             cell = explain.InputTrace.of(problem, input)
             view = views.steps_view if steps else views.input_view
@@ -215,114 +215,6 @@ def init(
         print(f"wrote {path}; try: convgrad trace {path} --input a", file=sys.stderr)
 
     guard(debug, body)
-
-
-@app.command()
-@grouped
-def check(
-    targets: Annotated[
-        Optional[list[str]],
-        typer.Argument(
-            help="Config files, directories or globs (configs/, 'configs/*.yaml'); none: the default problem.",
-            show_default=False,
-        ),
-    ] = None,
-    random: Annotated[
-        int, typer.Option("--random", "-r", help="Also check N random geometries, e.g. --random 200.", min=0)
-    ] = 0,
-    sweep_seed: Annotated[int, typer.Option("--sweep-seed", help="Seed of the --random sweep.")] = 0,
-    impl: Annotated[
-        Optional[str],
-        typer.Option(
-            help="Check your own backward instead: mymodule:conv2d_backward or path/to/file.py:backward.",
-            show_default=False,
-        ),
-    ] = None,
-    mode: Annotated[
-        Mode,
-        typer.Option(
-            help="Finite differences of every entry (full), random directions (fast), or full for small problems (auto)."
-        ),
-    ] = Mode.auto,
-    directions: Annotated[
-        int, typer.Option(help="Random directions per gradient in fast mode, e.g. --directions 4.", min=1)
-    ] = 2,
-    rtol: Annotated[
-        Optional[float],
-        typer.Option(
-            help="Relative tolerance (default 1e-9 for float64, 1e-4 for float32).", show_default=False
-        ),
-    ] = None,
-    atol: Annotated[
-        Optional[float],
-        typer.Option(
-            help="Absolute tolerance (default 1e-12 for float64, 1e-6 for float32).", show_default=False
-        ),
-    ] = None,
-    junit_xml: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--junit-xml",
-            help="Also write a JUnit XML report, e.g. --junit-xml report.xml.",
-            show_default=False,
-        ),
-    ] = None,
-    flags: ProblemFlags = ProblemFlags(),
-    out: OutputFlags = OutputFlags(),
-) -> None:
-    """Prove gradients right: against the definition, the slides' pipeline, finite
-    differences and the adjoint identity. Exit 0 if all pass, 1 if any fails.
-
-    \b
-    Examples:
-      convgrad check configs/
-      convgrad check --random 200 --sweep-seed 0
-      convgrad check configs/ --impl my_conv.py:conv2d_backward --junit-xml report.xml
-    """
-
-    def body() -> int:
-        check_export(out)
-        if (rtol is not None and rtol < 0) or (atol is not None and atol < 0):
-            raise ConfigError("--rtol and --atol must not be negative")
-        import numpy as np
-
-        from convgrad_cli.config import config_paths, load
-        from convgrad_cli.core.check import check_problem, load_impl, random_problem
-        from convgrad_cli.render import check as views
-        from convgrad_cli.render import json, text
-        from convgrad_cli.render.junit import junit_xml as to_junit
-
-        fn = load_impl(impl) if impl else None
-        overrides = flags.overrides()
-        # every config is validated before any check runs
-        problems = [(str(p), load(p, overrides)) for p in config_paths(targets or [])]
-        rng = np.random.default_rng(sweep_seed)
-        problems += [
-            (f"random-{i}", random_problem(rng, dtype=flags.dtype or "float64")) for i in range(random)
-        ]
-        if not problems:
-            problems = [("default", load(None, overrides))]
-
-        def run_case(item):  # type: ignore[no-untyped-def]
-            name, problem = item
-            return check_problem(problem, name, fn, mode.value, rtol, atol, directions)
-
-        results = []
-        if out.format in (None, Format.rich, Format.plain) and len(problems) > 5 and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import track
-
-            for item in track(problems, description="checking", console=Console(stderr=True), transient=True):
-                results.append(run_case(item))
-        else:
-            results = [run_case(item) for item in problems]
-        if junit_xml is not None:
-            write_atomic(junit_xml, to_junit(results))
-        show(out, Shown(lambda: views.check_view(results, impl), lambda: json.check_json(results),
-                        lambda: text.check_blocks(results)))  # fmt: skip
-        return ExitStatus.OK if all(r.passed for r in results) else ExitStatus.CHECK_FAILED
-
-    guard(out.debug, body)
 
 
 def run() -> None:

@@ -82,14 +82,18 @@ class ProblemFlags:
         Optional[int], _flag("--groups", help="Channel groups; must divide both channel counts.")
     ] = None
     dims: Annotated[
-        Optional[int],
+        Optional[str],
         _flag(
             "--dims",
-            help="Spatial axes, 1, 2 or 3, e.g. --dims 1 (default: 2, or what a 1- or 5-axis input or kernel implies).",
+            help="Spatial axes, 1, 2 or 3, e.g. --dims 1 (default: 2, or what a 1- or 5-axis input or kernel implies; "
+            "check: the ranks to check, e.g. 1,2,3).",
         ),
     ] = None
     seed: Annotated[Optional[int], _flag("--seed", help="Seed for random fills (default 0).")] = None
-    dtype: Annotated[Optional[str], _flag("--dtype", help="float64 (default) or float32.")] = None
+    dtype: Annotated[
+        Optional[str],
+        _flag("--dtype", help="float64 (default) or float32; check: also float16 or bfloat16 for --impl."),
+    ] = None
 
     def overrides(self) -> dict[str, Any]:
         """The flags given, as config values parsed with the config's own grammar."""

@@ -11,7 +11,8 @@ the leading axes, named for that array: ``n, c`` for x, ``n, o`` for y and δ,
 - ``window`` — a cell that a window of it reads (in the window's colour);
 - ``contributor`` — a cell whose product is a term of the result;
 - ``tap`` — a tap of the flipped kernel on a zero of the padded δ;
-- ``padding_tap`` — a tap of the kernel on the input's padding.
+- ``padding_tap`` — a tap of the kernel on the input's padding;
+- ``wrong`` — an entry past its bound (``check``'s picture of an error).
 
 Each mark names the factor the cell meets (the weight ``w2`` of ``b·w2``), so
 the picture says the same without colour.
@@ -26,7 +27,7 @@ import numpy as np
 
 from .names import Index
 
-ROLES = ("cell", "window", "contributor", "tap", "padding_tap")
+ROLES = ("cell", "window", "contributor", "tap", "padding_tap", "wrong")
 Cell2 = tuple[int, int]
 Crop = tuple[tuple[int, int], tuple[int, int]]
 
@@ -41,6 +42,7 @@ AXES = {
     "kernel": ("o", "c"),
     "weight_grad": ("o", "c"),
     "flipped_kernel": ("c", "o"),
+    "bias": (),
 }
 
 

@@ -30,6 +30,13 @@ from .style import PADDING, ZERO, window_style
 INDEXED = re.compile(r"\w\[\d")  # x[0,1]: the indexed names of large problems
 MAX_ROWS, MAX_COLS = 12, 10
 GRID_DIGITS = 4  # significant digits in a grid cell; JSON has them all
+ROLE_STYLES = {
+    "cell": " bold reverse",
+    "contributor": " bold",
+    "tap": " dim",
+    "padding_tap": " italic",
+    "wrong": " bold red",
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class Grid:
             own = fmt(value, GRID_DIGITS)
         if mark is not None and mark.role == "cell":
             own = f"[{own}]"
+        elif mark is not None and mark.role == "wrong":
+            own = f"{own}✗"
         head, label = own, None
         if mark is not None and mark.factor:
             if self.show_names or padding:
@@ -118,9 +127,7 @@ def _style(mark: Mark | None, structural: bool, under_kernel: bool) -> str:
     if mark is None:
         return PADDING if structural else ""
     style = window_style(mark.window) if mark.window is not None else ""
-    style += {"cell": " bold reverse", "contributor": " bold", "tap": " dim", "padding_tap": " italic"}.get(
-        mark.role, ""
-    )
+    style += ROLE_STYLES.get(mark.role, "")
     return style + (" underline" if under_kernel else "")
 
 

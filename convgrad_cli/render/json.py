@@ -35,7 +35,7 @@ from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.rules import transposed_convolution
 
 if TYPE_CHECKING:
-    from convgrad_cli.core.check import CaseResult
+    from convgrad_cli.core.check.run import CaseResult
 
 
 def nested(a: np.ndarray | None) -> Any:
@@ -206,36 +206,53 @@ def _number(v: float) -> float | str:
     return v if math.isfinite(v) else str(v)
 
 
-def case_json(r: CaseResult) -> dict[str, Any]:
+def case_json(r: CaseResult, saved: str | None = None) -> dict[str, Any]:
     return {
         "name": r.name,
         "geometry": r.geometry,
+        "classes": list(r.classes),
         "mode": r.mode,
+        "status": r.status,
         "passed": r.passed,
         "error": r.error or None,
+        "tolerance": r.tolerance,
         "checks": [
             {
                 "quantity": c.quantity,
                 "reference": c.reference,
                 "passed": c.passed,
+                "wrong": c.wrong,
+                "entries": c.entries,
                 "max_abs_error": _number(c.max_abs),
                 "max_rel_error": _number(c.max_rel),
-                "tolerance": c.tolerance,
+                "tolerance": _number(c.tolerance),
                 "note": c.note or None,
                 "mismatches": [
-                    {"index": list(m.index), "expected": m.expected, "actual": m.actual} for m in c.mismatches
+                    {"index": list(m.index), "expected": m.expected, "actual": _number(m.actual)}
+                    for m in c.mismatches
                 ],
             }
             for c in r.comparisons
         ],
+        "diagnosis": {
+            q: [{"mistake": d.mistake, "explains": d.explains} for d in ds] for q, ds in r.diagnosis.items()
+        },
+        "smallest_failing": None if r.smallest is None else geometry_json(r.smallest),
+        "saved": saved,
     }
 
 
-def check_json(results: list[CaseResult]) -> dict[str, Any]:
+def check_json(results: list[CaseResult], saved: Mapping[str, str] | None = None) -> dict[str, Any]:
+    from convgrad_cli.core.check.run import summary
+
+    saved = saved or {}
     return {
         "command": "check",
-        "passed": all(r.passed for r in results),
+        "passed": all(r.status in ("passed", "skipped") for r in results),
         "cases": len(results),
-        "failed": sum(not r.passed for r in results),
-        "results": [case_json(r) for r in results],
+        "failed": sum(r.status == "failed" for r in results),
+        "errors": sum(r.status == "error" for r in results),
+        "skipped": sum(r.status == "skipped" for r in results),
+        **summary(results),
+        "results": [case_json(r, saved.get(r.name)) for r in results],
     }

@@ -18,7 +18,7 @@ from convgrad_cli.core.explain import BackwardResult, CellTrace, ForwardResult
 from .numbers import fmt
 
 if TYPE_CHECKING:
-    from convgrad_cli.core.check import CaseResult
+    from convgrad_cli.core.check.run import CaseResult
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,8 @@ def trace_blocks(cells: Sequence[CellTrace]) -> list[Block]:
 
 
 def check_blocks(results: list[CaseResult]) -> list[Block]:
+    from .junit import case_lines, summary_line
+
     header = ["case", "geometry", "FD", "∂L/∂x", "∂L/∂W", "∂L/∂bias", "result"]
     rows = []
     for r in results:
@@ -106,12 +108,17 @@ def check_blocks(results: list[CaseResult]) -> list[Block]:
         for q in ("input_grad", "weight_grad", "bias_grad"):
             v = [c.max_rel for c in r.comparisons if c.quantity == q]
             errs.append(f"{max(v):.0e}" if v else "—")
-        rows.append([r.name, r.geometry, r.mode, *errs, "pass" if r.passed else "FAIL"])
-    passed = sum(r.passed for r in results)
-    return [
-        Block("table", "check: largest relative error of each gradient over every reference", (header, rows)),
-        Block("text", f"{passed} of {len(results)} cases pass"),
+        rows.append(
+            [r.name, r.geometry, r.mode, *errs, {"passed": "pass", "failed": "FAIL"}.get(r.status, r.status)]
+        )
+    blocks = [
+        Block("table", "check: largest relative error of each gradient over every reference", (header, rows))
     ]
+    for r in results:
+        if r.status in ("failed", "error"):
+            blocks.append(Block("text", f"{r.name}: " + " ".join(case_lines(r))))
+    blocks.append(Block("text", summary_line(results)))
+    return blocks
 
 
 # -- LaTeX -------------------------------------------------------------------------------------

@@ -1,90 +1,248 @@
-"""conv2d_backward implementations for `check --impl`: one correct, and each
-classic mistake once. Written with NumPy and the slides' steps only."""
+"""Backward passes for `check --impl`: correct ones, each classic mistake once, and
+ones that misbehave. Written with NumPy and the slides' steps only — no convgrad
+code — for any rank, groups and batch, in the layout `check` calls with:
+x (N, C, *S), w (O, C/g, *k), δ (N, O, *out)."""
+
+import os
+import sys
+import time
 
 import numpy as np
 
-from convgrad_cli import conv2d_backward
+
+def _tuple(v, n):
+    return (v,) * n if isinstance(v, int) else tuple(v)
 
 
-def _pairs(padding):
+def _pairs(padding, n):
     if isinstance(padding, int):
-        return [(padding, padding)] * 2
+        return [(padding, padding)] * n
     if isinstance(padding[0], (list, tuple)):
         return [tuple(p) for p in padding]
     return [(p, p) for p in padding]
 
 
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def _correlate(a, k, dilation):
-    """Single-channel 2-D correlation, stride 1."""
-    (kh, kw), (dh, dw) = k.shape, dilation
-    oh, ow = a.shape[0] - dh * (kh - 1), a.shape[1] - dw * (kw - 1)
-    out = np.zeros((oh, ow))
-    for i in range(kh):
-        for j in range(kw):
-            out += k[i, j] * a[i * dh : i * dh + oh, j * dw : j * dw + ow]
+def _dilate(a, stride):
+    lead, spatial = a.shape[:2], a.shape[2:]
+    out = np.zeros(lead + tuple((m - 1) * s + 1 for m, s in zip(spatial, stride)))
+    out[(slice(None), slice(None), *(slice(None, None, s) for s in stride))] = a
     return out
 
 
-def _single(x, w, delta, stride=1, padding=0, dilation=1, groups=1, *, flip=True, dilate=True,
-            pad_shift=0, bias_sum=True):  # fmt: skip
-    """The slides' pipeline for one channel and one filter, with switches for the mistakes."""
-    s, d = _pair(stride), _pair(dilation)
-    pads = _pairs(padding)
-    kh, kw = w.shape
-    dd = delta
-    if dilate:
-        dd = np.zeros(((delta.shape[0] - 1) * s[0] + 1, (delta.shape[1] - 1) * s[1] + 1))
-        dd[:: s[0], :: s[1]] = delta
-    ext = [d[a] * (w.shape[a] - 1) for a in range(2)]
-    xp_size = [x.shape[a] + pads[a][0] + pads[a][1] for a in range(2)]
-    extra = [(xp_size[a] - ext[a] - 1) % s[a] for a in range(2)]
-    before = [ext[a] - pads[a][0] + pad_shift for a in range(2)]
-    after = [ext[a] - pads[a][1] + extra[a] + pad_shift for a in range(2)]
-    padded = np.pad(dd, [(max(b, 0), max(e, 0)) for b, e in zip(before, after)])
-    padded = padded[max(-before[0], 0) : padded.shape[0] - max(-after[0], 0),
-                    max(-before[1], 0) : padded.shape[1] - max(-after[1], 0)]  # fmt: skip
-    kernel = w[::-1, ::-1] if flip else w
-    dx = _correlate(padded, kernel, d)
-    dx = dx[: x.shape[0], : x.shape[1]]
-    dx = np.pad(dx, [(0, x.shape[0] - dx.shape[0]), (0, x.shape[1] - dx.shape[1])])
-    xp = np.pad(x, pads)
-    dw = np.zeros_like(w, dtype=float)
-    for i in range(kh):
-        for j in range(kw):
-            win = xp[i * d[0] : i * d[0] + (delta.shape[0] - 1) * s[0] + 1 : s[0],
-                     j * d[1] : j * d[1] + (delta.shape[1] - 1) * s[1] + 1 : s[1]]  # fmt: skip
-            dw[i, j] = (win * delta).sum()
-    db = np.array([delta.sum() if bias_sum else delta.mean()])
-    return dx, dw, db
+def _pad(a, pads):
+    """Zeros before/after each spatial axis; a negative count crops."""
+    out = np.pad(a, [(0, 0), (0, 0), *((max(b, 0), max(e, 0)) for b, e in pads)])
+    cut = tuple(slice(max(-b, 0), out.shape[2 + i] - max(-e, 0)) for i, (b, e) in enumerate(pads))
+    return out[(slice(None), slice(None), *cut)]
 
 
-def correct(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
-    return conv2d_backward(x, w, delta, stride=stride, padding=padding, dilation=dilation, groups=groups)
+def _correlate(a, kernel, dilation, groups):
+    """Grouped correlation at stride 1: a (N, C, *P), kernel (O, C/g, *K) → (N, O, *out)."""
+    n, c = a.shape[:2]
+    o, cg = kernel.shape[:2]
+    og = o // groups
+    ks = kernel.shape[2:]
+    out_size = tuple(p - d * (k - 1) for p, k, d in zip(a.shape[2:], ks, dilation))
+    out = np.zeros((n, o, *out_size), dtype=a.dtype)
+    for tap in np.ndindex(*ks):
+        window = (
+            slice(None),
+            slice(None),
+            *(slice(t * d, t * d + m) for t, d, m in zip(tap, dilation, out_size)),
+        )
+        part = a[window].reshape(n, groups, cg, *out_size)
+        weights = kernel[(slice(None), slice(None), *tap)].reshape(groups, og, cg)
+        out += np.einsum("goc,ngc...->ngo...", weights, part).reshape(out.shape)
+    return out
 
 
-def slides_correct(x, w, delta, **kw):
-    return _single(x, w, delta, **kw)
+def _fit(a, size):
+    """Cut, or fill with zeros, at the end of each spatial axis."""
+    return _pad(a, [(0, m - n) for n, m in zip(a.shape[2:], size)])
 
 
-def no_flip(x, w, delta, **kw):
-    return _single(x, w, delta, flip=False, **kw)
+def backward(x, w, delta, stride=1, padding=0, dilation=1, groups=1, *, flip="all", swap=True, dilate=True,
+             pad_shift=0, output_padding=True, swap_stride_dilation=False, ignore_groups=False, bias="sum",
+             precision=np.float64):  # fmt: skip
+    """The slides' pipeline for ∂L/∂x, the definition for ∂L/∂W; each switch one mistake."""
+    x, w, delta = (np.asarray(a, dtype=precision) for a in (x, w, delta))
+    nd = x.ndim - 2
+    s, d, pads = _tuple(stride, nd), _tuple(dilation, nd), _pairs(padding, nd)
+    ks, size = w.shape[2:], x.shape[2:]
+    extent = [di * (k - 1) + 1 for k, di in zip(ks, d)]
+    uncovered = [(n + b + a - e) % si for n, (b, a), e, si in zip(size, pads, extent, s)]
+    cg, og = w.shape[1], w.shape[0] // groups
+
+    kernel = w
+    if flip == "all":
+        kernel = kernel[(slice(None), slice(None), *([slice(None, None, -1)] * nd))]
+    elif flip != "none":
+        kernel = np.flip(kernel, axis=2 + flip)
+    if ignore_groups:  # every output channel reads every input channel, W[o, c mod C/g]
+        every = np.concatenate([kernel] * groups, axis=1)
+        kernel, kernel_groups = every.swapaxes(0, 1), 1
+    elif swap:
+        kernel = kernel.reshape(groups, og, cg, *ks).swapaxes(1, 2).reshape(groups * cg, og, *ks)
+        kernel_groups = groups
+    else:
+        kernel_groups = groups  # W's (out, in) order kept: only sized right when C/g = O/g
+    sd, kd = (d, s) if swap_stride_dilation else (s, d)
+    spread = _dilate(delta, sd) if dilate else delta
+    around = [
+        (kdi * (k - 1) - b + pad_shift, kdi * (k - 1) - a + (u if output_padding else 0) + pad_shift)
+        for kdi, k, (b, a), u in zip(kd, ks, pads, uncovered)
+    ]
+    dx = _correlate(_pad(spread, around), np.ascontiguousarray(kernel), kd, kernel_groups)
+    if output_padding:
+        dx = _fit(dx, size)
+
+    xp = _pad(x, pads)
+    dw = np.zeros(w.shape, dtype=precision)
+    out = delta.shape[2:]
+    for tap in np.ndindex(*ks):
+        window = (slice(None), slice(None),
+                  *(slice(t * di, t * di + (m - 1) * si + 1, si) for t, di, m, si in zip(tap, d, out, s)))  # fmt: skip
+        seen = xp[window]
+        for o in range(w.shape[0]):
+            first = 0 if ignore_groups else (o // og) * cg
+            products = seen[:, first : first + cg] * delta[:, o][:, None]
+            dw[(o, slice(None), *tap)] = products.sum(axis=(0, *range(2, products.ndim)))
+    axes = (0, *range(2, delta.ndim))
+    db = delta.sum(axis=axes) if bias == "sum" else delta.mean(axis=axes)
+    return dx.astype(np.float64), dw.astype(np.float64), db.astype(np.float64)
 
 
-def no_dilation(x, w, delta, **kw):
-    return _single(x, w, delta, dilate=False, **kw)
+# -- correct -------------------------------------------------------------------------------------------
 
 
-def off_by_one_padding(x, w, delta, **kw):
-    return _single(x, w, delta, pad_shift=1, **kw)
+def correct(x, w, delta, **kw):
+    """convgrad's own backward, through its public API."""
+    import convgrad_cli
+
+    fn = {3: convgrad_cli.conv1d_backward, 4: convgrad_cli.conv2d_backward, 5: convgrad_cli.conv3d_backward}[
+        np.ndim(x)
+    ]
+    return fn(x, w, delta, **kw)
 
 
-def mean_bias(x, w, delta, **kw):
-    return _single(x, w, delta, bias_sum=False, **kw)
+def pipeline(x, w, delta, **kw):
+    """The slides' pipeline, written here."""
+    return backward(x, w, delta, **kw)
+
+
+def given_rank_2d(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
+    """A 2-D, single-channel backward that takes the arrays in the rank a config gives
+    them (H, W): checked with --layout given."""
+    dx, dw, db = backward(x[None, None], w[None, None], delta[None, None], stride=stride, padding=padding,
+                          dilation=dilation, groups=groups)  # fmt: skip
+    return dx[0, 0], dw[0, 0], db
+
+
+# -- one classic mistake each, named by its catalogue id -------------------------------------------------
+
+
+def kernel_not_flipped(x, w, delta, **kw):
+    return backward(x, w, delta, flip="none", **kw)
+
+
+def kernel_flipped_one_axis(x, w, delta, **kw):
+    return backward(x, w, delta, flip=0, **kw)
+
+
+def delta_not_dilated(x, w, delta, **kw):
+    return backward(x, w, delta, dilate=False, **kw)
+
+
+def padding_off_by_one(x, w, delta, **kw):
+    return backward(x, w, delta, pad_shift=1, **kw)
+
+
+def output_padding_missing(x, w, delta, **kw):
+    return backward(x, w, delta, output_padding=False, **kw)
+
+
+def stride_dilation_swapped(x, w, delta, **kw):
+    return backward(x, w, delta, swap_stride_dilation=True, **kw)
+
+
+def groups_ignored(x, w, delta, **kw):
+    return backward(x, w, delta, ignore_groups=True, **kw)
+
+
+def channel_axes_not_swapped(x, w, delta, **kw):
+    return backward(x, w, delta, swap=False, **kw)
+
+
+def bias_averaged(x, w, delta, **kw):
+    return backward(x, w, delta, bias="mean", **kw)
+
+
+def low_precision_accumulation(x, w, delta, **kw):
+    return backward(x, w, delta, precision=np.float32, **kw)
+
+
+MISTAKES = [
+    "kernel_not_flipped", "kernel_flipped_one_axis", "delta_not_dilated", "padding_off_by_one",
+    "output_padding_missing", "stride_dilation_swapped", "groups_ignored", "channel_axes_not_swapped",
+    "bias_averaged", "low_precision_accumulation",
+]  # fmt: skip
+
+
+# -- ones that misbehave ---------------------------------------------------------------------------------
 
 
 def raises(x, w, delta, **kw):
     raise RuntimeError("not implemented yet")
+
+
+def only_2d(x, w, delta, **kw):
+    if np.ndim(x) != 4:
+        raise NotImplementedError("2-D only")
+    return correct(x, w, delta, **kw)
+
+
+def exits(x, w, delta, **kw):
+    sys.exit(3)
+
+
+def ends_the_process(x, w, delta, **kw):
+    os._exit(7)
+
+
+def prints(x, w, delta, **kw):
+    print("debugging output on stdout")
+    return correct(x, w, delta, **kw)
+
+
+def hangs(x, w, delta, **kw):
+    time.sleep(3600)
+
+
+def returns_nan(x, w, delta, **kw):
+    dx, dw, db = correct(x, w, delta, **kw)
+    dx = dx.copy()
+    dx.flat[0] = np.nan
+    return dx, dw, db
+
+
+def transposed(x, w, delta, **kw):
+    dx, dw, db = correct(x, w, delta, **kw)
+    return np.swapaxes(dx, -1, -2), dw, db
+
+
+def complex_result(x, w, delta, **kw):
+    dx, dw, db = correct(x, w, delta, **kw)
+    return dx.astype(complex), dw, db
+
+
+def returns_none(x, w, delta, **kw):
+    return None, None, None
+
+
+def integers(x, w, delta, **kw):
+    dx, dw, db = correct(x, w, delta, **kw)
+    return dx.astype(int), dw, db
+
+
+def generator_exit(x, w, delta, **kw):
+    raise GeneratorExit

@@ -1,0 +1,188 @@
+"""Running a user's implementation where it cannot hurt the check.
+
+``--impl`` code runs in a child process: whatever it does — ``sys.exit``,
+``os._exit``, printing to stdout, hanging, crashing the interpreter — ends as
+an *error* of the case it was called for, and the check goes on with a fresh
+child. Its stdout goes to stderr, so ``--format json`` stays one document.
+A function given directly (the ``testing`` API) runs in this process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from convgrad_cli.errors import ImplError
+
+from .contract import Call, ContractError, Skipped, call
+
+Grads = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class Implementation(Protocol):
+    label: str
+
+    def __call__(self, c: Call) -> Grads: ...
+
+    def close(self) -> None: ...
+
+
+def load_impl(spec: str) -> Callable[..., Any]:
+    """``module:function`` or ``path/to/file.py:function`` → the function. The working
+    directory (and the file's folder) go at the end of ``sys.path``: a user's
+    ``xml.py`` must not stand in for the standard library's."""
+    target, sep, name = spec.rpartition(":")
+    if not sep or not target or not name:
+        raise ImplError(f"--impl {spec!r} must be MODULE:FUNCTION or FILE.py:FUNCTION")
+    try:
+        if target.endswith(".py"):
+            path = Path(target)
+            if not path.is_file():
+                raise ImplError(f"--impl file {target!r} does not exist")
+            for folder in (str(path.resolve().parent), os.getcwd()):
+                if folder not in sys.path:
+                    sys.path.append(folder)
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            assert module_spec is not None and module_spec.loader is not None
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            if os.getcwd() not in sys.path:
+                sys.path.append(os.getcwd())
+            module = importlib.import_module(target)
+    except ImplError:
+        raise
+    except BaseException as exc:  # noqa: B036 — the user's module failed to import: say how, in one line
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise ImplError(f"cannot import {target!r} for --impl: {type(exc).__name__}: {exc}") from None
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        raise ImplError(f"{target!r} has no function {name!r} for --impl")
+    return fn
+
+
+class InProcess:
+    """A function, called in this process."""
+
+    def __init__(self, fn: Callable[..., Any], label: str) -> None:
+        self.fn, self.label = fn, label
+
+    def __call__(self, c: Call) -> Grads:
+        return call(self.fn, c)
+
+    def close(self) -> None:
+        pass
+
+
+class Isolated:
+    """``--impl MODULE:FUNCTION``, loaded and called in a child process, each call
+    given ``timeout`` seconds."""
+
+    def __init__(self, spec: str, timeout: float) -> None:
+        self.spec, self.timeout, self.label = spec, timeout, spec
+        self._child: Any = None
+        self._conn: Any = None
+        self._start()
+
+    def _start(self) -> None:
+        import json
+        import socket
+        import subprocess
+        from multiprocessing.connection import Connection
+
+        ours, theirs = socket.socketpair()
+        path = [p for p in sys.path if p not in ("", os.getcwd())]  # a user's xml.py stays out of its imports
+        code = (
+            "import sys, json; sys.path[:] = json.loads(sys.argv[3]); "
+            "from convgrad_cli.core.check.isolate import _serve; _serve(int(sys.argv[1]), sys.argv[2])"
+        )
+        self._child = subprocess.Popen(
+            [sys.executable, "-c", code, str(theirs.fileno()), self.spec, json.dumps(path)],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=2,
+        )  # fmt: skip
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        status, detail = self._receive(max(self.timeout, 60.0), "while it loaded")
+        if status == "refused":
+            self.close()
+            raise ImplError(detail)
+
+    def _receive(self, timeout: float, doing: str) -> tuple[str, Any]:
+        try:
+            ready = self._conn.poll(timeout)
+        except (EOFError, OSError):
+            ready = True
+        if not ready:
+            self._stop()
+            raise ContractError(f"no result within {timeout:g} s (--timeout); the implementation was stopped")
+        try:
+            return self._conn.recv()  # type: ignore[no-any-return]
+        except (EOFError, OSError):
+            code = self._child.wait(5) if self._child is not None else None
+            self._stop()
+            raise ContractError(
+                f"the implementation ended its process {doing} (exit status {code})"
+            ) from None
+
+    def __call__(self, c: Call) -> Grads:
+        if self._child is None:
+            self._start()
+        try:
+            self._conn.send(c)
+        except OSError:
+            self._stop()
+            self._start()
+            self._conn.send(c)
+        status, detail = self._receive(self.timeout, "while it ran")
+        if status == "ok":
+            return detail  # type: ignore[no-any-return]
+        if status == "skipped":
+            raise Skipped(detail)
+        message, mistake = detail
+        raise ContractError(message, mistake)
+
+    def _stop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._child is not None:
+            self._child.kill()
+            self._child.wait(5)
+        self._child = None
+
+    def close(self) -> None:
+        self._stop()
+
+
+def _serve(fd: int, spec: str) -> None:
+    """The child: load the implementation, then answer calls on socket ``fd`` until the parent goes."""
+    from multiprocessing.connection import Connection
+
+    sys.stdout = sys.stderr  # fd 1 is the parent's stderr already; its prints must not reach stdout
+    conn = Connection(fd)
+    try:
+        fn = load_impl(spec)
+    except ImplError as exc:
+        conn.send(("refused", str(exc)))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            c = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer: tuple[str, Any] = ("ok", call(fn, c))
+        except Skipped as exc:
+            answer = ("skipped", str(exc))
+        except ContractError as exc:
+            answer = ("error", (str(exc), exc.mistake))
+        conn.send(answer)

@@ -1,0 +1,186 @@
+"""The classic mistakes of a convolution's backward pass, computed on a case, so
+that a failure can be named: the user's gradient is held against each, and the
+share of its entries each one explains says which it looks like.
+
+Each mistake is the slides' pipeline — dilate δ, pad it, correlate with the
+flipped kernel — with one step done wrong; a result of the wrong size is fitted
+to the input (cut, or zeros added, at the end). ``docs/check.md`` lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from convgrad_cli.core import rules
+from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.ops import dilate, flip_kernel, pad, rot180
+
+from .tolerance import Tolerance
+
+#: Every mistake's id and what it is, in the order reports list them.
+CATALOGUE = {
+    "kernel_not_flipped": "∂L/∂x correlates the padded δ with W itself, not W rotated by 180°",
+    "kernel_flipped_one_axis": "the kernel is flipped along one spatial axis only",
+    "delta_not_dilated": "δ is padded without stride − 1 zeros between its entries (stride > 1)",
+    "padding_off_by_one": "δ gets one zero too many, or too few, on each side",
+    "output_padding_missing": "the uncovered rows/columns at the end are left out (uneven coverage)",
+    "stride_dilation_swapped": "δ is dilated by the dilation and the kernel by the stride",
+    "groups_ignored": "every output channel is taken to read every input channel (groups > 1)",
+    "channel_axes_not_swapped": "the flipped kernel keeps W's (out, in) channel order instead of (in, out)",
+    "bias_averaged": "∂L/∂bias is the mean of δ instead of its sum",
+    "low_precision_accumulation": "the sums run in a lower precision than the dtype checked",
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    mistake: str
+    explains: float  # the share of the quantity's entries the mistake gives
+
+
+Gradients = dict[str, np.ndarray]
+
+
+def _fit(a: np.ndarray, size: tuple[int, ...], at_end: bool = False) -> np.ndarray:
+    """``a``'s spatial axes cut, or filled with zeros, to ``size`` — at the end, or
+    (``at_end``) at the start so that ``a`` ends where the input does."""
+    pads = []
+    for n, m in zip(a.shape[2:], size):
+        pads.append((m - n, 0) if at_end else (0, m - n))
+    return pad(a, tuple(pads))
+
+
+def _pipeline(
+    g: Geometry, kernel: np.ndarray, delta: np.ndarray, stride: tuple[int, ...], pads: tuple[tuple[int, int], ...],
+    dilation: tuple[int, ...], groups: int, at_end: bool = False,
+) -> np.ndarray:  # fmt: skip
+    """correlate(pad(dilate(δ, stride), pads), kernel) with the kernel dilated by ``dilation``, fitted."""
+    dilated = dilate(delta, stride)
+    sizes = tuple(n + b + a for n, (b, a) in zip(dilated.shape[2:], pads))
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel.shape[2:], dilation))
+    if any(p < e for p, e in zip(sizes, extent)):  # an empty correlation, fitted: zeros
+        return np.zeros((delta.shape[0], kernel.shape[0], *g.in_size))
+    padded = pad(dilated, pads)
+    one = (1,) * g.ndim
+    out = rules._engine().correlate(
+        padded, kernel, one, ((0, 0),) * g.ndim, dilation, groups, None, rules._engine().default()
+    )
+    return _fit(out, g.in_size, at_end)
+
+
+def _swap(w: np.ndarray, groups: int) -> np.ndarray:
+    """W's in/out channel axes swapped within each group, not rotated."""
+    out_ch, cg = w.shape[:2]
+    og = out_ch // groups
+    return w.reshape(groups, og, cg, *w.shape[2:]).swapaxes(1, 2).reshape(groups * cg, og, *w.shape[2:])
+
+
+def _input_grads(g: Geometry, w: np.ndarray, delta: np.ndarray) -> Iterator[tuple[str, np.ndarray | None]]:
+    """The input gradient of each mistake that touches it (several variants may share an id)."""
+    pads, s, d, gr = g.delta_padding, g.stride, g.dilation, g.groups
+    yield "kernel_not_flipped", _pipeline(g, _swap(w, gr), delta, s, pads, d, gr)
+    if g.ndim > 1:
+        for axis in range(g.ndim):
+            reverse = [slice(None)] * w.ndim
+            reverse[2 + axis] = slice(None, None, -1)
+            yield "kernel_flipped_one_axis", _pipeline(g, _swap(w[tuple(reverse)], gr), delta, s, pads, d, gr)
+    flipped = flip_kernel(w, gr)
+    if any(v > 1 for v in s):
+        yield "delta_not_dilated", _pipeline(g, flipped, delta, (1,) * g.ndim, pads, d, gr)
+    for shift in (1, -1):
+        shifted = tuple((b + shift, a + shift) for b, a in pads)
+        yield "padding_off_by_one", _pipeline(g, flipped, delta, s, shifted, d, gr)
+    if any(g.uncovered):
+        short = tuple((b, a - u) for (b, a), u in zip(pads, g.uncovered))
+        yield "output_padding_missing", _pipeline(g, flipped, delta, s, short, d, gr, at_end=True)
+    if s != d:
+        swapped = tuple(
+            (si * (k - 1) - b, si * (k - 1) - a + u)
+            for si, k, (b, a), u in zip(s, g.kernel_size, g.padding, g.uncovered)
+        )
+        yield "stride_dilation_swapped", _pipeline(g, flipped, delta, d, swapped, s, gr)
+    cg, og = g.in_channels // gr, g.out_channels // gr
+    if gr > 1:
+        every = np.concatenate([w] * gr, axis=1)  # (O, C, k): W[o, c mod C/g] for every channel
+        yield "groups_ignored", _pipeline(g, flip_kernel(every, 1), delta, s, pads, d, 1)
+    if cg == og and g.out_channels > 1:
+        yield (
+            "channel_axes_not_swapped",
+            _pipeline(g, np.ascontiguousarray(rot180(w, g.ndim)), delta, s, pads, d, gr),
+        )
+
+
+def _weight_grads(g: Geometry, x: np.ndarray, delta: np.ndarray) -> Iterator[tuple[str, np.ndarray | None]]:
+    engine = rules._engine()
+    if g.groups > 1:
+        cg = g.in_channels // g.groups
+        first = np.ascontiguousarray(x[:, :cg])  # every output channel reading the first group's input
+        yield (
+            "groups_ignored",
+            engine.correlate_weight_grad(
+                first, delta, g.kernel_size, g.stride, g.padding, g.dilation, 1, engine.default()
+            ),
+        )
+
+
+def _bias_grads(delta: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    axes = (0, *range(2, delta.ndim))
+    yield "bias_averaged", delta.mean(axis=axes)
+    yield "bias_averaged", delta.sum(axis=axes) / delta.shape[0]
+
+
+def diagnose(
+    g: Geometry,
+    x: np.ndarray,
+    w: np.ndarray,
+    delta: np.ndarray,
+    actual: Gradients,
+    expected: Gradients,
+    bounds: Gradients,
+    sums: Gradients,
+    counts: Gradients,
+    failing: set[str],
+    tolerance: Tolerance,
+) -> dict[str, list[Diagnosis]]:
+    """For each failing quantity, the mistakes that explain more of its entries than
+    the right answer does, best first."""
+    found: dict[str, list[Diagnosis]] = {}
+    for quantity in sorted(failing):
+        user, right, bound = actual[quantity], expected[quantity], bounds[quantity]
+        agrees = float(np.mean(np.abs(user - right) <= bound))
+        best: dict[str, float] = {}
+        for mistake, candidate in _candidates(quantity, g, x, w, delta):
+            if (
+                candidate is None
+                or candidate.shape != user.shape
+                or np.all(np.abs(candidate - right) <= bound)
+            ):
+                continue  # this mistake changes nothing here, so it cannot explain a failure
+            share = float(np.mean(np.abs(user - candidate) <= bound))
+            best[mistake] = max(best.get(mistake, 0.0), share)
+        coarser = [d for d in ("float32", "float16") if Tolerance(d).unit > tolerance.unit]
+        for dtype in coarser[:1]:
+            loose = Tolerance(dtype).bounds(sums[quantity], counts[quantity])
+            share = float(np.mean(np.abs(user - right) <= loose))
+            if share == 1.0:
+                best["low_precision_accumulation"] = share
+        ranked = sorted(
+            (Diagnosis(m, s) for m, s in best.items() if s > agrees and s >= 0.5),
+            key=lambda d: (-d.explains, list(CATALOGUE).index(d.mistake)),
+        )
+        found[quantity] = ranked
+    return found
+
+
+def _candidates(
+    quantity: str, g: Geometry, x: np.ndarray, w: np.ndarray, delta: np.ndarray
+) -> Iterator[tuple[str, np.ndarray | None]]:
+    if quantity == "input_grad":
+        yield from _input_grads(g, w, delta)
+    elif quantity == "weight_grad":
+        yield from _weight_grads(g, x, delta)
+    else:
+        yield from _bias_grads(delta)

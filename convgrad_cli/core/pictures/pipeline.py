@@ -1,0 +1,97 @@
+"""The panels of `forward` and `backward`: the arrays of the slides' pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from convgrad_cli.core.explain import BackwardResult, ForwardResult
+from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.ops import dilate
+from convgrad_cli.core.panels import Panel, Section, array_panels, keep, slices
+
+from .base import Picture, padded_input
+
+
+def _sections(items: list[tuple[str, list[Panel]]], only: Mapping[str, int] | None) -> list[Section]:
+    return [Section(title, keep(panels, only or {})) for title, panels in items if panels]
+
+
+def forward_picture(result: ForwardResult, only: Mapping[str, int] | None = None) -> Picture:
+    """The input (with its zero border when padded), the kernel and the output."""
+    p, g, namer = result.problem, result.problem.geom, result.namer
+    named = result.expressions is not None  # names only where they can all be written out
+    x_names = namer.grid("input") if named else None
+    padded = any(b or a for b, a in g.padding)
+    if padded and (p.x is not None or x_names is not None):
+        title = ""
+        leads = slices((*g.input_shape[:2], *g.padded_in_size), g.ndim)
+        if g.ndim == 3:  # depths of the padded input, in the input's coordinates
+            leads = [(n, c, z - g.padding[0][0]) for n, c, z in leads]
+        inputs = [padded_input(title, g, p.x, x_names, lead, {}, False) for lead in leads]
+    else:
+        inputs = array_panels("", "input", p.x, x_names, g.ndim)
+    return Picture(
+        _sections(
+            [("input x" + (", with its padding" if padded else ""), inputs),
+             ("kernel W", array_panels("", "kernel", p.w, namer.grid("kernel") if named else None, g.ndim)),
+             ("output y", array_panels("", "output", result.output, namer.grid("output") if named else None, g.ndim))],
+            only,
+        ),
+        [],
+    )  # fmt: skip
+
+
+def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = None) -> Picture:
+    """The slides' pipeline, array by array: δ, dilated, padded; the flipped kernel
+    with its dilation; ∂L/∂x and ∂L/∂W."""
+    g = result.problem.geom
+    sp = g.ndim
+    flipped = result.flipped_kernel
+    dilated_kernel = [
+        dilate(a, g.dilation) if a is not None else None for a in (flipped.values, flipped.names)
+    ]
+    items = [("δ = ∂L/∂y", array_panels("", "delta", result.delta.values, result.delta.names, sp))]
+    if any(s > 1 for s in g.stride):
+        zeros = _axes(s - 1 for s in g.stride)
+        title = f"dilated δ: stride − 1 = {zeros} zero(s) between neighbours"
+        items.append(
+            (
+                title,
+                array_panels(
+                    "", "dilated_delta", result.dilated_delta.values, result.dilated_delta.names, sp
+                ),
+            )
+        )
+    pads = ", ".join(f"{b}/{a}" for b, a in g.delta_padding)
+    extra = f"; {_axes(g.uncovered)} uncovered row/col at the end" if any(g.uncovered) else ""
+    title = f"padded δ: before/after {pads} = dilation·(k−1) − padding{extra}"
+    items.append(
+        (title, array_panels("", "padded_delta", result.padded_delta.values, result.padded_delta.names, sp))
+    )
+    title = "flipped kernel rot180(W)" + (
+        f", dilated by {_axes(g.dilation)} (its holes are zeros)" if any(d > 1 for d in g.dilation) else ""
+    )
+    items.append((title, array_panels("", "flipped_kernel", dilated_kernel[0], dilated_kernel[1], sp)))
+    if result.input_grad is not None:
+        items.append(("∂L/∂x", array_panels("", "input_grad", result.input_grad, None, sp)))
+    if result.weight_grad is not None:
+        title = "∂L/∂W = input ⋆ dilated δ"
+        items.append((title, array_panels("", "weight_grad", result.weight_grad, None, sp)))
+    return Picture(_sections(items, only), [])
+
+
+def shape_arithmetic(g: Geometry) -> str:
+    """Why correlating the padded δ with the (dilated) flipped kernel gives the input's size."""
+    rows = [f"{p} − {e} + 1 = {n}" for p, e, n in zip(g.padded_delta_size, g.kernel_extent, g.in_size)]
+    padded = "×".join(map(str, g.padded_delta_size))
+    extent = "×".join(map(str, g.kernel_extent))
+    return (
+        f"∂L/∂x = correlate(padded δ {padded}, flipped kernel {extent}): "
+        + ", ".join(rows)
+        + f" — the input's {'×'.join(map(str, g.in_size))}"
+    )
+
+
+def _axes(t: Iterable[int]) -> str:
+    t = tuple(t)
+    return str(t[0]) if len(set(t)) == 1 else "×".join(map(str, t))

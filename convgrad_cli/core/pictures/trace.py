@@ -1,0 +1,230 @@
+"""The panels of `trace`: one cell followed through the layer.
+
+A traced input cell is shown in its own sample only: its windows on every
+input channel of its group (each window is read by every output channel of
+the group), the δ entries and kernel slices of that group, and the padded δ
+under the flipped kernel. Windows are numbered by their position; the number
+is the window's colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from math import prod
+
+import numpy as np
+
+from convgrad_cli.core.explain import InputTrace, OutputTrace, WeightTrace
+from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.names import Index, Namer
+from convgrad_cli.core.ops import dilate, pad
+from convgrad_cli.core.panels import Mark, Panel, Section, keep, slice_label
+from convgrad_cli.core.terms import Term
+
+from .base import (
+    MAX_NAMED,
+    Picture,
+    box_of,
+    group_of,
+    in_input,
+    marked_panels,
+    names_of,
+    read_at,
+    window_panels,
+)
+
+# -- ∂L/∂x at one cell ------------------------------------------------------------------------------
+
+
+def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Picture:
+    """Windows, δ entries, kernel slices and the padded δ under the flipped kernel."""
+    p, g, namer = ct.problem, ct.problem.geom, ct.namer
+    n, c, *q = ct.index
+    chans, outs = group_of(g, c)
+    x_names = names_of(namer, "input", g.input_shape)
+    by_position: dict[Index, list[Term]] = {}
+    for t in ct.terms:
+        by_position.setdefault(tuple(t.delta[2:]), []).append(t)
+    number = {pos: i for i, pos in enumerate(by_position)}
+    window_names = [_window_name(namer, g, n, outs, pos) for pos in by_position]
+
+    windows: list[Panel] = []
+    crop = len(chans) > 1
+    for (pos, ts), name in zip(by_position.items(), window_names):
+        i, o = number[pos], ts[0].delta[1]
+        reads = [
+            ((n, ch, *read_at(g, pos, k)), (o, ch - chans.start, *k))
+            for ch in chans
+            for k in np.ndindex(*g.kernel_size)
+        ]
+        mark_of = {}
+        for full, wk in reads:
+            role = "cell" if full == tuple(ct.index) else "window" if in_input(g, full[2:]) else "padding_tap"
+            # a cropped panel is the window alone: its cells need no weight said, but the cell's
+            factor = namer.short_weight(wk) if role != "window" or not crop else ""
+            mark_of[full] = Mark(role, i, factor)
+        title = name if crop else f"{name}: {ct.name}·{namer.weight(ts[0].weight)}"
+        windows += window_panels(title, g, namer, p.x, x_names, reads, mark_of, crop)
+
+    delta_names = names_of(namer, "delta", g.output_shape)
+    deltas, kernels = [], []
+    for o in outs:
+        ts = [t for t in ct.terms if t.delta[1] == o]
+        deltas += marked_panels("δ", "delta", g.ndim, p.delta, delta_names,
+                                 (n, o), {t.delta: Mark("contributor", number[tuple(t.delta[2:])],
+                                                        namer.short_weight(t.weight), True) for t in ts})  # fmt: skip
+        kernels += marked_panels("W", "kernel", g.ndim, p.w, names_of(namer, "kernel", g.kernel_shape),
+                                  (o, c - chans.start), {t.weight: Mark("contributor", number[tuple(t.delta[2:])],
+                                                                        namer.short_delta(t.delta)) for t in ts})  # fmt: skip
+    overlays = [pl for o in outs for pl in _overlay(ct, o, number, crop=len(outs) > 1)]
+    only = only or {}
+    sections = [
+        Section("the forward windows that contain it", keep(windows, only)),
+        Section("δ entries it depends on, each with the weight met", keep(deltas, only)),
+        Section("the kernel taps it meets, each with its window's δ", keep(kernels, only)),
+        Section(_overlay_title(g, ct.name), keep(overlays, only)),
+    ]
+    return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
+
+
+def _window_name(namer: Namer, g: Geometry, n: int, outs: range, pos: Index) -> str:
+    """``y1``, or ``y[n,0…3,i,j]`` for the outputs of a group that read one window."""
+    if len(outs) == 1:
+        return namer.output((n, outs.start, *pos))
+    channels = f"{outs.start}…{outs.stop - 1}"
+    batch = f"{n}," if g.batch > 1 or g.out_channels > 1 else ""
+    return f"y[{batch}{channels},{','.join(map(str, pos))}]"
+
+
+def _overlay_title(g: Geometry, name: str) -> str:
+    verb = "dilated and padded" if any(s > 1 for s in g.stride) else "padded"
+    return f"{verb} δ under the flipped kernel, at {name}'s position"
+
+
+def _overlay(ct: InputTrace, o: int, number: dict[Index, int], crop: bool) -> list[Panel]:
+    """The padded δ of ``(n, o)`` with rot180(W[o, c]) over the cell: each tap on a
+    δ entry is a term (its window's colour), each tap on a zero adds nothing. With
+    ``crop``, only the kernel's footprint and a cell around it are shown."""
+    p, g, namer = ct.problem, ct.problem.geom, ct.namer
+    n, c, *q = ct.index
+    chans, _ = group_of(g, c)
+    sl = (slice(n, n + 1), slice(o, o + 1))
+    values = None if p.delta is None else pad(dilate(p.delta[sl], g.stride), g.delta_padding)
+    names = None
+    if prod((g.batch, g.out_channels, *g.padded_delta_size)) <= MAX_NAMED:
+        names = pad(dilate(namer.grid("delta")[sl], g.stride), g.delta_padding)
+    marks: dict[Index, Mark] = {}
+    for k in np.ndindex(*g.kernel_size):
+        at = tuple(qi + ki * d for qi, ki, d in zip(q, k, g.dilation))
+        source = _delta_at(g, at)  # tap k of rot180(W) is W's tap (k_max − k)
+        w = namer.short_weight((o, c - chans.start, *(size - 1 - ki for size, ki in zip(g.kernel_size, k))))
+        key = (0, 0, *at)
+        marks[key] = (
+            Mark("tap", None, w, True) if source is None else Mark("contributor", number[source], w, True)
+        )
+    title = "padded δ" + slice_label(("n", "o"), (n, o), g.output_shape)
+    made = marked_panels(title, "padded_delta", g.ndim, values, names, (0, 0), marks)
+    return [_relead(pl, (n, o), crop) for pl in made]
+
+
+def _relead(pl: Panel, nc: tuple[int, int], crop: bool) -> Panel:
+    """A panel of a one-slice array, given the slice's real ``(n, o)`` (and, with
+    ``crop``, cut to its marks and one cell around them)."""
+    from dataclasses import replace
+
+    box = None
+    if crop and pl.marks:
+        (r0, r1), (c0, c1) = box_of(pl.marks)
+        rows, cols = pl.shape
+        box = ((max(0, r0 - 1), min(rows, r1 + 1)), (max(0, c0 - 1), min(cols, c1 + 1)))
+    return replace(pl, lead=(*nc, *pl.lead[2:]), crop=box)
+
+
+def _delta_at(g: Geometry, at: Index) -> Index | None:
+    """The δ entry (spatial index) at position ``at`` of the padded δ, or ``None`` on a zero."""
+    out = []
+    for a, s, (before, _), size in zip(at, g.stride, g.delta_padding, g.out_size):
+        v = a - before
+        if v < 0 or v % s or v // s >= size:
+            return None
+        out.append(v // s)
+    return tuple(out)
+
+
+# -- an output, and ∂L/∂w at one weight ----------------------------------------------------------------
+
+
+def output_picture(ct: OutputTrace, only: Mapping[str, int] | None = None) -> Picture:
+    """The window of one output on each input channel of its group (padding taps
+    too), the kernel slices it uses, and where the output lies."""
+    p, g, namer = ct.problem, ct.problem.geom, ct.namer
+    n, o, *pos = ct.index
+    cg = g.in_channels // g.groups
+    first = (o // (g.out_channels // g.groups)) * cg
+    reads = [
+        ((n, first + ch, *read_at(g, pos, k)), (o, ch, *k))
+        for ch in range(cg)
+        for k in np.ndindex(*g.kernel_size)
+    ]
+    mark_of = {
+        full: Mark("contributor" if in_input(g, full[2:]) else "padding_tap", 0, namer.short_weight(wk))
+        for full, wk in reads
+    }
+    x_names = names_of(namer, "input", g.input_shape)
+    windows = window_panels(f"the window of {ct.name}", g, namer, p.x, x_names, reads, mark_of, cg > 1)
+    kernels = []
+    w_names = names_of(namer, "kernel", g.kernel_shape)
+    for ch in range(cg):
+        marks = {}
+        for full, wk in reads:
+            if wk[1] == ch:
+                inside = in_input(g, full[2:])
+                factor = namer.short_input(full) if inside else "░"
+                marks[wk] = Mark("contributor" if inside else "padding_tap", 0, factor, True)
+        kernels += marked_panels("W", "kernel", g.ndim, p.w, w_names, (o, ch), marks)
+    y_names = names_of(namer, "output", g.output_shape)
+    output = marked_panels("y", "output", g.ndim, None, y_names, (n, o), {tuple(ct.index): Mark("cell", 0)})
+    only = only or {}
+    return Picture(
+        [Section("its window: each input cell with the weight it meets", keep(windows, only)),
+         Section("the kernel taps, each with the input cell it meets", keep(kernels, only)),
+         Section("where it lies in the output", keep(output, only))],
+        [ct.name],
+    )  # fmt: skip
+
+
+def weight_picture(ct: WeightTrace, only: Mapping[str, int] | None = None) -> Picture:
+    """Every input cell the weight met (one per window, each sample), and each
+    window's δ."""
+    p, g, namer = ct.problem, ct.problem.geom, ct.namer
+    o, c_local, *k = ct.index
+    channel = (o // (g.out_channels // g.groups)) * (g.in_channels // g.groups) + c_local
+    numbered = {window: i for i, window in enumerate(np.ndindex(g.batch, *g.out_size))}
+    x_names = names_of(namer, "input", g.input_shape)
+    delta_names = names_of(namer, "delta", g.output_shape)
+    inputs, deltas, window_names = [], [], []
+    for n in range(g.batch):
+        reads, mark_of, delta_marks = [], {}, {}
+        for pos in np.ndindex(*g.out_size):
+            window = (n, *pos)
+            i = numbered[window]
+            full = (n, channel, *read_at(g, pos, k))
+            inside = in_input(g, full[2:])
+            d = (n, o, *pos)
+            reads.append((full, tuple(ct.index)))
+            mark_of[full] = Mark("contributor" if inside else "padding_tap", i, namer.short_delta(d))
+            if inside:
+                delta_marks[d] = Mark("contributor", i, namer.short_input(full), True)
+        inputs += window_panels("x", g, namer, p.x, x_names, reads, mark_of, False)
+        deltas += marked_panels("δ", "delta", g.ndim, p.delta, delta_names, (n, o), delta_marks)
+    window_names = [namer.output((0, o, *pos)) if g.batch == 1 else f"y[{n},{o},{','.join(map(str, pos))}]"
+                    for n, *pos in numbered]  # fmt: skip
+    w_names = names_of(namer, "kernel", g.kernel_shape)
+    kernel = marked_panels("W", "kernel", g.ndim, p.w, w_names, (o, c_local), {tuple(ct.index): Mark("cell")})
+    only = only or {}
+    return Picture(
+        [Section(f"the input cells {ct.name} met, each with its window's δ", keep(inputs, only)),
+         Section("each window's δ, with the input cell it met", keep(deltas, only)),
+         Section("the weight", keep(kernel, only))],
+        window_names,
+    )  # fmt: skip
