@@ -1,7 +1,6 @@
 """Backward passes in PyTorch and JAX, for `check --framework torch|jax`: autograd of
 the framework's own convolution, taking and returning the framework's arrays."""
 
-
 from tests.support.broken_impls import _pairs
 
 
