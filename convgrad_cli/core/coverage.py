@@ -68,3 +68,33 @@ def why_uncovered(geom: Geometry, q: Sequence[int]) -> str:
             )
         return f"no window reaches {name} {position}: stride {s} is larger than the kernel's extent {extent}"
     raise ValueError(f"position {tuple(q)} is covered")
+
+
+def checkerboard(geom: Geometry) -> list[str]:
+    """One sentence per axis whose cells are covered unevenly away from the borders
+    (the pattern transposed convolutions turn into checkerboard artefacts), or whose
+    last rows no window reaches."""
+    names = axis_names(geom.ndim)
+    out = []
+    for axis in range(geom.ndim):
+        counts = taps_per_axis(geom, axis)
+        k, s, d = geom.kernel_size[axis], geom.stride[axis], geom.dilation[axis]
+        e = geom.kernel_extent[axis]
+        inner = sorted(set(counts[e - 1 : len(counts) - e + 1].tolist()) - {0})
+        if len(inner) > 1:
+            why = (
+                f"kernel {k} is not divisible by stride {s}"
+                if d == 1
+                else f"taps {d} apart do not tile stride {s}"
+            )
+            values = " and ".join(map(str, inner)) if len(inner) == 2 else ", ".join(map(str, inner))
+            out.append(f"{names[axis]}s: {why}: cells alternate between {values} windows")
+        u = geom.uncovered[axis]
+        if u:
+            before, after = geom.padding[axis]
+            span = geom.in_size[axis] + before + after - e
+            out.append(
+                f"{names[axis]}s: the last {u} {names[axis]}{'s are' if u > 1 else ' is'} never covered: "
+                f"{span} is not a multiple of stride {s} (their gradient is 0)"
+            )
+    return out

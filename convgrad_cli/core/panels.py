@@ -12,7 +12,8 @@ the leading axes, named for that array: ``n, c`` for x, ``n, o`` for y and δ,
 - ``contributor`` — a cell whose product is a term of the result;
 - ``tap`` — a tap of the flipped kernel on a zero of the padded δ;
 - ``padding_tap`` — a tap of the kernel on the input's padding;
-- ``wrong`` — an entry past its bound (``check``'s picture of an error).
+- ``wrong`` — an entry past its bound (``check``'s picture of an error);
+- ``uncovered`` — a cell no window reaches (``shape``'s coverage map).
 
 Each mark names the factor the cell meets (the weight ``w2`` of ``b·w2``), so
 the picture says the same without colour.
@@ -27,7 +28,7 @@ import numpy as np
 
 from .names import Index
 
-ROLES = ("cell", "window", "contributor", "tap", "padding_tap", "wrong")
+ROLES = ("cell", "window", "contributor", "tap", "padding_tap", "wrong", "uncovered")
 Cell2 = tuple[int, int]
 Crop = tuple[tuple[int, int], tuple[int, int]]
 
@@ -43,6 +44,7 @@ AXES = {
     "weight_grad": ("o", "c"),
     "flipped_kernel": ("c", "o"),
     "bias": (),
+    "coverage": (),
 }
 
 

@@ -100,7 +100,7 @@ class Grid:
             own = fmt(value, GRID_DIGITS)
         if mark is not None and mark.role == "cell":
             own = f"[{own}]"
-        elif mark is not None and mark.role == "wrong":
+        elif mark is not None and mark.role in ("wrong", "uncovered"):
             own = f"{own}✗"
         head, label = own, None
         if mark is not None and mark.factor:

@@ -36,6 +36,8 @@ from convgrad_cli.core.rules import transposed_convolution
 
 if TYPE_CHECKING:
     from convgrad_cli.core.check.run import CaseResult
+    from convgrad_cli.core.geometry import Geometry
+    from convgrad_cli.core.shape import SameReport, Solution
 
 
 def nested(a: np.ndarray | None) -> Any:
@@ -255,4 +257,55 @@ def check_json(results: list[CaseResult], saved: Mapping[str, str] | None = None
         "skipped": sum(r.status == "skipped" for r in results),
         **summary(results),
         "results": [case_json(r, saved.get(r.name)) for r in results],
+    }
+
+
+# -- shape -------------------------------------------------------------------------------------
+
+
+def shape_json(
+    sizes_in: Sequence[int], sizes_out: Sequence[int], found: Sequence[Solution], transposed: bool,
+    nearest: Sequence[tuple[int, ...]], same: SameReport | None,
+) -> dict[str, Any]:  # fmt: skip
+    from convgrad_cli.core.shape import jax_call, keras_call, torch_call
+
+    def one(sol: Solution) -> dict[str, Any]:
+        return {
+            "kernel": [a.kernel for a in sol.axes],
+            "stride": [a.stride for a in sol.axes],
+            "dilation": [a.dilation for a in sol.axes],
+            "padding": [list(a.padding) for a in sol.axes],
+            "output_padding": [a.output_padding for a in sol.axes],
+            "uncovered": [a.uncovered for a in sol.axes],
+            "exact": sol.exact,
+            "torch": torch_call(sol),
+            "keras": keras_call(sol, sizes_in),
+            "jax": jax_call(sol),
+        }
+
+    return {
+        "command": "shape",
+        "in": list(sizes_in),
+        "out": list(sizes_out),
+        "transposed": transposed,
+        "solutions": [one(s) for s in found],
+        "nearest": [list(n) for n in nearest],
+        "same": None if same is None else {
+            "torch": None if same.torch is None else list(same.torch), "tensorflow": list(same.tensorflow),
+            "jax": list(same.jax), "agree": same.agree,
+        },
+    }  # fmt: skip
+
+
+def coverage_json(geom: Geometry, what: str) -> dict[str, Any]:
+    from convgrad_cli.core.coverage import checkerboard, window_counts
+
+    counts = window_counts(geom)
+    return {
+        "command": "shape",
+        "geometry": geom.describe(),
+        "cells_of": what,
+        "windows_per_cell": counts.tolist(),
+        "uncovered": [list(map(int, i)) for i in np.argwhere(counts == 0)],
+        "notes": checkerboard(geom),
     }

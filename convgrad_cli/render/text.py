@@ -19,6 +19,8 @@ from .numbers import fmt
 
 if TYPE_CHECKING:
     from convgrad_cli.core.check.run import CaseResult
+    from convgrad_cli.core.geometry import Geometry
+    from convgrad_cli.core.shape import Solution
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,37 @@ def check_blocks(results: list[CaseResult]) -> list[Block]:
             blocks.append(Block("text", f"{r.name}: " + " ".join(case_lines(r))))
     blocks.append(Block("text", summary_line(results)))
     return blocks
+
+
+def shape_blocks(
+    sizes_in: Sequence[int], sizes_out: Sequence[int], found: Sequence[Solution], transposed: bool
+) -> list[Block]:
+    from convgrad_cli.core.shape import torch_call
+
+    header = ["kernel", "stride", "dilation", "padding", "output_padding", "PyTorch"]
+    rows = [
+        [",".join(str(getattr(a, f)) for a in s.axes) for f in ("kernel", "stride", "dilation")]
+        + [",".join(f"{a.padding[0]}/{a.padding[1]}" for a in s.axes), ",".join(str(a.output_padding) for a in s.axes),
+           torch_call(s)]
+        for s in found[:20]
+    ]  # fmt: skip
+    title = f"{sizes_in} → {sizes_out} by a {'transposed ' if transposed else ''}convolution"
+    return [Block("table", title, (header, rows))] if rows else [Block("text", title + ": no solution")]
+
+
+def coverage_blocks(geom: Geometry, what: str) -> list[Block]:
+    from convgrad_cli.core.coverage import checkerboard, window_counts
+
+    counts = window_counts(geom)
+    grid = counts.reshape(1, -1) if geom.ndim == 1 else counts if geom.ndim == 2 else counts[0]
+    blocks = [
+        Block(
+            "grid",
+            f"windows per cell of the {what}: {geom.describe()}",
+            [[str(v) for v in row] for row in grid],
+        )
+    ]
+    return blocks + [Block("text", line) for line in checkerboard(geom)]
 
 
 # -- LaTeX -------------------------------------------------------------------------------------

@@ -194,3 +194,40 @@ def test_missing_unreadable_and_directory_configs(tmp_path):
 def test_debug_shows_the_traceback():
     result = run("forward", "--stride", "0", "--debug")
     assert result.exit_code != 0 and result.exception is not None
+
+
+def test_shape_lists_solutions_and_says_when_there_is_none():
+    doc = json.loads(run("shape", "--in", "32", "--out", "64", "--transposed", "-f", "json").stdout)
+    first = doc["solutions"][0]
+    assert (first["kernel"], first["stride"], first["padding"], first["output_padding"]) == (
+        [2],
+        [2],
+        [[0, 0]],
+        [0],
+    )
+    assert first["torch"].startswith("torch.nn.ConvTranspose1d(")
+    assert {
+        "kernel",
+        "stride",
+        "padding",
+        "output_padding",
+        "dilation",
+        "torch",
+        "keras",
+        "jax",
+    } <= first.keys()
+    result = run("shape", "--in", "10", "--out", "100", "-f", "plain")
+    assert result.exit_code == 1 and "No kernel ≤ 7" in result.stdout and "--transposed" in result.stdout
+    assert run("shape", "--in", "x").exit_code == 2
+
+
+def test_shape_maps_coverage_from_a_config_or_flags():
+    out = run("shape", ROOT / "configs" / "uneven.yaml", "-f", "plain").stdout
+    assert "│ 1 │ 1 │ 1 │ 1 │ 0✗ │" in out and "the last 1 column is never covered" in out
+    doc = json.loads(
+        run(
+            "shape", "--in", "4", "--kernel", "3", "--stride", "2", "--transposed", "--map", "-f", "json"
+        ).stdout
+    )
+    assert doc["windows_per_cell"] == [1, 1, 2, 1, 2, 1, 2, 1, 1]
+    assert "cells alternate between 1 and 2 windows" in doc["notes"][0]
