@@ -99,7 +99,10 @@ class Isolated:
         from multiprocessing.connection import Connection
 
         ours, theirs = socket.socketpair()
-        path = [p for p in sys.path if p not in ("", os.getcwd())]  # a user's xml.py stays out of its imports
+        # this very convgrad first; then the path as it is here, but for the working directory
+        # (load_impl puts that last: a user's xml.py must not stand in for the standard library's)
+        home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        path = list(dict.fromkeys([home, *(p for p in sys.path if p not in ("", os.getcwd()))]))
         code = (
             "import sys, json; sys.path[:] = json.loads(sys.argv[3]); "
             "from convgrad_cli.core.check.isolate import _serve; _serve(int(sys.argv[1]), sys.argv[2])"
