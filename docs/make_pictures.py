@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# picture → the command that draws it (run from the repository's root, 80 columns)
+# picture → the command that draws it (run from the repository's root, 80 columns, light theme)
 PICTURES = {
     "trace_a.svg": ["trace", "--input", "a"],
     "trace_f.svg": ["trace", "--input", "f"],
@@ -21,6 +21,7 @@ PICTURES = {
     "backward_stride2.svg": ["backward", "configs/stride2.yaml", "--delta", "names"],
     "backward_uneven.svg": ["backward", "configs/uneven.yaml"],
     "forward_seed.svg": ["forward"],
+    "trace_f_steps.svg": ["trace", "--input", "f", "--steps"],  # animated: one window at a time
 }
 
 

@@ -72,11 +72,11 @@ def forward(
     def body() -> None:
         check_export(out)
         from convgrad_cli.core import explain
-        from convgrad_cli.render import json, text, views
+        from convgrad_cli.render import document, json, views
 
         result, only = explain.forward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.forward_view(result, only), lambda: json.forward_json(result, only),
-                        lambda: text.forward_blocks(result)))  # fmt: skip
+                        lambda: document.forward_blocks(result, only)))  # fmt: skip
 
     guard(out.debug, body)
 
@@ -99,11 +99,11 @@ def backward(
     def body() -> None:
         check_export(out)
         from convgrad_cli.core import explain
-        from convgrad_cli.render import json, text, views
+        from convgrad_cli.render import document, json, views
 
         result, only = explain.backward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.backward_view(result, only), lambda: json.backward_json(result, only),
-                        lambda: text.backward_blocks(result)))  # fmt: skip
+                        lambda: document.backward_blocks(result, only)))  # fmt: skip
 
     guard(out.debug, body)
 
@@ -161,27 +161,28 @@ def trace(
                 f"{' and '.join(given)} were given together; trace one of --input, --output, --weight or --all"
             )
         from convgrad_cli.core import explain
-        from convgrad_cli.render import json, text
+        from convgrad_cli.render import document, json
         from convgrad_cli.render import trace as views
 
         problem, only = load(config, flags), out.only()
         if input is not None:
             cell = explain.InputTrace.of(problem, input)
             view = views.steps_view if steps else views.input_view
+            frames = (lambda: views.steps_frames(cell, only)) if steps else None
             shown = Shown(lambda: view(cell, only), lambda: json.trace_json([cell], False, only),
-                          lambda: text.trace_blocks([cell]))  # fmt: skip
+                          lambda: document.trace_blocks([cell], only, steps), frames)  # fmt: skip
         elif output is not None:
             out_cell = explain.OutputTrace.of(problem, output)
             shown = Shown(lambda: views.output_view(out_cell, only), lambda: json.trace_json([out_cell], False, only),
-                          lambda: text.trace_blocks([out_cell]))  # fmt: skip
+                          lambda: document.trace_blocks([out_cell], only))  # fmt: skip
         elif weight is not None:
             w_cell = explain.WeightTrace.of(problem, weight)
             shown = Shown(lambda: views.weight_view(w_cell, only), lambda: json.trace_json([w_cell], False, only),
-                          lambda: text.trace_blocks([w_cell]))  # fmt: skip
+                          lambda: document.trace_blocks([w_cell], only))  # fmt: skip
         else:
             cells = explain.every_input(problem)
             shown = Shown(lambda: views.all_view(cells), lambda: json.trace_json(cells, True),
-                          lambda: text.trace_blocks(cells))  # fmt: skip
+                          lambda: document.trace_blocks(cells))  # fmt: skip
         show(out, shown)
 
     guard(out.debug, body)

@@ -168,14 +168,14 @@ def check(
                 implementation.close()
         saved = _save(results, save_failing, impl) if save_failing is not None else {}
         from convgrad_cli.render import check as views
-        from convgrad_cli.render import json, text
+        from convgrad_cli.render import document, json
         from convgrad_cli.render.junit import junit_xml as to_junit
 
         if junit_xml is not None:
             write_atomic(junit_xml, to_junit(results), force=out.force)
         label = impl or "convgrad"
         show(out, Shown(lambda: views.check_view(results, label, saved), lambda: json.check_json(results, saved),
-                        lambda: text.check_blocks(results)))  # fmt: skip
+                        lambda: document.check_blocks(results)))  # fmt: skip
         bad = any(r.status in ("failed", "error") for r in results)
         return ExitStatus.CHECK_FAILED if bad else ExitStatus.OK
 

@@ -119,7 +119,7 @@ class OutputFlags:
             "--format",
             "-f",
             help="rich (terminal default), plain (no colour), json (one document on stdout), "
-            "latex (bmatrix blocks for slides) or markdown (tables for notes).",
+            "latex (compiles, for slides; --standalone for a whole document) or markdown (tables for notes).",
         ),
     ] = None
     export: Annotated[
@@ -127,10 +127,26 @@ class OutputFlags:
         _flag(
             "--export",
             "-e",
-            help="Also write what is shown to a file, e.g. --export picture.svg: .svg, .html or .txt "
-            "(with --format json/latex/markdown: .json, .tex, .md or .txt). Written whole or not at all.",
+            help="Also write what is shown to a file, e.g. --export picture.svg: .svg, .html, .txt, "
+            ".png or .pdf (these two need pip install 'convgrad[images]'; with --format json/latex/markdown: "
+            ".json, .tex, .md or .txt). Written whole or not at all.",
         ),
     ] = None
+    theme: Annotated[
+        str, _flag("--theme", help="The colours of --export pictures: light (for slides) or dark.")
+    ] = "light"
+    width: Annotated[
+        Optional[int], _flag("--width", help="Columns to lay the picture out in (default: the terminal's).")
+    ] = None
+    chrome: Annotated[
+        bool, typer.Option("--chrome", help="Draw an SVG export in a terminal window's frame.")
+    ] = False
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "--standalone", help="With --format latex: a whole document, not a fragment to \\input."
+        ),
+    ] = False
     slice: Annotated[
         Optional[str],
         _flag(

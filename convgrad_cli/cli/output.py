@@ -14,10 +14,11 @@ from convgrad_cli.errors import ConvgradError, ExitStatus, OutputError
 
 from .options import Format, OutputFlags
 
+PICTURES = (".svg", ".html", ".htm", ".txt", ".png", ".pdf")
 EXPORTS = {
-    None: (".svg", ".html", ".htm", ".txt"),
-    Format.rich: (".svg", ".html", ".htm", ".txt"),
-    Format.plain: (".svg", ".html", ".htm", ".txt"),
+    None: PICTURES,
+    Format.rich: PICTURES,
+    Format.plain: PICTURES,
     Format.json: (".json", ".txt"),
     Format.latex: (".tex", ".txt"),
     Format.markdown: (".md", ".txt"),
@@ -31,6 +32,7 @@ class Shown:
     view: Callable[[], Any]  # a Rich renderable
     document: Callable[[], dict]  # the JSON document
     blocks: Callable[[], list]  # LaTeX and Markdown blocks
+    frames: Optional[Callable[[], list]] = None  # an animation's frames (trace --steps), for SVG
 
 
 def guard(debug: bool, body: Callable[[], Optional[int]]) -> None:
@@ -60,6 +62,10 @@ def guard(debug: bool, body: Callable[[], Optional[int]]) -> None:
 
 def check_export(out: OutputFlags) -> None:
     """Refuse an export before any work is done: wrong extension, or a file in the way."""
+    if out.theme not in ("light", "dark"):
+        raise OutputError(f"--theme {out.theme!r} is not allowed; allowed: light, dark")
+    if out.width is not None and not 20 <= out.width <= 1000:
+        raise OutputError(f"--width {out.width} is not allowed; give 20 to 1000 columns")
     if out.export is None:
         return
     allowed = EXPORTS[out.format]
@@ -80,10 +86,14 @@ def show(out: OutputFlags, shown: Shown) -> None:
 
             # numpy scalars (the zeros np.pad puts into arrays of names) as plain numbers
             text = json.dumps(shown.document(), ensure_ascii=False, default=lambda v: v.item()) + "\n"
-        else:
-            from convgrad_cli.render.text import to_latex, to_markdown
+        elif out.format is Format.latex:
+            from convgrad_cli.render.latex import to_latex
 
-            text = (to_latex if out.format is Format.latex else to_markdown)(shown.blocks())
+            text = to_latex(shown.blocks(), standalone=out.standalone)
+        else:
+            from convgrad_cli.render.markdown import to_markdown
+
+            text = to_markdown(shown.blocks())
         sys.stdout.write(text)
         if out.export is not None:
             write_atomic(out.export, text)
@@ -94,44 +104,45 @@ def show(out: OutputFlags, shown: Shown) -> None:
     # --format rich is colour even into a pipe (less -R); left out, a terminal decides
     plain = out.format is Format.plain or (out.format is None and "NO_COLOR" in os.environ)
     forced = True if out.format is Format.rich else None
-    Console(color_system=None if plain else "auto", force_terminal=forced, highlight=False).print(renderable)
+    console = Console(
+        color_system=None if plain else "auto", force_terminal=forced, highlight=False, width=out.width
+    )
+    console.print(renderable)
     if out.export is not None:
-        write_atomic(out.export, _recorded(renderable, out.export.suffix.lower(), plain))
+        _export(out, shown, renderable, out.width or console.width, plain)
 
 
-def _recorded(renderable: Any, suffix: str, plain: bool) -> str:
-    """The renderable as an SVG, HTML or text file."""
-    import io
+def _export(out: OutputFlags, shown: Shown, renderable: Any, width: int, plain: bool) -> None:
+    """The picture as the export's suffix says: SVG (animated for --steps), HTML, text, PNG, PDF."""
+    from convgrad_cli.render import export
 
-    from rich.console import Console
-
-    # a second console records with colour whatever stdout is, so the picture
-    # matches a terminal's (plain keeps it without colour)
-    recorder = Console(
-        file=io.StringIO(), record=True, highlight=False, force_terminal=not plain,
-        color_system=None if plain else "truecolor", width=Console().width,
-    )  # fmt: skip
-    recorder.print(renderable)
-    if suffix == ".svg":
-        return recorder.export_svg(title="convgrad")
-    if suffix in (".html", ".htm"):
-        return recorder.export_html(inline_styles=True)
-    return recorder.export_text()
+    assert out.export is not None
+    suffix = out.export.suffix.lower()
+    if suffix == ".svg" and shown.frames is not None:
+        write_atomic(out.export, export.animated_svg(shown.frames(), width, out.theme))
+    elif suffix == ".svg":
+        write_atomic(out.export, export.svg(renderable, width, out.theme, out.chrome, plain))
+    elif suffix in (".html", ".htm"):
+        write_atomic(out.export, export.html(renderable, width, out.theme, plain))
+    elif suffix in (".png", ".pdf"):
+        write_atomic(out.export, export.image(renderable, width, out.theme, suffix))
+    else:
+        write_atomic(out.export, export.plain_text(renderable, width))
 
 
-def write_atomic(path: "str | Path", text: str, force: bool = True) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place:
+def write_atomic(path: "str | Path", data: "str | bytes", force: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place:
     a reader sees the old file or the new one, never half of one."""
     target = Path(path)
     if target.exists() and not force:
         raise OutputError(f"{str(target)!r} exists; pass --force to overwrite it")
     if target.is_dir():
         raise OutputError(f"{str(target)!r} is a directory; give a file path")
-    import tempfile
-
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist")
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     except OSError as exc:
@@ -140,8 +151,8 @@ def write_atomic(path: "str | Path", text: str, force: bool = True) -> None:
         # mkstemp makes the file private (0600); give it the mode a plain open() would
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

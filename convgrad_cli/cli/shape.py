@@ -74,7 +74,7 @@ def shape(
     def body() -> int:
         check_export(out)
         from convgrad_cli.core import shape as core
-        from convgrad_cli.render import json, text
+        from convgrad_cli.render import document, json
         from convgrad_cli.render import shape as views
 
         fixed = {
@@ -83,13 +83,13 @@ def shape(
         }
         if config is not None:
             g = load(config, ProblemFlags()).geom
-            return _show_map(out, g, "input", views, json, text)
+            return _show_map(out, g, "input", views, json, document)
         n = _sizes("in", sizes_in)
         if n is None:
             raise ConfigError("give --in (and --out, or --map), or a config")
         if coverage:
             g = _geometry(n, fixed, padding, output_padding, transposed)
-            return _show_map(out, g, "output" if transposed else "input", views, json, text)
+            return _show_map(out, g, "output" if transposed else "input", views, json, document)
         m = _sizes("out", sizes_out)
         if m is None:
             raise ConfigError("give --out, the size wanted (or --map for the coverage map of a geometry)")
@@ -101,7 +101,7 @@ def shape(
             same = core.same_padding(n[0], a.kernel, a.stride, a.dilation)
         show(out, Shown(lambda: views.solutions_view(n, m, found, transposed, nearest, same),
                         lambda: json.shape_json(n, m, found, transposed, nearest, same),
-                        lambda: text.shape_blocks(n, m, found, transposed)))  # fmt: skip
+                        lambda: document.shape_blocks(n, m, found, transposed)))  # fmt: skip
         return ExitStatus.OK if found else ExitStatus.CHECK_FAILED
 
     guard(out.debug, body)
@@ -137,13 +137,13 @@ def _geometry(
     )
 
 
-def _show_map(out: OutputFlags, g: Any, what: str, views: Any, json: Any, text: Any) -> int:
+def _show_map(out: OutputFlags, g: Any, what: str, views: Any, json: Any, document: Any) -> int:
     show(
         out,
         Shown(
             lambda: views.map_view(g, what),
             lambda: json.coverage_json(g, what),
-            lambda: text.coverage_blocks(g, what),
+            lambda: document.coverage_blocks(g, what),
         ),
     )
     return ExitStatus.OK

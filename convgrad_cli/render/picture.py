@@ -70,7 +70,8 @@ def legend(picture: Picture) -> Text:
         entries.append("░ padding: the zeros around the input")
     if any(p.array == "padded_delta" for p in picture.panels):
         entries.append("underlined: under the flipped kernel")
-    text = Text("legend: " + "; ".join(entries), "dim")
+    text = Text()  # the dim is the words', not the window colours'
+    text.append("legend: " + "\n        ".join(entries), "dim")  # one mark a line: no wider than the grids
     if picture.windows and examples.keys() & {"cell", "window", "contributor"}:
         text.append("\ncolour = window: ", "dim")
         for i, name in enumerate(picture.windows[:14]):

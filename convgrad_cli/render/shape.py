@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convgrad_cli.core.coverage import checkerboard, window_counts
+from convgrad_cli.core.coverage import checkerboard
 from convgrad_cli.core.geometry import Geometry
-from convgrad_cli.core.panels import Mark, Panel
+from convgrad_cli.core.pictures import coverage_panel
 from convgrad_cli.core.shape import SameReport, Solution, jax_call, keras_call, torch_call
 
 from .grid import Grid
@@ -94,22 +93,8 @@ def same_text(same: SameReport, sol: Solution) -> Text:
     return Text(where + text, "dim")
 
 
-def map_panel(geom: Geometry, title: str) -> Panel:
-    """How many windows each cell belongs to, uncovered cells marked."""
-    counts = window_counts(geom)
-    if geom.ndim == 1:
-        grid = counts.reshape(1, -1)
-    elif geom.ndim == 2:
-        grid = counts
-    else:
-        grid = counts[0]
-        title += " (depth 0)"
-    marks = {(int(r), int(c)): Mark("uncovered") for r, c in np.argwhere(grid == 0)}
-    return Panel(title, "coverage", (), grid.astype(float), None, 1 if geom.ndim == 1 else 2, marks=marks)
-
-
 def map_view(geom: Geometry, what: str) -> RenderableType:
-    panel_ = map_panel(geom, f"windows per cell of the {what}")
+    panel_ = coverage_panel(geom, f"windows per cell of the {what}")
     parts: list[RenderableType] = [
         Text(f"coverage of {geom.describe()}: how many windows each cell of the {what} belongs to", "bold"),
         Grid(panel_),

@@ -9,6 +9,7 @@ so the eye sees the same terms arrive by both routes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -16,6 +17,7 @@ from rich.text import Text
 
 from convgrad_cli.core.coverage import why_uncovered
 from convgrad_cli.core.explain import CellTrace, InputTrace, OutputTrace, WeightTrace
+from convgrad_cli.core.panels import Section
 from convgrad_cli.core.pictures import Picture, input_picture, output_picture, weight_picture
 from convgrad_cli.core.terms import Term
 
@@ -81,20 +83,32 @@ def all_view(cells: Sequence[InputTrace]) -> RenderableType:
 def steps_view(ct: InputTrace, only: Mapping[str, int] | None = None) -> RenderableType:
     """The slides' reasoning, one window at a time: its picture, the terms it adds,
     and the running sum."""
+    opening, steps, closing = _steps(ct, only)
+    return spaced(opening + [part for step in steps for part in step] + closing)
+
+
+def steps_frames(ct: InputTrace, only: Mapping[str, int] | None = None) -> list[RenderableType]:
+    """The same as frames of an animation: one per window, then the flipped kernel."""
+    opening, steps, closing = _steps(ct, only)
+    return [spaced(opening + step) for step in steps] + [spaced(opening + closing)]
+
+
+def _steps(ct: InputTrace, only: Mapping[str, int] | None) -> tuple[list[Any], list[list[Any]], list[Any]]:
     picture = input_picture(ct, only)
     g, namer = ct.problem.geom, ct.namer
     styles = term_styles(picture)
-    parts: list[RenderableType] = [
+    opening: list[RenderableType] = [
         heading(ct.problem),
         Text(f"Start with input {ct.name}. Where does it appear?", "bold"),
     ]
     if not ct.terms:
-        parts.append(Text(f"Nowhere: {why_uncovered(g, ct.index[2:])}, so {ct.lhs} = 0."))
+        opening.append(Text(f"Nowhere: {why_uncovered(g, ct.index[2:])}, so {ct.lhs} = 0."))
     windows = picture.sections[0].panels if ct.terms else []
     by_position: dict[tuple[int, ...], list[Term]] = {}
     for t in ct.terms:
         by_position.setdefault(tuple(t.delta[2:]), []).append(t)
     done: list[Term] = []
+    steps = []
     for i, (name, ts) in enumerate(zip(picture.windows, by_position.values()), 1):
         done += ts
         first = ts[0]
@@ -115,14 +129,13 @@ def steps_view(ct: InputTrace, only: Mapping[str, int] | None = None) -> Rendera
             line.append(products, styles.get(d, ""))
             line.append(".")
         panels = [p for p in windows if p.marks and next(iter(p.marks.values())).window == i - 1]
-        step = section(type(picture.sections[0])("", panels)) if panels else Text("")
-        parts += [line, step, Text("so far: ", "dim") + result_text(ct, styles, done)]
+        step = section(Section("", panels)) if panels else Text("")
+        steps.append([line, step, Text.assemble(("so far: ", "dim"), result_text(ct, styles, done))])
+    closing: list[RenderableType] = []
     if ct.terms:
-        parts.append(Text("Adding every window: ") + result_text(ct, styles))
-    parts.append(Text(_matrix_sentence(ct)))
-    parts.append(section(picture.sections[-1]))
-    parts.append(legend(picture))
-    return spaced(parts)
+        closing.append(Text("Adding every window: ") + result_text(ct, styles))
+    closing += [Text(_matrix_sentence(ct)), section(picture.sections[-1]), legend(picture)]
+    return opening, steps, closing
 
 
 def _matrix_sentence(ct: InputTrace) -> str:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from convgrad_cli.cli import app
 from convgrad_cli.config import DEFAULT, build_problem, load, template
-from convgrad_cli.render.text import latex_expression, latex_name
+from convgrad_cli.render.latex import latex_expression, latex_name
 
 TEMPLATE = template()
 
@@ -79,7 +79,7 @@ def test_export_never_overwrites_without_force(tmp_path):
 @pytest.mark.parametrize(
     "fmt, name, message",
     [
-        (None, "x.pdf", "must end in .svg, .html, .htm, .txt"),
+        (None, "x.docx", "must end in .svg, .html, .htm, .txt, .png, .pdf"),
         ("json", "x.svg", "must end in .json, .txt"),
         ("latex", "x.md", "must end in .tex, .txt"),
     ],  # fmt: skip
@@ -102,6 +102,7 @@ def test_json_export_is_the_document(tmp_path):
 
 
 def _balanced(tex: str) -> None:
+    tex = tex.replace("\\\\[", "")  # a line break with its spacing, not display maths
     stack = []
     for kind, env in re.findall(r"\\(begin|end)\{([^}]*)\}", tex):
         if kind == "begin":
@@ -131,8 +132,11 @@ def test_latex_is_structurally_sound(command):
 
 def test_latex_shows_the_slides_expression():
     tex = run("backward", "--format", "latex").stdout
-    assert r"\frac{\partial L}{\partial b} &= w_2\delta_1 + w_1\delta_2 = 3" in tex
-    assert "\\begin{bmatrix}\n  w_4 & w_3 \\\\\n  w_2 & w_1\n\\end{bmatrix}" in tex
+    assert r"\partial L/\partial b &= w_2\delta_1 + w_1\delta_2 = 3" in tex
+    # the flipped kernel, names over values, under its brace in the pipeline's equation
+    flipped = r"\genfrac{}{}{0pt}{}{w_4}{\scriptstyle 4} & \genfrac{}{}{0pt}{}{w_3}{\scriptstyle 3} \\ "
+    assert flipped + r"\genfrac{}{}{0pt}{}{w_2}{\scriptstyle 2}" in tex
+    assert r"\end{array}\right]}_{\operatorname{rot180}(W)}" in tex
 
 
 def test_latex_names():
@@ -145,7 +149,8 @@ def test_latex_names():
 
 def test_markdown_tables():
     md = run("backward", "--stride", "2", "--format", "markdown").stdout
-    assert "| 0 | δ1 | 0 | δ2 | 0 |" in md  # the padded δ of the slides' second example
+    assert "|  | 0 | 1 | 2 | 3 | 4 |\n|---:|---:|---:|---:|---:|---:|\n| 0 | 0 | 0 | 0 | 0 | 0 |\n" in md
+    assert "| 1 | 0 | δ1<br>1 | 0 | δ2<br>1 | 0 |" in md  # the padded δ of the slides' second example
     assert "- `∂L/∂f = w4·δ1` = 4" in md
 
 

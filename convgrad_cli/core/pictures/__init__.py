@@ -3,13 +3,14 @@ one source of truth for what the terminal, JSON, the exports and ``explore`` mar
 """
 
 from .base import MAX_NAMED, Picture, padded_input
-from .pipeline import backward_picture, forward_picture, shape_arithmetic
+from .pipeline import backward_picture, coverage_panel, forward_picture, shape_arithmetic
 from .trace import input_picture, output_picture, weight_picture
 
 __all__ = [
     "MAX_NAMED",
     "Picture",
     "backward_picture",
+    "coverage_panel",
     "forward_picture",
     "input_picture",
     "output_picture",

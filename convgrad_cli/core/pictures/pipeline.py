@@ -95,3 +95,17 @@ def shape_arithmetic(g: Geometry) -> str:
 def _axes(t: Iterable[int]) -> str:
     t = tuple(t)
     return str(t[0]) if len(set(t)) == 1 else "×".join(map(str, t))
+
+
+def coverage_panel(geom: Geometry, title: str) -> Panel:
+    """How many windows each cell belongs to (its depth 0 in 3-D), uncovered cells marked."""
+    import numpy as np
+
+    from convgrad_cli.core.coverage import window_counts
+    from convgrad_cli.core.panels import Mark
+
+    counts = window_counts(geom)
+    grid = counts.reshape(1, -1) if geom.ndim == 1 else counts if geom.ndim == 2 else counts[0]
+    marks = {(int(r), int(c)): Mark("uncovered") for r, c in np.argwhere(grid == 0)}
+    title += " (depth 0)" if geom.ndim == 3 else ""
+    return Panel(title, "coverage", (), grid.astype(float), None, 1 if geom.ndim == 1 else 2, marks=marks)

@@ -1,0 +1,265 @@
+"""LaTeX for slides: every view, at any size, compiles with amsmath, amssymb,
+xcolor and graphicx.
+
+Grids are cut around the cell of interest as in the terminal (``\\cdots``,
+``\\vdots``); marked cells take their window's colour (the terminal's, a light
+tint behind black text) and their text mark (``\\boxed{b}``, ``b\\cdot w_2``);
+the pipeline is one equation, ``pad(dilate(δ)) ⋆ rot180(W) = ∂L/∂x``, its
+matrices side by side. ``standalone`` wraps all in a document that compiles as is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from convgrad_cli.core.panels import Panel
+
+from . import cells
+from .document import Block, Equations, Heading, Panels, Pipeline, Table
+from .style import PALETTE
+
+PACKAGES = r"\usepackage{amsmath,amssymb,xcolor,graphicx}"
+
+
+#: Scales its argument down to the line's width when, and only when, it is wider.
+FIT = r"\providecommand{\cgfit}[1]{\sbox0{#1}\ifdim\wd0>\linewidth\resizebox{\linewidth}{!}{\usebox0}\else\usebox0\fi}"
+
+
+def colours() -> list[str]:
+    """The palette's definitions and the macro that keeps a box inside the line."""
+    return [rf"\definecolor{{cgw{i}}}{{HTML}}{{{c.lstrip('#')}}}" for i, c in enumerate(PALETTE)] + [FIT]
+
+
+def to_latex(blocks: Sequence[Block], standalone: bool = False) -> str:
+    body: list[str] = []
+    boxes: list[str] = []  # a run of one-panel blocks, flowing side by side
+
+    def flush() -> None:
+        if boxes:
+            body.append(_flow(boxes, "2em") + r"\medskip")
+            boxes.clear()
+
+    for b in blocks:
+        if isinstance(b, Panels) and len(b.panels) == 1 and not b.windows:
+            boxes.append(_box(b.panels[0], b.title))
+            continue
+        flush()
+        if isinstance(b, Heading):
+            body.append(rf"\section*{{{inline(b.text)}}}" if standalone else f"% {b.text}")
+        elif isinstance(b, Panels):
+            body.append(_panels(b))
+        elif isinstance(b, Pipeline):
+            body.append(_pipeline(b))
+        elif isinstance(b, Equations):
+            body.append(_equations(b))
+        elif isinstance(b, Table):
+            body.append(_table(b))
+        else:
+            body.append(inline(b.text) + r"\par")
+    flush()
+    text = "\n\n".join(body) + "\n"
+    if standalone:
+        return (
+            "\\documentclass{article}\n\\usepackage[margin=1.5cm]{geometry}\n" + PACKAGES + "\n\\allowdisplaybreaks\n"
+            + "\n".join(colours()) + "\n\\begin{document}\n\\setlength{\\arraycolsep}{3pt}\n" + text + "\\end{document}\n"
+        )  # fmt: skip
+    head = [
+        "% convgrad: \\input this into a document that loads the packages "
+        + PACKAGES.replace("\\usepackage", ""),
+        "% (and \\allowdisplaybreaks for long lists of equations); its colours and one macro:",
+        *colours(),
+    ]
+    return "\n".join(head) + "\n\n" + text
+
+
+# -- text and names ------------------------------------------------------------------------------
+
+_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
+_MATH = re.compile(
+    r"∂L/∂[\wδ]+(?:\[[\d,]+\])?|[δwxy]\[[\d,…]+\]|δ\d*|[wy]\d+|Σ|⋆|·|×|−|→|≤|√|⋯|…|✗|░|∅|rot180"
+)
+_SYMBOLS = {"Σ": r"\Sigma", "⋆": r"\star", "·": r"\cdot", "×": r"\times", "−": "-", "→": r"\to", "≤": r"\le",
+            "√": r"\surd", "⋯": r"\cdots", "…": r"\ldots", "✗": r"\times", "░": r"\square", "∅": r"\emptyset",
+            "rot180": r"\operatorname{rot180}"}  # fmt: skip
+
+
+def inline(text: str) -> str:
+    """Words as text, symbols and names as math: ``δ = ∂L/∂y`` → ``$\\delta$ = $\\partial L/\\partial y$``."""
+    out, last = [], 0
+    for m in _MATH.finditer(text):
+        out.append(_escape(text[last : m.start()]))
+        token = m.group()
+        math = _SYMBOLS.get(token) or (_lhs(token) if token.startswith("∂L/∂") else _name(token))
+        out.append("$" + math + "$")
+        last = m.end()
+    out.append(_escape(text[last:]))
+    return re.sub(r"\$\s*\$", " ", "".join(out)).replace("$ $", r"\ ")
+
+
+_PUNCTUATION = {"—": "---", "–": "--", "‘": "`", "’": "'", "“": "``", "”": "''", "⟨": r"$\langle$",
+                "⟩": r"$\rangle$", "≠": r"$\neq$", "≥": r"$\ge$", "°": r"$^\circ$"}  # fmt: skip
+
+
+def _escape(text: str) -> str:
+    text = "".join(_TEXT_ESCAPES.get(ch, ch) for ch in text)
+    text = "".join(_PUNCTUATION.get(ch, ch) for ch in text)
+    return "".join(ch if ord(ch) < 128 else "?" for ch in text)  # pdflatex reads no other Unicode
+
+
+def _name(name: str) -> str:
+    """``w2`` → ``w_2``, ``δ12`` → ``\\delta_{12}``, ``x[0,1]`` → ``x_{0,1}``, ``∂L/∂b`` → a fraction."""
+    frac = re.fullmatch(r"∂L/∂(.+)", name)
+    if frac:
+        return rf"\frac{{\partial L}}{{\partial {_name(frac.group(1))}}}"
+    name = name.replace("δ", r"\delta ").replace("…", r"\ldots ")
+    indexed = re.fullmatch(r"(.*?)\[([\d,\\ldots ]+)\]", name)
+    if indexed:
+        return f"{indexed.group(1).strip()}_{{{indexed.group(2).strip()}}}"
+    sub = re.fullmatch(r"(.*?[^\d\s])\s*(\d+)", name)
+    if sub:
+        digits = sub.group(2)
+        return f"{sub.group(1).strip()}_{digits if len(digits) == 1 else '{' + digits + '}'}"
+    name = name.strip()
+    return rf"\mathrm{{{name}}}" if re.fullmatch(r"[A-Za-z]{2,}", name) else name
+
+
+latex_name = _name
+
+
+def latex_expression(expr: str) -> str:
+    """``w2·δ1 + w1·δ2`` → ``w_2\\delta_1 + w_1\\delta_2``."""
+    return " + ".join("".join(_name(f) for f in term.split("·")) for term in expr.split(" + "))
+
+
+def _factor(text: str) -> str:
+    """One factor of a cell's text: a name, a number, padding, with its marks."""
+    boxed = text.startswith("[") and text.endswith("]")
+    if boxed:
+        text = text[1:-1]
+    wrong = text.endswith("✗")
+    text = text.rstrip("✗")
+    if text == "░":
+        out = r"\square"
+    elif re.fullmatch(r"-?[\d.]+(?:e[-+]?\d+)?", text):
+        out = text if "e" not in text else re.sub(r"e([-+]?)0*(\d+)", r"\\cdot 10^{\1\2}", text)
+    else:
+        out = _name(text)
+    if wrong:
+        out = rf"{{{out}}}^{{\times}}"
+    return rf"\boxed{{{out}}}" if boxed else out
+
+
+def _line(text: str) -> str:
+    return r"\cdot ".join(_factor(f) for f in text.split("·") if f)
+
+
+def _cell(panel: Panel, r: int, c: int, names: bool) -> str:
+    drawn = cells.cell(panel, r, c, names)
+    lines = [_line(line) for line in drawn.lines]
+    body = (
+        lines[0]
+        if len(lines) == 1
+        else rf"\genfrac{{}}{{}}{{0pt}}{{}}{{{lines[0]}}}{{\scriptstyle {lines[1]}}}"
+    )
+    mark = drawn.mark
+    if mark is None:
+        return rf"\textcolor{{gray}}{{{body}}}" if drawn.structural else body
+    if panel.array == "padded_delta":
+        body = rf"\underline{{{body}}}"
+    if mark.role in ("wrong", "uncovered"):
+        return rf"\textcolor{{red}}{{{body}}}"
+    if mark.role == "tap":
+        return rf"\textcolor{{gray}}{{{body}}}"
+    if mark.window is None:
+        return body
+    tint = 55 if mark.role == "cell" else 30
+    return rf"\colorbox{{cgw{mark.window % len(PALETTE)}!{tint}}}{{$\displaystyle {body}$}}"
+
+
+def matrix(panel: Panel) -> str:
+    """A panel as a bracketed array, cut as in the terminal."""
+    names = cells.show_names(panel)
+    rows, cols = cells.shown(panel)
+    lines = []
+    for r in rows:
+        if r is None:
+            lines.append(" & ".join(r"\ddots" if c is None else r"\vdots" for c in cols))
+        else:
+            lines.append(" & ".join(r"\cdots" if c is None else _cell(panel, r, c, names) for c in cols))
+    spec = "r" * len(cols)
+    return rf"\left[\begin{{array}}{{{spec}}}" + " \\\\ ".join(lines) + r"\end{array}\right]"
+
+
+def _box(p: Panel, title: str = "") -> str:
+    """A panel under its title, as one box that flows with others."""
+    heading = " ".join(t for t in (title, p.title) if t)
+    top = rf"\textbf{{\small {inline(heading)}}}\\[3pt]" if heading else ""
+    return rf"\cgfit{{\begin{{tabular}}[t]{{@{{}}c@{{}}}}{top}${matrix(p)}$\end{{tabular}}}}"
+
+
+def _panels(b: Panels) -> str:
+    if not b.panels:
+        return ""
+    parts = [_box(p) for p in b.panels]
+    title = rf"\noindent\textbf{{{inline(b.title)}}}\par\smallskip" + "\n" if b.title else ""
+    legend = ""
+    if b.windows and any(m.window is not None for p in b.panels for m in p.marks.values()):
+        boxes = [
+            rf"\colorbox{{cgw{i % len(PALETTE)}!30}}{{{inline(name)}}}"
+            for i, name in enumerate(b.windows[:14])
+        ]
+        legend = "\n\\par\\smallskip{\\footnotesize windows: " + " ".join(boxes) + "}"
+    return title + _flow(parts, "1.5em") + legend + r"\par\medskip"
+
+
+def _flow(boxes: list[str], gap: str) -> str:
+    """Boxes side by side, wrapping onto the next line when the next does not fit
+    (ragged right: a line of fewer boxes is not stretched)."""
+    return r"{\raggedright\noindent " + rf"\hspace{{{gap}}}".join(boxes) + r"\par}"
+
+
+def _pipeline(b: Pipeline) -> str:
+    sum_o = r"\sum_{o}" if b.summed else ""
+    equation = (
+        rf"{sum_o}\underbrace{{{matrix(b.padded_delta)}}}_{{\operatorname{{pad}}(\operatorname{{dilate}}(\delta))}}"
+        rf" \star \underbrace{{{matrix(b.flipped_kernel)}}}_{{\operatorname{{rot180}}(W)}}"
+        rf" = \underbrace{{{matrix(b.input_grad)}}}_{{\partial L/\partial x}}"
+    )
+    return r"\[\cgfit{$\displaystyle " + equation + r"$}\]"
+
+
+def _lhs(name: str) -> str:
+    """``∂L/∂b`` as ``\\partial L/\\partial b``: a list of equations reads better unstacked."""
+    if name.startswith("∂L/∂"):
+        return r"\partial L/\partial " + _name(name[4:])
+    return _name(name)
+
+
+def _equations(b: Equations) -> str:
+    if not b.rows:
+        return ""
+    equations = []
+    for lhs, rhs, value in b.rows:
+        terms = rhs.split(" + ")
+        chunks = [" + ".join(latex_expression(t) for t in terms[i : i + 4]) for i in range(0, len(terms), 4)]
+        equations.append((f"{_lhs(lhs)} &= " + r" \\ &\quad + ".join(chunks), value, len(terms)))
+    # short equations three to a row, as the slides list them
+    per_row = 3 if all(n <= 2 for _, _, n in equations) else 2 if all(n <= 4 for _, _, n in equations) else 1
+    lines = []
+    for i in range(0, len(equations), per_row):
+        row = [eq + (f" = {_factor(v)}" if v is not None else "") for eq, v, _ in equations[i : i + per_row]]
+        lines.append("  " + " & ".join(row))
+    more = rf"\\ & \text{{\ldots {b.more} more (all in --format json)}}" if b.more else ""
+    title = rf"\noindent\textbf{{{inline(b.title)}}}" + "\n" if b.title else ""
+    return title + "\\begin{align*}\n" + " \\\\\n".join(lines) + more + "\n\\end{align*}"
+
+
+def _table(b: Table) -> str:
+    lines = [rf"\noindent\textbf{{{inline(b.title)}}}\par\smallskip", r"{\footnotesize\noindent"]
+    lines.append(rf"\cgfit{{\begin{{tabular}}{{{'l' * len(b.header)}}}")
+    for row in [b.header, *b.rows]:
+        lines.append("  " + " & ".join(inline(str(c)) for c in row) + r" \\")
+    lines.append(r"\end{tabular}}}")
+    return "\n".join(lines)
