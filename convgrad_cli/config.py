@@ -65,43 +65,117 @@ def max_bytes() -> int:
 # -- reading ---------------------------------------------------------------------
 
 
+#: The largest config file read (YAML of a 300×300 array of numbers is ~1 MiB;
+#: larger arrays are better given as a fill such as random:1x3x224x224).
+MAX_CONFIG_BYTES = 1 << 20
+#: Deeper nesting than any config needs (a 5-axis array in a mapping is 7 levels).
+MAX_DEPTH = 16
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A config file as a mapping; every way a file can be unusable is a ConfigError."""
-    import yaml
+    """A config file as a mapping; every way a file can be unusable is a ConfigError.
+
+    Only regular files are read (a FIFO would block, /dev/urandom never end), at
+    most :data:`MAX_CONFIG_BYTES` of them."""
+    import stat
 
     p = Path(path)
+    name = repr(str(p))
     try:
-        text = p.read_text(encoding="utf-8")
+        info = p.stat()
     except FileNotFoundError:
-        raise ConfigError(f"config file {str(p)!r} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{str(p)!r} is a directory; give a YAML config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {str(p)!r}: {exc}") from None
+        raise ConfigError(f"config file {name} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {name}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{name} is a directory; give a YAML config file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{name} is not a regular file (a device, pipe or socket); give a YAML config file")
     try:
-        data = yaml.safe_load(text)
+        with open(p, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {name}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config file {name} is over {MAX_CONFIG_BYTES >> 20} MiB; give large arrays as a fill "
+            "(e.g. input: {shape: [1, 3, 224, 224], fill: random})"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {name} is not UTF-8 text") from None
+    loaded = safe_yaml(text, name)
+    if loaded is None:
+        raise ConfigError(
+            f"config file {name} is empty; write at least one key (convgrad init writes them all), "
+            "or leave the config out for the seed's example"
+        )
+    if not isinstance(loaded, dict):
+        raise ConfigError(
+            f"{name} holds a YAML {type(loaded).__name__}; a config is a mapping of keys ({', '.join(KEYS)})"
+        )
+    return loaded
+
+
+def safe_yaml(text: str, where: str) -> Any:
+    """YAML with plain data only: ``safe_load``'s types, no anchors or aliases
+    (``&a [*a]`` would never end), no duplicate keys, at most :data:`MAX_DEPTH` deep."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _inspect(node, where)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{str(p)!r} is not valid YAML{where}: {problem}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{str(p)!r} holds a YAML {type(data).__name__}; a config is a mapping of keys "
-            f"({', '.join(KEYS)})"
-        )
-    return data
+        raise ConfigError(f"{where} is not valid YAML{at}: {problem}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more digits than Python converts
+        raise ConfigError(f"{where} holds a value convgrad cannot read: {str(exc)[:120]}") from None
+    finally:
+        loader.dispose()
+
+
+def _inspect(root: Any, where: str) -> None:
+    import yaml
+
+    seen: set[int] = set()
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        at = f"{where} line {node.start_mark.line + 1}"
+        if id(node) in seen:
+            raise ConfigError(f"{at}: anchors and aliases (&name, *name) are not allowed in a config")
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{at}: nested deeper than {MAX_DEPTH} levels; no config needs that")
+        if isinstance(node, yaml.SequenceNode):
+            stack += [(child, depth + 1) for child in node.value]
+        elif isinstance(node, yaml.MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if (key.tag, key.value) in keys:
+                        raise ConfigError(
+                            f"{where} line {key.start_mark.line + 1}: key {key.value!r} is given twice"
+                        )
+                    keys.add((key.tag, key.value))
+                stack += [(key, depth + 1), (value, depth + 1)]
 
 
 def parse_flag(name: str, text: str) -> Any:
     """A flag's text as a config value: YAML (``2``, ``[2, 1]``, ``same``,
     ``{shape: [4, 4], fill: names}``), ``2,1`` for a list of ints, or
     ``FILL:SHAPE`` such as ``random:1x3x8x8`` for an array."""
-    import yaml
-
+    flag = f"--{'x' if name == 'input' else name}"
     text = text.strip()
+    if not text:
+        raise ConfigError(f"{flag} is empty; give a value, or leave the flag out for its default")
     if re.fullmatch(r"-?\d+(\s*,\s*-?\d+)+", text):
         return [int(v) for v in text.split(",")]
     fill = re.fullmatch(r"([a-z]+)(?::(\d+(?:x\d+)*))?", text)
@@ -110,12 +184,10 @@ def parse_flag(name: str, text: str) -> Any:
         if fill.group(2):
             spec["shape"] = [int(v) for v in fill.group(2).split("x")]
         return spec
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ConfigError(
-            f"{name} value {text!r} is not valid YAML, a list such as 2,1, or FILL:SHAPE"
-        ) from None
+    value = safe_yaml(text, f"{flag} value {text[:40]!r}")
+    if value is None:
+        raise ConfigError(f"{flag} {text!r} is null; give a value, or leave the flag out for its default")
+    return value
 
 
 def check_keys(raw: dict[str, Any], source: str) -> None:
@@ -132,7 +204,12 @@ def check_keys(raw: dict[str, Any], source: str) -> None:
 def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
     """Validate a config mapping (defaults filled in) into a :class:`Problem`."""
     check_keys(raw, source)
-    cfg = {**DEFAULT, **{k: v for k, v in raw.items() if v is not None}}
+    for key, value in raw.items():
+        if value is None:
+            raise ConfigError(
+                f"{key} is null in {source}; give a value, or leave the key out for its default"
+            )
+    cfg = {**DEFAULT, **raw}
     dtype = cfg["dtype"]
     if not isinstance(dtype, str) or dtype not in DTYPES:
         raise ConfigError(f"dtype {dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
@@ -185,12 +262,19 @@ def config_paths(targets: list[str]) -> list[Path]:
     paths: list[Path] = []
     for target in targets:
         p = Path(target)
-        if p.is_dir():
-            found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        try:
+            is_dir, exists = p.is_dir(), p.exists()
+        except OSError as exc:  # a name too long, a folder that cannot be entered
+            raise ConfigError(f"cannot read {target!r}: {exc.strerror or exc}") from None
+        if is_dir:
+            try:
+                found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+            except OSError as exc:
+                raise ConfigError(f"cannot read directory {target!r}: {exc.strerror or exc}") from None
             if not found:
                 raise ConfigError(f"directory {target!r} holds no *.yaml config")
             paths += found
-        elif p.exists():
+        elif exists:
             paths.append(p)
         elif any(ch in target for ch in "*?["):
             found = sorted(Path(m) for m in glob.glob(target, recursive=True))
@@ -205,10 +289,24 @@ def config_paths(targets: list[str]) -> list[Path]:
 # -- values --------------------------------------------------------------------------
 
 
+#: A number written without a dot before its exponent (1e-3), which YAML 1.1 reads as text.
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _numbers(value: Any) -> Any:
+    """Nested lists with ``'1e-3'`` read as the number it is."""
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+        return float(value)
+    return value
+
+
 def operand(spec: Any, name: str) -> Any:
-    """A config's array: ``{shape, fill}`` becomes a :class:`Fill`; numbers pass as they are."""
+    """A config's array: ``{shape, fill}`` becomes a :class:`Fill`; numbers pass as
+    they are (``1e-3`` too, which YAML 1.1 reads as text)."""
     if not isinstance(spec, dict):
-        return spec
+        return _numbers(spec)
     unknown = set(spec) - {"shape", "fill"}
     if unknown:
         raise ConfigError(f"{name} has unknown field(s) {sorted(map(str, unknown))}; allowed: shape, fill")

@@ -9,6 +9,7 @@ and ``trace`` start quickly. No ``from __future__ import annotations``: see
 """
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,7 +19,7 @@ from convgrad_cli import __version__
 from convgrad_cli.errors import ConfigError, OutputError
 
 from .options import ConfigArg, DebugOpt, ForceOpt, OutputFlags, ProblemFlags, grouped
-from .output import Shown, check_export, guard, show, write_atomic
+from .output import Shown, check_export, emit, exists, guard, show, write_atomic
 
 app = typer.Typer(
     name="convgrad",
@@ -76,7 +77,7 @@ def forward(
 
         result, only = explain.forward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.forward_view(result, only), lambda: json.forward_json(result, only),
-                        lambda: document.forward_blocks(result, only)))  # fmt: skip
+                        lambda: document.forward_blocks(result, only), problem=result.problem))  # fmt: skip
 
     guard(out.debug, body)
 
@@ -103,7 +104,8 @@ def backward(
 
         result, only = explain.backward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.backward_view(result, only), lambda: json.backward_json(result, only),
-                        lambda: document.backward_blocks(result, only)))  # fmt: skip
+                        lambda: document.backward_blocks(result, only), problem=result.problem,
+                        pipeline=True))  # fmt: skip
 
     guard(out.debug, body)
 
@@ -183,7 +185,7 @@ def trace(
             cells = explain.every_input(problem)
             shown = Shown(lambda: views.all_view(cells), lambda: json.trace_json(cells, True),
                           lambda: document.trace_blocks(cells))  # fmt: skip
-        show(out, shown)
+        show(out, replace(shown, problem=problem))
 
     guard(out.debug, body)
 
@@ -208,9 +210,9 @@ def init(
         from convgrad_cli.config import template
 
         if str(path) == "-":
-            sys.stdout.write(template())
+            emit(lambda: sys.stdout.write(template()))
             return
-        if path.exists() and not force:
+        if exists(path) and not force:
             raise OutputError(f"{str(path)!r} exists; pass --force to overwrite it")
         write_atomic(path, template())
         print(f"wrote {path}; try: convgrad trace {path} --input a", file=sys.stderr)
@@ -219,5 +221,36 @@ def init(
 
 
 def run() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: every way a command can end is its exit status
+    and at most one line on stderr — usage errors too, and a closed stdout."""
+    import signal
+
+    from .output import ClosedStream, tolerant_streams
+
+    try:
+        from typer._click.exceptions import ClickException, UsageError
+    except ImportError:  # a typer from before it carried its own click
+        from click.exceptions import ClickException, UsageError  # type: ignore[no-redef]
+
+    tolerant_streams()
+    if sys.stdout is None:  # started with stdout closed (>&-): the first write says so
+        sys.stdout = ClosedStream()
+    # SIGTERM as an exception, so that temporary files and the check's child are cleaned up
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        status = app(prog_name="convgrad", standalone_mode=False)
+    except UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `convgrad`: the help, as Click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        where = f"; see {exc.ctx.command_path} --help" if exc.ctx is not None else ""  # type: ignore[attr-defined]
+        message = exc.format_message().rstrip(".")
+        print(f"convgrad: error: {message[:1].lower() + message[1:]}{where}", file=sys.stderr)
+        sys.exit(2)
+    except ClickException as exc:
+        print(f"convgrad: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("convgrad: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)

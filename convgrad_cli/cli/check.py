@@ -9,11 +9,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from convgrad_cli.errors import ConfigError, ExitStatus
+from convgrad_cli.errors import ConfigError, ExitStatus, OutputError
 
 from .app import app
 from .options import Format, Mode, OutputFlags, ProblemFlags, grouped
-from .output import Shown, check_export, guard, show, write_atomic
+from .output import Shown, check_export, exists, guard, show, write_atomic
 
 #: Flags that give arrays: they apply to configs; the sweep draws its own.
 ARRAY_FLAGS = ("x", "kernel", "bias", "delta", "seed")
@@ -122,6 +122,8 @@ def check(
             raise ConfigError(f"--framework {framework!r} is not allowed; allowed: numpy, torch, jax")
         if layout not in ("full", "given"):
             raise ConfigError(f"--layout {layout!r} is not allowed; allowed: full, given")
+        if junit_xml is not None and exists(junit_xml) and not out.force:
+            raise OutputError(f"{str(junit_xml)!r} exists; pass --force to overwrite it")
         import numpy as np
 
         from convgrad_cli.config import config_paths, load

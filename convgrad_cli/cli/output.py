@@ -3,6 +3,8 @@
 No ``from __future__ import annotations``: see :mod:`.options`.
 """
 
+import errno
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -33,6 +35,75 @@ class Shown:
     document: Callable[[], dict]  # the JSON document
     blocks: Callable[[], list]  # LaTeX and Markdown blocks
     frames: Optional[Callable[[], list]] = None  # an animation's frames (trace --steps), for SVG
+    problem: Any = None  # the problem shown: its JSON document is counted against the budget first
+    pipeline: bool = False  # the document holds the slides' pipeline (backward)
+
+
+class ClosedStream(io.TextIOBase):
+    """What stdout is when convgrad was started with it closed: writing is an error."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "it is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
+#: One ASCII character for each symbol convgrad draws, so that grids keep their columns.
+ASCII = {"·": ".", "×": "x", "δ": "d", "∂": "d", "⋆": "*", "−": "-", "Σ": "S", "…": "~", "⋯": "~", "⋮": ":",
+         "⋱": "\\", "→": ">", "≤": "<", "≥": ">", "√": "V", "░": "#", "✗": "X", "✓": "v", "∅": "0", "—": "-",
+         "–": "-", "⟨": "<", "⟩": ">", "≠": "#", "°": "o", "²": "2", "⁻": "-", "│": "|", "─": "-"}  # fmt: skip
+
+
+def _one_char(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start : exc.end]
+    return "".join(ASCII.get(ch, "?") for ch in text), exc.end
+
+
+def tolerant_streams() -> None:
+    """A character stdout or stderr cannot encode is written, never a crash: on an
+    ASCII terminal as one ASCII character (``w4·δ1`` → ``w4.d1``, so grids keep
+    their columns), a file name that is not UTF-8 as an escape."""
+    import codecs
+
+    codecs.register_error("convgrad.ascii", _one_char)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        try:
+            "δ·×".encode(stream.encoding or "ascii")
+            reconfigure(errors="backslashreplace")
+        except (UnicodeEncodeError, LookupError):
+            reconfigure(errors="convgrad.ascii")
+
+
+def emit(write: Callable[[], Any]) -> None:
+    """Write to stdout: a closed pipe ends convgrad as SIGPIPE would (as ``yes | head``
+    does, so a pipeline never reads it as a failed check); any other failure
+    (a full disk, a closed stdout) is an error."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        die_of_sigpipe()
+    except OSError as exc:
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def die_of_sigpipe() -> None:
+    import signal
+
+    try:  # nothing left to flush into the closed pipe at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    sys.exit(128 + 13)
 
 
 def guard(debug: bool, body: Callable[[], Optional[int]]) -> None:
@@ -74,7 +145,7 @@ def check_export(out: OutputFlags) -> None:
             f"--export {str(out.export)!r}: with --format {(out.format or Format.rich).value} the file must end in "
             f"{', '.join(allowed)}"
         )
-    if out.export.exists() and not out.force:
+    if exists(out.export) and not out.force:
         raise OutputError(f"{str(out.export)!r} exists; pass --force to overwrite it")
 
 
@@ -82,10 +153,9 @@ def show(out: OutputFlags, shown: Shown) -> None:
     """Print one result in the chosen format; ``--export`` writes the same to a file."""
     if out.format in (Format.json, Format.latex, Format.markdown):
         if out.format is Format.json:
-            import json  # here: only JSON output needs it
-
-            # numpy scalars (the zeros np.pad puts into arrays of names) as plain numbers
-            text = json.dumps(shown.document(), ensure_ascii=False, default=lambda v: v.item()) + "\n"
+            if shown.problem is not None:  # the document is every value, as Python objects and text
+                shown.problem.require("the JSON document", document=True, pipeline=shown.pipeline)
+            text = json_text(shown.document())
         elif out.format is Format.latex:
             from convgrad_cli.render.latex import to_latex
 
@@ -94,22 +164,55 @@ def show(out: OutputFlags, shown: Shown) -> None:
             from convgrad_cli.render.markdown import to_markdown
 
             text = to_markdown(shown.blocks())
-        sys.stdout.write(text)
+        emit(lambda: sys.stdout.write(text))
         if out.export is not None:
             write_atomic(out.export, text)
         return
     from rich.console import Console
 
+    class Terminal(Console):
+        def on_broken_pipe(self) -> None:  # Rich's own would exit 1: a failed check, to a pipeline
+            die_of_sigpipe()
+
     renderable = shown.view()
     # --format rich is colour even into a pipe (less -R); left out, a terminal decides
     plain = out.format is Format.plain or (out.format is None and "NO_COLOR" in os.environ)
     forced = True if out.format is Format.rich else None
-    console = Console(
+    console = Terminal(
         color_system=None if plain else "auto", force_terminal=forced, highlight=False, width=out.width
     )
-    console.print(renderable)
+    emit(lambda: console.print(renderable))
     if out.export is not None:
         _export(out, shown, renderable, out.width or console.width, plain)
+
+
+def json_text(document: Any) -> str:
+    """One JSON document. A non-finite number, which JSON has no word for, is
+    written as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (as
+    Protocol Buffers' JSON writes them); NumPy scalars as plain numbers."""
+    import json
+
+    def plain(v: Any) -> Any:
+        return v.item()
+
+    try:
+        return json.dumps(document, ensure_ascii=False, allow_nan=False, default=plain) + "\n"
+    except ValueError:  # a non-finite number somewhere: spell them out
+        return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False, default=plain) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and not hasattr(value, "__len__"):
+        return _finite(value.item())
+    return value
 
 
 def _export(out: OutputFlags, shown: Shown, renderable: Any, width: int, plain: bool) -> None:
@@ -130,11 +233,28 @@ def _export(out: OutputFlags, shown: Shown, renderable: Any, width: int, plain: 
         write_atomic(out.export, export.plain_text(renderable, width))
 
 
+#: Temporary files of :func:`write_atomic` start with this (after a dot and the target's name).
+TEMP = ".convgrad-"
+#: A temporary file this old is one a killed convgrad left behind.
+STALE_SECONDS = 600
+
+
+def exists(path: Path) -> bool:
+    """Whether ``path`` exists; a name the system cannot take (over 255 bytes, say)
+    is an error that says so."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise OutputError(f"cannot use {str(path)!r}: {exc.strerror or exc}") from None
+
+
 def write_atomic(path: "str | Path", data: "str | bytes", force: bool = True) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place:
-    a reader sees the old file or the new one, never half of one."""
+    a reader sees the old file or the new one, never half of one. Any failure —
+    a full disk, a name too long, no permission — is an :class:`OutputError`
+    and leaves no temporary file; those a killed convgrad left are removed."""
     target = Path(path)
-    if target.exists() and not force:
+    if exists(target) and not force:
         raise OutputError(f"{str(target)!r} exists; pass --force to overwrite it")
     if target.is_dir():
         raise OutputError(f"{str(target)!r} is a directory; give a file path")
@@ -143,10 +263,11 @@ def write_atomic(path: "str | Path", data: "str | bytes", force: bool = True) ->
         raise OutputError(f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist")
     import tempfile
 
+    _remove_stale(folder, target.name)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP}", dir=folder)
     except OSError as exc:
-        raise OutputError(f"cannot write {str(target)!r}: {exc.strerror}") from None
+        raise OutputError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
@@ -156,9 +277,24 @@ def write_atomic(path: "str | Path", data: "str | bytes", force: bool = True) ->
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale(folder: Path, name: str) -> None:
+    import glob
+    import time
+
+    try:
+        for old in folder.glob(f".{glob.escape(name)}{TEMP}*"):
+            if time.time() - old.stat().st_mtime > STALE_SECONDS:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # cleaning up is a courtesy; the write itself reports what matters
 
 
 def _umask() -> int:

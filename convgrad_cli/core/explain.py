@@ -62,10 +62,11 @@ def forward(problem: Problem) -> ForwardResult:
 
 
 def backward(problem: Problem) -> BackwardResult:
+    named = terms.term_count(problem.geom) <= terms.MAX_TERMS
+    problem.require("the slides' pipeline (the dilated and padded δ)", pipeline=True, named=named)
     fwd = forward(problem)
     g, x, w, delta, namer = problem.geom, problem.x, problem.w, problem.delta, fwd.namer
     steps = rules.backward_steps(g, w, delta) if w is not None and delta is not None else None
-    named = terms.term_count(g) <= terms.MAX_TERMS
     delta_names = namer.grid("delta") if named else None
     kernel_names = namer.grid("kernel") if named else None
     dilated = None if delta_names is None else dilate(delta_names, g.stride)

@@ -86,6 +86,14 @@ class Geometry:
         )
 
     def __post_init__(self) -> None:
+        for name in ("batch", "in_channels", "out_channels", "groups", "in_size", "kernel_size", "stride",
+                     "dilation", "padding"):  # fmt: skip
+            value = getattr(self, name)
+            flat = [v for item in value for v in (item if isinstance(item, tuple) else (item,))] if isinstance(
+                value, tuple) else [value]  # fmt: skip
+            big = next((v for v in flat if abs(v) > MAX_SIZE), None)
+            if big is not None:
+                raise GeometryError(f"{name} {short(big)} is out of range; allowed: 0 to {MAX_SIZE:,}")
         n = self.ndim
         if n not in (1, 2, 3):
             raise GeometryError(f"{n} spatial axes given; convgrad handles 1, 2 or 3")
@@ -213,6 +221,16 @@ class Geometry:
         text += f" p{pad}" if pad != "0" else ""
         text += f" d{axes(self.dilation)}" if set(self.dilation) != {1} else ""
         return text + (f" g{self.groups}" if self.groups > 1 else "")
+
+
+#: The largest size, stride, dilation, padding or count accepted: int32's, as frameworks index.
+MAX_SIZE = 2**31 - 1
+
+
+def short(value: Any) -> str:
+    """An int as a message shows it: a 400-digit one as its first digits and its length."""
+    text = str(value)
+    return text if len(text) <= 20 else f"{text[:12]}… ({len(text.lstrip('-'))} digits)"
 
 
 def is_int(value: Any) -> bool:

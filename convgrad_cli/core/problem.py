@@ -50,6 +50,15 @@ class Problem:
     dtype: str
     seed: int
     source: str
+    max_bytes: int | None = None  # the memory budget a command checks before it builds (core.budget)
+
+    def require(self, what: str, **counts: Any) -> None:
+        """Refuse ``what`` before it is built if it needs more than the budget
+        (``counts``: as :func:`~convgrad_cli.core.budget.need` takes them)."""
+        from . import budget
+
+        nbytes = budget.need(self.geom, np.dtype(self.dtype).itemsize, **counts)
+        budget.require(self.geom, nbytes, self.max_bytes, what)
 
     @property
     def numeric(self) -> bool:
@@ -136,6 +145,7 @@ def build(
             f"{' and '.join(symbolic)} filled with names make {terms.term_count(geom)} products, over the "
             f"{terms.MAX_TERMS} convgrad writes out as names; give numbers (e.g. fill: random) at this size"
         )
+    _check_products(geom, x, w, b, d, dtype or _dtype_of(x, w))
     return Problem(
         geom=geom,
         ranks=ranks,
@@ -146,7 +156,35 @@ def build(
         dtype=dtype or _dtype_of(x, w),
         seed=seed,
         source=source,
+        max_bytes=max_bytes,
     )
+
+
+def _check_products(
+    g: Geometry,
+    x: np.ndarray | None,
+    w: np.ndarray | None,
+    b: np.ndarray | None,
+    d: np.ndarray | None,
+    dtype: str,
+) -> None:
+    """Refuse values whose sums of products could pass the dtype's largest number:
+    y (x·W over each window, plus b), ∂L/∂x (δ·W) and ∂L/∂W (x·δ over every output)."""
+    top = {name: float(np.max(np.abs(a), initial=0)) for name, a in (("x", x), ("W", w), ("b", b), ("δ", d))
+           if a is not None}  # fmt: skip
+    taps = g.in_channels // g.groups * prod(g.kernel_size)
+    sums = [("y", ("x", "W"), taps), ("∂L/∂x", ("δ", "W"), g.out_channels // g.groups * prod(g.kernel_size)),
+            ("∂L/∂W", ("x", "δ"), g.batch * prod(g.out_size))]  # fmt: skip
+    largest = float(np.finfo(dtype).max)
+    for what, (a, c), count in sums:
+        if a in top and c in top:
+            bound = top[a] * top[c] * count + (top.get("b", 0.0) if what == "y" else 0.0)
+            if not bound <= largest:
+                reach = f"{bound:.3g}" if bound < float("inf") else f"more than {largest:.3g}"
+                raise ArrayError(
+                    f"{what} could reach {reach} ({count:,} products of |{a}| ≤ {top[a]:.3g} and |{c}| ≤ "
+                    f"{top[c]:.3g}), past {dtype}'s largest ({largest:.3g}); scale the values down"
+                )
 
 
 def _dtype_of(*arrays: np.ndarray | None) -> str:
@@ -197,23 +235,33 @@ def _numbers(spec: Any, name: str, dtype: str | None) -> np.ndarray:
             )
         _check_numbers(spec, name)
         try:
-            spec = np.array(spec, dtype=dtype or np.float64)
+            spec = np.array(spec, dtype=np.float64)  # float64 first: what float32 cannot hold is caught below
         except ValueError:
             raise ArrayError(
                 f"{name} is ragged: every row must have the same length (nested lists of equal size)"
             ) from None
+        except OverflowError:
+            raise ArrayError(
+                f"{name} holds an integer too large for float64; entries must be finite"
+            ) from None
     values = np.asarray(spec)
     if values.dtype.kind not in "biuf":
         raise ArrayError(f"{name} has dtype {values.dtype}; it must hold real numbers")
-    if dtype is not None:
-        values = values.astype(dtype, copy=False)
-    elif values.dtype.kind != "f" or values.dtype.itemsize < 4:
-        values = values.astype(np.float64)
     if values.ndim == 0:
         raise ArrayError(f"{name} is a single number; give nested lists, e.g. [[1, 2], [3, 4]]")
-    if not np.isfinite(values).all():
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
         raise ArrayError(f"{name} holds a non-finite value (nan or inf); every entry must be finite")
-    return values
+    target = np.dtype(dtype) if dtype is not None else values.dtype
+    if target.kind != "f" or target.itemsize < 4:
+        target = np.dtype(np.float64)
+    if target.itemsize < values.dtype.itemsize or values.dtype.kind != "f":  # a narrowing cast
+        largest, limit = float(np.max(np.abs(values), initial=0)), float(np.finfo(target).max)
+        if largest > limit:
+            raise ArrayError(
+                f"{name} holds {largest:.3g}, past {target}'s largest ({limit:.3g}); "
+                "scale the values down or use float64"
+            )
+    return values.astype(target, copy=False)
 
 
 def _check_numbers(spec: Any, name: str) -> None:
@@ -284,13 +332,9 @@ class _Limit:
         self._check(f"{name} of shape {shape}", prod(shape))
 
     def check_problem(self, geom: Geometry) -> None:
-        # input, its gradient, output, δ, and the backward's dilated/padded δ
-        elements = (
-            2 * prod(geom.input_shape)
-            + 2 * prod(geom.output_shape)
-            + prod((geom.batch, geom.out_channels, *geom.padded_delta_size))
-        )
-        self._check(f"the problem {geom.describe()}", elements)
+        from . import budget
+
+        budget.require(geom, budget.need(geom, self.itemsize), self.max_bytes, "the problem")
 
     def _check(self, what: str, elements: int) -> None:
         nbytes = elements * self.itemsize

@@ -2,11 +2,13 @@
 
 The engine's one idea, for every geometry:
 
-1. **Phases.** The padded input is cut into ``stride`` phase images per axis,
+1. **Phases.** The padded input is cut into phase images per axis,
    ``phase_r[i] = x_pad[i·s + r]``. Kernel tap ``k`` then reads phase
    ``(k·d) mod s`` shifted by ``(k·d) div s``: every stride is a stride-1
-   problem. At stride 1 the padded input is its only phase, and without
-   padding that is the input itself, used in place.
+   problem. Only the residues ``r`` some tap reads are cut — at most the
+   kernel's size per axis, however large the stride — so a stride far wider
+   than the kernel costs neither time nor memory. At stride 1 the padded input
+   is its only phase, and without padding that is the input itself, used in place.
 2. **Flat offsets.** In a flattened phase image a shift is a plain offset, so
    what one tap meets over a run of outputs is one contiguous slice. The
    slice runs as wide as the phase image: the few positions past each row's
@@ -46,7 +48,8 @@ class Layout:
 
     ``taps[t] = (phase, offset)``: tap ``t`` (row-major over the kernel) meets
     flattened phase image ``phase`` at ``offset`` plus the output's own flat
-    position ``Σ i_a · flat_strides[a]``.
+    position ``Σ i_a · flat_strides[a]``. Phase images exist for the residues
+    ``residues[a]`` of each axis that some tap reads, row-major over them.
 
     What im2col copies: ``sources[s] = (phase, offset)``, each copied
     ``reach`` columns further than a block's width, so that kernel row ``i``
@@ -59,6 +62,7 @@ class Layout:
     in_size: tuple[int, ...]
     padding: tuple[Pair, ...]
     stride: tuple[int, ...]
+    residues: tuple[tuple[int, ...], ...]
     out: tuple[int, ...]
     phase_size: tuple[int, ...]
     flat_strides: tuple[int, ...]
@@ -71,12 +75,17 @@ class Layout:
 
     @property
     def phases(self) -> int:
-        return prod(self.stride)
+        return prod(len(r) for r in self.residues)
+
+    @property
+    def complete(self) -> bool:
+        """Every entry of the padded input lies in some phase image."""
+        return self.phases == prod(self.stride)
 
     @property
     def in_place(self) -> bool:
         """Stride 1 and no padding: the input is its own (only) phase image."""
-        return self.phases == 1 and not any(b or a for b, a in self.padding)
+        return all(s == 1 for s in self.stride) and not any(b or a for b, a in self.padding)
 
     def width(self, axis: int) -> int:
         """Flat positions from an output to the last one that shares its indices
@@ -98,7 +107,7 @@ class Layout:
         """For each phase: where in the ``(N, phases, C, *phase_size)`` images the
         input lands, and the input's entries ``(N, C, *in)`` (every ``stride``-th)
         that land there; the rest of the image is padding."""
-        for index, phase in enumerate(np.ndindex(*self.stride)):
+        for index, phase in enumerate(product(*self.residues)):
             inside, source = [], []
             for r, s, (before, _), n, m in zip(
                 phase, self.stride, self.padding, self.in_size, self.phase_size
@@ -129,15 +138,20 @@ def layout_for(
     out = tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded, kernel_size, stride, dilation))
     phase_size = tuple(-(-p // s) for p, s in zip(padded, stride))
     flat = tuple(prod(phase_size[a + 1 :]) for a in range(len(phase_size)))
+    residues = tuple(
+        tuple(sorted({j * d % s for j in range(k)})) for k, d, s in zip(kernel_size, dilation, stride)
+    )
+    counts = tuple(len(r) for r in residues)
 
     def phase(tap: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(k * d % s for k, d, s in zip(tap, dilation, stride))
+        """Which phase image, per axis, tap ``tap`` reads: its residue's place among those cut."""
+        return tuple(r.index(k * d % s) for k, d, s, r in zip(tap, dilation, stride, residues))
 
     def shift(tap: tuple[int, ...]) -> int:
         return sum(k * d // s * f for k, d, s, f in zip(tap, dilation, stride, flat))
 
     def where(tap: tuple[int, ...]) -> tuple[int, int]:
-        return int(np.ravel_multi_index(phase(tap), stride)), shift(tap)
+        return int(np.ravel_multi_index(phase(tap), counts)), shift(tap)
 
     taps = tuple(where(tap) for tap in np.ndindex(*kernel_size))
     span = sum((o - 1) * f for o, f in zip(out, flat)) + 1
@@ -151,14 +165,14 @@ def layout_for(
         kinds = list(dict.fromkeys(phase((*i, 0))[:-1] for i in np.ndindex(*outer)))
         d, s = dilation[-1], stride[-1]  # the last axis: a flat stride of 1
         sources = tuple(
-            (int(np.ravel_multi_index((*kind, j * d % s), stride)), j * d // s)
+            (int(np.ravel_multi_index((*kind, residues[-1].index(j * d % s)), counts)), j * d // s)
             for kind in kinds
             for j in range(last)
         )
         rows = tuple((kinds.index(phase((*i, 0))[:-1]) * last, shift((*i, 0))) for i in np.ndindex(*outer))
         row_taps, reach = last, max(s for _, s in rows)
     return Layout(
-        tuple(in_size), tuple(padding), tuple(stride), out, phase_size, flat, taps,
+        tuple(in_size), tuple(padding), tuple(stride), residues, out, phase_size, flat, taps,
         compact, sources, rows, row_taps, reach,
     )  # fmt: skip
 
@@ -176,11 +190,13 @@ def split(x: np.ndarray, lay: Layout) -> np.ndarray:
 
 def merge(phases: np.ndarray, lay: Layout, out: np.ndarray | None = None) -> np.ndarray:
     """The adjoint of :func:`split`: ``(N, phases, C, flat)`` → ``(N, C, *in)``, into
-    ``out`` if given (what fell on the padding is dropped)."""
+    ``out`` if given (what fell on the padding is dropped; entries in no phase are 0)."""
     n, _, c, _ = phases.shape
     if lay.in_place and out is None:
         return phases.reshape(n, c, *lay.in_size)
     x = np.empty((n, c, *lay.in_size), dtype=phases.dtype) if out is None else out
+    if not lay.complete:
+        x[...] = 0  # entries no tap reads have no gradient
     images = phases.reshape(n, lay.phases, c, *lay.phase_size)
     for inside, source in lay.phase_slices():
         x[source] = images[inside]

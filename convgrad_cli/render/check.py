@@ -40,7 +40,8 @@ def check_view(
             values = [c.max_rel for c in r.comparisons if c.quantity == quantity]
             errors.append(f"{max(values):.0e}" if values else "—")
         word, style = VERDICT[r.status]
-        table.add_row(Path(r.name).stem, r.geometry, r.mode, *errors, Text(word, style))
+        # Text, not str: a file name such as [red].yaml is a name, not markup
+        table.add_row(Text(Path(r.name).stem), Text(r.geometry), r.mode, *errors, Text(word, style))
     tolerance = results[0].tolerance if results else ""
     parts: list[RenderableType] = [
         Text(

@@ -59,10 +59,9 @@ def solutions_view(
             if transposed
             else _axes([a.uncovered for a in sol.axes])
         )
-        table.add_row(
-            _axes([a.kernel for a in sol.axes]), _axes([a.stride for a in sol.axes]), _axes([a.dilation for a in sol.axes]),
-            pads, last, torch_call(sol).replace("torch.nn.", ""),
-        )  # fmt: skip
+        cells = [_axes([a.kernel for a in sol.axes]), _axes([a.stride for a in sol.axes]),
+                 _axes([a.dilation for a in sol.axes]), pads, last, torch_call(sol).replace("torch.nn.", "")]  # fmt: skip
+        table.add_row(*map(Text, cells))
     parts: list[RenderableType] = [head, table]
     if len(found) > SHOWN:
         parts.append(Text(f"… {len(found) - SHOWN} more (all in --format json)", "dim"))

@@ -55,6 +55,35 @@ def test_every_engine_path_matches_the_definition(g, seed, budget, threads, comp
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "in_size, kernel, stride, dilation, padding, groups",
+    [
+        ((23,), (2,), (7,), (1,), 0, 1),  # residues 0 and 1 of 7
+        ((9, 31), (3, 2), (4, 6), (2, 3), 1, 1),  # dilation 2 at stride 4: residues 0 and 2 only
+        ((13, 13), (2, 2), (5, 5), (5, 5), ((2, 0), (0, 3)), 2),  # dilation = stride: residue 0 alone
+        ((5, 6, 7), (2, 1, 2), (3, 9, 2), (1, 1, 3), 0, 1),
+        ((2, 2), (1, 1), (200, 200), (1, 1), 1000, 1),  # 11×11 outputs of a 2×2 input in a sea of padding
+        ((3,), (2,), (10**6,), (1,), 0, 1),  # one window
+    ],
+)  # fmt: skip
+def test_strides_wider_than_the_kernel_cut_only_the_phases_a_tap_reads(
+    in_size, kernel, stride, dilation, padding, groups
+):
+    """Phase images exist only for the residues some tap reads: the sums still
+    equal the definition, and a stride of a million costs a single image."""
+    g = Geometry.build(in_size, kernel, batch=2, in_channels=2 * groups, out_channels=2 * groups, groups=groups,
+                       stride=stride, dilation=dilation, padding=padding)  # fmt: skip
+    lay = layout.layout_for(g.in_size, g.padding, g.kernel_size, g.stride, g.dilation, False)
+    assert lay.phases == np.prod([len({k * d % s for k in range(kk)}) for kk, d, s in
+                                  zip(g.kernel_size, g.dilation, g.stride)])  # fmt: skip
+    assert lay.phases <= np.prod(g.kernel_size)
+    x, w, b, delta = operands(g, 1)
+    dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
+    got = (rules.forward(g, x, w, b), rules.input_grad(g, w, delta), rules.weight_grad(g, x, delta))
+    for actual, expected in zip(got, (reference.forward(x, w, b, **ref_args(g)), dx, dw)):
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_layers_of_many_multiply_adds_share_their_samples(monkeypatch):
     """The threshold counts the whole batch's multiply-adds: one sample of this
     layer (57,600) runs as one share, four (230,400) as one share per core."""

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from convgrad_cli.core import rules
+from convgrad_cli.core.budget import CHECK_COPIES
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.errors import ConfigError
 
@@ -137,6 +138,7 @@ def check_case(
     """Every gradient of one problem against every reference."""
     options = options or Options()
     say = progress or (lambda _: None)
+    problem.require("checking", pipeline=True, copies=CHECK_COPIES)
     p = numeric_problem(problem)
     g = p.geom
     dtype = options.dtype or p.dtype

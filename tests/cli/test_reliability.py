@@ -1,0 +1,354 @@
+"""No input, file, environment or user code makes convgrad hang, crash, run out
+of memory, or exit 0 when it should not: each way found, as the user meets it —
+the installed command in a process of its own."""
+
+import errno
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from convgrad_cli.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN = ROOT / "tests" / "support" / "broken_impls.py"
+runner = CliRunner()
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
+#: The installed command, as a user runs it (``python -m`` where it is not installed).
+SCRIPT = Path(sys.executable).parent / "convgrad"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "convgrad_cli"]
+
+
+def convgrad(*args, env=None, cwd=None, timeout=60, **kw) -> subprocess.CompletedProcess:
+    """``convgrad ARGS`` in a process of its own, with 4 GiB of address space."""
+    full_env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})}
+    full_env.pop("COLUMNS", None)
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    kw.setdefault("preexec_fn", _limit_memory)
+    return subprocess.run(
+        [*COMMAND, *map(os.fsdecode, args)], env=full_env, cwd=cwd or ROOT, timeout=timeout, **kw
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess, *pieces: str) -> str:
+    """Exit 2 and exactly one line on stderr, ``convgrad: error: …``, holding ``pieces``."""
+    err = result.stderr.decode(errors="replace") if isinstance(result.stderr, bytes) else result.stderr
+    lines = err.strip().splitlines()
+    assert result.returncode == 2, (result.returncode, err[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("convgrad: error: "), err[-2000:]
+    for piece in pieces:
+        assert piece in lines[0], lines[0]
+    return lines[0]
+
+
+# -- YAML that would never end, or cannot be read -------------------------------------------------
+
+BAD_YAML = [
+    ("delta: &d [*d]\n", "anchors and aliases (&name, *name) are not allowed"),
+    ("input: &i [1, *i]\n", "anchors and aliases"),
+    ("base: &b {stride: 2}\nstride: *b\n", "anchors and aliases"),
+    ("input: " + "[" * 350 + "1" + "]" * 350 + "\n", "nested deeper than 16 levels"),
+    (
+        "stride: " + "9" * 400 + "\n",
+        "stride 999999999999… (400 digits) is out of range; allowed: 0 to 2,147,483,647",
+    ),
+    ("stride: " + "9" * 5000 + "\n", "holds a value convgrad cannot read"),
+    ("padding: 1" + "0" * 160 + "\n", "padding 100000000000… (161 digits) is out of range"),
+    ("1: 2\nstride: 1\n", "unknown key 1"),
+    ("input: {1: 2, a: 3}\n", "input has unknown field(s) ['1', 'a']"),
+    ("stride: 2\nstride: 1\n", "line 2: key 'stride' is given twice"),
+    ("stride: null\n", "stride is null"),
+    ("", "is empty"),
+    ("# only a comment\n", "is empty"),
+    ("input: !!python/object/apply:os.system ['echo hacked']\n", "is not valid YAML"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_YAML, ids=[m[:40] for _, m in BAD_YAML])
+def test_yaml_that_never_ends_or_cannot_be_read_is_one_line(tmp_path, text, message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    result = convgrad("backward", config, timeout=20)
+    one_error_line(result, message)
+    assert b"hacked" not in result.stdout
+
+
+def test_flags_are_read_with_the_same_rules():
+    one_error_line(convgrad("backward", "--delta", "&R [*R]", timeout=20), "anchors and aliases")
+    one_error_line(convgrad("forward", "--stride", ""), "--stride is empty")
+    one_error_line(convgrad("forward", "--padding", "null"), "--padding 'null' is null")
+
+
+def test_only_regular_files_are_read_and_only_so_much(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # no writer: opening it would block forever
+    for path in (fifo, "/dev/urandom", "/dev/null"):
+        one_error_line(convgrad("trace", path, "--input", "a", timeout=20), "is not a regular file")
+    big = tmp_path / "big.yaml"
+    big.write_text("input: [" + ", ".join(["[" + ", ".join(["1.5"] * 1000) + "]"] * 250) + "]\n")
+    started = time.monotonic()
+    one_error_line(convgrad("forward", big, timeout=20), "is over 1 MiB; give large arrays as a fill")
+    assert time.monotonic() - started < 10
+
+
+def test_a_number_with_an_exponent_but_no_dot_is_a_number(tmp_path):
+    """YAML 1.1 reads 1e-3 as text; a config means the number."""
+    config = tmp_path / "e.yaml"
+    config.write_text("input: [[1e-3, 2E+2]]\nkernel: [[1]]\n")
+    doc = json.loads(convgrad("forward", config, "-f", "json").stdout)
+    assert doc["output"] == [[0.001, 200.0]]
+
+
+# -- one line, the right status -------------------------------------------------------------------
+
+USAGE = [
+    (
+        ["forward", "--groups", "x"],
+        "invalid value for '--groups': 'x' is not a valid int; see convgrad forward --help",
+    ),
+    (["forward", "--seed", "0x10"], "'0x10' is not a valid int"),
+    (["forward", "-f", ""], "'' is not one of 'rich', 'plain', 'json', 'latex', 'markdown'"),
+    (["forward", "--nope"], "no such option: --nope"),
+    (["forward", "a.yaml", "b.yaml"], "got unexpected extra argument(s) (b.yaml)"),
+    (["frward"], "no such command 'frward'"),
+    (["check", "--seed", "-1", "--random", "1"], "--seed does not apply to the --random sweep"),
+]
+
+
+@pytest.mark.parametrize("args, message", USAGE, ids=[" ".join(a) for a, _ in USAGE])
+def test_usage_errors_are_one_line(args, message):
+    result = convgrad(*args)
+    one_error_line(result, message)
+    assert result.stdout == b""
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("CONVGRAD_MAX_GB", "abc"), ("CONVGRAD_MAX_GB", "nan"), ("CONVGRAD_MAX_GB", "inf"), ("CONVGRAD_MAX_GB", "-1"),
+     ("CONVGRAD_MEMORY_MB", "abc"), ("CONVGRAD_MEMORY_MB", "inf"), ("CONVGRAD_MEMORY_MB", "0")],
+)  # fmt: skip
+def test_bad_environment_is_one_line(name, value):
+    one_error_line(convgrad("backward", env={name: value}), f"{name} {value!r} is not allowed")
+
+
+def test_writing_stdout_that_is_full_or_closed_is_one_line():
+    with open("/dev/full", "wb") as full:
+        one_error_line(
+            convgrad("forward", stdout=full), "cannot write to standard output: No space left on device"
+        )
+        one_error_line(convgrad("forward", "-f", "json", stdout=full), "No space left on device")
+    closed = convgrad("forward", preexec_fn=lambda: (os.close(1), _limit_memory()))
+    one_error_line(closed, "cannot write to standard output")
+
+
+def test_a_closed_pipe_ends_convgrad_as_sigpipe_does_not_as_a_failed_check():
+    for args in (["check", "configs/", "-f", "plain"], ["forward", "-f", "json"]):
+        with subprocess.Popen(
+            [*COMMAND, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        ) as p:
+            p.stdout.close()  # the reader is gone before convgrad writes
+            err = p.stderr.read()
+            assert p.wait(timeout=60) == -signal.SIGPIPE, err
+        assert err == b""
+
+
+def test_names_the_system_refuses_are_one_line(tmp_path):
+    long = tmp_path / ("x" * 300 + ".svg")
+    one_error_line(convgrad("forward", "--export", long), "File name too long")
+    one_error_line(convgrad("init", tmp_path / ("y" * 300 + ".yaml")), "File name too long")
+    one_error_line(convgrad("check", "--junit-xml", tmp_path / ("z" * 300 + ".xml")), "File name too long")
+    one_error_line(convgrad("forward", tmp_path / ("c" * 300 + ".yaml")), "File name too long")
+
+
+def test_a_file_name_that_is_not_utf8_works_and_is_shown_escaped(tmp_path):
+    name = os.fsencode(tmp_path) + b"/caf\xe9.yaml"
+    with open(name, "wb") as f:
+        f.write(b"stride: 2\n")
+    result = convgrad("forward", name)
+    assert result.returncode == 0 and result.stderr == b""
+    assert b"caf\\udce9.yaml" in result.stdout  # the byte as an escape, the rest as it is
+    missing = convgrad("forward", os.fsencode(tmp_path) + b"/gone\xff.yaml")
+    one_error_line(missing, "does not exist")
+
+
+def test_an_ascii_terminal_gets_ascii_that_keeps_the_columns():
+    result = convgrad("trace", "--input", "a", env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0 and result.stderr == b""
+    text = result.stdout.decode("ascii")
+    assert "dL/da = w1.d1" in text  # ∂L/∂a = w1·δ1, a character for a character
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    assert rows and len({len(line) for line in rows[:4]}) == 1
+
+
+def test_an_unreadable_config_is_one_line(tmp_path, monkeypatch):
+    """(Root reads every file, so the refusal is simulated where the system would give it.)"""
+    locked = tmp_path / "locked.yaml"
+    locked.write_text("stride: 1\n")
+    real = Path.stat
+
+    def stat(self, *args, **kwargs):
+        if self.name == "locked.yaml":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    for command in (["forward", locked], ["check", locked]):
+        result = runner.invoke(app, [str(a) for a in command])
+        assert result.exit_code == 2 and "Permission denied" in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+# -- numbers --------------------------------------------------------------------------------------
+
+
+def test_values_that_overflow_are_refused_without_warnings():
+    one_error_line(convgrad("forward", "--x", "[[1e39]]", "-k", "[[1.0]]", "--dtype", "float32"),
+                   "input holds 1e+39, past float32's largest (3.4e+38)")  # fmt: skip
+    one_error_line(convgrad("forward", "--x", "[[1.0e+308]]", "-k", "[[10.0]]"),
+                   "y could reach more than 1.8e+308", "past float64's largest")  # fmt: skip
+    one_error_line(convgrad("backward", "--x", "[[1.0e+200, 1]]", "-k", "[[1.0e+200]]"), "could reach")
+    one_error_line(
+        convgrad("forward", "--x", "[[1" + "0" * 400 + "]]", "-k", "[[1]]"), "too large for float64"
+    )
+
+
+def test_json_has_no_word_for_nan_so_it_is_a_string(tmp_path):
+    """A gradient of 1e308 where 1 is right is reported in strict JSON; a number
+    JSON has no word for would be written as a string."""
+    (tmp_path / "huge.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(BROKEN.parent)!r})\nfrom broken_impls import correct\n\n"
+        "def backward(x, w, delta, **kw):\n    dx, dw, db = correct(x, w, delta, **kw)\n"
+        "    dx = dx.copy()\n    dx.flat[0] = 1e308\n    return dx, dw, db\n"
+    )  # fmt: skip
+    result = convgrad("check", ROOT / "configs/seed_stride1.yaml", "--impl", "huge.py:backward", "-f", "json",
+                      cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    doc = json.loads(result.stdout, parse_constant=refuse)
+    assert doc["failed"] == 1
+    from convgrad_cli.cli.output import json_text
+
+    written = json_text({"a": float("nan"), "b": [np.float64("inf"), -np.inf], "c": np.float32(1.5)})
+    assert json.loads(written, parse_constant=refuse) == {
+        "a": "NaN",
+        "b": ["Infinity", "-Infinity"],
+        "c": 1.5,
+    }
+    one_error_line(convgrad("check", "--rtol", "nan"), "--rtol nan is not allowed")
+
+
+# -- memory and time ------------------------------------------------------------------------------
+
+
+def test_the_memory_budget_counts_what_each_command_builds():
+    small = {"CONVGRAD_MAX_GB": "0.25"}
+    args = ["--x", "random:2x2", "-k", "ones:1x1", "--padding", "6000", "--stride", "1200"]
+    one_error_line(convgrad("backward", *args, env=small), "the slides' pipeline", "over the 256 MiB allowed")
+    one_error_line(convgrad("check", *args, env=small), "checking of", "over the 256 MiB allowed")
+    given = ["--x", "[[1, 2], [3, 4]]", *args[2:]]
+    forward = convgrad(
+        "forward", *given, "-f", "json", env=small
+    )  # no pipeline: 11×11 outputs of a 2×2 input
+    assert forward.returncode == 0, forward.stderr
+    y = json.loads(forward.stdout)["output"]
+    # y[i, j] = x_pad[1200 i, 1200 j]: x[0, 0] sits at 6000 = 1200·5, the rest between windows
+    assert len(y) == 11 and y[5][5] == 1.0 and sum(map(sum, y)) == 1.0
+    tiny = {"CONVGRAD_MAX_GB": "0.01"}
+    one_error_line(convgrad("forward", "--x", "random:300x300", "-f", "json", env=tiny), "the JSON document")
+    assert convgrad("forward", "--x", "random:300x300", "-f", "plain", env=tiny).returncode == 0
+
+
+def test_a_stride_far_wider_than_the_kernel_costs_nothing():
+    started = time.monotonic()
+    for stride in ("3000", "100000", "2147483647"):
+        result = convgrad("forward", "--x", "[[1, 2], [3, 4]]", "-k", "[[5]]", "--stride", stride, "-f", "json",
+                          timeout=20)  # fmt: skip
+        assert json.loads(result.stdout)["output"] == [[5.0]], result.stderr
+    one_error_line(
+        convgrad("forward", "--stride", "4611686018427387904"), "out of range; allowed: 0 to 2,147,483,647"
+    )
+    assert time.monotonic() - started < 20
+
+
+# -- output discipline ----------------------------------------------------------------------------
+
+
+def test_file_names_are_names_not_markup(tmp_path):
+    config = tmp_path / "[red].yaml"
+    config.write_text("stride: 1\n")
+    result = convgrad("check", config, "-f", "rich")
+    assert result.returncode == 0 and b"[red]" in result.stdout
+
+
+def test_junit_xml_parses_whatever_the_names_hold_and_is_kept_without_force(tmp_path):
+    weird = tmp_path / "a\x01b\x1b[31m\x0cc.yaml"
+    weird.write_text("stride: 1\n")
+    report = tmp_path / "report.xml"
+    assert convgrad("check", weird, "--junit-xml", report).returncode == 0
+    case = ET.parse(report).getroot().find(".//testcase")
+    assert case is not None and "a" in case.get("name") and "c" in case.get("name")
+    started = time.monotonic()
+    one_error_line(convgrad("check", "--random", "40", "--junit-xml", report), "exists; pass --force")
+    assert time.monotonic() - started < 10  # refused before any case runs
+
+
+def test_a_users_xml_module_cannot_hijack_the_report(tmp_path):
+    (tmp_path / "xml.py").write_text("raise SystemExit('hijacked')\n")
+    (tmp_path / "impl.py").write_text(f"import sys\nsys.path.insert(0, {str(BROKEN.parent)!r})\n"
+                                      "from broken_impls import correct as backward\n")  # fmt: skip
+    result = convgrad("check", ROOT / "configs/seed_stride1.yaml", "--impl", "impl.py:backward", "--junit-xml",
+                      "r.xml", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert ET.parse(tmp_path / "r.xml").getroot().get("failures") == "0"
+
+
+def test_temporary_files_never_outlive_a_write(tmp_path, monkeypatch):
+    target = tmp_path / "b.svg"
+    stale = tmp_path / ".b.svg.convgrad-killed1"
+    stale.write_text("left by a killed convgrad")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    fresh = tmp_path / ".b.svg.convgrad-running"
+    fresh.write_text("another convgrad's write, under way")
+    assert runner.invoke(app, ["backward", "--export", str(target)]).exit_code == 0
+    assert not stale.exists() and fresh.exists() and target.read_text().startswith("<svg")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    result = runner.invoke(app, ["backward", "--export", str(tmp_path / "c.svg")])
+    assert (
+        result.exit_code == 2
+        and "cannot write" in result.stderr
+        and "No space left on device" in result.stderr
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.svg.convgrad-running", "b.svg"]
+
+
+def test_sigterm_cleans_up_and_says_so(tmp_path):
+    with subprocess.Popen([*COMMAND, "check", "--random", "200", "-f", "json"], cwd=tmp_path,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as p:  # fmt: skip
+        time.sleep(2)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert out == b"" and b"Traceback" not in err
