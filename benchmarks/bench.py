@@ -1,7 +1,7 @@
 """convgrad against PyTorch on real layer sizes, and the CLI's start-up.
 
     python benchmarks/bench.py                 # everything, markdown on stdout
-    python benchmarks/bench.py --only layers   # or: cli, check
+    python benchmarks/bench.py --only layers   # or: cli, check, explore
     python benchmarks/bench.py --dtype float64 --repeat 3
     python benchmarks/bench.py --only layers --rounds 5   # ratio ranges over 5 rounds
     python benchmarks/bench.py --only layers --without shares  # no layer shared among the cores
@@ -340,6 +340,74 @@ def check_table() -> str:
     return "\n".join(rows)
 
 
+EXPLORE_OPENS = """
+import asyncio, sys, time
+start = float(sys.argv[1])
+from convgrad_cli.config import load
+from convgrad_cli.core.explore import State
+from convgrad_cli.tui.app import ExploreApp
+
+async def main():
+    app = ExploreApp(State.start(load(None)))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        print(time.time() - start)
+
+asyncio.run(main())
+"""
+
+
+def explore_table(presses: int = 40) -> str:
+    """`explore` on a 1×4×32×32 input and a 4×4×3×3 kernel: from the moment a key's
+    action starts to the moment Textual has refreshed the screen with its result
+    (``call_after_refresh``), medians over ``presses``; and how long a process takes
+    to draw the first screen of the seed's example."""
+    import asyncio
+
+    from convgrad_cli.config import build_problem
+    from convgrad_cli.core.explore import State
+    from convgrad_cli.tui.app import ExploreApp
+
+    layer = build_problem({"input": {"shape": [1, 4, 32, 32], "fill": "random"},
+                           "kernel": {"shape": [4, 4, 3, 3], "fill": "random"}, "padding": 1})  # fmt: skip
+    keys = {"right (move the cursor)": ["right", "left"], "tab (onto another array)": ["tab"],
+            "space (one window of the backward pass)": ["space"], "s / S (stride: recompute all)": ["s", "S"]}  # fmt: skip
+    times: dict[str, list[float]] = {name: [] for name in keys}
+
+    class Timed(ExploreApp):
+        current = ""
+
+        def apply(self, state: State) -> None:
+            start, name = time.perf_counter(), self.current
+            super().apply(state)
+            self.call_after_refresh(lambda: times[name].append(time.perf_counter() - start))
+
+    async def run() -> None:
+        app = Timed(State.start(layer))
+        async with app.run_test(size=(120, 50)) as pilot:
+            await pilot.pause()
+            for _ in range(presses):
+                for name, sequence in keys.items():
+                    app.current = name
+                    for key in sequence:
+                        await pilot.press(key)
+                        await pilot.pause()
+
+    asyncio.run(run())
+    rows = ["| key, 1×4×32×32 * 4×4×3×3 p1: action to refreshed screen | median ms | slowest ms |",
+            "|---|---:|---:|"]  # fmt: skip
+    for name, ts in times.items():
+        rows.append(f"| {name} | {1000 * statistics.median(ts):.1f} | {1000 * max(ts):.1f} |")
+    opens = []
+    for _ in range(5):
+        done = subprocess.run([sys.executable, "-c", EXPLORE_OPENS, repr(time.time())], capture_output=True,
+                              text=True, check=True)  # fmt: skip
+        opens.append(float(done.stdout.strip().splitlines()[-1]))
+    rows.append(f"| a process starts and draws its first screen (seed's example, 5 runs) | "
+                f"{1000 * statistics.median(opens):.0f} | {1000 * max(opens):.0f} |")  # fmt: skip
+    return "\n".join(rows)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_peak(sys.argv[2], int(sys.argv[3]), sys.argv[4])
@@ -347,7 +415,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=["layers", "cli", "check"])
+    parser.add_argument("--only", choices=["layers", "cli", "check", "explore"])
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
@@ -386,7 +454,9 @@ def main() -> None:
     if args.only in (None, "check"):
         print(check_table() + "\n")
     if args.only in (None, "cli"):
-        print(cli_table())
+        print(cli_table() + "\n")
+    if args.only in (None, "explore"):
+        print(explore_table())
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ BELOW = {
     "api": {"core"},
     "config": {"core"},
     "render": {"core"},
-    "cli": {"core", "engine", "render", "config", "api", "__init__"},
+    "tui": {"core", "render"},
+    "cli": {"core", "engine", "render", "config", "api", "tui", "__init__"},
 }
 
 
@@ -57,6 +58,9 @@ def test_each_module_imports_only_the_layers_below(path):
         ("convgrad_cli.engine", ("rich", "typer", "yaml", "click", "convgrad_cli.core.problem")),
         ("convgrad_cli.render.json", ("typer", "yaml", "click", "rich")),
         ("convgrad_cli", ("rich", "typer", "yaml", "click")),
+        ("convgrad_cli.core.explore", ("rich", "typer", "yaml", "click", "textual")),
+        ("convgrad_cli.render.page", ("typer", "yaml", "click", "textual")),
+        ("convgrad_cli.cli", ("textual",)),  # only `explore` (its app) loads Textual
     ],
 )
 def test_importing_a_layer_loads_nothing_above_it(module, banned):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from functools import cached_property
 from math import prod
 from typing import Any
 
@@ -132,42 +133,42 @@ class Geometry:
                     "use a smaller kernel or dilation, or more padding"
                 )
 
-    # -- shapes ------------------------------------------------------------
+    # -- shapes (cached: a frozen geometry's shapes never change, and tracing asks often) --
 
     @property
     def ndim(self) -> int:
         """Number of spatial axes."""
         return len(self.in_size)
 
-    @property
+    @cached_property
     def input_shape(self) -> tuple[int, ...]:
         return (self.batch, self.in_channels, *self.in_size)
 
-    @property
+    @cached_property
     def kernel_shape(self) -> tuple[int, ...]:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
-    @property
+    @cached_property
     def output_shape(self) -> tuple[int, ...]:
         return (self.batch, self.out_channels, *self.out_size)
 
-    @property
+    @cached_property
     def kernel_extent(self) -> tuple[int, ...]:
         """Cells a dilated kernel spans on each axis: ``dilation·(k−1) + 1``."""
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
 
-    @property
+    @cached_property
     def padded_in_size(self) -> tuple[int, ...]:
         return tuple(s + b + a for s, (b, a) in zip(self.in_size, self.padding))
 
-    @property
+    @cached_property
     def out_size(self) -> tuple[int, ...]:
         """``(H + pads − dilation·(k−1) − 1) // stride + 1`` on each axis."""
         return tuple(
             (p - e) // s + 1 for p, e, s in zip(self.padded_in_size, self.kernel_extent, self.stride)
         )
 
-    @property
+    @cached_property
     def uncovered(self) -> tuple[int, ...]:
         """Rows/columns at the end of the padded input that no window reaches.
 
@@ -177,12 +178,12 @@ class Geometry:
 
     # -- the backward pass ---------------------------------------------------
 
-    @property
+    @cached_property
     def dilated_delta_size(self) -> tuple[int, ...]:
         """δ after ``stride − 1`` zeros go between neighbours: ``(out − 1)·s + 1``."""
         return tuple((o - 1) * s + 1 for o, s in zip(self.out_size, self.stride))
 
-    @property
+    @cached_property
     def delta_padding(self) -> tuple[Pair, ...]:
         """Zeros around the dilated δ, per side; negative means crop.
 
@@ -194,7 +195,7 @@ class Geometry:
             for e, (before, after), extra in zip(self.kernel_extent, self.padding, self.uncovered)
         )
 
-    @property
+    @cached_property
     def padded_delta_size(self) -> tuple[int, ...]:
         return tuple(s + b + a for s, (b, a) in zip(self.dilated_delta_size, self.delta_padding))
 

@@ -109,7 +109,7 @@ def _template(theme: TerminalTheme, console: Console, chrome: bool) -> str:
 def svg(renderable: RenderableType, width: int, theme: str = "light", chrome: bool = False, plain: bool = False,
         unique_id: str | None = None) -> str:  # fmt: skip
     console = record(renderable, width, plain, theme)
-    return console.export_svg(theme=THEMES[theme], code_format=_template(THEMES[theme], console, chrome),
+    return console.export_svg(theme=THEMES[theme], code_format=_template(THEMES[theme], console, chrome), font_aspect_ratio=ASPECT,
                               unique_id=unique_id, title="convgrad")  # fmt: skip
 
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.measure import Measurement
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -40,15 +42,78 @@ class Grid:
     styles: Mapping[str, str] = field(default_factory=dict)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self._group
+        if self.width > options.max_width:  # too narrow: Rich's table squeezes the columns
+            yield self._group
+            return
+        if self.panel.title:
+            yield Text(self.panel.title, "bold")
+        yield from self.lines
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement.get(console, options, self._group)
+        if self.width > options.max_width:
+            return Measurement.get(console, options, self._group)
+        title = len(self.panel.title)
+        return Measurement(max(self.width, title), max(self.width, title))
 
     @cached_property
     def _group(self) -> Group:
         table = self._table()
         return Group(Text(self.panel.title, "bold"), table) if self.panel.title else Group(table)
+
+    @cached_property
+    def _rows(self) -> list[list[list[tuple[str, Style]]]]:
+        """The shown cells, row by row, gaps included: each cell its lines, each line
+        its base style's text and the style its own characters take."""
+        shown_rows, shown_cols = cells.shown(self.panel)
+        gap = [("⋯", Style.parse(ZERO))]
+        rows = []
+        for r in shown_rows:
+            if r is None:
+                rows.append([[("⋮" if c is not None else "⋱", Style.null())] for c in shown_cols])
+            else:
+                rows.append([gap if c is None else self._cell_lines(r, c) for c in shown_cols])
+        return rows
+
+    def _cell_lines(self, r: int, c: int) -> list[tuple[str, Style]]:
+        """The lines of :meth:`cell`, without building its Text."""
+        drawn = cells.cell(self.panel, r, c, self.show_names)
+        base = Style.parse(self._cell_style(drawn))
+        lines = [(drawn.head, base)]
+        if drawn.label is not None:
+            lines.append((drawn.label, base))
+        if drawn.value is not None:
+            lines.append((drawn.value, base + Style.parse("dim")))
+        return lines
+
+    @cached_property
+    def _widths(self) -> list[int]:
+        return [max((cell_len(text) for row in self._rows for text, _ in row[i]), default=0)
+                for i in range(len(self._rows[0]) if self._rows else 0)]  # fmt: skip
+
+    @cached_property
+    def width(self) -> int:
+        return sum(w + 3 for w in self._widths) + 1
+
+    @cached_property
+    def lines(self) -> list[Text]:
+        """The grid as the table of :meth:`_table` draws it (box.SQUARE, one space of
+        padding, cells right-justified), line by line — drawn directly, since a Rich
+        table of 120 cells takes tens of milliseconds (``explore`` redraws on every key)."""
+        widths = self._widths
+        out = [Text("┌" + "┬".join("─" * (w + 2) for w in widths) + "┐", no_wrap=True)]
+        for row in self._rows:
+            for i in range(max(len(lines) for lines in row)):
+                pieces: list[tuple[str, Style] | str] = ["│"]
+                for lines, w, shown in zip(row, widths, row):
+                    if i < len(lines):
+                        text, style = lines[i]
+                        head_style = shown[0][1]  # the cell's base style pads its lines
+                        pieces += [" ", (" " * (w - cell_len(text)), head_style), (text, style), " │"]
+                    else:
+                        pieces.append(" " * (w + 2) + "│")
+                out.append(Text.assemble(*pieces, no_wrap=True))
+        out.append(Text("└" + "┴".join("─" * (w + 2) for w in widths) + "┘", no_wrap=True))
+        return out
 
     @cached_property
     def show_names(self) -> bool:
@@ -66,12 +131,16 @@ class Grid:
             table.add_row(*[Text("⋯", ZERO) if c is None else self.cell(r, c) for c in shown_cols])
         return table
 
-    def cell(self, r: int, c: int) -> Text:
-        """The text of one cell: its name or number, and its mark in text and colour."""
-        drawn = cells.cell(self.panel, r, c, self.show_names)
+    def _cell_style(self, drawn: cells.Cell) -> str:
         style = _style(drawn.mark, drawn.structural, self.panel.array == "padded_delta")
         if drawn.mark is None and drawn.name is not None and not drawn.structural:
             style = self.styles.get(drawn.name, style)
+        return style
+
+    def cell(self, r: int, c: int) -> Text:
+        """The text of one cell: its name or number, and its mark in text and colour."""
+        drawn = cells.cell(self.panel, r, c, self.show_names)
+        style = self._cell_style(drawn)
         text = Text(drawn.head, style, justify="right")
         if drawn.label is not None:
             text.append("\n" + drawn.label, style)
@@ -84,5 +153,7 @@ def _style(mark: Mark | None, structural: bool, under_kernel: bool) -> str:
     if mark is None:
         return PADDING if structural else ""
     style = window_style(mark.window) if mark.window is not None else ""
+    if mark.role == "window" and mark.window is None:  # a window's cell in no window's colour (explore)
+        style += " underline"
     style += ROLE_STYLES.get(mark.role, "")
     return style + (" underline" if under_kernel else "")

@@ -101,10 +101,13 @@ def _overlay_title(g: Geometry, name: str) -> str:
     return f"{verb} δ under the flipped kernel, at {name}'s position"
 
 
-def _overlay(ct: InputTrace, o: int, number: dict[Index, int], crop: bool) -> list[Panel]:
+def _overlay(
+    ct: InputTrace, o: int, number: dict[Index, int], crop: bool, delta_names: np.ndarray | None = None
+) -> list[Panel]:
     """The padded δ of ``(n, o)`` with rot180(W[o, c]) over the cell: each tap on a
     δ entry is a term (its window's colour), each tap on a zero adds nothing. With
-    ``crop``, only the kernel's footprint and a cell around it are shown."""
+    ``crop``, only the kernel's footprint and a cell around it are shown;
+    ``delta_names``, δ's names if the caller has them already."""
     p, g, namer = ct.problem, ct.problem.geom, ct.namer
     n, c, *q = ct.index
     chans, _ = group_of(g, c)
@@ -112,7 +115,8 @@ def _overlay(ct: InputTrace, o: int, number: dict[Index, int], crop: bool) -> li
     values = None if p.delta is None else pad(dilate(p.delta[sl], g.stride), g.delta_padding)
     names = None
     if prod((g.batch, g.out_channels, *g.padded_delta_size)) <= MAX_NAMED:
-        names = pad(dilate(namer.grid("delta")[sl], g.stride), g.delta_padding)
+        grid = namer.grid("delta") if delta_names is None else delta_names
+        names = pad(dilate(grid[sl], g.stride), g.delta_padding)
     marks: dict[Index, Mark] = {}
     for k in np.ndindex(*g.kernel_size):
         at = tuple(qi + ki * d for qi, ki, d in zip(q, k, g.dilation))

@@ -1,0 +1,1 @@
+"""The terminal app of `convgrad explore` (Textual, imported by that command only)."""

@@ -1,0 +1,82 @@
+"""The grid drawn line by line is the Rich table it replaces: the same
+characters in the same styles, for every panel the commands draw."""
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.style import Style
+
+from convgrad_cli.config import load
+from convgrad_cli.core import explain
+from convgrad_cli.core.pictures import (
+    backward_picture,
+    forward_picture,
+    input_picture,
+    output_picture,
+    weight_picture,
+)
+from convgrad_cli.render.grid import Grid
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+def styled(console: Console, renderable) -> list[list[tuple[str, Style]]]:
+    """Each line as (character, style) pairs; no style and the null style alike."""
+    out = []
+    for line in console.render_lines(renderable, console.options, pad=False):
+        chars = []
+        for seg in line:
+            style = seg.style or Style.null()
+            chars += [(ch, style) for ch in seg.text]
+        out.append(chars)
+    return out
+
+
+def panels_of(config: Path):
+    p = load(config)
+    g = p.geom
+    zeros = ",".join(["0"] * (g.ndim + 2))
+    middle = ",".join(["0", "0", *(str(n // 2) for n in g.in_size)])
+    yield from forward_picture(explain.forward(p)).panels
+    yield from backward_picture(explain.backward(p)).panels
+    yield from input_picture(explain.InputTrace.of(p, middle)).panels
+    yield from output_picture(explain.OutputTrace.of(p, zeros)).panels
+    yield from weight_picture(explain.WeightTrace.of(p, zeros)).panels
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_the_direct_grid_is_the_rich_table(config):
+    console = Console(width=300, force_terminal=True, color_system="truecolor")
+    count = 0
+    for panel in panels_of(config):
+        grid = Grid(panel)
+        assert styled(console, grid) == styled(console, grid._group), panel.title
+        count += 1
+    assert count >= 5
+
+
+def test_cut_grids_draw_their_gaps_as_rich_does():
+    from convgrad_cli.config import build_problem
+
+    for size, index in ((20, "0,0,10,10"), (30, "0,0,0,29"), (25, "0,0,24,0")):
+        p = build_problem({"input": {"shape": [size, size + 3], "fill": "random"}, "kernel": {"shape": [3, 3],
+                          "fill": "random"}, "stride": 2, "padding": 1})  # fmt: skip
+        console = Console(width=300, force_terminal=True, color_system="truecolor")
+        panels = [
+            *input_picture(explain.InputTrace.of(p, index)).panels,
+            *backward_picture(explain.backward(p)).panels,
+        ]
+        assert any("⋯" in "".join(t.plain for t in Grid(panel).lines) for panel in panels)
+        for panel in panels:
+            assert styled(console, Grid(panel)) == styled(console, Grid(panel)._group), panel.title
+
+
+def test_a_grid_wider_than_the_console_is_squeezed_as_rich_squeezes_it():
+    p = load(None)
+    panel = next(iter(input_picture(explain.InputTrace.of(p, "f")).panels))
+    narrow = Console(width=15, force_terminal=True, color_system="truecolor")
+    grid = Grid(panel)
+    assert grid.width > 15
+    assert styled(narrow, grid) == styled(narrow, grid._group)

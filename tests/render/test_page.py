@@ -1,0 +1,111 @@
+"""The web page of `convgrad explore --export page.html`: self-contained, every
+cell named as `trace` names it, and — in a real browser — hovering a cell
+lights what it depends on and shows its expression."""
+
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convgrad_cli.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+
+
+def make(tmp_path, *args) -> Path:
+    out = tmp_path / "page.html"
+    result = runner.invoke(app, ["explore", *map(str, args), "--export", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+class Cells(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.cells, self.ids, self.sources = [], set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "data-cell" in a:
+            self.cells.append(a["data-cell"])
+        if "id" in a:
+            self.ids.add(a["id"])
+        for key in ("src", "href"):
+            if key in a:
+                self.sources.append(a[key])
+
+
+def test_the_page_is_self_contained_and_names_every_cell(tmp_path):
+    text = make(tmp_path).read_text()
+    parsed = Cells()
+    parsed.feed(text)
+    letters = list("abcdefghijklmnop")
+    assert parsed.cells == letters + ["w1", "w2", "w3", "w4"] + [f"y{i}" for i in range(1, 10)] + [
+        f"δ{i}" for i in range(1, 10)] + [f"∂L/∂{c}" for c in letters]  # fmt: skip
+    assert {"expression", "data", "scrub", "prev", "next", "play"} <= parsed.ids
+    assert parsed.sources == [] and "http" not in text.replace("http://www.w3.org", "")  # nothing fetched
+    data = json.loads(
+        re.search(r'<script id="data" type="application/json">(.*?)</script>', text, re.S).group(1)
+    )
+    assert data["cells"]["b"]["expression"] == "∂L/∂b = w2·δ1 + w1·δ2 = 3"
+    assert data["cells"]["y5"]["expression"] == "y5 = f·w1 + g·w2 + j·w3 + k·w4 = 94"
+    assert len(data["steps"]) == 9 and data["steps"][0]["window"] == "y1"
+
+
+def test_a_multichannel_page_uses_indexed_names_and_large_layers_are_refused(tmp_path):
+    text = make(tmp_path, ROOT / "configs" / "multichannel_batch.yaml").read_text()
+    assert 'data-cell="x[0,1,2,2]"' in text and 'data-cell="w[3,2,2,2]"' in text
+    result = runner.invoke(
+        app, ["explore", "--x", "random:1x1x80x80", "--export", str(tmp_path / "big.html")]
+    )
+    assert result.exit_code == 2 and "for arrays of up to 4096 cells" in result.stderr
+    result = runner.invoke(app, ["explore", "--export", str(tmp_path / "page.svg")])
+    assert result.exit_code == 2 and "the page is HTML" in result.stderr
+
+
+def test_explore_needs_a_terminal():
+    result = runner.invoke(app, ["explore"])
+    assert (
+        result.exit_code == 2
+        and "explore needs a terminal; --export page.html writes the web page" in result.stderr
+    )
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
+def test_in_a_browser_hovering_b_shows_its_gradient_and_stepping_fills_dx(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = make(tmp_path)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(path.as_uri())
+            page.hover('[data-cell="b"]')
+            assert page.text_content("#expression") == "∂L/∂b = w2·δ1 + w1·δ2 = 3"
+
+            def classes(name):
+                return page.get_attribute(f'[data-cell="{name}"]', "class") or ""
+
+            # b's two windows: δ1 (with w2) in the first window's colour, δ2 (with w1) in the second's
+            assert "cell" in classes("b") and "w0" in classes("δ1") and "w1" in classes("δ2")
+            assert "w0" in classes("w2") and "w1" in classes("w1") and "contributor" not in classes("δ5")
+            page.hover('[data-cell="y5"]')
+            assert page.text_content("#expression") == "y5 = f·w1 + g·w2 + j·w3 + k·w4 = 94"
+            # two steps of the backward pass: y1's window, then y2's, added into ∂L/∂x
+            page.click("#next")
+            page.click("#next")
+            values = page.eval_on_selector_all(
+                '[data-array="input_grad"] .value', "els => els.map(e => e.textContent)"
+            )
+            assert values[:4] == ["1", "3", "2", "0"] and values[4:8] == ["3", "7", "4", "0"]
+            assert page.text_content("#step-text").startswith(
+                "step 2 of 9: the window of y2 adds w1·δ2 to ∂L/∂b"
+            )
+        finally:
+            browser.close()

@@ -1,0 +1,178 @@
+"""`convgrad explore` in Textual's own harness: each key changes the state as the
+slides would, and the panels and the expression say so."""
+
+import asyncio
+import io
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("textual")
+
+from rich.console import Console  # noqa: E402
+
+from convgrad_cli.config import load  # noqa: E402
+from convgrad_cli.core.explore import State  # noqa: E402
+from convgrad_cli.tui.app import ExploreApp  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def text_of(app: ExploreApp, selector: str) -> str:
+    """What a widget shows, as plain text."""
+    widget = app.query_one(selector)
+    console = Console(width=200, color_system=None, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+def explore(keys, config=None, size=(100, 40), folder=None, check=None):
+    """Run the app on ``config`` (the seed's example), press ``keys``, then ``check(app)``."""
+
+    async def go():
+        app = ExploreApp(State.start(load(config)), folder)
+        async with app.run_test(size=size) as pilot:
+            for key in keys:
+                if callable(key):
+                    await key(pilot)
+                else:
+                    await pilot.press(key)
+            await pilot.pause()
+            return check(app)
+
+    return asyncio.run(go())
+
+
+def expression(app: ExploreApp) -> str:
+    return text_of(app, "#expression").strip()
+
+
+def test_the_cursor_starts_on_a_and_moving_right_finds_b():
+    assert explore([], check=expression) == "∂L/∂a = w1·δ1 = 1"
+
+    def check(app):
+        view = app.state.view
+        # b's windows are y1 and y2: δ1 meets it with w2, δ2 with w1, each in its window's colour
+        deltas = {(r, c): (m.window, m.factor) for (r, c), m in view.delta.marks.items()}
+        assert deltas == {(0, 0): (0, "w2"), (0, 1): (1, "w1")}
+        taps = {(r, c): (m.window, m.factor) for (r, c), m in view.kernel.marks.items()}
+        assert taps == {(0, 1): (0, "δ1"), (0, 0): (1, "δ2")}
+        roles = {cell: m.role for cell, m in view.input.marks.items()}
+        assert roles[(0, 1)] == "cell" and {c for c, r in roles.items() if r == "window"} == {
+            (0, 0),
+            (0, 2),
+            (1, 0),
+            (1, 1),
+            (1, 2),
+        }
+        assert "[b]" in text_of(app, "#input") and "w2·δ1" in text_of(app, "#delta")
+        return expression(app)
+
+    assert explore(["right"], check=check) == "∂L/∂b = w2·δ1 + w1·δ2 = 3"
+
+
+def test_stride_and_padding_keys_recompute_everything():
+    # the slides' second example: at stride 2, b sits in one window only
+    assert explore(["right", "s"], check=expression) == "∂L/∂b = w2·δ1 = 2"
+    assert explore(["right", "s"], check=lambda app: app.state.problem.geom.stride) == (2, 2)
+    # padding 1: a is at (1, 1) of the 6×6 padded input, in the windows of δ1, δ2, δ6, δ7 of the 5×5 δ
+    assert explore(["p"], check=expression) == "∂L/∂a = w4·δ1 + w3·δ2 + w2·δ6 + w1·δ7 = 10"
+    assert explore(["S"], check=lambda app: app.state.problem.geom.stride) == (1, 1)  # not below 1
+    # a layer that cannot be built keeps the old one and says why
+    message = explore(["K", "k", "k", "k", "k"], check=lambda app: app.state.message)
+    assert "kernel +1:" in message and "padded input has only 4" in message
+
+
+def test_playing_the_backward_pass_adds_each_windows_terms():
+    def after(app):
+        grad = app.state.view.input_grad
+        return expression(app), grad.values[:2, :2].tolist(), grad.values[2:, :].sum()
+
+    # step 1: the window of y1 adds w1·δ1 … w4·δ1 = 1, 2, 3, 4 to a, b, e, f, nothing else yet
+    assert explore(["right", "space"], check=after) == ("∂L/∂b so far = w2·δ1 = 2  (of w2·δ1 + w1·δ2)",
+                                                       [[1.0, 2.0], [3.0, 4.0]], 0.0)  # fmt: skip
+    expr, top, rest = explore(["right", "space", "space"], check=after)
+    assert expr == "∂L/∂b so far = w2·δ1 + w1·δ2 = 3  (of w2·δ1 + w1·δ2)"
+    assert top == [[1.0, 3.0], [3.0, 4.0 + 3.0]]  # y2's window adds w1, w2, w3, w4 to b, c, f, g
+    done = explore(["right", "end"], check=lambda app: app.state.view.input_grad.values.tolist())
+    assert done == [[1, 3, 3, 2], [4, 10, 10, 6], [4, 10, 10, 6], [3, 7, 7, 4]]
+    assert explore(["end", "backspace", "home"], check=lambda app: app.state.step) == 0
+
+
+def test_the_quiz_says_what_is_right_missing_and_extra():
+    async def answer(text):
+        async def typed(pilot):
+            for ch in text:
+                await pilot.press(ch if ch != " " else "space")
+            await pilot.press("enter")
+
+        return typed
+
+    def message(app):
+        return app.state.message
+
+    typed = asyncio.run(answer("w2*d1 + w3*d4"))
+    got = explore(["right", "z", typed], check=message)
+    assert got == "right: w2·δ1 · missing: 1 · extra: w3·δ4"
+    assert explore(["right", "z"], check=expression) == "∂L/∂b = ?  (type its terms, e.g. w2·δ1 + w1·δ2)"
+    typed = asyncio.run(answer("w1 d2 + w2*d1"))
+    assert explore(["right", "z", typed], check=message) == "✓ right: all 2 terms — ∂L/∂b = w2·δ1 + w1·δ2"
+
+
+def test_tab_visits_the_output_and_the_kernel():
+    assert explore(["tab"], check=expression) == "y1 = a·w1 + b·w2 + e·w3 + f·w4 = 44"
+    assert explore(["tab", "tab"], check=expression) == (
+        "∂L/∂w1 = a·δ1 + b·δ2 + c·δ3 + e·δ4 + f·δ5 + g·δ6 + i·δ7 + j·δ8 + k·δ9 = 54"
+    )
+    assert explore(["tab", "tab", "tab"], check=expression) == "∂L/∂a = w1·δ1 = 1"
+    assert explore(["v"], check=expression) == "∂L/∂a = w1·δ1"  # names alone
+
+
+def test_the_slice_follows_the_cursor_on_a_multichannel_layer():
+    config = ROOT / "configs" / "multichannel_batch.yaml"
+
+    def slices(app):
+        v = app.state.view
+        return app.state.index[:2], v.input.lead[:2], v.delta.lead[:2], v.kernel.lead[:2]
+
+    # c moves the cursor to input channel 1: x shows [n=0, c=1], W the taps of channel 1 of filter 0
+    assert explore(["c"], config=config, check=slices) == ((0, 1), (0, 1), (0, 0), (0, 1))
+    # . shows the next output channel's δ and W; n the next sample
+    assert explore(["full_stop", "n"], config=config, check=slices) == ((1, 0), (1, 0), (1, 1), (1, 0))
+
+
+def test_a_click_moves_the_cursor():
+    async def click(pilot):
+        # inside the border (1) and padding (1): the title, the top rule, then row 0, whose
+        # columns are "│ [a] │  b │  c │  d │" — column 20 of the content is d's
+        await pilot.click("#input", offset=(2 + 20, 1 + 2))
+
+    assert explore([click], check=lambda app: app.state.trace.name) == "d"
+
+
+def test_too_small_a_terminal_says_so():
+    shown = explore(
+        [], size=(60, 20), check=lambda app: (app.query_one("#small").display, text_of(app, "#small"))
+    )
+    assert shown[0] and "this terminal is 60×20; explore needs 80×24" in shown[1]
+    assert explore([], size=(80, 24), check=lambda app: app.query_one("#small").display) is False
+
+
+def test_export_and_copy_from_inside(tmp_path):
+    def check(app):
+        return app.state.message
+
+    assert explore(["right", "e"], folder=tmp_path, check=check) == f"wrote {tmp_path / 'explore-b.svg'}"
+    svg = (tmp_path / "explore-b.svg").read_text()
+    assert svg.startswith("<svg") and "∂L/∂b" in svg.replace("&#160;", " ")
+    message = explore(["right", "y"], check=check)
+    assert message.startswith("copied: convgrad trace --input b ")
+
+
+def test_a_click_on_the_scrubber_jumps_through_the_backward_pass():
+    async def click(pilot):
+        await pilot.click("#scrubber", offset=(1 + 20, 0))  # half-way along the 40-cell bar
+
+    assert (
+        explore([click], check=lambda app: app.state.step) == 4
+    )  # of the seed's 9 windows (4.5 rounds to 4)
