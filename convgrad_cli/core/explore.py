@@ -637,4 +637,7 @@ def _overlay_panel(s: State) -> Panel | None:
     for t in ct.terms:
         number.setdefault(tuple(t.delta[2:]), len(number))
     made = _overlay(ct, s.other, number, crop=False, delta_names=s.derived.names["delta"])
-    return made[0] if made else None
+    # 3-D: one panel per depth the kernel covers; the one where a term lies says most
+    with_terms = [pl for pl in made if any(m.role == "contributor" for m in pl.marks.values())]
+    chosen = with_terms or made
+    return chosen[0] if chosen else None

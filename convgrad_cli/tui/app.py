@@ -128,7 +128,7 @@ class ExploreApp(App[None]):
     Screen { layout: vertical; }
     #status { height: 1; background: $boost; }
     #body { height: 1fr; }
-    #panels { layout: grid; grid-size: 5; grid-columns: auto; grid-rows: auto; grid-gutter: 0 1; height: auto; }
+    #panels { layout: grid; grid-size: 80; grid-columns: 1; grid-rows: auto; height: auto; }
     .panel { width: auto; height: auto; border: round $panel; padding: 0 1; }
     .panel.focused { border: round $accent; }
     #expression { height: auto; padding: 0 1; text-style: bold; }
@@ -199,7 +199,7 @@ class ExploreApp(App[None]):
         )
         yield Static(id="step")
         yield Scrubber(id="scrubber")
-        with VerticalScroll(id="body"):
+        with VerticalScroll(id="body", can_focus=False):  # the arrows are the cursor's, not the scroll's
             yield Static(HELP, id="help")
             with Container(id="panels"):
                 for slot in SLOTS:
@@ -221,15 +221,24 @@ class ExploreApp(App[None]):
         self.lay_out(event.size.width)
 
     def lay_out(self, width: int) -> None:
-        """As many panels to a row as fit the terminal's width."""
-        shown = [v for v in self.query(PanelView) if v.panel is not None]
-        widths = [v.columns + 4 for v in shown]  # border and padding
-        columns = len(widths)
-        while columns > 1 and sum(sorted(widths, reverse=True)[:columns]) + columns - 1 > width - 2:
-            columns -= 1
+        """The panels flow as words do: a grid of one-cell columns as wide as the
+        terminal, each panel spanning its own width, the next one wrapping to a
+        new row when it does not fit."""
+        columns = max(1, width - 2)
         panels = self.query_one("#panels")
-        if panels.styles.grid_size_columns != max(1, columns):
-            panels.styles.grid_size_columns = max(1, columns)
+        if panels.styles.grid_size_columns != columns:
+            panels.styles.grid_size_columns = columns
+        shown = [v for v in self.query(PanelView) if v.panel is not None]
+        spans = [min(columns, v.columns + 5) for v in shown]  # border, padding and a column of gap
+        used = 0
+        for i, span in enumerate(spans):
+            if used and used + span > columns:  # the row's last panel takes the rest: the next one wraps
+                spans[i - 1] += columns - used
+                used = 0
+            used += span
+        for view, span in zip(shown, spans):
+            if view.styles.column_span != span:
+                view.styles.column_span = span
 
     # -- drawing ----------------------------------------------------------------------------------
 

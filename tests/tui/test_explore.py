@@ -69,6 +69,8 @@ def test_the_cursor_starts_on_a_and_moving_right_finds_b():
         return expression(app)
 
     assert explore(["right"], check=check) == "∂L/∂b = w2·δ1 + w1·δ2 = 3"
+    # down from b is f, in four windows (the arrows move the cursor, never the scroll)
+    assert explore(["right", "down"], check=expression) == "∂L/∂f = w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5 = 10"
 
 
 def test_stride_and_padding_keys_recompute_everything():
