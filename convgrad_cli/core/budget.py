@@ -1,4 +1,5 @@
-"""The memory a command needs, counted from the geometry before anything is built.
+"""What a problem may be: the memory each command needs, counted from the geometry
+before anything is built, and numbers whose sums of products stay finite.
 
 Each count is of array entries (8 bytes each in float64, and for the object
 arrays that hold names): the operands and their gradients, the output, the
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 from math import gcd, prod
 
-from convgrad_cli.errors import TooLargeError
+import numpy as np
+
+from convgrad_cli.errors import ArrayError, TooLargeError
 
 from .geometry import Geometry
 
@@ -71,3 +74,55 @@ def require(g: Geometry, nbytes: int, max_bytes: int | None, what: str) -> None:
 
 def _size(nbytes: int) -> str:
     return f"{nbytes / 2**30:.1f} GiB" if nbytes >= 2**29 else f"{nbytes / 2**20:.0f} MiB"
+
+
+# -- the operands, and the numbers they hold -----------------------------------------
+
+
+class Limit:
+    """The memory budget of a problem's arrays, checked before they are built."""
+
+    def __init__(self, max_bytes: int | None, dtype: str | None) -> None:
+        self.max_bytes = max_bytes
+        self.itemsize = np.dtype(dtype or "float64").itemsize
+
+    def check_array(self, name: str, shape: tuple[int, ...]) -> None:
+        self._check(f"{name} of shape {shape}", prod(shape))
+
+    def check_problem(self, geom: Geometry) -> None:
+        require(geom, need(geom, self.itemsize), self.max_bytes, "the problem")
+
+    def _check(self, what: str, elements: int) -> None:
+        nbytes = elements * self.itemsize
+        if self.max_bytes is not None and nbytes > self.max_bytes:
+            raise TooLargeError(
+                f"{what} needs about {nbytes / 2**30:.1f} GiB, over the {self.max_bytes / 2**30:.1f} GiB "
+                "allowed; use a smaller shape or set CONVGRAD_MAX_GB"
+            )
+
+
+def check_products(
+    g: Geometry,
+    x: np.ndarray | None,
+    w: np.ndarray | None,
+    b: np.ndarray | None,
+    d: np.ndarray | None,
+    dtype: str,
+) -> None:
+    """Refuse values whose sums of products could pass the dtype's largest number:
+    y (x·W over each window, plus b), ∂L/∂x (δ·W) and ∂L/∂W (x·δ over every output)."""
+    top = {name: float(np.max(np.abs(a), initial=0)) for name, a in (("x", x), ("W", w), ("b", b), ("δ", d))
+           if a is not None}  # fmt: skip
+    taps = g.in_channels // g.groups * prod(g.kernel_size)
+    sums = [("y", ("x", "W"), taps), ("∂L/∂x", ("δ", "W"), g.out_channels // g.groups * prod(g.kernel_size)),
+            ("∂L/∂W", ("x", "δ"), g.batch * prod(g.out_size))]  # fmt: skip
+    largest = float(np.finfo(dtype).max)
+    for what, (a, c), count in sums:
+        if a in top and c in top:
+            bound = top[a] * top[c] * count + (top.get("b", 0.0) if what == "y" else 0.0)
+            if not bound <= largest:
+                reach = f"{bound:.3g}" if bound < float("inf") else f"more than {largest:.3g}"
+                raise ArrayError(
+                    f"{what} could reach {reach} ({count:,} products of |{a}| ≤ {top[a]:.3g} and |{c}| ≤ "
+                    f"{top[c]:.3g}), past {dtype}'s largest ({largest:.3g}); scale the values down"
+                )

@@ -15,7 +15,7 @@ import numpy as np
 
 from convgrad_cli.errors import ArrayError, ConfigError, GeometryError, TooLargeError
 
-from . import terms
+from . import budget, terms
 from .geometry import Geometry, Ranks, is_int
 
 FILLS = ("names", "letters", "arange", "ones", "zeros", "random", "randint")
@@ -101,7 +101,7 @@ def build(
     if groups < 1:
         raise GeometryError(f"groups is {groups}; it must be at least 1")
     rng = _LazyRng(seed)
-    limit = _Limit(max_bytes, dtype)
+    limit = budget.Limit(max_bytes, dtype)
 
     x_shape, x = _operand(input, "input", dtype, rng, limit)
     w_shape, w = _operand(kernel, "kernel", dtype, rng, limit)
@@ -145,7 +145,7 @@ def build(
             f"{' and '.join(symbolic)} filled with names make {terms.term_count(geom)} products, over the "
             f"{terms.MAX_TERMS} convgrad writes out as names; give numbers (e.g. fill: random) at this size"
         )
-    _check_products(geom, x, w, b, d, dtype or _dtype_of(x, w))
+    budget.check_products(geom, x, w, b, d, dtype or _dtype_of(x, w))
     return Problem(
         geom=geom,
         ranks=ranks,
@@ -158,33 +158,6 @@ def build(
         source=source,
         max_bytes=max_bytes,
     )
-
-
-def _check_products(
-    g: Geometry,
-    x: np.ndarray | None,
-    w: np.ndarray | None,
-    b: np.ndarray | None,
-    d: np.ndarray | None,
-    dtype: str,
-) -> None:
-    """Refuse values whose sums of products could pass the dtype's largest number:
-    y (x·W over each window, plus b), ∂L/∂x (δ·W) and ∂L/∂W (x·δ over every output)."""
-    top = {name: float(np.max(np.abs(a), initial=0)) for name, a in (("x", x), ("W", w), ("b", b), ("δ", d))
-           if a is not None}  # fmt: skip
-    taps = g.in_channels // g.groups * prod(g.kernel_size)
-    sums = [("y", ("x", "W"), taps), ("∂L/∂x", ("δ", "W"), g.out_channels // g.groups * prod(g.kernel_size)),
-            ("∂L/∂W", ("x", "δ"), g.batch * prod(g.out_size))]  # fmt: skip
-    largest = float(np.finfo(dtype).max)
-    for what, (a, c), count in sums:
-        if a in top and c in top:
-            bound = top[a] * top[c] * count + (top.get("b", 0.0) if what == "y" else 0.0)
-            if not bound <= largest:
-                reach = f"{bound:.3g}" if bound < float("inf") else f"more than {largest:.3g}"
-                raise ArrayError(
-                    f"{what} could reach {reach} ({count:,} products of |{a}| ≤ {top[a]:.3g} and |{c}| ≤ "
-                    f"{top[c]:.3g}), past {dtype}'s largest ({largest:.3g}); scale the values down"
-                )
 
 
 def _dtype_of(*arrays: np.ndarray | None) -> str:
@@ -209,7 +182,7 @@ def _operand(
     name: str,
     dtype: str | None,
     rng: _LazyRng,
-    limit: _Limit,
+    limit: budget.Limit,
     default_shape: tuple[int, ...] | None = None,
 ) -> tuple[tuple[int, ...], np.ndarray | None]:
     """An operand as ``(shape, values)``; values are ``None`` for names."""
@@ -319,27 +292,3 @@ def _geometry_arg(value: Any, name: str) -> Any:
     if is_int(value) or isinstance(value, str):
         return value
     raise GeometryError(f"{name} {value!r} is not allowed; give an int or a list of ints")
-
-
-class _Limit:
-    """The memory budget of a problem's arrays, checked before they are built."""
-
-    def __init__(self, max_bytes: int | None, dtype: str | None) -> None:
-        self.max_bytes = max_bytes
-        self.itemsize = np.dtype(dtype or "float64").itemsize
-
-    def check_array(self, name: str, shape: tuple[int, ...]) -> None:
-        self._check(f"{name} of shape {shape}", prod(shape))
-
-    def check_problem(self, geom: Geometry) -> None:
-        from . import budget
-
-        budget.require(geom, budget.need(geom, self.itemsize), self.max_bytes, "the problem")
-
-    def _check(self, what: str, elements: int) -> None:
-        nbytes = elements * self.itemsize
-        if self.max_bytes is not None and nbytes > self.max_bytes:
-            raise TooLargeError(
-                f"{what} needs about {nbytes / 2**30:.1f} GiB, over the {self.max_bytes / 2**30:.1f} GiB "
-                "allowed; use a smaller shape or set CONVGRAD_MAX_GB"
-            )

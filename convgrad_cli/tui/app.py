@@ -7,117 +7,28 @@ only, so that the other commands start as fast as before.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.columns import Columns
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
-from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from convgrad_cli.core.explore import State
-from convgrad_cli.core.panels import Panel
-from convgrad_cli.render import cells
 from convgrad_cli.render.grid import Grid
 from convgrad_cli.render.style import window_style
+
+from .keys import BINDINGS, HELP
+from .widgets import CellClicked, Jumped, PanelView, Scrubber
 
 MIN_SIZE = (80, 24)
 SLOTS = ("input", "delta", "kernel", "input_grad", "overlay")  # the panels, left to right
 CURSOR_SLOT = {"input": "input", "output": "delta", "kernel": "kernel"}
-
-HELP = """\
-Colour is the window: the δ entries, kernel taps and terms of one window share
-its colour. [a] is the cell under the cursor; a·w1 a cell of a window with the
-weight it meets; w1·δ1 a term of the result; underlined: under the flipped kernel.
-
-Keys: arrows (or the mouse) move · tab: x → y/δ → W · c/C its channel ·
-, . the other panels' channel · n the sample · PgUp/PgDn depth (3-D)
-s/S stride · p/P padding · d/D dilation · k/K kernel · +/− input size ·
-i/I input channels · o/O output channels · g groups · v names ↔ numbers
-space / backspace: one window of the backward pass on / back · enter: play ·
-home/end: none / all · z quiz · e export SVG · y copy the trace command · q quit"""
-
-
-class PanelView(Static):
-    """One panel; a click moves the cursor to the cell under the mouse."""
-
-    def __init__(self, slot: str) -> None:
-        super().__init__(id=slot, classes="panel")
-        self.slot = slot
-        self.panel: Panel | None = None
-        self.columns = 0
-        self.drawn_size = (0, 0)
-
-    def show(self, panel: Panel | None, focused: bool) -> None:
-        self.panel = panel
-        self.display = panel is not None
-        self.set_class(focused, "focused")
-        if panel is not None:
-            text, self.columns = drawn(panel)
-            # a fixed size: Textual need not measure the grid to lay it out (nor again, unchanged)
-            size = (self.columns + 4, len(text.split()) + 2)
-            if size != self.drawn_size:
-                self.styles.width, self.styles.height = size
-                self.drawn_size = size
-            self.update(Content.from_rich_text(text), layout=False)  # Textual's own text: no Rich rendering
-
-    def on_click(self, event: events.Click) -> None:
-        if self.panel is None:
-            return
-        inside = event.get_content_offset(self)  # within the border and padding
-        cell = None if inside is None else cell_at(self.panel, inside.x, inside.y)
-        if cell is not None:
-            self.app.post_message(CellClicked(self.slot, self.panel, cell))  # type: ignore[arg-type]
-
-
-def drawn(panel: Panel) -> tuple[Text, int]:
-    """A panel's grid as styled text, and its width."""
-    grid = Grid(panel)
-    title = [Text(panel.title, "bold")] if panel.title else []
-    return Text("\n").join(title + grid.lines), max(grid.width, len(panel.title))
-
-
-class Scrubber(Static):
-    """The backward pass's progress; a click jumps to that many windows."""
-
-    BAR = 40
-
-    def on_click(self, event: events.Click) -> None:
-        app = self.app
-        assert isinstance(app, ExploreApp)
-        inside = event.get_content_offset(self)
-        if inside is not None and 1 <= inside.x <= self.BAR:
-            app.apply(app.state.at_step(round(app.state.window_count * inside.x / self.BAR)))
-
-
-class CellClicked(events.Message):
-    def __init__(self, slot: str, panel: Panel, cell: tuple[int, int]) -> None:
-        super().__init__()
-        self.slot, self.panel, self.cell = slot, panel, cell
-
-
-def cell_at(panel: Panel, x: int, y: int) -> tuple[int, int] | None:
-    """The panel's cell drawn at column ``x``, line ``y`` of its grid (title included)."""
-    lines = Console(width=400, color_system=None, file=io.StringIO()).render_lines(Grid(panel), pad=False)
-    text = ["".join(s.text for s in line) for line in lines]
-    if not 0 <= y < len(text) or not text[y].startswith("│"):
-        return None
-    row = sum(1 for line in text[:y] if line.startswith(("├", "┌"))) - 1
-    bars = [i for i, ch in enumerate(text[y]) if ch == "│"]
-    col = next((i for i, (a, b) in enumerate(zip(bars, bars[1:])) if a < x < b), None)
-    rows, cols = cells.shown(panel)
-    if col is None or not 0 <= row < len(rows) or rows[row] is None or cols[col] is None:
-        return None
-    r, c = rows[row], cols[col]
-    assert r is not None and c is not None
-    return r, c
 
 
 class ExploreApp(App[None]):
@@ -138,47 +49,7 @@ class ExploreApp(App[None]):
     #answer { display: none; }
     #small { display: none; height: 1fr; content-align: center middle; }
     """
-    BINDINGS = [
-        Binding("left", "move(0, -1)", "move", show=False),
-        Binding("right", "move(0, 1)", "move", show=False),
-        Binding("up", "move(-1, 0)", "move", show=False),
-        Binding("down", "move(1, 0)", "move", show=False),
-        Binding("pageup", "depth(-1)", "depth", show=False),
-        Binding("pagedown", "depth(1)", "depth", show=False),
-        Binding("tab", "tab(1)", "x/y/W", priority=True),
-        Binding("shift+tab", "tab(-1)", "back", show=False, priority=True),
-        Binding("c", "channel(1)", "channel", show=False),
-        Binding("C", "channel(-1)", "channel", show=False),
-        Binding("full_stop", "other(1)", "other", show=False),
-        Binding("comma", "other(-1)", "other", show=False),
-        Binding("n", "sample(1)", "sample", show=False),
-        Binding("s", "turn('stride', 1)", "stride", show=False),
-        Binding("S", "turn('stride', -1)", "stride", show=False),
-        Binding("p", "turn('padding', 1)", "pad", show=False),
-        Binding("P", "turn('padding', -1)", "pad", show=False),
-        Binding("d", "turn('dilation', 1)", "dil", show=False),
-        Binding("D", "turn('dilation', -1)", "dil", show=False),
-        Binding("k", "turn('kernel', 1)", "kernel", show=False),
-        Binding("K", "turn('kernel', -1)", "kernel", show=False),
-        Binding("plus,equals_sign", "turn('size', 1)", "size", show=False),
-        Binding("minus", "turn('size', -1)", "size", show=False),
-        Binding("i", "turn('in_channels', 1)", "in ch", show=False),
-        Binding("I", "turn('in_channels', -1)", "in ch", show=False),
-        Binding("o", "turn('out_channels', 1)", "out ch", show=False),
-        Binding("O", "turn('out_channels', -1)", "out ch", show=False),
-        Binding("g", "turn('groups', 1)", "groups", show=False),
-        Binding("v", "names", "names", show=False),
-        Binding("space", "step(1)", "step"),
-        Binding("backspace", "step(-1)", "back", show=False),
-        Binding("enter", "play", "play"),
-        Binding("home", "jump(0)", "none", show=False),
-        Binding("end", "jump(-1)", "all", show=False),
-        Binding("z", "quiz", "quiz"),
-        Binding("e", "export", "svg", show=False),
-        Binding("y", "copy", "copy", show=False),
-        Binding("question_mark", "help", "help"),
-        Binding("q", "quit", "quit"),
-    ]
+    BINDINGS = BINDINGS
 
     def __init__(self, state: State, folder: Path | None = None,
                  save: Callable[[Path, str], None] | None = None) -> None:  # fmt: skip
@@ -387,6 +258,9 @@ class ExploreApp(App[None]):
     def action_help(self) -> None:
         help_ = self.query_one("#help")
         help_.display = not help_.display
+
+    def on_jumped(self, message: Jumped) -> None:
+        self.apply(self.state.at_step(round(self.state.window_count * message.fraction)))
 
     def on_cell_clicked(self, message: CellClicked) -> None:
         from dataclasses import replace

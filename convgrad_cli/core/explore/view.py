@@ -1,0 +1,237 @@
+"""The panels of one :class:`~.state.State`, by slot, and the lines under them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from math import prod
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from convgrad_cli.core.explain import CellTrace, InputTrace
+from convgrad_cli.core.names import Index
+from convgrad_cli.core.panels import Mark, Panel, panel
+from convgrad_cli.core.pictures.base import marked_panels, padded_input, read_at
+
+if TYPE_CHECKING:
+    from .state import State
+
+
+@dataclass(frozen=True)
+class View:
+    """The panels of one state, by slot, and the lines under them."""
+
+    input: Panel | None
+    kernel: Panel | None
+    delta: Panel | None
+    input_grad: Panel | None
+    overlay: Panel | None
+    expression: str  # the cursor cell's result, ``∂L/∂b = w2·δ1 + w1·δ2 = 3``
+    step: str  # what the last step of the backward pass added, or how to play it
+    windows: list[str]  # the window of each colour
+
+
+def view(s: State) -> View:
+    """The panels and lines of ``s``."""
+    p, g, namer = s.problem, s.problem.geom, s.namer
+    ct = s.trace
+    marks: dict[str, dict[Index, Mark]] = {"input": {}, "kernel": {}, "delta": {}, "input_grad": {}}
+    windows: list[str] = []
+    if s.focus == "input":
+        n, c = s.index[0], s.index[1]
+        x_lead, d_lead, w_lead = (n, c), (n, s.other), (s.other, c % (g.in_channels // g.groups))
+        number: dict[Index, int] = {}
+        for t in ct.terms:
+            number.setdefault(tuple(t.delta[2:]), len(number))
+            j = number[tuple(t.delta[2:])]
+            if t.delta[1] == s.other:
+                marks["delta"][t.delta] = Mark("contributor", j, namer.short_weight(t.weight), True)
+                marks["kernel"][t.weight] = Mark("contributor", j, namer.short_delta(t.delta))
+        windows = [namer.output((n, s.other, *pos)) for pos in number]
+        for pos in number:  # every cell that shares a window with it, in no window's colour
+            for k in np.ndindex(*g.kernel_size):
+                at = read_at(g, pos, k)
+                if all(0 <= a < size for a, size in zip(at, g.in_size)):
+                    marks["input"][(n, c) + tuple(at)] = Mark("window")
+        marks["input"][tuple(s.index)] = Mark("cell")
+        marks["input_grad"][tuple(s.index)] = Mark("cell")
+    elif s.focus == "output":
+        n, o = s.index[0], s.index[1]
+        x_lead, d_lead, w_lead = (n, s.other), (n, o), (o, s.other % (g.in_channels // g.groups))
+        windows = [ct.name]
+        for t in ct.terms:
+            if t.input[1] == s.other:
+                marks["input"][t.input] = Mark("contributor", 0, namer.short_weight(t.weight))
+                marks["kernel"][t.weight] = Mark("contributor", 0, namer.short_input(t.input), True)
+                marks["input_grad"][t.input] = Mark("contributor", 0, namer.short_weight(t.weight), True)
+        marks["delta"][tuple(s.index)] = Mark("cell", 0)
+    else:
+        o, cl = s.index[0], s.index[1]
+        c = (o // (g.out_channels // g.groups)) * (g.in_channels // g.groups) + cl
+        x_lead, d_lead, w_lead = (0, c), (0, o), (o, cl)
+        for j, t in enumerate(t for t in ct.terms if t.input[0] == 0):
+            marks["input"][t.input] = Mark("contributor", j, namer.short_delta(t.delta))
+            marks["delta"][t.delta] = Mark("contributor", j, namer.short_input(t.input), True)
+            if j < 14:  # the legend names the first windows' colours
+                windows.append(namer.output(t.delta))
+        marks["kernel"][tuple(s.index)] = Mark("cell")
+    grad = None
+    step_line = "space steps through the backward pass, window by window"
+    if s.step:
+        grad, step_line = _stepped(s, marks, x_lead, d_lead)
+    return View(
+        input=_input_panel(s, x_lead, marks["input"]),
+        kernel=_panel(s, "W", "kernel", p.w, "kernel", w_lead, marks["kernel"]),
+        delta=_panel(s, "δ", "delta", p.delta, "delta", d_lead, marks["delta"]),
+        input_grad=_grad_panel(s, x_lead, marks["input_grad"], grad),
+        overlay=_overlay_panel(s) if s.focus == "input" and not s.step else None,
+        expression=_expression(s),
+        step=step_line,
+        windows=windows,
+    )
+
+
+def _stepped(s: State, marks: dict[str, dict[Index, Mark]], x_lead: Index, d_lead: Index
+             ) -> tuple[np.ndarray | None, str]:  # fmt: skip
+    """The marks of the window the last step added, and ∂L/∂x so far."""
+    g, namer, w = s.problem.geom, s.namer, s.windows
+    n = w.sample
+    j = s.step - 1
+    o, pos = divmod(j, prod(g.out_size))
+    spatial = np.unravel_index(pos, g.out_size)
+    d_index = (n, o, *map(int, spatial))
+    for key in ("input", "kernel", "delta", "input_grad"):
+        marks[key] = {}
+    part = w.of_window(j)
+    dname = namer.short_delta(d_index)
+    added = []
+    for xi, wi in zip(w.input[part], w.weight[part]):
+        c, *q = np.unravel_index(int(xi), (g.in_channels, *g.in_size))
+        wk = tuple(int(v) for v in np.unravel_index(int(wi), g.kernel_shape))
+        full = (n, int(c), *map(int, q))
+        if int(c) == x_lead[1]:
+            marks["input"][full] = Mark("window", 0, namer.short_weight(wk))
+            marks["input_grad"][full] = Mark("contributor", 0, f"+{namer.short_weight(wk)}·{dname}")
+        marks["kernel"][wk] = Mark("contributor", 0, dname)
+        added.append(f"{namer.weight(wk)}·{namer.delta(d_index)} to ∂L/∂{namer.input(full)}")
+    marks["delta"][d_index] = Mark("cell", 0)
+    if d_index[:2] != tuple(d_lead):
+        marks["delta"] = {}
+    shown = ", ".join(added[:4]) + (f", … {len(added) - 4} more" if len(added) > 4 else "")
+    line = f"step {s.step} of {w.count}: the window of {namer.output(d_index)} adds " + (shown or "nothing")
+    partial = w.partial(s.step)
+    return (None if partial is None else partial[x_lead[1]]), line
+
+
+def _expression(s: State) -> str:
+    ct = s.trace
+    if s.quiz and s.focus == "input":
+        return f"{ct.lhs} = ?  (type its terms, e.g. w2·δ1 + w1·δ2)"
+    if s.step and s.focus == "input":
+        done = [t for t in ct.terms if _window_number(s, t.delta) < s.step]
+        part = InputTrace(ct.problem, ct.namer, ct.index, done)
+        value = "" if part.value is None else f" = {_number(part.value)}"
+        return f"{ct.lhs} so far = {part.expression}{value}  (of {ct.expression})"
+    value = "" if ct.value is None else f" = {_number(ct.value)}"
+    return f"{ct.lhs} = {_shortened(ct)}{value}"
+
+
+#: Terms an expression shows before it is shortened (a weight of a 32×32 layer meets a thousand).
+SHOWN_TERMS = 12
+
+
+def _shortened(ct: CellTrace) -> str:
+    """The expression, or its first and last terms and how many there are."""
+    if len(ct.terms) <= SHOWN_TERMS:
+        return ct.expression
+    head = type(ct)(ct.problem, ct.namer, ct.index, ct.terms[: SHOWN_TERMS - 2]).expression
+    tail = type(ct)(ct.problem, ct.namer, ct.index, ct.terms[-2:]).expression
+    return f"{head} + … + {tail} ({len(ct.terms)} terms)"
+
+
+def _window_number(s: State, delta: Index) -> int:
+    g = s.problem.geom
+    return delta[1] * prod(g.out_size) + int(np.ravel_multi_index(delta[2:], g.out_size))
+
+
+def _number(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _input_panel(s: State, lead: Index, marks: dict[Index, Mark]) -> Panel | None:
+    p, g = s.problem, s.problem.geom
+    names = s.derived.names["input"]
+    if g.ndim == 3:
+        z = s.index[2] if s.focus == "input" else 0
+        lead = (*lead, z)
+    cells = {}
+    pads = g.padding[-2:] if g.ndim > 1 else ((0, 0), *g.padding)
+    for full, mark in marks.items():
+        if tuple(full[: len(lead)]) != tuple(lead):
+            continue
+        r, c = (0, full[-1]) if g.ndim == 1 else (full[-2], full[-1])
+        cells[(r + pads[0][0], c + pads[1][0])] = mark
+    made = padded_input("x", g, p.x, names, lead, cells, crop=False)
+    if s.focus == "input":
+        r, c = (0, s.index[-1]) if g.ndim == 1 else (s.index[-2], s.index[-1])
+        made = replace(made, focus=(r + pads[0][0], c + pads[1][0]))
+    return made
+
+
+def _panel(s: State, title: str, kind: str, values: np.ndarray | None, array: str, lead: Index,
+           marks: dict[Index, Mark]) -> Panel | None:  # fmt: skip
+    g = s.problem.geom
+    shape = g.kernel_shape if kind == "kernel" else g.output_shape
+    names = s.derived.names[kind]
+    if g.ndim == 3:
+        z = s.index[2] if s.focus == kind or (s.focus == "output" and kind == "delta") else 0
+        marks = {i: m for i, m in marks.items() if i[2] == z} or {}
+        lead = (*lead, min(z, shape[2] - 1))
+    made = marked_panels(title, array, g.ndim, values, names, tuple(lead[:2]), marks)
+    if not made:
+        return None
+    if g.ndim == 3:
+        cells = {(i[3], i[4]): m for i, m in marks.items()}
+        return panel(title, array, tuple(lead), values, names, g.ndim, cells, next(iter(cells), None))
+    return made[0]
+
+
+def _grad_panel(s: State, lead: Index, marks: dict[Index, Mark], partial: np.ndarray | None) -> Panel | None:
+    """∂L/∂x of the slice: whole, or as far as the backward pass has come."""
+    g = s.problem.geom
+    if partial is not None:
+        values = partial[None, None]
+        lead_here: Index = (0, 0)
+    else:
+        if s.derived.input_grad is None:
+            return None
+        values = s.derived.input_grad
+        lead_here = tuple(lead)
+    if g.ndim == 3:
+        z = s.index[2] if s.focus == "input" else 0
+        lead_here = (*lead_here, z)
+        marks = {i: m for i, m in marks.items() if i[2] == z}
+    cells = {((0, i[-1]) if g.ndim == 1 else (i[-2], i[-1])): m for i, m in marks.items()
+             if tuple(i[:2]) == tuple(lead)}  # fmt: skip
+    focus = next(iter(cells), None)
+    title = "∂L/∂x so far" if partial is not None else "∂L/∂x"
+    made = panel(title, "input_grad", lead_here, values, None, g.ndim, cells, focus)
+    if partial is not None:
+        made = replace(made, lead=tuple(lead) + made.lead[2:])
+    return made
+
+
+def _overlay_panel(s: State) -> Panel | None:
+    """The padded δ under the flipped kernel at the cursor's cell, as `trace` draws it."""
+    from convgrad_cli.core.pictures.trace import _overlay
+
+    ct = s.trace
+    assert isinstance(ct, InputTrace)
+    number: dict[Index, int] = {}
+    for t in ct.terms:
+        number.setdefault(tuple(t.delta[2:]), len(number))
+    made = _overlay(ct, s.other, number, crop=False, delta_names=s.derived.names["delta"])
+    # 3-D: one panel per depth the kernel covers; the one where a term lies says most
+    with_terms = [pl for pl in made if any(m.role == "contributor" for m in pl.marks.values())]
+    chosen = with_terms or made
+    return chosen[0] if chosen else None
