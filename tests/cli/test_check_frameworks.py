@@ -40,19 +40,41 @@ def test_a_wrong_torch_implementation_fails_in_every_precision(dtype):
     assert "kernel_not_flipped" in named
 
 
-def test_a_correct_jax_implementation_passes():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_correct_jax_implementation_passes(dtype):
+    # jax narrows float64 to float32 unless x64 is on: float64 checks only pass if convgrad turns it on
     pytest.importorskip("jax")
-    result, doc = check("--random", "20", "--impl", f"{IMPLS}:jax_backward", "--framework", "jax")
-    assert result.exit_code == 0
+    result, doc = check(
+        "--random", "20", "--impl", f"{IMPLS}:jax_backward", "--framework", "jax", "--dtype", dtype
+    )
+    assert (
+        result.exit_code == 0
+        and doc["passed"] is True
+        and doc["cases"] == 20
+        and doc["failed"] == doc["errors"] == 0
+    )
 
 
-def test_a_framework_that_is_not_installed_is_refused_in_one_line():
+def test_a_wrong_jax_implementation_fails_with_its_diagnosis():
+    pytest.importorskip("jax")
+    result, doc = check("--random", "12", "--impl", f"{IMPLS}:jax_not_flipped", "--framework", "jax")
+    assert result.exit_code == 1 and doc["failed"] >= 6
+    named = {d["mistake"] for r in doc["results"] for ds in r["diagnosis"].values() for d in ds[:1]}
+    assert "kernel_not_flipped" in named
+
+
+def test_a_framework_that_is_not_installed_is_refused_in_one_line(monkeypatch):
     import importlib.util
 
-    if importlib.util.find_spec("jax") is not None:
-        pytest.skip("jax is installed here")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "jax" else find_spec(name, *a)
+    )
     result = runner.invoke(app, ["check", "--impl", f"{IMPLS}:jax_backward", "--framework", "jax"])
-    assert result.exit_code == 2 and "--framework jax needs jax installed here" in result.stderr
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip() == "convgrad: error: --framework jax needs jax installed here (pip install jax)"
+    )
 
 
 def test_assert_conv_backward_passes_and_fails_with_the_diagnosis():

@@ -44,3 +44,12 @@ def jax_backward(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
 
     b = jnp.zeros(w.shape[0], dtype=x.dtype)
     return jax.grad(loss, argnums=(0, 1, 2))(x, w, b)
+
+
+def jax_not_flipped(x, w, delta, **kw):
+    """The same mistake made in jax."""
+    import jax.numpy as jnp
+
+    nd = x.ndim - 2
+    dx, _, db = jax_backward(x, jnp.flip(w, axis=tuple(range(2, 2 + nd))), delta, **kw)
+    return dx, jax_backward(x, w, delta, **kw)[1], db

@@ -112,8 +112,11 @@ def to_framework(a: np.ndarray, dtype: str, framework: str, device: str) -> Any:
         import torch
 
         return torch.from_numpy(np.ascontiguousarray(a)).to(device=device, dtype=getattr(torch, dtype))
+    import jax  # type: ignore[import-not-found]
     import jax.numpy as jnp  # type: ignore[import-not-found]
 
+    if dtype == "float64":  # jax narrows float64 to float32 unless x64 is on
+        jax.config.update("jax_enable_x64", True)
     return jnp.asarray(a, dtype=getattr(jnp, dtype))
 
 
