@@ -14,7 +14,8 @@ BELOW = {
     "engine": set(),
     "core": {"engine"},
     "api": {"core"},
-    "config": {"core"},
+    "plain_yaml": set(),
+    "config": {"core", "plain_yaml"},
     "render": {"core"},
     "tui": {"core", "render"},
     "cli": {"core", "engine", "render", "config", "api", "tui", "__init__"},
@@ -27,9 +28,16 @@ def layer_of(module: str) -> str:
 
 
 def imports(path: Path) -> set[str]:
+    package = ["convgrad_cli", *path.relative_to(PACKAGE).parent.parts]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module == "convgrad_cli":
+        if isinstance(node, ast.ImportFrom) and node.level:  # from .x import y, from . import x
+            base = ".".join(package[: len(package) - node.level + 1])
+            if node.module:
+                found.add(f"{base}.{node.module}")
+            else:
+                found.update(f"{base}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == "convgrad_cli":
             found.update(f"convgrad_cli.{a.name}" for a in node.names)  # from convgrad_cli import engine
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("convgrad_cli"):
             found.add(node.module)

@@ -18,8 +18,9 @@ import typer
 from convgrad_cli import __version__
 from convgrad_cli.errors import ConfigError, OutputError
 
+from .files import exists, write_atomic
 from .options import ConfigArg, DebugOpt, ForceOpt, OutputFlags, ProblemFlags, grouped
-from .output import Shown, check_export, emit, exists, guard, show, write_atomic
+from .output import Shown, check_export, emit, guard, show
 
 app = typer.Typer(
     name="convgrad",

@@ -12,8 +12,9 @@ import typer
 from convgrad_cli.errors import ConfigError, ExitStatus, OutputError
 
 from .app import app
+from .files import exists, write_atomic
 from .options import Format, Mode, OutputFlags, ProblemFlags, grouped
-from .output import Shown, check_export, exists, guard, show, write_atomic
+from .output import Shown, check_export, guard, show
 
 #: Flags that give arrays: they apply to configs; the sweep draws its own.
 ARRAY_FLAGS = ("x", "kernel", "bias", "delta", "seed")

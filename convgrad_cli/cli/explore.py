@@ -12,8 +12,9 @@ import typer
 from convgrad_cli.errors import ConfigError, OutputError
 
 from .app import app, load
+from .files import exists, write_atomic
 from .options import ConfigArg, DebugOpt, ForceOpt, ProblemFlags, grouped
-from .output import exists, guard, write_atomic
+from .output import guard
 
 
 @app.command()

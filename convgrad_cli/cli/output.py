@@ -1,4 +1,4 @@
-"""Showing a result in the chosen format, exporting it, and writing files whole.
+"""Showing a result in the chosen format, and exporting it.
 
 No ``from __future__ import annotations``: see :mod:`.options`.
 """
@@ -9,11 +9,11 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 from convgrad_cli.errors import ConvgradError, ExitStatus, OutputError
 
+from .files import exists, write_atomic
 from .options import Format, OutputFlags
 
 PICTURES = (".svg", ".html", ".htm", ".txt", ".png", ".pdf")
@@ -231,73 +231,3 @@ def _export(out: OutputFlags, shown: Shown, renderable: Any, width: int, plain: 
         write_atomic(out.export, export.image(renderable, width, out.theme, suffix))
     else:
         write_atomic(out.export, export.plain_text(renderable, width))
-
-
-#: Temporary files of :func:`write_atomic` start with this (after a dot and the target's name).
-TEMP = ".convgrad-"
-#: A temporary file this old is one a killed convgrad left behind.
-STALE_SECONDS = 600
-
-
-def exists(path: Path) -> bool:
-    """Whether ``path`` exists; a name the system cannot take (over 255 bytes, say)
-    is an error that says so."""
-    try:
-        return path.exists()
-    except OSError as exc:
-        raise OutputError(f"cannot use {str(path)!r}: {exc.strerror or exc}") from None
-
-
-def write_atomic(path: "str | Path", data: "str | bytes", force: bool = True) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place:
-    a reader sees the old file or the new one, never half of one. Any failure —
-    a full disk, a name too long, no permission — is an :class:`OutputError`
-    and leaves no temporary file; those a killed convgrad left are removed."""
-    target = Path(path)
-    if exists(target) and not force:
-        raise OutputError(f"{str(target)!r} exists; pass --force to overwrite it")
-    if target.is_dir():
-        raise OutputError(f"{str(target)!r} is a directory; give a file path")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist")
-    import tempfile
-
-    _remove_stale(folder, target.name)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP}", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _remove_stale(folder: Path, name: str) -> None:
-    import glob
-    import time
-
-    try:
-        for old in folder.glob(f".{glob.escape(name)}{TEMP}*"):
-            if time.time() - old.stat().st_mtime > STALE_SECONDS:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass  # cleaning up is a courtesy; the write itself reports what matters
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import Pair
+from .axes import Pair
 
 
 def dilate(delta: np.ndarray, stride: tuple[int, ...]) -> np.ndarray:

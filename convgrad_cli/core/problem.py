@@ -16,7 +16,8 @@ import numpy as np
 from convgrad_cli.errors import ArrayError, ConfigError, GeometryError, TooLargeError
 
 from . import budget, terms
-from .geometry import Geometry, Ranks, is_int
+from .axes import is_int
+from .geometry import Geometry, Ranks
 
 FILLS = ("names", "letters", "arange", "ones", "zeros", "random", "randint")
 DTYPES = ("float64", "float32")

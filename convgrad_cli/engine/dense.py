@@ -31,22 +31,8 @@ from math import prod
 import numpy as np
 
 from . import blas, depthwise, runtime
-from .layout import (
-    Block,
-    Buffered,
-    Layout,
-    Pair,
-    cells,
-    emit,
-    layout_for,
-    merge,
-    outputs,
-    source_view,
-    split,
-    tap_view,
-    widen,
-    with_buffers,
-)
+from .blocks import Block, Buffered, cells, emit, outputs, source_view, tap_view, widen, with_buffers
+from .layout import Layout, Pair, layout_for, merge, split
 from .tuning import Tuning
 
 

@@ -17,19 +17,8 @@ from typing import TypeVar
 import numpy as np
 
 from . import runtime
-from .layout import (
-    Buffered,
-    Layout,
-    Pair,
-    emit,
-    layout_for,
-    merge,
-    outputs,
-    split,
-    tap_view,
-    widen,
-    with_buffers,
-)
+from .blocks import Buffered, emit, outputs, tap_view, widen, with_buffers
+from .layout import Layout, Pair, layout_for, merge, split
 from .tuning import Tuning
 
 T = TypeVar("T")

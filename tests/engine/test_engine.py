@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from convgrad_cli.core import rules
 from convgrad_cli.core.geometry import Geometry
-from convgrad_cli.engine import Tuning, blas, layout, runtime
+from convgrad_cli.engine import Tuning, blas, blocks, layout, runtime
 from tests.support import reference
 from tests.support.operands import operands, ref_args
 from tests.support.strategies import geometries
@@ -232,7 +232,7 @@ def test_blocks_stay_within_the_budget_and_cover_every_output_once(compact):
     assert lay.reach == (0 if compact else 36)  # wide: a copy reaches 36 positions past its block
     for columns in (1, 4, 40, 300, 5000, 10**9):
         seen = np.zeros((2, *lay.out), dtype=int)
-        for block in layout.blocks(lay, range(2), columns, lay.reach):
+        for block in blocks.blocks(lay, range(2), columns, lay.reach):
             assert block.count * (block.width + lay.reach) <= max(columns, lay.reach + 1)
             seen[(block.samples, *block.where)] += 1
         assert (seen == 1).all()
