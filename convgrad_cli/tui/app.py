@@ -37,7 +37,7 @@ class ExploreApp(App[None]):
     TITLE = "convgrad explore"
     CSS = """
     Screen { layout: vertical; }
-    #status { height: 1; background: $boost; }
+    #status { height: auto; background: $boost; }
     #body { height: 1fr; }
     #panels { layout: grid; grid-size: 80; grid-columns: 1; grid-rows: auto; height: auto; }
     .panel { width: auto; height: auto; border: round $panel; padding: 0 1; }
@@ -71,7 +71,7 @@ class ExploreApp(App[None]):
         yield Static(id="step")
         yield Scrubber(id="scrubber")
         with VerticalScroll(id="body", can_focus=False):  # the arrows are the cursor's, not the scroll's
-            yield Static(HELP, id="help")
+            yield Static(HELP, id="help", markup=False)  # "[a]" is text, not a style
             with Container(id="panels"):
                 for slot in SLOTS:
                     yield PanelView(slot)
@@ -208,10 +208,19 @@ class ExploreApp(App[None]):
         from dataclasses import replace
 
         quiz = not self.state.quiz and self.state.focus == "input"
-        message = "quiz: type the terms of the cell's gradient" if quiz else ""
+        message = "quiz: type the terms of the cell's gradient (esc leaves)" if quiz else ""
         self.apply(replace(self.state, quiz=quiz, message=message))
         if quiz:
             self.query_one("#answer", Input).focus()
+
+    def action_leave_quiz(self) -> None:
+        """Esc: the quiz ends (the input would take every other key), the answer shown."""
+        from dataclasses import replace
+
+        if self.state.quiz:
+            self.apply(replace(self.state, quiz=False, message=""))
+            self.query_one("#answer", Input).value = ""
+            self.set_focus(None)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         from dataclasses import replace

@@ -16,7 +16,7 @@ Keys: arrows (or the mouse) move · tab: x → y/δ → W · c/C its channel ·
 s/S stride · p/P padding · d/D dilation · k/K kernel · +/− input size ·
 i/I input channels · o/O output channels · g groups · v names ↔ numbers
 space / backspace: one window of the backward pass on / back · enter: play ·
-home/end: none / all · z quiz · e export SVG · y copy the trace command · q quit"""
+home/end: none / all · z quiz (esc leaves it) · e export SVG · y copy the trace command · q quit"""
 
 #: The footer shows those with ``show`` left on; the help lists them all.
 BINDINGS: list[BindingType] = [
@@ -55,6 +55,7 @@ BINDINGS: list[BindingType] = [
     Binding("home", "jump(0)", "none", show=False),
     Binding("end", "jump(-1)", "all", show=False),
     Binding("z", "quiz", "quiz"),
+    Binding("escape", "leave_quiz", "leave the quiz", show=False, priority=True),
     Binding("e", "export", "svg", show=False),
     Binding("y", "copy", "copy", show=False),
     Binding("question_mark", "help", "help"),

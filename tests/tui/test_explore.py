@@ -22,7 +22,7 @@ def text_of(app: ExploreApp, selector: str) -> str:
     """What a widget shows, as plain text."""
     widget = app.query_one(selector)
     console = Console(width=200, color_system=None, record=True, file=io.StringIO())
-    console.print(widget.content)
+    console.print(widget.content, markup=False)
     return console.export_text()
 
 
@@ -119,6 +119,13 @@ def test_the_quiz_says_what_is_right_missing_and_extra():
     assert explore(["right", "z"], check=expression) == "∂L/∂b = ?  (type its terms, e.g. w2·δ1 + w1·δ2)"
     typed = asyncio.run(answer("w1 d2 + w2*d1"))
     assert explore(["right", "z", typed], check=message) == "✓ right: all 2 terms — ∂L/∂b = w2·δ1 + w1·δ2"
+    # esc leaves the quiz: the keys are the app's again (right moves to c), the answer is shown
+    typed = asyncio.run(answer("w2"))
+    state = explore(["right", "z", typed, "escape", "right"], check=lambda app: (app.state.quiz, app.focused))
+    assert state == (False, None)
+    assert (
+        explore(["right", "z", "escape", "right"], check=expression) == "∂L/∂c = w2·δ2 + w1·δ3 = 3"
+    )  # w2 + w1, δ all ones
 
 
 def test_tab_visits_the_output_and_the_kernel():
@@ -178,3 +185,14 @@ def test_a_click_on_the_scrubber_jumps_through_the_backward_pass():
     assert (
         explore([click], check=lambda app: app.state.step) == 4
     )  # of the seed's 9 windows (4.5 rounds to 4)
+
+
+def test_help_explains_the_marks_as_written():
+    # the help names the cell mark "[a]"; read as markup, the brackets and the a would vanish
+    def check(app):
+        assert app.query_one("#help").display
+        return app.query_one("#help").render().plain  # what Textual draws, after any markup
+
+    shown = explore(["question_mark"], check=check)
+    assert "[a] is the cell under the cursor" in shown
+    assert "Keys: arrows (or the mouse) move" in shown
