@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from convgrad_cli.core import terms
-from convgrad_cli.core.explore import State, Windows
+from convgrad_cli.core.explore import State
 from convgrad_cli.core.names import Index
 from convgrad_cli.core.panels import slice_label, slices
 from convgrad_cli.errors import TooLargeError
@@ -51,12 +51,12 @@ def page(state: State) -> str:
         _grid("δ = ∂L/∂y", "delta", p.delta, namer.grid("delta"), ""),
         _grid("∂L/∂x", "input_grad", state.derived.input_grad, namer.grid("input"), "∂L/∂"),
     ]
-    data = {"cells": _cells(state, y), "steps": _steps(state), "palette": list(PALETTE)}
+    data = _data(state, y)
     blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     title = f"convgrad explore: {g.describe()}"
     return TEMPLATE.format(
         title=html.escape(title), geometry=html.escape(g.describe()), source=html.escape(p.source),
-        grids="\n".join(grids), data=blob, steps=len(data["steps"]),
+        grids="\n".join(grids), data=blob, steps=data["windows"],
         colours="\n".join(f"td.w{i} {{ background: {c}55; }}" for i, c in enumerate(PALETTE)),
     )  # fmt: skip
 
@@ -88,88 +88,61 @@ def _grid(title: str, array: str, values: np.ndarray | None, names: np.ndarray, 
     return "\n".join(out)
 
 
-def _light(name: str, role: str, window: int | None = None) -> list[Any]:
-    return [name, role, window]
+class Ids:
+    """Each cell's number on the page: its place among the ``data-cell`` elements,
+    which come array by array (x, W, y, δ, ∂L/∂x), each in C order."""
+
+    ARRAYS = ("input", "kernel", "output", "delta", "input_grad")
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]]) -> None:
+        self.start: dict[str, int] = {}
+        self.strides: dict[str, tuple[int, ...]] = {}
+        at = 0
+        for array in self.ARRAYS:
+            shape = shapes[array]
+            self.start[array] = at
+            self.strides[array] = tuple(prod(shape[i + 1 :]) for i in range(len(shape)))
+            at += prod(shape)
+
+    def __call__(self, array: str, idx: Index) -> int:
+        return self.start[array] + sum(i * s for i, s in zip(idx, self.strides[array]))
 
 
-def _cells(state: State, y: np.ndarray | None) -> dict[str, dict[str, Any]]:
-    """Each cell's expression and the cells it lights, by the name on the page."""
-    p, g, namer = state.problem, state.problem.geom, state.namer
-    out: dict[str, dict[str, Any]] = {}
+def _data(state: State, y: np.ndarray | None) -> dict[str, Any]:
+    """What the page's script needs, by cell number: each cell's terms (pairs of
+    cell numbers, the same terms `trace` finds) and value, the input cells each
+    one's windows read, and the backward pass of sample 0. The script writes the
+    expressions and lights the cells from them, so the page grows with the terms
+    and not with their square."""
+    p, g = state.problem, state.problem.geom
+    ids = Ids({"input": g.input_shape, "kernel": g.kernel_shape, "output": g.output_shape,
+               "delta": g.output_shape, "input_grad": g.input_shape})  # fmt: skip
 
-    def value(v: float | None) -> str:
-        return "" if v is None else f" = {fmt(v)}"
+    def said(v: float | None) -> str | None:
+        return None if v is None else fmt(v)
 
-    from convgrad_cli.core.explain import InputTrace, OutputTrace, WeightTrace
-
-    for idx in np.ndindex(*g.input_shape):
-        ct = InputTrace(p, namer, idx, terms.input_terms(g, idx))
-        number: dict[Index, int] = {}
-        lights = [_light(ct.name, "cell"), _light("∂L/∂" + ct.name, "cell")]
-        for t in ct.terms:
-            j = number.setdefault(t.delta, len(number))
-            lights += [
-                _light(namer.delta(t.delta), "contributor", j),
-                _light(namer.weight(t.weight), "contributor", j),
-            ]
-            for k in np.ndindex(*g.kernel_size):
-                at = tuple(q * s + kk * d - b for q, kk, s, d, (b, _) in
-                           zip(t.delta[2:], k, g.stride, g.dilation, g.padding))  # fmt: skip
-                if all(0 <= a < n for a, n in zip(at, g.in_size)):
-                    cell = (t.input[0], t.input[1], *at)
-                    if cell != idx:
-                        lights.append(_light(namer.input(cell), "window"))
-        text = f"{ct.lhs} = {ct.expression}{value(ct.value)}"
-        out[ct.name] = out["∂L/∂" + ct.name] = {"expression": text, "lights": lights}
+    inputs, outputs, kernel = [], [], []
     for idx in np.ndindex(*g.output_shape):
-        ot = OutputTrace(p, namer, idx, terms.output_terms(g, idx))
-        lights = [_light(ot.name, "cell", 0), _light(namer.delta(idx), "cell", 0)]
-        for t in ot.terms:
-            lights += [_light(namer.input(t.input), "contributor", 0), _light(namer.weight(t.weight), "contributor", 0),
-                       _light("∂L/∂" + namer.input(t.input), "contributor", 0)]  # fmt: skip
-        flows = " + ".join(f"{namer.weight(t.weight)}·{namer.delta(idx)} to ∂L/∂{namer.input(t.input)}"
-                           for t in ot.terms[:8])  # fmt: skip
-        more = f", … {len(ot.terms) - 8} more" if len(ot.terms) > 8 else ""
-        forward = f"{ot.name} = {ot.expression}{value(None if y is None else float(y[idx]))}"
-        out[ot.name] = {"expression": forward, "lights": lights}
-        out[namer.delta(idx)] = {"expression": f"{namer.delta(idx)} flows back: adds {flows}{more}",
-                                 "lights": lights}  # fmt: skip
+        found = terms.output_terms(g, idx)
+        pairs = [i for t in found for i in (ids("input", t.input), ids("kernel", t.weight))]
+        outputs.append([pairs, None if y is None else said(float(y[idx]))])
+    for idx in np.ndindex(*g.input_shape):
+        found = terms.input_terms(g, idx)
+        pairs = [i for t in found for i in (ids("kernel", t.weight), ids("delta", t.delta))]
+        value = None if p.w is None or p.delta is None else terms.input_grad_value(found, p.w, p.delta)
+        inputs.append([pairs, said(value)])
     for idx in np.ndindex(*g.kernel_shape):
-        wt = WeightTrace(p, namer, idx, terms.weight_terms(g, idx))
-        lights = [_light(wt.name, "cell")]
-        for j, t in enumerate(wt.terms):
-            lights += [
-                _light(namer.input(t.input), "contributor", j),
-                _light(namer.delta(t.delta), "contributor", j),
-            ]
-        out[wt.name] = {"expression": f"{wt.lhs} = {wt.expression}{value(wt.value)}", "lights": lights}
-    return out
-
-
-def _steps(state: State) -> list[dict[str, Any]]:
-    """The backward pass of sample 0, window by window: what each adds to ∂L/∂x."""
-    p, g, namer = state.problem, state.problem.geom, state.namer
-    w = Windows.of(p, 0)
-    steps = []
-    for j in range(w.count):
-        o, pos = divmod(j, prod(g.out_size))
-        d_index = (0, o, *map(int, np.unravel_index(pos, g.out_size)))
-        part = w.of_window(j)
-        adds, lights = [], [_light(namer.delta(d_index), "cell", 0), _light(namer.output(d_index), "cell", 0)]
-        for xi, wi in zip(w.input[part], w.weight[part]):
-            c, *q = np.unravel_index(int(xi), (g.in_channels, *g.in_size))
-            x_name = namer.input((0, int(c), *map(int, q)))
-            wk = tuple(int(v) for v in np.unravel_index(int(wi), g.kernel_shape))
-            amount = None
-            if p.w is not None and p.delta is not None:
-                amount = float(p.w[wk] * p.delta[d_index])
-            adds.append(["∂L/∂" + x_name, f"{namer.weight(wk)}·{namer.delta(d_index)}", amount])
-            lights += [_light(x_name, "window", 0), _light(namer.weight(wk), "contributor", 0),
-                       _light("∂L/∂" + x_name, "contributor", 0)]  # fmt: skip
-        steps.append(
-            {"window": namer.output(d_index), "delta": namer.delta(d_index), "adds": adds, "lights": lights}
-        )
-    return steps
+        found = terms.weight_terms(g, idx)
+        pairs = [i for t in found for i in (ids("input", t.input), ids("delta", t.delta))]
+        value = None if p.x is None or p.delta is None else terms.weight_grad_value(found, p.x, p.delta)
+        kernel.append([pairs, said(value)])
+    numbers = (
+        {}
+        if p.w is None or p.delta is None
+        else {"w": p.w.ravel().tolist(), "delta": p.delta[0].ravel().tolist()}
+    )
+    return {"start": ids.start, "input": inputs, "output": outputs, "kernel": kernel,
+            "windows": prod(g.output_shape[1:]), "numbers": numbers, "palette": list(PALETTE)}  # fmt: skip
 
 
 TEMPLATE = """<!doctype html>
@@ -193,6 +166,7 @@ td.window {{ background: #e8e8e8; }}
 td.changed .value {{ color: #000; font-weight: bold; }}
 {colours}
 #expression {{ font-size: 1.1em; font-weight: bold; min-height: 1.4em; margin: 1em 0 .4em; }}
+.bar {{ position: sticky; bottom: 0; background: #fff; border-top: 1px solid #bbb; padding-bottom: .5em; }}  /* in view however far the grids scroll */
 #steps {{ display: flex; gap: .6em; align-items: center; flex-wrap: wrap; }}
 #step-text {{ color: #333; }}
 </style>
@@ -204,6 +178,7 @@ td.changed .value {{ color: #000; font-weight: bold; }}
 <div class="panels">
 {grids}
 </div>
+<div class="bar">
 <p id="expression">hover a cell</p>
 <div id="steps">
 <button id="prev" type="button">◀</button>
@@ -212,53 +187,93 @@ td.changed .value {{ color: #000; font-weight: bold; }}
 <button id="play" type="button">play</button>
 <span id="step-text">step through the backward pass: each window adds its w·δ terms into ∂L/∂x</span>
 </div>
+</div>
 <script id="data" type="application/json">{data}</script>
 <script>
 "use strict";
 const data = JSON.parse(document.getElementById("data").textContent);
-const byName = {{}};
-document.querySelectorAll("[data-cell]").forEach(td => {{
-  (byName[td.dataset.cell] = byName[td.dataset.cell] || []).push(td);
-  td.addEventListener("mouseenter", () => show(td.dataset.cell));
-  td.addEventListener("click", () => show(td.dataset.cell));
+const cells = Array.from(document.querySelectorAll("[data-cell]")), S = data.start;
+const name = i => cells[i].dataset.cell;
+cells.forEach((td, i) => {{
+  td.addEventListener("mouseenter", () => show(i));
+  td.addEventListener("click", () => show(i));
 }});
 const roles = ["cell", "window", "contributor", "changed", "w0", "w1", "w2", "w3", "w4", "w5", "w6"];
 const expression = document.getElementById("expression");
-function clear() {{ document.querySelectorAll("[data-cell]").forEach(td => td.classList.remove(...roles)); }}
-function light(list) {{
-  for (const [name, role, w] of list) for (const td of byName[name] || []) {{
-    td.classList.add(role);
-    if (w !== null && w !== undefined) td.classList.add("w" + (w % 7));
+let lit = [];
+function clear() {{ for (const i of lit) cells[i].classList.remove(...roles); lit = []; }}
+function mark(i, role, w) {{
+  cells[i].classList.add(role); lit.push(i);
+  if (w !== undefined) cells[i].classList.add("w" + (w % 7));
+}}
+const said = v => v === null ? "" : " = " + v;
+function join(pairs) {{
+  const out = [];
+  for (let k = 0; k < pairs.length; k += 2) out.push(name(pairs[k]) + "·" + name(pairs[k + 1]));
+  return out.join(" + ") || "0";
+}}
+function show(i) {{
+  clear();
+  if (i < S.kernel || i >= S.input_grad) {{  // x, or ∂L/∂x: the windows that hold the cell
+    const x = i < S.kernel ? i : i - S.input_grad, [pairs, v] = data.input[x];
+    for (let k = 1; k < pairs.length; k += 2) {{  // what each window reads: its output's terms
+      const read = data.output[pairs[k] - S.delta][0];
+      for (let r = 0; r < read.length; r += 2) if (read[r] !== x) mark(read[r], "window");
+    }}
+    mark(x, "cell"); mark(S.input_grad + x, "cell");
+    const window = new Map();
+    for (let k = 0; k < pairs.length; k += 2) {{
+      if (!window.has(pairs[k + 1])) window.set(pairs[k + 1], window.size);
+      mark(pairs[k], "contributor", window.get(pairs[k + 1])); mark(pairs[k + 1], "contributor", window.get(pairs[k + 1]));
+    }}
+    expression.textContent = "∂L/∂" + name(x) + " = " + join(pairs) + said(v);
+  }} else if (i < S.output) {{  // a weight: every window it met
+    const [pairs, v] = data.kernel[i - S.kernel];
+    mark(i, "cell");
+    for (let k = 0; k < pairs.length; k += 2) {{ mark(pairs[k], "contributor", k / 2); mark(pairs[k + 1], "contributor", k / 2); }}
+    expression.textContent = "∂L/∂" + name(i) + " = " + join(pairs) + said(v);
+  }} else {{  // y or δ: one window, forward and back
+    const o = i < S.delta ? i - S.output : i - S.delta, [pairs, v] = data.output[o];
+    mark(S.output + o, "cell", 0); mark(S.delta + o, "cell", 0);
+    const flows = [];
+    for (let k = 0; k < pairs.length; k += 2) {{
+      mark(pairs[k], "contributor", 0); mark(pairs[k + 1], "contributor", 0); mark(S.input_grad + pairs[k], "contributor", 0);
+      if (k < 16) flows.push(name(pairs[k + 1]) + "·" + name(S.delta + o) + " to ∂L/∂" + name(pairs[k]));
+    }}
+    const more = pairs.length > 16 ? ", … " + (pairs.length / 2 - 8) + " more" : "";
+    expression.textContent = i < S.delta ? name(i) + " = " + join(pairs) + said(v)
+      : name(i) + " flows back: adds " + flows.join(" + ") + more;
   }}
 }}
-function show(name) {{
-  const d = data.cells[name];
-  if (!d) return;
-  clear(); light(d.lights); expression.textContent = d.expression;
-}}
-const grad = {{}};
-document.querySelectorAll('[data-array="input_grad"] [data-cell]').forEach(td => {{
-  const v = td.querySelector(".value"); grad[td.dataset.cell] = {{td, v, total: v ? v.textContent : ""}};
+const grad = [];
+document.querySelectorAll('[data-array="input_grad"] [data-cell]').forEach((td, x) => {{
+  const v = td.querySelector(".value"); grad.push({{v, total: v ? v.textContent : ""}});
 }});
 const scrub = document.getElementById("scrub"), stepText = document.getElementById("step-text");
 function fmt(x) {{ return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6))); }}
+// the backward pass of sample 0: window j is y's and δ's cell j, adding w·δ to ∂L/∂x for each of its terms
+const steps = data.windows, N = data.numbers;
 function setStep(k) {{
-  k = Math.max(0, Math.min(data.steps.length, k)); scrub.value = k; clear();
-  const sums = {{}}, counts = {{}};
-  for (let j = 0; j < k; j++) for (const [cell, term, amount] of data.steps[j].adds) {{
-    sums[cell] = (sums[cell] || 0) + (amount || 0); counts[cell] = (counts[cell] || 0) + 1;
+  k = Math.max(0, Math.min(steps, k)); scrub.value = k; clear();
+  const sums = new Float64Array(grad.length);
+  if (N.w) for (let j = 0; j < k; j++) {{
+    const pairs = data.output[j][0];
+    for (let t = 0; t < pairs.length; t += 2) sums[pairs[t]] += N.w[pairs[t + 1] - S.kernel] * N.delta[j];
   }}
-  for (const [cell, g] of Object.entries(grad)) {{
-    if (!g.v) continue;
-    g.v.textContent = k === data.steps.length || k === 0 ? (k ? g.total : "0") : fmt(sums[cell] || 0);
+  grad.forEach((g, x) => {{
+    if (g.v) g.v.textContent = k === steps || k === 0 ? (k ? g.total : "0") : fmt(sums[x]);
+  }});
+  if (k === 0) {{ stepText.textContent = "0 of " + steps + " windows: ∂L/∂x starts at zero"; return; }}
+  const d = S.delta + k - 1, y = S.output + k - 1, pairs = data.output[k - 1][0], adds = [];
+  mark(d, "cell", 0); mark(y, "cell", 0);
+  for (let t = 0; t < pairs.length; t += 2) {{
+    const x = pairs[t], w = pairs[t + 1];
+    mark(x, "window", 0); mark(w, "contributor", 0); mark(S.input_grad + x, "contributor", 0);
+    mark(S.input_grad + x, "changed");
+    adds.push(name(w) + "·" + name(d) + " to ∂L/∂" + name(x));
   }}
-  if (k === 0) {{ stepText.textContent = "0 of " + data.steps.length + " windows: ∂L/∂x starts at zero"; return; }}
-  const s = data.steps[k - 1];
-  light(s.lights);
-  for (const [cell] of s.adds) for (const td of byName[cell] || []) td.classList.add("changed");
-  stepText.textContent = "step " + k + " of " + data.steps.length + ": the window of " + s.window + " adds " +
-    s.adds.map(([cell, term]) => term + " to " + cell).join(", ");
-  expression.textContent = s.delta + " flows back through the window of " + s.window;
+  stepText.textContent = "step " + k + " of " + steps + ": the window of " + name(y) + " adds " + adds.join(", ");
+  expression.textContent = name(d) + " flows back through the window of " + name(y);
 }}
 scrub.addEventListener("input", () => setStep(Number(scrub.value)));
 document.getElementById("prev").addEventListener("click", () => setStep(Number(scrub.value) - 1));
@@ -266,9 +281,9 @@ document.getElementById("next").addEventListener("click", () => setStep(Number(s
 let timer = null;
 document.getElementById("play").addEventListener("click", () => {{
   if (timer) {{ clearInterval(timer); timer = null; return; }}
-  if (Number(scrub.value) >= data.steps.length) setStep(0);
+  if (Number(scrub.value) >= steps) setStep(0);
   timer = setInterval(() => {{
-    if (Number(scrub.value) >= data.steps.length) {{ clearInterval(timer); timer = null; return; }}
+    if (Number(scrub.value) >= steps) {{ clearInterval(timer); timer = null; return; }}
     setStep(Number(scrub.value) + 1);
   }}, 700);
 }});
