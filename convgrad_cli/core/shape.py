@@ -100,6 +100,8 @@ def solve(
     ]
     found = []
     for ks, ss, ds in itertools.product(*per_axis):
+        if dilation is None and any(k == 1 and d > 1 for k, d in zip(ks, ds)):
+            continue  # a dilated 1-tap kernel is the undilated one: listed once
         options = []
         for n, m, k, s, d in zip(sizes_in, sizes_out, ks, ss, ds):
             options.append(_transposed_axis(n, m, k, s, d) if transposed else _conv_axis(n, m, k, s, d))

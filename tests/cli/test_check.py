@@ -92,6 +92,18 @@ def test_every_classic_mistake_is_caught_and_named(mistake):
         assert r["diagnosis"], (r["name"], r["geometry"])
 
 
+def test_a_hand_written_loop_that_forgets_dilation_is_named():
+    result, doc = check("--random", "40", "--impl", impl("scatter_without_dilation"))
+    assert result.exit_code == 1 and doc["fails_only_when"] == ["dilated"]
+    failing = [r for r in doc["results"] if r["status"] == "failed"]
+    assert len(failing) >= 4
+    for r in failing:
+        assert r["diagnosis"]["input_grad"][0] == {"mistake": "kernel_not_dilated", "explains": 1.0}, r[
+            "geometry"
+        ]
+        assert not r["diagnosis"].get("weight_grad")
+
+
 def test_every_catalogue_id_has_a_broken_implementation():
     assert sorted(MISTAKES) == sorted(CATALOGUE)
 

@@ -118,3 +118,15 @@ def test_checkerboards_and_uncovered_rows_are_said():
     assert checkerboard(Geometry.build((4, 5), (2, 2), stride=2)) == [
         "columns: the last 1 column is never covered: 3 is not a multiple of stride 2 (their gradient is 0)"
     ]
+
+
+def test_a_one_tap_kernel_is_listed_once_not_once_per_dilation():
+    from convgrad_cli.core.shape import solve
+
+    found = solve([32, 17], [64, 33], transposed=True)
+    ones = [sol for sol in found if all(a.kernel == 1 for a in sol.axes)]
+    assert ones and all(a.dilation == 1 for sol in ones for a in sol.axes)
+    assert not any(a.kernel == 1 and a.dilation > 1 for sol in found for a in sol.axes)
+    # asked for, a dilation is kept: the user fixed it
+    fixed = solve([32], [64], transposed=True, kernel=[1], dilation=[2])
+    assert fixed and all(a.dilation == 2 for sol in fixed for a in sol.axes)

@@ -63,6 +63,7 @@ def _fit(a, size):
 
 def backward(x, w, delta, stride=1, padding=0, dilation=1, groups=1, *, flip="all", swap=True, dilate=True,
              pad_shift=0, output_padding=True, swap_stride_dilation=False, ignore_groups=False, bias="sum",
+             kernel_dilated=True,
              precision=np.float64):  # fmt: skip
     """The slides' pipeline for ∂L/∂x, the definition for ∂L/∂W; each switch one mistake."""
     x, w, delta = (np.asarray(a, dtype=precision) for a in (x, w, delta))
@@ -87,6 +88,8 @@ def backward(x, w, delta, stride=1, padding=0, dilation=1, groups=1, *, flip="al
     else:
         kernel_groups = groups  # W's (out, in) order kept: only sized right when C/g = O/g
     sd, kd = (d, s) if swap_stride_dilation else (s, d)
+    if not kernel_dilated:  # the flipped kernel's taps side by side, δ padded for that compact kernel
+        kd = (1,) * nd
     spread = _dilate(delta, sd) if dilate else delta
     around = [
         (kdi * (k - 1) - b + pad_shift, kdi * (k - 1) - a + (u if output_padding else 0) + pad_shift)
@@ -165,6 +168,10 @@ def stride_dilation_swapped(x, w, delta, **kw):
     return backward(x, w, delta, swap_stride_dilation=True, **kw)
 
 
+def kernel_not_dilated(x, w, delta, **kw):
+    return backward(x, w, delta, kernel_dilated=False, **kw)
+
+
 def groups_ignored(x, w, delta, **kw):
     return backward(x, w, delta, ignore_groups=True, **kw)
 
@@ -181,9 +188,29 @@ def low_precision_accumulation(x, w, delta, **kw):
     return backward(x, w, delta, precision=np.float32, **kw)
 
 
+def scatter_without_dilation(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
+    """The same mistake as a hand-written 2-D loop makes it: each w·δ added where its
+    tap would land without dilation, in the padded input, then the padding cut."""
+    if x.ndim != 4:
+        raise NotImplementedError("2-D only")
+    s, pads = _tuple(stride, 2), _pairs(padding, 2)
+    _, dw, db = backward(x, w, delta, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    xp = np.zeros((x.shape[0], x.shape[1], *(n + b + a for n, (b, a) in zip(x.shape[2:], pads))))
+    o_per_group, cg = w.shape[0] // groups, w.shape[1]
+    for n, o, i, j in np.ndindex(*delta.shape):
+        first = o // o_per_group * cg
+        for c, a, b in np.ndindex(cg, *w.shape[2:]):
+            r, q = i * s[0] + a, j * s[1] + b  # should be a·d and b·d
+            if r < xp.shape[2] and q < xp.shape[3]:
+                xp[n, first + c, r, q] += w[o, c, a, b] * delta[n, o, i, j]
+    (top, _), (left, _) = pads
+    return xp[:, :, top : top + x.shape[2], left : left + x.shape[3]], dw, db
+
+
 MISTAKES = [
     "kernel_not_flipped", "kernel_flipped_one_axis", "delta_not_dilated", "padding_off_by_one",
-    "output_padding_missing", "stride_dilation_swapped", "groups_ignored", "channel_axes_not_swapped",
+    "output_padding_missing", "stride_dilation_swapped", "kernel_not_dilated", "groups_ignored",
+    "channel_axes_not_swapped",
     "bias_averaged", "low_precision_accumulation",
 ]  # fmt: skip
 

@@ -28,6 +28,7 @@ CATALOGUE = {
     "padding_off_by_one": "δ gets one zero too many, or too few, on each side",
     "output_padding_missing": "the uncovered rows/columns at the end are left out (uneven coverage)",
     "stride_dilation_swapped": "δ is dilated by the dilation and the kernel by the stride",
+    "kernel_not_dilated": "the flipped kernel's taps sit side by side, without dilation − 1 holes (dilation > 1)",
     "groups_ignored": "every output channel is taken to read every input channel (groups > 1)",
     "channel_axes_not_swapped": "the flipped kernel keeps W's (out, in) channel order instead of (in, out)",
     "bias_averaged": "∂L/∂bias is the mean of δ instead of its sum",
@@ -102,6 +103,16 @@ def _input_grads(g: Geometry, w: np.ndarray, delta: np.ndarray) -> Iterator[tupl
             for si, k, (b, a), u in zip(s, g.kernel_size, g.padding, g.uncovered)
         )
         yield "stride_dilation_swapped", _pipeline(g, flipped, delta, d, swapped, s, gr)
+    if any(v > 1 for v in d):
+        one = (1,) * g.ndim
+        compact = tuple(
+            (k - 1 - b, k - 1 - a + u) for k, (b, a), u in zip(g.kernel_size, g.padding, g.uncovered)
+        )
+        yield "kernel_not_dilated", _pipeline(g, flipped, delta, s, compact, one, gr)
+        # or each w·δ added where its compact tap lands, up to the input's end (a loop that scatters)
+        scattered = tuple((k - 1 - b, k - 1 + n) for k, (b, _), n in zip(g.kernel_size, g.padding, g.in_size))
+        yield "kernel_not_dilated", _pipeline(g, flipped, delta, s, scattered, one, gr)
+        yield "kernel_not_dilated", _pipeline(g, flipped, delta, s, pads, one, gr)  # δ padded for the holes
     cg, og = g.in_channels // gr, g.out_channels // gr
     if gr > 1:
         every = np.concatenate([w] * gr, axis=1)  # (O, C, k): W[o, c mod C/g] for every channel
