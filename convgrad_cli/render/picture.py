@@ -21,7 +21,7 @@ MAX_PANELS = 12
 #: What each mark means, in legend order (each shown with an example from the picture).
 MEANINGS = (
     ("cell", "the cell followed"),
-    ("window", "a cell of a window"),
+    ("window", "a cell of a window, with the weight it meets"),
     ("contributor", "a term of the result"),
     ("padding_tap", "a tap on the padding: zero times the weight"),
     ("tap", "a tap of the flipped kernel on a zero: it adds nothing"),
@@ -56,13 +56,15 @@ def section(s: Section, slice_hint: str = "", styles: Mapping[str, str] | None =
 def legend(picture: Picture) -> Text:
     """The marks the picture uses — an example of each, as drawn — and its windows' colours."""
     examples: dict[str, str] = {}
+    unsaid = False  # window cells drawn without their weight: the panel is the window alone
     for p in picture.panels:
         grid = Grid(p)
         for cell, mark in p.marks.items():
             if mark.role not in examples:
                 examples[mark.role] = example(grid, cell, mark)
+                unsaid |= mark.role == "window" and not mark.factor
     entries = [f"{examples[role]} {meaning}" for role, meaning in MEANINGS if role in examples]
-    if "window" in examples and any(p.crop for p in picture.panels if p.array == "input"):
+    if unsaid and any(p.crop for p in picture.panels if p.array == "input"):
         entries[[r for r, _ in MEANINGS if r in examples].index("window")] = (
             "a window's panel shows its cells alone"
         )

@@ -69,6 +69,8 @@ def test_an_input_cells_picture_marks_exactly_what_it_depends_on(g, data):
     assert union(inputs, "cell", "window", "padding_tap") == read
     assert {x for x in read if not inside(g, x)} == union(inputs, "padding_tap")
     assert union(inputs, "cell") == ({cell} if products else set())
+    if any(d > 1 for d in g.dilation):  # holes between the taps: every tap says its weight, in plain text too
+        assert all(m.factor for p in inputs for m in p.marks.values())
     # the padded δ under the flipped kernel: its taps on δ entries are the same δ entries
     overlay = panels_of(picture, "padded_delta")
     on_delta = set()

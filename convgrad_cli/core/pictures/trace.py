@@ -50,6 +50,9 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
 
     windows: list[Panel] = []
     crop = len(chans) > 1
+    # a cropped panel is the window alone, so its cells need no weight said — unless a
+    # dilation leaves holes in it, which only the weights' labels tell from the taps
+    said = not crop or any(d > 1 for d in g.dilation)
     for (pos, ts), name in zip(by_position.items(), window_names):
         i, o = number[pos], ts[0].delta[1]
         reads = [
@@ -60,8 +63,7 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
         mark_of = {}
         for full, wk in reads:
             role = "cell" if full == tuple(ct.index) else "window" if in_input(g, full[2:]) else "padding_tap"
-            # a cropped panel is the window alone: its cells need no weight said, but the cell's
-            factor = namer.short_weight(wk) if role != "window" or not crop else ""
+            factor = namer.short_weight(wk) if role != "window" or said else ""
             mark_of[full] = Mark(role, i, factor)
         title = name if crop else f"{name}: {ct.name}·{namer.weight(ts[0].weight)}"
         windows += window_panels(title, g, namer, p.x, x_names, reads, mark_of, crop)
