@@ -5,6 +5,7 @@ lights what it depends on and shows its expression."""
 import json
 import re
 import shutil
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -41,6 +42,20 @@ class Cells(HTMLParser):
         for key in ("src", "href"):
             if key in a:
                 self.sources.append(a[key])
+
+
+@contextmanager
+def opened(path):
+    """The page in headless Chromium (the system's, driven by Playwright)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(path.as_uri())
+            yield page
+        finally:
+            browser.close()
 
 
 def test_the_page_is_self_contained_and_names_every_cell(tmp_path):
@@ -117,41 +132,30 @@ def test_explore_needs_a_terminal():
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
 def test_in_a_browser_hovering_b_shows_its_gradient_and_stepping_fills_dx(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    path = make(tmp_path)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(path.as_uri())
-            page.hover('[data-cell="b"]')
-            assert page.text_content("#expression") == "∂L/∂b = w2·δ1 + w1·δ2 = 3"
+    with opened(make(tmp_path)) as page:
+        page.hover('[data-cell="b"]')
+        assert page.text_content("#expression") == "∂L/∂b = w2·δ1 + w1·δ2 = 3"
 
-            def classes(name):
-                return page.get_attribute(f'[data-cell="{name}"]', "class") or ""
+        def classes(name):
+            return page.get_attribute(f'[data-cell="{name}"]', "class") or ""
 
-            # b's two windows: δ1 (with w2) in the first window's colour, δ2 (with w1) in the second's
-            assert "cell" in classes("b") and "w0" in classes("δ1") and "w1" in classes("δ2")
-            assert "w0" in classes("w2") and "w1" in classes("w1") and "contributor" not in classes("δ5")
-            page.hover('[data-cell="y5"]')
-            assert page.text_content("#expression") == "y5 = f·w1 + g·w2 + j·w3 + k·w4 = 94"
-            # two steps of the backward pass: y1's window, then y2's, added into ∂L/∂x
-            page.click("#next")
-            page.click("#next")
-            values = page.eval_on_selector_all(
-                '[data-array="input_grad"] .value', "els => els.map(e => e.textContent)"
-            )
-            assert values[:4] == ["1", "3", "2", "0"] and values[4:8] == ["3", "7", "4", "0"]
-            assert page.text_content("#step-text").startswith(
-                "step 2 of 9: the window of y2 adds w1·δ2 to ∂L/∂b"
-            )
-        finally:
-            browser.close()
+        # b's two windows: δ1 (with w2) in the first window's colour, δ2 (with w1) in the second's
+        assert "cell" in classes("b") and "w0" in classes("δ1") and "w1" in classes("δ2")
+        assert "w0" in classes("w2") and "w1" in classes("w1") and "contributor" not in classes("δ5")
+        page.hover('[data-cell="y5"]')
+        assert page.text_content("#expression") == "y5 = f·w1 + g·w2 + j·w3 + k·w4 = 94"
+        # two steps of the backward pass: y1's window, then y2's, added into ∂L/∂x
+        page.click("#next")
+        page.click("#next")
+        values = page.eval_on_selector_all(
+            '[data-array="input_grad"] .value', "els => els.map(e => e.textContent)"
+        )
+        assert values[:4] == ["1", "3", "2", "0"] and values[4:8] == ["3", "7", "4", "0"]
+        assert page.text_content("#step-text").startswith("step 2 of 9: the window of y2 adds w1·δ2 to ∂L/∂b")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
 def test_in_a_browser_a_grouped_cell_lights_its_windows_on_its_group_only(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
     flags = ["--stride", "2", "--padding", "1", "--dilation", "2"]
     path = make(tmp_path, ROOT / "configs" / "groups.yaml", *flags)
     # what x[0,1,1,3] meets, by the definition: y[n,o,p] reads x[n,c,p·s + k·d − pad]
@@ -173,22 +177,14 @@ def test_in_a_browser_a_grouped_cell_lights_its_windows_on_its_group_only(tmp_pa
                 deltas.add(_name("δ", (0, o, *p)))
                 weights.add(_name("w", reads[cell]))
     windows = {_name("x", w) for w in windows}
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(path.as_uri())
-            page.hover('[data-cell="x[0,1,1,3]"]')
-            lit = page.eval_on_selector_all(
-                "[data-cell]", "els => els.map(e => [e.dataset.cell, e.className])"
-            )
-            by_role = {
-                role: {n for n, c in lit if role in c.split()} for role in ("cell", "window", "contributor")
-            }
-            assert by_role["cell"] == {"x[0,1,1,3]", "∂L/∂x[0,1,1,3]"}
-            assert by_role["window"] == windows and windows and all(w[4] in "01" for w in windows)
-            assert by_role["contributor"] == deltas | weights and len(deltas) == len(weights) > 1
-            expression = page.text_content("#expression")
-            assert expression.startswith("∂L/∂x[0,1,1,3] = ") and expression.count("·") == len(deltas)
-        finally:
-            browser.close()
+    with opened(path) as page:
+        page.hover('[data-cell="x[0,1,1,3]"]')
+        lit = page.eval_on_selector_all("[data-cell]", "els => els.map(e => [e.dataset.cell, e.className])")
+        by_role = {
+            role: {n for n, c in lit if role in c.split()} for role in ("cell", "window", "contributor")
+        }
+        assert by_role["cell"] == {"x[0,1,1,3]", "∂L/∂x[0,1,1,3]"}
+        assert by_role["window"] == windows and windows and all(w[4] in "01" for w in windows)
+        assert by_role["contributor"] == deltas | weights and len(deltas) == len(weights) > 1
+        expression = page.text_content("#expression")
+        assert expression.startswith("∂L/∂x[0,1,1,3] = ") and expression.count("·") == len(deltas)
