@@ -1,5 +1,5 @@
 """`convgrad explore --export page.html`: one self-contained page — the grids of
-x, W, y, δ and ∂L/∂x, every cell's trace embedded as JSON, a little JavaScript
+x, W, y, δ and ∂L/∂x, every cell's terms embedded as JSON, a little JavaScript
 to light a cell's dependencies on hover (or tap) and to step through the
 backward pass. No network, no server.
 
@@ -26,7 +26,7 @@ from convgrad_cli.errors import TooLargeError
 from .numbers import fmt
 from .style import PALETTE
 
-#: Cells per array the page holds (each with its trace); larger layers are for the terminal.
+#: Cells per array the page holds (each with its terms); larger layers are for the terminal.
 MAX_CELLS = 4096
 
 
@@ -110,10 +110,11 @@ class Ids:
 
 def _data(state: State, y: np.ndarray | None) -> dict[str, Any]:
     """What the page's script needs, by cell number: each cell's terms (pairs of
-    cell numbers, the same terms `trace` finds) and value, the input cells each
-    one's windows read, and the backward pass of sample 0. The script writes the
-    expressions and lights the cells from them, so the page grows with the terms
-    and not with their square."""
+    cell numbers, the same terms `trace` finds) and value, how many windows the
+    backward pass of sample 0 has, and the numbers of W and δ it multiplies. The
+    script writes the expressions, lights the cells (a window reads what its
+    output's terms name) and replays the steps from these, so the page grows
+    with the terms and not with their square."""
     p, g = state.problem, state.problem.geom
     ids = Ids({"input": g.input_shape, "kernel": g.kernel_shape, "output": g.output_shape,
                "delta": g.output_shape, "input_grad": g.input_shape})  # fmt: skip
@@ -125,7 +126,7 @@ def _data(state: State, y: np.ndarray | None) -> dict[str, Any]:
     for idx in np.ndindex(*g.output_shape):
         found = terms.output_terms(g, idx)
         pairs = [i for t in found for i in (ids("input", t.input), ids("kernel", t.weight))]
-        outputs.append([pairs, None if y is None else said(float(y[idx]))])
+        outputs.append([pairs, said(None if y is None else float(y[idx]))])
     for idx in np.ndindex(*g.input_shape):
         found = terms.input_terms(g, idx)
         pairs = [i for t in found for i in (ids("kernel", t.weight), ids("delta", t.delta))]

@@ -55,7 +55,7 @@ BINDINGS: list[BindingType] = [
     Binding("home", "jump(0)", "none", show=False),
     Binding("end", "jump(-1)", "all", show=False),
     Binding("z", "quiz", "quiz"),
-    Binding("escape", "leave_quiz", "leave the quiz", show=False, priority=True),
+    Binding("escape", "leave_quiz", "leave the quiz", show=False),  # not priority: the palette closes on esc
     Binding("e", "export", "svg", show=False),
     Binding("y", "copy", "copy", show=False),
     Binding("question_mark", "help", "help"),

@@ -126,6 +126,8 @@ def test_the_quiz_says_what_is_right_missing_and_extra():
     assert (
         explore(["right", "z", "escape", "right"], check=expression) == "∂L/∂c = w2·δ2 + w1·δ3 = 3"
     )  # w2 + w1, δ all ones
+    # esc is still Textual's own elsewhere: it closes the command palette
+    assert explore(["ctrl+p", "escape"], check=lambda app: len(app.screen_stack)) == 1
 
 
 def test_tab_visits_the_output_and_the_kernel():
