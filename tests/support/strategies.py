@@ -39,3 +39,58 @@ def geometries(draw, dims=(1, 2, 3), max_size=7, max_batch=2) -> Geometry:
         dilation=dilation,
         padding=padding,
     )
+
+
+@st.composite
+def pool_cases(draw, kind="maxpool", dims=(1, 2, 3), max_size=7):
+    """A pool's input shape and parameters that PyTorch accepts (every window holding an input cell)."""
+    from convgrad_cli.core.layers import PoolGeometry
+    from convgrad_cli.errors import GeometryError
+
+    nd = draw(st.sampled_from(dims))
+    kernel = [draw(st.integers(1, 3)) for _ in range(nd)]
+    params = {
+        "kernel": kernel,
+        "stride": [draw(st.integers(1, 3)) for _ in range(nd)],
+        "padding": [draw(st.integers(0, k // 2)) for k in kernel],
+        "ceil_mode": draw(st.booleans()),
+    }
+    if kind == "maxpool":
+        params["dilation"] = [draw(st.integers(1, 2)) for _ in range(nd)]
+    else:
+        params["count_include_pad"] = draw(st.booleans())
+        params["divisor"] = draw(st.sampled_from([None, None, 1, 3]))
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 2)),
+        *(draw(st.integers(1, max_size)) for _ in range(nd)),
+    )
+    try:
+        PoolGeometry.build(kind, shape, kernel, params["stride"], params["padding"], params.get("dilation", 1),
+                           params["ceil_mode"])  # fmt: skip
+    except GeometryError:
+        from hypothesis import assume
+
+        assume(False)
+    return shape, params
+
+
+@st.composite
+def conv_transpose_cases(draw, dims=(1, 2, 3), max_size=4):
+    """Input shape, kernel shape and parameters of a transposed convolution PyTorch accepts."""
+    nd = draw(st.sampled_from(dims))
+    groups = draw(st.integers(1, 2))
+    stride = [draw(st.integers(1, 3)) for _ in range(nd)]
+    dilation = [draw(st.integers(1, 2)) for _ in range(nd)]
+    kernel = [draw(st.integers(1, 3)) for _ in range(nd)]
+    padding = [draw(st.integers(0, d * (k - 1))) for k, d in zip(kernel, dilation)]
+    output_padding = [draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)]
+    cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    size = [draw(st.integers(1, max_size)) for _ in range(nd)]
+    from hypothesis import assume
+
+    assume(all((i - 1) * s - 2 * p + d * (k - 1) + op + 1 >= 1
+               for i, s, p, d, k, op in zip(size, stride, padding, dilation, kernel, output_padding)))  # fmt: skip
+    params = {"stride": stride, "padding": padding, "output_padding": output_padding, "dilation": dilation,
+              "groups": groups}  # fmt: skip
+    return (draw(st.integers(1, 2)), cin, *size), (cin, cout // groups, *kernel), params
