@@ -101,7 +101,11 @@ def bias_grad(delta: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TransposedConvolution:
-    """The arguments of ``torch.nn.functional.conv_transpose{1,2,3}d(δ, W, …)`` that give ∂L/∂x."""
+    """A transposed convolution of δ with the same W, and the crop after it, that give ∂L/∂x.
+
+    ``code`` is that as one Python expression over ``delta`` and ``W`` (torch
+    tensors) and ``F`` (``torch.nn.functional``): it runs as printed.
+    """
 
     function: str
     stride: tuple[int, ...]
@@ -109,28 +113,43 @@ class TransposedConvolution:
     output_padding: tuple[int, ...]
     dilation: tuple[int, ...]
     groups: int
-    exact: bool  # false for asymmetric padding that conv_transpose cannot express
+    crop: tuple[tuple[int, int], ...]  # cells cut from each end of each spatial axis afterwards
+
+    @property
+    def code(self) -> str:
+        def one(v: tuple[int, ...]) -> str:
+            return str(v[0]) if len(set(v)) == 1 else "(" + ", ".join(map(str, v)) + ")"
+
+        call = (
+            f"F.{self.function.rsplit('.', 1)[-1]}(delta, W, stride={one(self.stride)}, "
+            f"padding={one(self.padding)}, output_padding={one(self.output_padding)}, "
+            f"dilation={one(self.dilation)}, groups={self.groups})"
+        )
+        if not any(b or a for b, a in self.crop):
+            return call
+        cuts = [f"{b or ''}:{-a if a else ''}" for b, a in self.crop]
+        return call + "[..., " + ", ".join(cuts) + "]"
 
 
 def transposed_convolution(geom: Geometry) -> TransposedConvolution:
-    """The same stride, dilation and groups; ``padding`` the forward's; and
-    ``output_padding`` the uncovered rows/columns that uneven coverage leaves.
+    """The same stride, dilation and groups; ``output_padding`` the uncovered
+    rows/columns that uneven coverage leaves (always less than the stride, so
+    PyTorch takes it); ``padding`` the smaller side of the forward's padding,
+    and the rest of an asymmetric padding cropped from the result.
 
-    Asymmetric padding ``(before, after)`` is met with ``padding = before`` and
-    ``output_padding = uncovered + before − after`` where that lies in
-    ``[0, max(stride, dilation))``; otherwise ``exact`` is false and the result
-    must be cropped by hand.
-
-    >>> transposed_convolution(Geometry.build((5, 5), (2, 2), stride=2)).output_padding
-    (1, 1)
+    >>> t = transposed_convolution(Geometry.build((5, 5), (2, 2), stride=2))
+    >>> t.output_padding, t.code
+    ((1, 1), 'F.conv_transpose2d(delta, W, stride=2, padding=0, output_padding=1, dilation=1, groups=1)')
+    >>> transposed_convolution(Geometry.build((5,), (3,), padding=((1, 2),))).code[-10:]
+    '[..., :-1]'
     """
-    output_padding = tuple(u + b - a for u, (b, a) in zip(geom.uncovered, geom.padding))
+    shared = tuple(min(b, a) for b, a in geom.padding)
     return TransposedConvolution(
         function=f"torch.nn.functional.conv_transpose{geom.ndim}d",
         stride=geom.stride,
-        padding=tuple(b for b, _ in geom.padding),
-        output_padding=output_padding,
+        padding=shared,
+        output_padding=geom.uncovered,
         dilation=geom.dilation,
         groups=geom.groups,
-        exact=all(0 <= op < max(s, d) for op, s, d in zip(output_padding, geom.stride, geom.dilation)),
+        crop=tuple((b - m, a - m) for (b, a), m in zip(geom.padding, shared)),
     )

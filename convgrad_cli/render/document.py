@@ -130,11 +130,9 @@ def backward_blocks(result: BackwardResult, only: Mapping[str, int] | None = Non
                     )
                 )
             blocks.append(Paragraph(shape_arithmetic(g)))
-            t = transposed_convolution(g)
             blocks.append(Paragraph(
-                f"which is the transposed convolution of δ with the same W: {t.function.rsplit('.', 1)[-1]}(δ, W, "
-                f"stride={list(t.stride)}, padding={list(t.padding)}, output_padding={list(t.output_padding)}, "
-                f"dilation={list(t.dilation)}, groups={t.groups})" + ("" if t.exact else " (asymmetric padding: crop)")
+                "which is the transposed convolution of δ with the same W, in PyTorch: "
+                + transposed_convolution(g).code
             ))  # fmt: skip
     if exprs is not None and result.input_names is not None:
         blocks.append(

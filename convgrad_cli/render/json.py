@@ -139,7 +139,8 @@ def backward_json(result: BackwardResult, only: Mapping[str, int] | None = None)
             "output_padding": list(t.output_padding),
             "dilation": list(t.dilation),
             "groups": t.groups,
-            "exact": t.exact,
+            "crop": [list(c) for c in t.crop],
+            "code": t.code,
         },
         panels=panels_json(backward_picture(result, only)),
     )

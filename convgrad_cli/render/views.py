@@ -70,20 +70,10 @@ def delta_styles(names: np.ndarray | None, g: Geometry) -> dict[str, str]:
 
 
 def transposed_text(g: Geometry) -> Text:
-    """∂L/∂x as PyTorch's transposed convolution of δ with the same W."""
-    t = transposed_convolution(g)
-
-    def one(v: tuple[int, ...]) -> str:
-        return str(v[0]) if len(set(v)) == 1 else "(" + ", ".join(map(str, v)) + ")"
-
-    call = (
-        f"{t.function.rsplit('.', 1)[-1]}(δ, W, stride={one(t.stride)}, padding={one(t.padding)}, "
-        f"output_padding={one(t.output_padding)}, dilation={one(t.dilation)}, groups={t.groups})"
-    )
-    text = Text("which is the transposed convolution of δ with the same W: ", "dim")
-    text.append(call)
-    if not t.exact:
-        text.append("  (asymmetric padding: not exact there; crop the result instead)", "dim")
+    """∂L/∂x as PyTorch code: δ's transposed convolution with the same W (cropped where
+    the padding is asymmetric)."""
+    text = Text("which is the transposed convolution of δ with the same W, in PyTorch: ", "dim")
+    text.append(transposed_convolution(g).code)
     return text
 
 

@@ -257,9 +257,7 @@ class ExploreApp(App[None]):
 
         from convgrad_cli.core.rules import transposed_convolution
 
-        t = transposed_convolution(self.state.problem.geom)
-        call = (f"{t.function}(delta, w, stride={list(t.stride)}, padding={list(t.padding)}, "
-                f"output_padding={list(t.output_padding)}, dilation={list(t.dilation)}, groups={t.groups})")  # fmt: skip
+        call = transposed_convolution(self.state.problem.geom).code
         command = self.state.command()
         self.copy_to_clipboard(command + "\n" + call + "\n")
         self.apply(replace(self.state, message=f"copied: {command}"))
