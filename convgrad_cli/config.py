@@ -14,7 +14,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .core import stack
+from .core.layers import KINDS, WEIGHTED
 from .core.problem import DTYPES, FILLS, Fill, Problem, build
+from .core.stack import Stack
 from .errors import ConfigError
 from .plain_yaml import safe_yaml
 
@@ -177,6 +180,93 @@ def build_problem(raw: dict[str, Any], source: str = "<default>") -> Problem:
         source=source,
         max_bytes=max_bytes(),
     )
+
+
+#: The keys of a config that gives a stack of layers instead of one kernel.
+STACK_KEYS = ("input", "layers", "loss", "seed", "dtype")
+
+
+def is_stack(raw: dict[str, Any]) -> bool:
+    return "layers" in raw
+
+
+def build_stack(raw: dict[str, Any], source: str = "<default>") -> Stack:
+    """Validate a config with ``layers:`` into a :class:`~convgrad_cli.core.stack.Stack`."""
+    for key in raw:
+        if key not in STACK_KEYS:
+            raise ConfigError(
+                f"unknown key {key!r} in a stack config ({source}); allowed: {', '.join(STACK_KEYS)}"
+            )
+    if "input" not in raw:
+        raise ConfigError(
+            f"a stack config needs an input, e.g. input: {{shape: [1, 1, 8, 8], fill: random}} ({source})"
+        )
+    specs = raw["layers"]
+    if not isinstance(specs, list):
+        raise ConfigError("layers must be a list, e.g. [{conv: {kernel: …}}, relu, {maxpool: {kernel: 2}}]")
+    dtype = raw.get("dtype", "float64")
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise ConfigError(f"dtype {dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
+    return stack.build(
+        _numeric(raw["input"], "input"), [_layer_spec(i, item) for i, item in enumerate(specs)],
+        _loss(raw.get("loss", "sum")), dtype=dtype, seed=raw.get("seed", 0), source=source, max_bytes=max_bytes(),
+    )  # fmt: skip
+
+
+def _layer_spec(i: int, item: Any) -> stack.LayerSpec:
+    """``relu``, ``{relu: {}}`` or ``{maxpool: {kernel: 2}}``: a kind and its parameters."""
+    if isinstance(item, str):
+        item = {item: {}}
+    if not (isinstance(item, dict) and len(item) == 1):
+        raise ConfigError(
+            f"layer {i + 1} is {item!r}; give one kind and its parameters, e.g. maxpool: {{kernel: 2}}"
+        )
+    ((kind, params),) = item.items()
+    if kind not in KINDS:
+        close = difflib.get_close_matches(str(kind), KINDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"layer {i + 1} has unknown kind {kind!r}{hint}; allowed: {', '.join(KINDS)}")
+    params = {} if params is None else params
+    if not isinstance(params, dict):
+        raise ConfigError(
+            f"layer {i + 1} ({kind}) has parameters {params!r}; give a mapping, e.g. {{stride: 2}}"
+        )
+    if kind in WEIGHTED and "kernel" in params:
+        params = {**params, "kernel": _numeric(params["kernel"], "kernel")}
+    return stack.LayerSpec(str(kind), params)
+
+
+def _numeric(spec: Any, name: str) -> Any:
+    """An operand of a stack: a ``{shape}`` without a fill is random, as a stack computes with numbers."""
+    if isinstance(spec, dict) and "fill" not in spec:
+        spec = {**spec, "fill": "random"}
+    return operand(spec, name)
+
+
+def _loss(spec: Any) -> tuple[str, Any]:
+    """``sum``, ``{delta: …}`` or ``{mse: {target: …}}``."""
+    if spec == "sum":
+        return ("sum", None)
+    if isinstance(spec, dict) and len(spec) == 1:
+        ((kind, value),) = spec.items()
+        if kind == "delta":
+            return ("delta", _numeric(value, "loss delta"))
+        if kind == "mse" and isinstance(value, dict) and set(value) == {"target"}:
+            return ("mse", _numeric(value["target"], "mse target"))
+    raise ConfigError(f"loss {spec!r} is not allowed; allowed: sum, {{delta: …}}, {{mse: {{target: …}}}}")
+
+
+def load_any(config: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Problem | Stack:
+    """A config's stack if it gives ``layers:``, else its problem (flags on top)."""
+    raw: dict[str, Any] = read_yaml(config) if config is not None else {}
+    if is_stack(raw):
+        given = sorted(k for k, v in (overrides or {}).items() if v is not None)
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} cannot be given as flags with a stack config; edit its layers"
+            )
+        return build_stack(raw, str(config))
+    return load(config, overrides)
 
 
 def load(config: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Problem:

@@ -18,6 +18,7 @@ import typer
 from convgrad_cli import __version__
 from convgrad_cli.errors import ConfigError, OutputError
 
+from . import network
 from .files import exists, write_atomic
 from .options import ConfigArg, DebugOpt, ForceOpt, OutputFlags, ProblemFlags, grouped
 from .output import Shown, check_export, emit, guard, show
@@ -73,6 +74,10 @@ def forward(
 
     def body() -> None:
         check_export(out)
+        stack = network.stack_of(config, flags)
+        if stack is not None:
+            network.forward(stack, out)
+            return
         from convgrad_cli.core import explain
         from convgrad_cli.render import document, json, views
 
@@ -100,6 +105,10 @@ def backward(
 
     def body() -> None:
         check_export(out)
+        stack = network.stack_of(config, flags)
+        if stack is not None:
+            network.backward(stack, out)
+            return
         from convgrad_cli.core import explain
         from convgrad_cli.render import document, json, views
 

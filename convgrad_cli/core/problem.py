@@ -293,3 +293,24 @@ def _geometry_arg(value: Any, name: str) -> Any:
     if is_int(value) or isinstance(value, str):
         return value
     raise GeometryError(f"{name} {value!r} is not allowed; give an int or a list of ints")
+
+
+def values(
+    spec: Any,
+    name: str,
+    dtype: str | None,
+    rng: Any,
+    limit: budget.Limit,
+    default_shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """An operand's numbers, on the same path as a problem's (a stack's input and kernels);
+    a fill of names is refused, as a stack computes with numbers."""
+    _, array = _operand(spec, name, dtype, rng, limit, default_shape)
+    if array is None:
+        raise ConfigError(f"{name} cannot be filled with names in a stack; give numbers or a numeric fill")
+    return array
+
+
+def rng(seed: int) -> Any:
+    """The seeded generator of random fills, made on first use."""
+    return _LazyRng(seed)

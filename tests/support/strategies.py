@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 from convgrad_cli.core.geometry import Geometry
@@ -94,3 +95,66 @@ def conv_transpose_cases(draw, dims=(1, 2, 3), max_size=4):
     params = {"stride": stride, "padding": padding, "output_padding": output_padding, "dilation": dilation,
               "groups": groups}  # fmt: skip
     return (draw(st.integers(1, 2)), cin, *size), (cin, cout // groups, *kernel), params
+
+
+def _layer_params(draw, kind, nd, channels):
+    """Parameters (and a kernel shape) for one layer of ``kind`` on ``channels`` channels."""
+    ints = lambda lo, hi: [draw(st.integers(lo, hi)) for _ in range(nd)]  # noqa: E731
+    if kind == "relu":
+        return {}, None
+    if kind in ("maxpool", "avgpool"):
+        kernel = ints(1, 3)
+        params = {"kernel": kernel, "stride": ints(1, 2), "padding": [draw(st.integers(0, k // 2)) for k in kernel],
+                  "ceil_mode": draw(st.booleans())}  # fmt: skip
+        if kind == "maxpool":
+            params["dilation"] = ints(1, 2)
+        else:
+            params["count_include_pad"] = draw(st.booleans())
+        return params, None
+    out = draw(st.integers(1, 3))
+    kernel = ints(1, 3)
+    if kind == "conv":
+        params = {"stride": ints(1, 2), "padding": ints(0, 1), "dilation": ints(1, 2)}
+        return params, (out, channels, *kernel)
+    params = {"stride": ints(1, 2), "padding": ints(0, 1), "dilation": ints(1, 2)}
+    params["output_padding"] = [
+        draw(st.integers(0, max(s, d) - 1)) for s, d in zip(params["stride"], params["dilation"])
+    ]
+    return params, (channels, out, *kernel)
+
+
+@st.composite
+def stacks(
+    draw, dims=(1, 2, 3), kinds=("conv", "conv_transpose", "maxpool", "avgpool", "relu"), depth=(2, 4)
+):
+    """A chain of layers that fits: ``(input shape, [(kind, params, kernel shape or None)])``.
+
+    Each layer is drawn for the shape it receives; one that does not fit is drawn again."""
+    from convgrad_cli.core import layers
+    from convgrad_cli.errors import ConvgradError
+
+    nd = draw(st.sampled_from(dims))
+    size = {1: 12, 2: 9, 3: 5}[nd]
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 2)),
+        *(draw(st.integers(size - 3, size)) for _ in range(nd)),
+    )
+    chain, current = [], shape
+    for _ in range(draw(st.integers(*depth))):
+        for _attempt in range(5):
+            kind = draw(st.sampled_from(kinds))
+            params, w_shape = _layer_params(draw, kind, nd, current[1])
+            try:
+                layer = layers.make(kind, current, params, None if w_shape is None else np.zeros(w_shape))
+            except ConvgradError:
+                continue
+            if any(s > 40 for s in layer.out_shape[2:]):
+                continue
+            chain.append((kind, params, w_shape))
+            current = layer.out_shape
+            break
+    from hypothesis import assume
+
+    assume(chain)
+    return shape, chain

@@ -26,6 +26,11 @@ class Layer(Protocol):
     @property
     def weights(self) -> np.ndarray | None: ...
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters as a config writes them (a convolution's kernel as its shape)."""
+        ...
+
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]: ...
 
     def backward(

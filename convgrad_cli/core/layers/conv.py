@@ -35,6 +35,12 @@ class Conv:
         return self.w
 
     @property
+    def params(self) -> dict[str, Any]:
+        g = self.geom
+        return {"kernel_shape": list(self.w.shape), "stride": list(g.stride), "padding": [list(p) for p in g.padding],
+                "dilation": list(g.dilation), "groups": g.groups}  # fmt: skip
+
+    @property
     def out_shape(self) -> tuple[int, ...]:
         return self.geom.output_shape
 
@@ -103,6 +109,12 @@ class ConvTranspose:
     @property
     def weights(self) -> np.ndarray:
         return self.w
+
+    @property
+    def params(self) -> dict[str, Any]:
+        g = self.conv
+        return {"kernel_shape": list(self.w.shape), "stride": list(g.stride), "padding": [b for b, _ in g.padding],
+                "output_padding": list(self.output_padding), "dilation": list(g.dilation), "groups": g.groups}  # fmt: skip
 
     @property
     def out_shape(self) -> tuple[int, ...]:

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from convgrad_cli.core.axes import MAX_SIZE, Pair, is_int, per_axis, short
-from convgrad_cli.engine import pool
 from convgrad_cli.errors import GeometryError
 
 from .base import Saved
@@ -133,6 +132,13 @@ def _out_size(size: int, extent: int, stride: int, pad: int, ceil_mode: bool) ->
     return out
 
 
+def _engine() -> Any:
+    # imported here: a config is read (and trace runs) without loading the engine
+    from convgrad_cli.engine import pool
+
+    return pool
+
+
 def _axes(t: tuple[int, ...]) -> str:
     return ",".join(map(str, t)) if len(set(t)) > 1 else str(t[0])
 
@@ -151,27 +157,35 @@ class MaxPool:
     weights: None = None
 
     @property
+    def params(self) -> dict[str, Any]:
+        g = self.geom
+        return {"kernel": list(g.kernel), "stride": list(g.stride), "padding": list(g.padding),
+                "dilation": list(g.dilation), "ceil_mode": g.ceil_mode}  # fmt: skip
+
+    @property
     def out_shape(self) -> tuple[int, ...]:
         return self.geom.out_shape
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]:
         g = self.geom
-        y, winner = pool.max_pool(x, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
+        y, winner = _engine().max_pool(x, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
         return y, winner
 
     def backward(self, x: np.ndarray, saved: Saved, delta: np.ndarray) -> tuple[np.ndarray, None]:
         g = self.geom
         assert isinstance(saved, np.ndarray)
-        return pool.max_pool_backward(delta, saved, g.in_size, g.kernel, g.stride, g.pads, g.dilation), None
+        return _engine().max_pool_backward(
+            delta, saved, g.in_size, g.kernel, g.stride, g.pads, g.dilation
+        ), None
 
     def count_up(self, a: np.ndarray) -> np.ndarray:
         """Paths upward: every cell of a window passes (a sum-pool), as any cell may win."""
         g = self.geom
-        return pool.sum_pool(a, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
+        return _engine().sum_pool(a, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
 
     def count_down(self, d: np.ndarray) -> np.ndarray:
         g = self.geom
-        return pool.sum_pool_backward(d, g.in_size, g.kernel, g.stride, g.pads, g.dilation)
+        return _engine().sum_pool_backward(d, g.in_size, g.kernel, g.stride, g.pads, g.dilation)
 
 
 @dataclass(frozen=True)
@@ -198,6 +212,12 @@ class AvgPool:
             raise GeometryError(f"avgpool divisor {short(self.divisor)} is not allowed; give an int from 1")
 
     @property
+    def params(self) -> dict[str, Any]:
+        g = self.geom
+        return {"kernel": list(g.kernel), "stride": list(g.stride), "padding": list(g.padding),
+                "ceil_mode": g.ceil_mode, "count_include_pad": self.count_include_pad, "divisor": self.divisor}  # fmt: skip
+
+    @property
     def out_shape(self) -> tuple[int, ...]:
         return self.geom.out_shape
 
@@ -217,18 +237,18 @@ class AvgPool:
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]:
         g = self.geom
-        total = pool.sum_pool(x, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
+        total = _engine().sum_pool(x, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
         return total / self.divisors.astype(x.dtype), None
 
     def backward(self, x: np.ndarray, saved: Saved, delta: np.ndarray) -> tuple[np.ndarray, None]:
         g = self.geom
         share = delta / self.divisors.astype(delta.dtype)
-        return pool.sum_pool_backward(share, g.in_size, g.kernel, g.stride, g.pads, g.dilation), None
+        return _engine().sum_pool_backward(share, g.in_size, g.kernel, g.stride, g.pads, g.dilation), None
 
     def count_up(self, a: np.ndarray) -> np.ndarray:
         g = self.geom
-        return pool.sum_pool(a, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
+        return _engine().sum_pool(a, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
 
     def count_down(self, d: np.ndarray) -> np.ndarray:
         g = self.geom
-        return pool.sum_pool_backward(d, g.in_size, g.kernel, g.stride, g.pads, g.dilation)
+        return _engine().sum_pool_backward(d, g.in_size, g.kernel, g.stride, g.pads, g.dilation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,10 @@ class ReLU:
     in_shape: tuple[int, ...]
     kind: str = "relu"
     weights: None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {}
 
     @property
     def out_shape(self) -> tuple[int, ...]:

@@ -1,0 +1,65 @@
+"""The commands on a stack of layers: JSON bottom-up, and one line for a bad stack."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from convgrad_cli.cli import app
+
+runner = CliRunner()
+
+SMALL = """\
+input: [[[-1.0, 2.0, 0.0, 3.0, 5.0, 4.0]]]
+layers:
+  - relu
+  - maxpool: {kernel: 2}
+  - conv: {kernel: [[[1.0, -2.0]]]}
+loss: sum
+"""
+
+
+def run(tmp_path, text, *args):
+    path = tmp_path / "stack.yaml"
+    path.write_text(text)
+    return runner.invoke(app, [args[0], str(path), *args[1:]])
+
+
+def test_backward_json_lists_layers_bottom_up_with_the_delta_each_receives(tmp_path):
+    result = run(tmp_path, SMALL, "backward", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    kinds = [layer["kind"] for layer in doc["layers"]]
+    assert kinds == ["relu", "maxpool", "conv"]
+    relu, pool, conv = doc["layers"]
+    # relu [0, 2, 0, 3, 5, 4] → maxpool k2 [2, 3, 5] → conv (1, −2): [2 − 6, 3 − 10] = [−4, −7]
+    assert conv["output"] == [[[-4.0, -7.0]]] and doc["loss"] == {"kind": "sum", "value": -11.0}
+    assert conv["delta"] == [[[1.0, 1.0]]]
+    assert conv["input_grad"] == [[[1.0, -1.0, -2.0]]]  # δ1·w1, δ1·w2 + δ2·w1, δ2·w2
+    assert conv["weight_grad"] == [[[5.0, 8.0]]]  # 2 + 3, 3 + 5
+    assert pool["delta"] == conv["input_grad"]
+    assert pool["input_grad"] == [[[0.0, 1.0, 0.0, -1.0, -2.0, 0.0]]]  # each δ to its window's winner
+    assert relu["input_grad"] == [[[0.0, 1.0, 0.0, -1.0, -2.0, 0.0]]]  # x ≤ 0 stops it: −1 and 0 had none
+    assert "weight_grad" not in pool and "weight_grad" not in relu
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ("  - conv: {kernel: [[[1.0]], [[1.0]]]}\n  - conv: {kernel: [[[1.0]]]}",
+         "layer 2 (conv), on the output of layer 1 (conv) [1, 2, 6]: conv kernel [1, 1, 1] takes 1 channel(s)"),
+        ("  - pool: {kernel: 2}", "layer 1 has unknown kind 'pool'"),
+        ("  - avgpool: {kernel: 7}", "layer 1 (avgpool): avgpool window spans 7 cells on axis 0"),
+    ],
+)  # fmt: skip
+def test_a_bad_stack_is_one_line_and_status_2(tmp_path, layers, message):
+    result = run(
+        tmp_path, f"input: [[[1, 2, 3, 4, 5, 6]]]\nlayers:\n{layers}\n", "backward", "--format", "json"
+    )
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_flags_of_a_single_convolution_are_refused_with_a_stack(tmp_path):
+    result = run(tmp_path, SMALL, "forward", "--stride", "2", "--format", "json")
+    assert result.exit_code == 2 and "--stride cannot be given with a stack config" in result.stderr
