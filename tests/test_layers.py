@@ -63,6 +63,7 @@ def test_each_module_imports_only_the_layers_below(path):
         ("convgrad_cli.core.rules", ("rich", "typer", "yaml", "click")),
         ("convgrad_cli.core.check", ("rich", "typer", "yaml", "click")),
         ("convgrad_cli.core.explain", ("rich", "typer", "yaml", "click")),
+        ("convgrad_cli.core.views", ("rich", "typer", "yaml", "click")),
         ("convgrad_cli.engine", ("rich", "typer", "yaml", "click", "convgrad_cli.core.problem")),
         ("convgrad_cli.render.json", ("typer", "yaml", "click", "rich")),
         ("convgrad_cli", ("rich", "typer", "yaml", "click")),

@@ -78,8 +78,8 @@ def forward(
         if stack is not None:
             network.forward(stack, out)
             return
-        from convgrad_cli.core import explain
-        from convgrad_cli.render import document, json, views
+        from convgrad_cli.core import explain, views
+        from convgrad_cli.render import document, json
 
         result, only = explain.forward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.forward_view(result, only), lambda: json.forward_json(result, only),
@@ -109,8 +109,8 @@ def backward(
         if stack is not None:
             network.backward(stack, out)
             return
-        from convgrad_cli.core import explain
-        from convgrad_cli.render import document, json, views
+        from convgrad_cli.core import explain, views
+        from convgrad_cli.render import document, json
 
         result, only = explain.backward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.backward_view(result, only), lambda: json.backward_json(result, only),
@@ -172,29 +172,26 @@ def trace(
             raise ConfigError(
                 f"{' and '.join(given)} were given together; trace one of --input, --output, --weight or --all"
             )
-        from convgrad_cli.core import explain
+        from convgrad_cli.core import explain, views
         from convgrad_cli.render import document, json
-        from convgrad_cli.render import trace as views
 
         problem, only = load(config, flags), out.only()
-        if input is not None:
-            cell = explain.InputTrace.of(problem, input)
-            view = views.steps_view if steps else views.input_view
-            frames = (lambda: views.steps_frames(cell, only)) if steps else None
-            shown = Shown(lambda: view(cell, only), lambda: json.trace_json([cell], False, only),
-                          lambda: document.trace_blocks([cell], only, steps), frames)  # fmt: skip
-        elif output is not None:
-            out_cell = explain.OutputTrace.of(problem, output)
-            shown = Shown(lambda: views.output_view(out_cell, only), lambda: json.trace_json([out_cell], False, only),
-                          lambda: document.trace_blocks([out_cell], only))  # fmt: skip
-        elif weight is not None:
-            w_cell = explain.WeightTrace.of(problem, weight)
-            shown = Shown(lambda: views.weight_view(w_cell, only), lambda: json.trace_json([w_cell], False, only),
-                          lambda: document.trace_blocks([w_cell], only))  # fmt: skip
-        else:
+        chosen = [
+            (k, v) for k, v in (("input", input), ("output", output), ("weight", weight)) if v is not None
+        ]
+        if not chosen:
             cells = explain.every_input(problem)
-            shown = Shown(lambda: views.all_view(cells), lambda: json.trace_json(cells, True),
+            shown = Shown(lambda: views.every_view(cells), lambda: json.trace_json(cells, True),
                           lambda: document.trace_blocks(cells))  # fmt: skip
+        else:
+            kind, text = chosen[0]
+            cell = explain.CellTrace.of(kind, problem, text)
+            if steps and isinstance(cell, explain.InputTrace):
+                model = lambda: views.steps_view(cell, only)  # noqa: E731
+            else:
+                model = lambda: views.cell_view(cell, only)  # noqa: E731
+            shown = Shown(model, lambda: json.trace_json([cell], False, only),
+                          lambda: document.trace_blocks([cell], only, steps))  # fmt: skip
         show(out, replace(shown, problem=problem))
 
     guard(out.debug, body)
@@ -240,7 +237,7 @@ def run() -> None:
     try:
         from typer._click.exceptions import ClickException, UsageError
     except ImportError:  # a typer from before it carried its own click
-        from click.exceptions import ClickException, UsageError  # type: ignore[no-redef]
+        from click.exceptions import ClickException, UsageError  # type: ignore[no-redef,assignment]
 
     tolerant_streams()
     if sys.stdout is None:  # started with stdout closed (>&-): the first write says so

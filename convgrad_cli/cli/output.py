@@ -31,10 +31,9 @@ EXPORTS = {
 class Shown:
     """One result, as each format draws it; only the one asked for is built."""
 
-    view: Callable[[], Any]  # a Rich renderable
+    view: Callable[[], Any]  # the view's model (or a Rich renderable), drawn by the picture formats
     document: Callable[[], dict]  # the JSON document
     blocks: Callable[[], list]  # LaTeX and Markdown blocks
-    frames: Optional[Callable[[], list]] = None  # an animation's frames (trace --steps), for SVG
     problem: Any = None  # the problem shown: its JSON document is counted against the budget first
     pipeline: bool = False  # the document holds the slides' pipeline (backward)
 
@@ -174,7 +173,12 @@ def show(out: OutputFlags, shown: Shown) -> None:
         def on_broken_pipe(self) -> None:  # Rich's own would exit 1: a failed check, to a pipeline
             die_of_sigpipe()
 
-    renderable = shown.view()
+    from convgrad_cli.core.views import View
+    from convgrad_cli.render import terminal
+
+    drawn = shown.view()
+    renderable = terminal.draw(drawn) if isinstance(drawn, View) else drawn
+    animated = isinstance(drawn, View) and drawn.frames is not None
     # --format rich is colour even into a pipe (less -R); left out, a terminal decides
     plain = out.format is Format.plain or (out.format is None and "NO_COLOR" in os.environ)
     forced = True if out.format is Format.rich else None
@@ -183,7 +187,8 @@ def show(out: OutputFlags, shown: Shown) -> None:
     )
     emit(lambda: console.print(renderable))
     if out.export is not None:
-        _export(out, shown, renderable, out.width or console.width, plain)
+        frames = terminal.frames(drawn) if animated else None
+        _export(out, renderable, frames, out.width or console.width, plain)
 
 
 def json_text(document: Any) -> str:
@@ -215,14 +220,14 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _export(out: OutputFlags, shown: Shown, renderable: Any, width: int, plain: bool) -> None:
+def _export(out: OutputFlags, renderable: Any, frames: Optional[list], width: int, plain: bool) -> None:
     """The picture as the export's suffix says: SVG (animated for --steps), HTML, text, PNG, PDF."""
     from convgrad_cli.render import export
 
     assert out.export is not None
     suffix = out.export.suffix.lower()
-    if suffix == ".svg" and shown.frames is not None:
-        write_atomic(out.export, export.animated_svg(shown.frames(), width, out.theme))
+    if suffix == ".svg" and frames is not None:
+        write_atomic(out.export, export.animated_svg(frames, width, out.theme))
     elif suffix == ".svg":
         write_atomic(out.export, export.svg(renderable, width, out.theme, out.chrome, plain))
     elif suffix in (".html", ".htm"):

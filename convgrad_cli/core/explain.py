@@ -9,8 +9,9 @@ nothing here knows colours or JSON.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar, Literal, overload
 
 import numpy as np
 
@@ -21,6 +22,10 @@ from .names import Index, Namer
 from .ops import dilate, flip_kernel, pad
 from .problem import Problem
 from .terms import Expressions, Term
+
+if TYPE_CHECKING:
+    from .geometry import Geometry
+    from .pictures import Picture
 
 
 @dataclass(frozen=True)
@@ -97,13 +102,50 @@ def backward(problem: Problem) -> BackwardResult:
 
 @dataclass(frozen=True)
 class CellTrace:
-    """One cell and the products that make it; a subclass per kind of cell."""
+    """One cell and the products that make it; a subclass per kind of cell, each
+    with its own parsing, terms, question and picture."""
 
-    kind: ClassVar[str]
+    kind: ClassVar[str]  # "input", "output" or "weight": the trace option that names it
+    slice_axes: ClassVar[tuple[str, ...]]  # the axes whose slices its picture has several of
     problem: Problem
     namer: Namer
     index: Index
     terms: list[Term]
+
+    @overload
+    @staticmethod
+    def of(
+        kind: Literal["input"], problem: Problem, cell: str | Index, namer: Namer | None = None
+    ) -> InputTrace: ...
+    @overload
+    @staticmethod
+    def of(
+        kind: Literal["output"], problem: Problem, cell: str | Index, namer: Namer | None = None
+    ) -> OutputTrace: ...
+    @overload
+    @staticmethod
+    def of(
+        kind: Literal["weight"], problem: Problem, cell: str | Index, namer: Namer | None = None
+    ) -> WeightTrace: ...
+    @overload
+    @staticmethod
+    def of(kind: str, problem: Problem, cell: str | Index, namer: Namer | None = None) -> CellTrace: ...
+
+    @staticmethod
+    def of(kind: str, problem: Problem, cell: str | Index, namer: Namer | None = None) -> CellTrace:
+        """The cell of ``kind`` named ``cell`` (``"b"``, ``"0,1"``) or at index ``cell``."""
+        cls = KINDS[kind]
+        namer = namer or Namer(problem.geom, problem.ranks)
+        index = cls.parse(namer, cell) if isinstance(cell, str) else tuple(cell)
+        return cls(problem, namer, index, cls.find_terms(problem.geom, index))
+
+    @staticmethod
+    def parse(namer: Namer, text: str) -> Index:
+        raise NotImplementedError
+
+    @staticmethod
+    def find_terms(geom: Geometry, index: Index) -> list[Term]:
+        raise NotImplementedError
 
     @property
     def name(self) -> str:
@@ -115,6 +157,11 @@ class CellTrace:
         return f"∂L/∂{self.name}"
 
     @property
+    def question(self) -> str:
+        """What the picture answers, in the slides' words."""
+        raise NotImplementedError
+
+    @property
     def expression(self) -> str:
         raise NotImplementedError
 
@@ -123,21 +170,41 @@ class CellTrace:
         """The expression's number, or ``None`` when an operand has names only."""
         raise NotImplementedError
 
+    def picture(self, only: Mapping[str, int] | None = None) -> Picture:
+        """The panels that show the cell, marked from its terms."""
+        raise NotImplementedError
+
+    def with_terms(self, chosen: Sequence[Term]) -> CellTrace:
+        """The same cell made of ``chosen`` terms only (a running sum)."""
+        return replace(self, terms=list(chosen))
+
 
 class InputTrace(CellTrace):
     """∂L/∂x at one input cell: every window that holds it, each with its weight and δ."""
 
     kind = "input"
+    slice_axes = ("o", "c")
 
-    @classmethod
-    def of(cls, problem: Problem, text: str) -> InputTrace:
-        namer = Namer(problem.geom, problem.ranks)
-        idx = namer.parse_input(text)
-        return cls(problem, namer, idx, terms.input_terms(problem.geom, idx))
+    @staticmethod
+    def parse(namer: Namer, text: str) -> Index:
+        return namer.parse_input(text)
+
+    @staticmethod
+    def find_terms(geom: Geometry, index: Index) -> list[Term]:
+        return terms.input_terms(geom, index)
 
     @property
     def name(self) -> str:
         return self.namer.input(self.index)
+
+    @property
+    def question(self) -> str:
+        return f"Start with input {self.name}. Where does it appear?"
+
+    def picture(self, only: Mapping[str, int] | None = None) -> Picture:
+        from .pictures import input_picture
+
+        return input_picture(self, only)
 
     @property
     def expression(self) -> str:
@@ -153,16 +220,28 @@ class OutputTrace(CellTrace):
     """One output: the input cells and weights of its window (and its bias)."""
 
     kind = "output"
+    slice_axes = ("c",)
 
-    @classmethod
-    def of(cls, problem: Problem, text: str) -> OutputTrace:
-        namer = Namer(problem.geom, problem.ranks)
-        idx = namer.parse_output(text)
-        return cls(problem, namer, idx, terms.output_terms(problem.geom, idx))
+    @staticmethod
+    def parse(namer: Namer, text: str) -> Index:
+        return namer.parse_output(text)
+
+    @staticmethod
+    def find_terms(geom: Geometry, index: Index) -> list[Term]:
+        return terms.output_terms(geom, index)
 
     @property
     def name(self) -> str:
         return self.namer.output(self.index)
+
+    @property
+    def question(self) -> str:
+        return f"What is {self.name} made of?"
+
+    def picture(self, only: Mapping[str, int] | None = None) -> Picture:
+        from .pictures import output_picture
+
+        return output_picture(self, only)
 
     @property
     def lhs(self) -> str:
@@ -185,16 +264,28 @@ class WeightTrace(CellTrace):
     """∂L/∂w at one weight: every input cell it met, times that window's δ."""
 
     kind = "weight"
+    slice_axes = ("n",)
 
-    @classmethod
-    def of(cls, problem: Problem, text: str) -> WeightTrace:
-        namer = Namer(problem.geom, problem.ranks)
-        idx = namer.parse_weight(text)
-        return cls(problem, namer, idx, terms.weight_terms(problem.geom, idx))
+    @staticmethod
+    def parse(namer: Namer, text: str) -> Index:
+        return namer.parse_weight(text)
+
+    @staticmethod
+    def find_terms(geom: Geometry, index: Index) -> list[Term]:
+        return terms.weight_terms(geom, index)
 
     @property
     def name(self) -> str:
         return self.namer.weight(self.index)
+
+    @property
+    def question(self) -> str:
+        return f"∂L/∂{self.name}: every input cell that {self.name} met, times that window's δ"
+
+    def picture(self, only: Mapping[str, int] | None = None) -> Picture:
+        from .pictures import weight_picture
+
+        return weight_picture(self, only)
 
     @property
     def expression(self) -> str:
@@ -204,6 +295,9 @@ class WeightTrace(CellTrace):
     def value(self) -> float | None:
         p = self.problem
         return None if p.x is None or p.delta is None else terms.weight_grad_value(self.terms, p.x, p.delta)
+
+
+KINDS: dict[str, type[CellTrace]] = {c.kind: c for c in (InputTrace, OutputTrace, WeightTrace)}
 
 
 def every_input(problem: Problem) -> list[InputTrace]:

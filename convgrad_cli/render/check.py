@@ -113,17 +113,15 @@ def error_grid(r: CaseResult, quantity: str) -> RenderableType:
 
 def traced(r: CaseResult, quantity: str, index: tuple[int, ...]) -> str:
     """The first wrong entry's expected terms beside the value under check."""
-    from convgrad_cli.core.explain import InputTrace, WeightTrace
+    from convgrad_cli.core.explain import CellTrace
 
     wrong = r.wrong[quantity]
     got = float(wrong.actual[index])
     text = ",".join(map(str, index))
-    if quantity == "input_grad":
-        ct: InputTrace | WeightTrace = InputTrace.of(r.problem, text)
-    elif quantity == "weight_grad":
-        ct = WeightTrace.of(r.problem, text)
-    else:
+    kind = {"input_grad": "input", "weight_grad": "weight"}.get(quantity)
+    if kind is None:
         return f"∂L/∂bias[{index[0]}] = Σδ over its output channel = {float(wrong.expected[index]):.6g}; got {got:.6g}"
+    ct = CellTrace.of(kind, r.problem, text)
     expression = ct.expression
     if len(expression) > 120:
         expression = expression[:117] + "…"

@@ -24,8 +24,7 @@ from convgrad_cli.core.pictures import (
     weight_picture,
 )
 from convgrad_cli.core.rules import transposed_convolution
-
-from .numbers import fmt
+from convgrad_cli.core.views.numbers import fmt
 
 if TYPE_CHECKING:
     from convgrad_cli.core.check.run import CaseResult

@@ -20,8 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from convgrad_cli.core.panels import Mark, Panel
+from convgrad_cli.core.views import cells
 
-from . import cells
 from .style import PADDING, ZERO, window_style
 
 ROLE_STYLES = {

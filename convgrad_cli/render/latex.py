@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 
 from convgrad_cli.core.panels import Panel
+from convgrad_cli.core.views import cells
 
-from . import cells
 from .document import Block, Equations, Heading, Panels, Pipeline, Table
 from .style import PALETTE
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from convgrad_cli.core.panels import Panel
+from convgrad_cli.core.views import cells
 
-from . import cells
 from .document import Block, Equations, Heading, Panels, Pipeline, Table
 
 

@@ -21,9 +21,9 @@ from convgrad_cli.core import terms
 from convgrad_cli.core.explore import State
 from convgrad_cli.core.names import Index
 from convgrad_cli.core.panels import slice_label, slices
+from convgrad_cli.core.views.numbers import fmt
 from convgrad_cli.errors import TooLargeError
 
-from .numbers import fmt
 from .style import PALETTE
 
 #: Cells per array the page holds (each with its terms); larger layers are for the terminal.

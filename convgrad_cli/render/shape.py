@@ -16,7 +16,7 @@ from convgrad_cli.core.pictures import coverage_panel
 from convgrad_cli.core.shape import SameReport, Solution, jax_call, keras_call, torch_call
 
 from .grid import Grid
-from .views import spaced
+from .terminal import spaced
 
 SHOWN = 12
 

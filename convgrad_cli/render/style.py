@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from .numbers import fmt
+from convgrad_cli.core.views.numbers import fmt
 
 __all__ = ["CELL", "PADDING", "PALETTE", "ZERO", "expression_text", "fmt", "window_style"]
 

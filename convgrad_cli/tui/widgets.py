@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from convgrad_cli.core.panels import Panel
-from convgrad_cli.render import cells
+from convgrad_cli.core.views import cells
 from convgrad_cli.render.grid import Grid
 
 

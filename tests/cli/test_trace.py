@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from convgrad_cli.cli import app
 from convgrad_cli.config import build_problem
 from convgrad_cli.core import rules
-from convgrad_cli.core.explain import InputTrace, WeightTrace
+from convgrad_cli.core.explain import CellTrace
 from tests.support.seed import STRIDE1_GRADS, STRIDE2_GRADS
 from tests.support.strategies import geometries
 
@@ -84,11 +84,11 @@ def test_traced_value_is_the_numeric_gradient(g, seed, data):
     }  # fmt: skip
     problem = build_problem(raw)
     idx = tuple(data.draw(st.integers(0, n - 1)) for n in g.input_shape)
-    cell = InputTrace.of(problem, ",".join(map(str, idx)))
+    cell = CellTrace.of("input", problem, ",".join(map(str, idx)))
     expected = rules.input_grad(g, problem.w, problem.delta)[idx]
     assert cell.value == expected
     widx = tuple(data.draw(st.integers(0, n - 1)) for n in g.kernel_shape)
-    wcell = WeightTrace.of(problem, ",".join(map(str, widx)))
+    wcell = CellTrace.of("weight", problem, ",".join(map(str, widx)))
     assert wcell.value == rules.weight_grad(g, problem.x, problem.delta)[widx]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convgrad_cli.core.explain import InputTrace, OutputTrace, WeightTrace
+from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.pictures import input_picture, output_picture, weight_picture
 from convgrad_cli.core.problem import Fill, build
 from tests.support.reference import _windows
@@ -51,7 +51,7 @@ def cell_of(g, data, shape):
 @settings(max_examples=200)
 def test_an_input_cells_picture_marks_exactly_what_it_depends_on(g, data):
     cell = cell_of(g, data, g.input_shape)
-    ct = InputTrace.of(problem_of(g), ",".join(map(str, cell)))
+    ct = CellTrace.of("input", problem_of(g), ",".join(map(str, cell)))
     picture = input_picture(ct)
     products = [(y, w, x) for y, w, x in reads(g) if x == cell]
     deltas = {y for y, _, _ in products}
@@ -97,7 +97,7 @@ def test_an_input_cells_picture_marks_exactly_what_it_depends_on(g, data):
 @settings(max_examples=100)
 def test_an_outputs_picture_marks_its_window_and_kernel(g, data):
     out = cell_of(g, data, g.output_shape)
-    ct = OutputTrace.of(problem_of(g), ",".join(map(str, out)))
+    ct = CellTrace.of("output", problem_of(g), ",".join(map(str, out)))
     picture = output_picture(ct)
     products = [(w, x) for y, w, x in reads(g) if y == out]
     inputs = panels_of(picture, "input")
@@ -112,7 +112,7 @@ def test_an_outputs_picture_marks_its_window_and_kernel(g, data):
 @settings(max_examples=100)
 def test_a_weights_picture_marks_every_cell_it_met(g, data):
     weight = cell_of(g, data, g.kernel_shape)
-    ct = WeightTrace.of(problem_of(g), ",".join(map(str, weight)))
+    ct = CellTrace.of("weight", problem_of(g), ",".join(map(str, weight)))
     picture = weight_picture(ct)
     products = [(y, x) for y, w, x in reads(g) if w == weight]
     assert union(panels_of(picture, "input"), "contributor") == {x for _, x in products if inside(g, x)}

@@ -41,9 +41,9 @@ def panels_of(config: Path):
     middle = ",".join(["0", "0", *(str(n // 2) for n in g.in_size)])
     yield from forward_picture(explain.forward(p)).panels
     yield from backward_picture(explain.backward(p)).panels
-    yield from input_picture(explain.InputTrace.of(p, middle)).panels
-    yield from output_picture(explain.OutputTrace.of(p, zeros)).panels
-    yield from weight_picture(explain.WeightTrace.of(p, zeros)).panels
+    yield from input_picture(explain.CellTrace.of("input", p, middle)).panels
+    yield from output_picture(explain.CellTrace.of("output", p, zeros)).panels
+    yield from weight_picture(explain.CellTrace.of("weight", p, zeros)).panels
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
@@ -65,7 +65,7 @@ def test_cut_grids_draw_their_gaps_as_rich_does():
                           "fill": "random"}, "stride": 2, "padding": 1})  # fmt: skip
         console = Console(width=300, force_terminal=True, color_system="truecolor")
         panels = [
-            *input_picture(explain.InputTrace.of(p, index)).panels,
+            *input_picture(explain.CellTrace.of("input", p, index)).panels,
             *backward_picture(explain.backward(p)).panels,
         ]
         assert any("⋯" in "".join(t.plain for t in Grid(panel).lines) for panel in panels)
@@ -75,7 +75,7 @@ def test_cut_grids_draw_their_gaps_as_rich_does():
 
 def test_a_grid_wider_than_the_console_is_squeezed_as_rich_squeezes_it():
     p = load(None)
-    panel = next(iter(input_picture(explain.InputTrace.of(p, "f")).panels))
+    panel = next(iter(input_picture(explain.CellTrace.of("input", p, "f")).panels))
     narrow = Console(width=15, force_terminal=True, color_system="truecolor")
     grid = Grid(panel)
     assert grid.width > 15

@@ -4,11 +4,12 @@ text too) and with it (colour only where a window contributes)."""
 import re
 
 from convgrad_cli.config import build_problem, load
-from convgrad_cli.core.explain import InputTrace, OutputTrace, WeightTrace, every_input
+from convgrad_cli.core import views
+from convgrad_cli.core.explain import CellTrace, every_input
 from convgrad_cli.core.pictures import input_picture
-from convgrad_cli.render import trace as views
 from convgrad_cli.render.grid import Grid
 from convgrad_cli.render.style import PALETTE
+from convgrad_cli.render.terminal import draw
 from tests.support.render import text
 
 CONFIGS = "configs"
@@ -24,7 +25,7 @@ def line_starting(lines, start):
 
 
 def test_input_view_stride2_lays_the_flipped_kernel_over_a():
-    lines = text(views.input_view(InputTrace.of(seed_problem(stride=2), "a")))
+    lines = text(draw(views.cell_view(CellTrace.of("input", seed_problem(stride=2), "a"))))
     assert "Start with input a. Where does it appear?" in lines
     at = lines.index("dilated and padded δ under the flipped kernel, at a's position")
     # the flipped kernel w4 w3 / w2 w1 over the top-left: only w1 meets a δ
@@ -35,7 +36,7 @@ def test_input_view_stride2_lays_the_flipped_kernel_over_a():
 
 
 def test_input_view_window_labels_show_without_colour():
-    lines = text(views.input_view(InputTrace.of(seed_problem(), "b")))
+    lines = text(draw(views.cell_view(CellTrace.of("input", seed_problem(), "b"))))
     # y1's window holds a b / e f, with b (traced) met by w2
     assert any("│ a·w1 │ [b]·w2 │" in line for line in lines)
     assert any("│ w2·δ1 │ w1·δ2 │ δ3 │" in line for line in lines)  # δ entries labelled with their weight
@@ -43,23 +44,23 @@ def test_input_view_window_labels_show_without_colour():
 
 
 def test_output_and_weight_views():
-    lines = text(views.output_view(OutputTrace.of(seed_problem(), "y5")))
+    lines = text(draw(views.cell_view(CellTrace.of("output", seed_problem(), "y5"))))
     assert (
         "│ e │ f·w1 │ g·w2 │ h │" in lines
         and line_starting(lines, "y5 =") == "y5 = f·w1 + g·w2 + j·w3 + k·w4"
     )
     assert lines[0].startswith("convgrad 1×1×4×4 * 1×1×2×2 s1")  # the heading, as in every view
-    lines = text(views.weight_view(WeightTrace.of(seed_problem(stride=2), "w2")))
+    lines = text(draw(views.cell_view(CellTrace.of("weight", seed_problem(stride=2), "w2"))))
     assert "│ a │ b·δ1 │ c │ d·δ2 │" in lines
     assert line_starting(lines, "∂L/∂w2 =") == "∂L/∂w2 = b·δ1 + d·δ2 + j·δ3 + l·δ4"
     assert lines[0].startswith("convgrad 1×1×4×4 * 1×1×2×2 s2")
 
 
 def test_all_and_steps_views():
-    lines = text(views.all_view(every_input(seed_problem())))
+    lines = text(draw(views.every_view(every_input(seed_problem()))))
     assert lines[0].startswith("convgrad 1×1×4×4") and lines[2] == "every input cell's gradient"
     assert lines[8] == "∂L/∂f = w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5"
-    lines = text(views.steps_view(InputTrace.of(seed_problem(), "b")), width=200)
+    lines = text(draw(views.steps_view(CellTrace.of("input", seed_problem(), "b"))), width=200)
     first = (
         "1. In the window of y1, b is multiplied by w2: ∂y1/∂b = w2, and ∂L/∂y1 is δ1, so b receives w2·δ1."
     )
@@ -72,19 +73,19 @@ def test_all_and_steps_views():
 
 
 def test_steps_draw_each_window_and_say_how_many_taps_land_on_zeros():
-    lines = text(views.steps_view(InputTrace.of(seed_problem(), "f")), width=200)
+    lines = text(draw(views.steps_view(CellTrace.of("input", seed_problem(), "f"))), width=200)
     # one picture per window: f's four windows, each with [f] and its weight
     assert sum("[f]·w" in line for line in lines if line.startswith("│")) == 4
     assert any("│ e·w3 │ [f]·w4 │" in line for line in lines)  # y1's window: f meets w4
     assert "each of its taps covers one of them" in " ".join(lines)  # all four of f's taps are terms
     assert "lands on a zero" not in " ".join(lines)
-    lines = text(views.steps_view(InputTrace.of(seed_problem(), "a")), width=200)
+    lines = text(draw(views.steps_view(CellTrace.of("input", seed_problem(), "a"))), width=200)
     assert "its other 3 taps land on zeros" in " ".join(lines)
 
 
 def test_an_uncovered_cell_says_why_and_shows_the_extra_zero_column():
     problem = load(f"{CONFIGS}/uneven.yaml")  # 4×5, 2×2, stride 2: column 4 lies past the last window
-    lines = text(views.input_view(InputTrace.of(problem, "e")), width=120)
+    lines = text(draw(views.cell_view(CellTrace.of("input", problem, "e"))), width=120)
     joined = " ".join(lines)
     assert "Nowhere: no window reaches column 4: the last one ends at column 3" in joined
     assert "∂L/∂e = 0" in joined
@@ -97,7 +98,7 @@ def test_an_uncovered_cell_says_why_and_shows_the_extra_zero_column():
 def test_groups_draw_the_windows_on_the_cells_group_only():
     """y[0,0,1,1] reads channels 0 and 1 (group 0); channels 2 and 3 are the other group's."""
     problem = load(f"{CONFIGS}/groups.yaml")
-    lines = text(views.input_view(InputTrace.of(problem, "0,1,2,2")), width=100)
+    lines = text(draw(views.cell_view(CellTrace.of("input", problem, "0,1,2,2"))), width=100)
     titles = [line for line in lines if line.startswith("y[")]
     assert titles and all("c=2" not in t and "c=3" not in t for t in titles)
     assert any("c=0" in t for t in titles) and any("c=1" in t for t in titles)
@@ -108,7 +109,7 @@ def test_groups_draw_the_windows_on_the_cells_group_only():
 
 def test_a_batch_with_channels_fits_and_shows_its_own_sample():
     problem = load(f"{CONFIGS}/multichannel_batch.yaml")
-    lines = text(views.input_view(InputTrace.of(problem, "1,2,3,3")), width=100)
+    lines = text(draw(views.cell_view(CellTrace.of("input", problem, "1,2,3,3"))), width=100)
     assert len(lines) < 150
     assert not any("n=0" in line for line in lines)  # the other sample is not drawn
     assert len(re.findall(r"(?<!padded )δ \[n=1, o=[0-3]\]", "\n".join(lines))) == 4  # the group's outputs
@@ -118,7 +119,7 @@ def test_a_batch_with_channels_fits_and_shows_its_own_sample():
 
 def test_plain_windows_differ_and_carry_the_cell_and_weights():
     problem = build_problem({"input": {"shape": [6, 6], "fill": "arange"}})
-    lines = text(views.input_view(InputTrace.of(problem, "1,1")), width=100)
+    lines = text(draw(views.cell_view(CellTrace.of("input", problem, "1,1"))), width=100)
     tables = "\n".join(line for line in lines if line.startswith("│"))
     assert tables.count("[8]") == 4  # x[1,1] = 8 in each of its four windows
     assert "·w4" in tables and "·w1" in tables
@@ -126,7 +127,7 @@ def test_plain_windows_differ_and_carry_the_cell_and_weights():
 
 def test_padding_draws_the_zero_border_and_the_taps_on_it():
     problem = build_problem({"padding": 1})
-    lines = text(views.output_view(OutputTrace.of(problem, "y1")))
+    lines = text(draw(views.cell_view(CellTrace.of("output", problem, "y1"))))
     assert "│ ░·w1 │ ░·w2 │  ░ │  ░ │  ░ │ ░ │" in lines
     assert "│ ░·w3 │ a·w4 │  b │  c │  d │ ░ │" in lines
     assert line_starting(lines, "y1 =") == "y1 = a·w4 = 4"
@@ -139,7 +140,7 @@ def styles_of(text):
 def test_only_contributors_are_coloured():
     """In trace --input a the only term is w1·δ1: δ1 under the flipped kernel is in its
     window's colour, every other δ is neutral; the window's cells take its colour too."""
-    picture = input_picture(InputTrace.of(build_problem({}), "a"))
+    picture = input_picture(CellTrace.of("input", build_problem({}), "a"))
     overlay = next(p for p in picture.panels if p.array == "padded_delta")
     grid = Grid(overlay)
     assert PALETTE[0] in styles_of(grid.cell(1, 1))  # δ1, met by w1
@@ -150,7 +151,7 @@ def test_only_contributors_are_coloured():
 
 
 def test_windows_keep_their_colour_from_the_input_to_the_delta():
-    picture = input_picture(InputTrace.of(build_problem({}), "f"))  # windows y1, y2, y4, y5
+    picture = input_picture(CellTrace.of("input", build_problem({}), "f"))  # windows y1, y2, y4, y5
     delta = next(p for p in picture.panels if p.array == "delta")
     for window, cell in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
         assert PALETTE[window] in styles_of(Grid(delta).cell(*cell))

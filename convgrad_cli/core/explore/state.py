@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convgrad_cli.core import terms
-from convgrad_cli.core.explain import CellTrace, InputTrace, OutputTrace, WeightTrace
+from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.names import Index, Namer
 from convgrad_cli.core.pictures.base import names_of
 from convgrad_cli.core.problem import Problem
@@ -249,12 +249,8 @@ class State:
 
     @cached_property
     def trace(self) -> CellTrace:
-        p, g, idx = self.problem, self.problem.geom, self.index
-        if self.focus == "input":
-            return InputTrace(p, self.namer, idx, terms.input_terms(g, idx))
-        if self.focus == "output":
-            return OutputTrace(p, self.namer, idx, terms.output_terms(g, idx))
-        return WeightTrace(p, self.namer, idx, terms.weight_terms(g, idx))
+        kind = "weight" if self.focus == "kernel" else self.focus  # the kernel's cells are weights
+        return CellTrace.of(kind, self.problem, self.index, self.namer)
 
     @cached_property
     def view(self) -> View:

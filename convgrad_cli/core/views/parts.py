@@ -1,0 +1,137 @@
+"""The parts every view is built of, with their limits and wording: the heading,
+a section cut to its panels, equations cut to their rows, one cell's result,
+and the legend of what a picture marks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from convgrad_cli.core.explain import CellTrace
+from convgrad_cli.core.panels import Panel, Section
+from convgrad_cli.core.pictures import Picture
+from convgrad_cli.core.problem import Problem
+from convgrad_cli.core.terms import Term
+
+from .blocks import Equations, Heading, Legend, Panels, Result, Span, Tints
+from .cells import cell as drawn_cell
+from .cells import show_names
+from .numbers import fmt
+
+#: Panels drawn per section at most; the rest are named in a note.
+MAX_PANELS = 12
+#: Equations written out, at most.
+MAX_EQUATIONS = 64
+#: Windows named in a legend, at most, and the colours they take in turn.
+MAX_WINDOWS, COLOURS = 14, 7
+#: Where every value is, when a view leaves some out.
+EVERYTHING = "--format json"
+
+#: What each mark means, in legend order (each shown with an example from the picture).
+MEANINGS = (
+    ("cell", "the cell followed"),
+    ("window", "a cell of a window, with the weight it meets"),
+    ("contributor", "a term of the result"),
+    ("padding_tap", "a tap on the padding: zero times the weight"),
+    ("tap", "a tap of the flipped kernel on a zero: it adds nothing"),
+)
+
+
+def heading(problem: Problem, title: str) -> Heading:
+    mode = "numbers and names" if problem.x is not None and problem.w is not None else "names"
+    return Heading(title, problem.geom.describe(), problem.source, mode)
+
+
+def panels(s: Section, hint: str = "", tints: Tints | None = None) -> Panels:
+    """A section cut to :data:`MAX_PANELS` panels; its note says what was left out."""
+    left = len(s.panels) - MAX_PANELS
+    cut = f"… {left} more panels ({hint or '--slice'} picks which; {EVERYTHING} has all)" if left > 0 else ""
+    note = "; ".join(t for t in (cut, s.note) if t)
+    return Panels(s.title, tuple(s.panels[:MAX_PANELS]), note, tints or {})
+
+
+def equations(
+    title: str, names: np.ndarray, exprs: np.ndarray, values: np.ndarray | None, prefix: str = "",
+    tints: Tints | None = None,
+) -> Equations:  # fmt: skip
+    """``name = expression = value``, a row each, at most :data:`MAX_EQUATIONS`."""
+    flat = list(zip(names.ravel(), exprs.ravel(), *([values.ravel()] if values is not None else [])))
+    rows = tuple(
+        (f"{prefix}{row[0]}", str(row[1]), None if values is None else fmt(row[2]))
+        for row in flat[:MAX_EQUATIONS]
+    )
+    left = len(flat) - MAX_EQUATIONS
+    return Equations(title, rows, f"{left} more (all in {EVERYTHING})" if left > 0 else "", tints or {})
+
+
+def result(
+    ct: CellTrace, tints: Tints, terms: Sequence[Term] | None = None, lead: str = "", quiet: bool = False
+) -> Result:
+    """``∂L/∂b = w2·δ1 + w1·δ2 = 3``; with ``terms``, the sum of those terms only."""
+    part = ct if terms is None else ct.with_terms(terms)
+    value = None if part.value is None else fmt(part.value)
+    spans = (Span(lead, quiet=quiet),) if lead else ()
+    return Result(ct.lhs, part.expression, value, tints, spans)
+
+
+def term_tints(picture: Picture) -> dict[str, int]:
+    """Each term's colour in the expression, from the contributor marks that make it:
+    the factor names, and the cell names they multiply."""
+    tints: dict[str, int] = {}
+    for p in picture.panels:
+        for cell, mark in p.marks.items():
+            if mark.role == "contributor" and mark.window is not None and p.names is not None:
+                tints[str(p.names[cell])] = mark.window
+    return tints
+
+
+def entry_tints(names: np.ndarray | None, count: int) -> dict[str, int]:
+    """A colour per δ entry that follows it through the pipeline — where a map of
+    ``count`` entries has no more of them than there are colours, so none repeats."""
+    if names is None or count > COLOURS:
+        return {}
+    return {str(n): i for i, n in enumerate(names.ravel())}
+
+
+def legend(picture: Picture) -> Legend:
+    """The marks the picture uses — an example of each, as drawn — and its windows' colours."""
+    examples: dict[str, str] = {}
+    unsaid = False  # window cells drawn without their weight: the panel is the window alone
+    for p in picture.panels:
+        names = show_names(p)
+        for cell, mark in p.marks.items():
+            if mark.role not in examples:
+                examples[mark.role] = example(p, cell, names)
+                unsaid |= mark.role == "window" and not mark.factor
+    entries = [f"{examples[role]} {meaning}" for role, meaning in MEANINGS if role in examples]
+    if unsaid and any(p.crop for p in picture.panels if p.array == "input"):
+        entries[[r for r, _ in MEANINGS if r in examples].index("window")] = (
+            "a window's panel shows its cells alone"
+        )
+    if any(_shows_padding(p) for p in picture.panels) and "padding_tap" not in examples:
+        entries.append("░ padding: the zeros around the input")
+    if any(p.array == "padded_delta" for p in picture.panels):
+        entries.append("underlined: under the flipped kernel")
+    if not (picture.windows and examples.keys() & {"cell", "window", "contributor"}):
+        return Legend(tuple(entries))
+    left = len(picture.windows) - MAX_WINDOWS
+    more = f"… {left} more (colours repeat after {COLOURS})" if left > 0 else ""
+    return Legend(tuple(entries), tuple(picture.windows[:MAX_WINDOWS]), more)
+
+
+def example(panel: Panel, cell: tuple[int, int], names: bool) -> str:
+    """A mark as the grid writes it, on one line: ``b·w2``, ``w1·δ1``, ``[a]``."""
+    lines = drawn_cell(panel, *cell, names).lines
+    if len(lines) > 1 and (lines[1].startswith("·") or lines[1].endswith("·")):  # a factor under a number
+        return f"{lines[1]}{lines[0]}" if lines[1].endswith("·") else f"{lines[0]}{lines[1]}"
+    return lines[0]
+
+
+def _shows_padding(p: Panel) -> bool:
+    if p.padding is None:
+        return False
+    if p.crop is None:
+        return bool(p.padding.any())
+    (r0, r1), (c0, c1) = p.crop
+    return bool(p.padding[r0:r1, c0:c1].any())

@@ -1,0 +1,159 @@
+"""A view drawn for the terminal: each block of the model as a Rich renderable,
+in colour or plain (every mark is text too). Nothing here decides what is said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.columns import Columns
+from rich.console import Group, RenderableType
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from convgrad_cli.core.views import (
+    Block,
+    Equations,
+    Heading,
+    Legend,
+    Panels,
+    Pipeline,
+    Result,
+    Sentence,
+    Span,
+    Table,
+    View,
+)
+from convgrad_cli.core.views.blocks import Tints
+
+from .grid import Grid
+from .style import ZERO, expression_text, window_style
+
+
+def draw(view: View) -> RenderableType:
+    """The whole view, its blocks one below the other."""
+    return spaced(parts(view.blocks))
+
+
+def frames(view: View) -> list[RenderableType]:
+    """An animation's frames (``trace --steps``), or the view as its one frame."""
+    return [spaced(parts(frame)) for frame in view.frames or (view.blocks,)]
+
+
+def parts(blocks: Sequence[Block]) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for b in blocks:
+        out += DRAW[type(b)](b)
+    return out
+
+
+def spaced(parts: list[RenderableType]) -> RenderableType:
+    """Parts one below the other with a blank line between them."""
+    spaced_parts: list[RenderableType] = []
+    for part in parts:
+        spaced_parts += [part, Text("")]  # cheaper to render than Padding around each part
+    return Group(*spaced_parts)
+
+
+def styles(tints: Tints) -> dict[str, str]:
+    return {name: window_style(colour) for name, colour in tints.items()}
+
+
+def spans(items: Sequence[Span]) -> Text:
+    text = Text()
+    for s in items:
+        style = " ".join(
+            (window_style(s.colour) if s.colour is not None else "", "bold" if s.strong else "", ZERO if s.quiet else "")
+        ).strip()  # fmt: skip
+        text.append(s.text, style)
+    return text
+
+
+def heading(b: Heading) -> list[RenderableType]:
+    """``convgrad 1×1×4×4 * 1×1×2×2 s1  (<default>, numbers and names)``"""
+    return [Text.assemble(("convgrad ", "bold"), b.geometry, (f"  ({b.source}, {b.mode})", "dim"))]
+
+
+def sentence(b: Sentence) -> list[RenderableType]:
+    return [spans(b.spans)]
+
+
+def section(b: Panels) -> list[RenderableType]:
+    """A section's title, its panels side by side as they fit, and what was left out."""
+    grids = [Grid(p, styles(b.tints)) for p in b.panels]
+    parts: list[RenderableType] = [Text(b.title, "bold"), Columns(grids, padding=(0, 2))]
+    if b.note:
+        parts.append(Text(b.note, ZERO))
+    return [Group(*parts)]
+
+
+def pipeline(b: Pipeline) -> list[RenderableType]:
+    """The padded δ and the flipped kernel, what is said of them, then ∂L/∂x."""
+    out = section(b.padded_delta) if b.padded_delta else []
+    out += section(b.flipped_kernel) + [spans(s.spans) for s in b.said]
+    return out + (section(b.input_grad) if b.input_grad else [])
+
+
+def equations(b: Equations) -> list[RenderableType]:
+    """``name = expression = value``, a row each, and how many were left out."""
+    table = RichTable(show_header=False, box=None, padding=0)
+    table.add_column(justify="right")
+    table.add_column()
+    valued = any(value is not None for _, _, value in b.rows)
+    if valued:
+        table.add_column(justify="right")
+    for lhs, expression, value in b.rows:
+        cells: list[RenderableType] = [Text(lhs), Text(" = ") + expression_text(expression, styles(b.tints))]
+        if valued:
+            cells.append(Text(f" = {value}", "bold") if value is not None else Text(""))
+        table.add_row(*cells)
+    if b.more:
+        table.add_row(Text("…"), Text(b.more, ZERO))
+    return [Group(Text(b.title, "bold"), table)]
+
+
+def result(b: Result) -> list[RenderableType]:
+    """``∂L/∂b = w2·δ1 + w1·δ2 = 3``, each term in its window's colour."""
+    text = spans(b.lead) + Text.assemble(
+        (f"{b.lhs} = ", "bold"), expression_text(b.expression, styles(b.tints))
+    )
+    if b.value is not None:
+        text.append(f" = {b.value}", "bold")
+    return [text]
+
+
+def table(b: Table) -> list[RenderableType]:
+    from rich import box
+
+    t = RichTable(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in b.header:
+        t.add_column(column, overflow="fold")
+    for row in b.rows:
+        t.add_row(*map(Text, row))  # Text, not str: a file name such as [red].yaml is a name, not markup
+    return [Group(Text(b.title, "bold"), t)] if b.title else [t]
+
+
+def legend(b: Legend) -> list[RenderableType]:
+    """The marks drawn, one a line (no wider than the grids), and each window's colour."""
+    text = Text()  # the dim is the words', not the window colours'
+    text.append("legend: " + "\n        ".join(b.entries), "dim")
+    if b.windows:
+        text.append("\ncolour = window: ", "dim")
+        for i, name in enumerate(b.windows):
+            text.append(("  " if i else "") + name, window_style(i))
+        if b.more:
+            text.append(f"  {b.more}", "dim")
+    return [text]
+
+
+DRAW: dict[type, Callable[[Any], list[RenderableType]]] = {
+    Heading: heading,
+    Sentence: sentence,
+    Panels: section,
+    Pipeline: pipeline,
+    Equations: equations,
+    Result: result,
+    Table: table,
+    Legend: legend,
+}
