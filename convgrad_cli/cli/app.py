@@ -172,6 +172,14 @@ def trace(
             raise ConfigError(
                 f"{' and '.join(given)} were given together; trace one of --input, --output, --weight or --all"
             )
+        stack = network.stack_of(config, flags)
+        if stack is not None and not (weight or every or steps):
+            network.trace(stack, input, output, out)
+            return
+        if stack is not None:
+            raise ConfigError(
+                "a stack is traced with --output or --input; --weight, --all and --steps are for one layer"
+            )
         from convgrad_cli.core import explain, views
         from convgrad_cli.render import document, json
 

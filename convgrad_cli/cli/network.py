@@ -52,3 +52,31 @@ def backward(stack: Any, out: OutputFlags) -> None:
     _formats(out)
     passes = network.backward(stack)
     show(out, Shown(_nothing, lambda: stack_backward_json(stack, passes), _nothing))
+
+
+def trace(stack: Any, input: Optional[str], output: Optional[str], out: OutputFlags) -> None:
+    """``--output`` goes down (receptive field, paths, gradient); ``--input`` goes up."""
+    from convgrad_cli.core import receptive
+    from convgrad_cli.render import stack_json
+
+    _formats(out)
+    if output is not None:
+        down = receptive.output_reach(stack, output)
+        show(out, Shown(_nothing, lambda: stack_json.output_reach_json(stack, down), _nothing))
+    elif input is not None:
+        up = receptive.input_reach(stack, input)
+        show(out, Shown(_nothing, lambda: stack_json.input_reach_json(stack, up), _nothing))
+    else:
+        raise ConfigError(
+            "trace of a stack takes --output (an index of the top output) or --input (of the input)"
+        )
+
+
+def shape(stack: Any, out: OutputFlags) -> None:
+    """Each layer's output size and receptive field size, jump and start."""
+    from convgrad_cli.core import receptive
+    from convgrad_cli.render import stack_json
+
+    _formats(out)
+    rows = receptive.distill(stack)
+    show(out, Shown(_nothing, lambda: stack_json.distill_json(stack, rows), _nothing))

@@ -10,6 +10,7 @@ import typer
 
 from convgrad_cli.errors import ConfigError, ExitStatus
 
+from . import network
 from .app import app, load
 from .options import ConfigArg, OutputFlags, ProblemFlags, grouped
 from .output import Shown, check_export, guard, show
@@ -81,6 +82,9 @@ def shape(
             name: _sizes(name, text)
             for name, text in (("kernel", kernel), ("stride", stride), ("dilation", dilation))
         }
+        if config is not None and (stack := network.stack_of(config, ProblemFlags())) is not None:
+            network.shape(stack, out)
+            return ExitStatus.OK
         if config is not None:
             g = load(config, ProblemFlags()).geom
             return _show_map(out, g, "input", views, json, document)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from convgrad_cli.core.layers import Layer
+from convgrad_cli.core.receptive import Distill, InputReach, OutputReach
 from convgrad_cli.core.stack import LayerPass, Stack
 
 
@@ -50,3 +51,58 @@ def stack_backward_json(stack: Stack, passes: list[LayerPass]) -> dict[str, Any]
         "loss": {"kind": stack.loss.kind, "value": stack.loss.value(passes[-1].output)},
         "layers": layers,
     }
+
+
+def _levels(stack: Stack, paths: list[np.ndarray], fields: list[Any]) -> list[dict[str, Any]]:
+    names = ["input", *(layer.kind for layer in stack.layers)]
+    return [
+        {"level": i, "kind": name, "shape": list(p.shape), "paths": p.tolist(), "receptive_field": _field(f)}
+        for i, (name, p, f) in enumerate(zip(names, paths, fields))
+    ]
+
+
+def _field(f: Any) -> Any:
+    return None if f is None else [list(axis) for axis in f]
+
+
+def output_reach_json(stack: Stack, reach: OutputReach) -> dict[str, Any]:
+    """``trace --output`` of a stack: the field and paths on the input, the gradient, and every level."""
+    return {
+        "command": "trace",
+        "mode": "stack",
+        "output": list(reach.index),
+        "receptive_field": _field(reach.receptive_field),
+        "paths": reach.paths[0].tolist(),
+        "gradient": reach.gradient.tolist(),
+        "levels": _levels(stack, reach.paths, reach.fields),
+    }
+
+
+def input_reach_json(stack: Stack, reach: InputReach) -> dict[str, Any]:
+    """``trace --input`` of a stack: per level the paths from the cell to every cell, and where they land."""
+    top = reach.paths[-1]
+    return {
+        "command": "trace",
+        "mode": "stack",
+        "input": list(reach.index),
+        "outputs_reached": [list(map(int, i)) for i in np.argwhere(top)],
+        "levels": _levels(stack, reach.paths, reach.fields),
+    }
+
+
+def distill_json(stack: Stack, rows: list[Distill]) -> dict[str, Any]:
+    """``shape`` of a stack: per layer its output size and the analytic receptive field."""
+
+    def listed(t: tuple[int, ...] | None) -> Any:
+        return None if t is None else list(t)
+
+    return {
+        "command": "shape",
+        "mode": "stack",
+        "input_size": list(stack.x.shape[2:]),
+        "layers": [
+            {"kind": r.kind, "output_size": list(r.out_size), "rf_size": listed(r.size), "rf_jump": listed(r.jump),
+             "rf_start": listed(r.start)}
+            for r in rows
+        ],
+    }  # fmt: skip

@@ -63,3 +63,25 @@ def test_a_bad_stack_is_one_line_and_status_2(tmp_path, layers, message):
 def test_flags_of_a_single_convolution_are_refused_with_a_stack(tmp_path):
     result = run(tmp_path, SMALL, "forward", "--stride", "2", "--format", "json")
     assert result.exit_code == 2 and "--stride cannot be given with a stack config" in result.stderr
+
+
+def test_trace_output_of_a_stack_gives_the_field_the_paths_and_the_gradient(tmp_path):
+    result = run(tmp_path, SMALL, "trace", "--output", "0,0,0", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    # top output 0 = pooled[0] − 2·pooled[1]: windows [0, 2) and [2, 4) of the input
+    assert doc["receptive_field"] == [[0, 4]]
+    assert doc["paths"] == [[[1, 1, 1, 1, 0, 0]]]  # one path from each cell of the two windows the conv taps
+    assert doc["gradient"] == [[[0.0, 1.0, 0.0, -2.0, 0.0, 0.0]]]
+    assert [level["kind"] for level in doc["levels"]] == ["input", "relu", "maxpool", "conv"]
+
+
+def test_shape_of_a_stack_lists_size_jump_and_start_per_layer(tmp_path):
+    result = run(tmp_path, SMALL, "shape", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["layers"]
+    assert [(r["output_size"], r["rf_size"], r["rf_jump"], r["rf_start"]) for r in rows] == [
+        ([6], [1], [1], [0]),
+        ([3], [2], [2], [0]),
+        ([2], [4], [2], [0]),  # 2 + (2 − 1)·2
+    ]

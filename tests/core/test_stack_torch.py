@@ -11,29 +11,7 @@ from tests.support.strategies import stacks
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-
-
-def torch_layer(kind, p, nd, w):
-    """The PyTorch call for one layer, from the parameters alone."""
-    if kind == "relu":
-        return F.relu
-    if kind == "conv":
-        fn = getattr(F, f"conv{nd}d")
-        return lambda t: fn(t, w, None, p["stride"], p["padding"], p["dilation"])
-    if kind == "conv_transpose":
-        fn = getattr(F, f"conv_transpose{nd}d")
-        return lambda t: fn(t, w, None, p["stride"], p["padding"], p["output_padding"], 1, p["dilation"])
-    if kind == "maxpool":
-        fn = getattr(F, f"max_pool{nd}d")
-        return lambda t: fn(t, p["kernel"], p["stride"], p["padding"], p["dilation"], p["ceil_mode"])
-
-    def avg(
-        t,
-    ):  # avg_pool1d has no divisor_override and avg_pool3d refuses small inputs: pool as 2-D/3-D views
-        fn = getattr(F, f"avg_pool{nd}d")
-        return fn(t, p["kernel"], p["stride"], p["padding"], p["ceil_mode"], p["count_include_pad"])
-
-    return avg
+from tests.support import torch_layers  # noqa: E402
 
 
 @given(stacks(dims=(1, 2)), st.sampled_from(["sum", "mse"]), st.integers(0, 2**16))
@@ -72,7 +50,7 @@ def agree(case, loss, seed):
     tws = [None if w is None else torch.tensor(w, requires_grad=True) for w in weights]
     a = tx
     for (kind, p, _), tw in zip(chain, tws):
-        a = torch_layer(kind, p, len(shape) - 2, tw)(a)
+        a = torch_layers.layer(kind, p, len(shape) - 2, tw)(a)
     (a.sum() if loss == "sum" else F.mse_loss(a, torch.tensor(target))).backward()
     np.testing.assert_allclose(passes[-1].output, a.detach().numpy(), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(passes[0].input_grad, tx.grad.numpy(), rtol=1e-9, atol=1e-9)
