@@ -34,6 +34,8 @@ def _tap_slice(
 
 
 def _pad(x: np.ndarray, padding: tuple[Pair, ...], fill: float) -> np.ndarray:
+    if not any(b or a for b, a in padding):
+        return x  # no copy: most pools read the input as it is
     return np.pad(x, ((0, 0), (0, 0), *padding), constant_values=fill)
 
 
@@ -57,11 +59,13 @@ def max_pool(
     Padding reads −∞ and never wins a window that holds an input cell.
     """
     xp = _pad(x, padding, -np.inf)
-    best = np.full((*x.shape[:2], *out), -np.inf, dtype=x.dtype)
-    winner = np.zeros(best.shape, dtype=np.int32)
-    for i, tap in enumerate(taps(kernel)):
+    first, *rest = taps(kernel)
+    best = xp[_tap_slice(first, out, stride, dilation)].copy()
+    winner = np.zeros(best.shape, dtype=np.int8 if len(rest) < 127 else np.int32)
+    greater = np.empty(best.shape, dtype=bool)
+    for i, tap in enumerate(rest, start=1):
         value = xp[_tap_slice(tap, out, stride, dilation)]
-        greater = value > best
+        np.greater(value, best, out=greater)
         np.copyto(best, value, where=greater)
         np.copyto(winner, i, where=greater)
     return best, winner
@@ -80,7 +84,8 @@ def max_pool_backward(
     out = delta.shape[2:]
     grad = _zeros_padded(delta, in_size, padding)
     for i, tap in enumerate(taps(kernel)):
-        grad[_tap_slice(tap, out, stride, dilation)] += np.where(winner == i, delta, 0)
+        np.add(grad[_tap_slice(tap, out, stride, dilation)], delta, out=grad[_tap_slice(tap, out, stride, dilation)],
+               where=winner == i)  # fmt: skip
     return _crop(grad, padding)
 
 
