@@ -18,6 +18,7 @@ from .core import stack
 from .core.layers import KINDS, WEIGHTED
 from .core.problem import DTYPES, FILLS, Fill, Problem, build
 from .core.stack import Stack
+from .core.text import printable
 from .errors import ConfigError
 from .plain_yaml import safe_yaml
 
@@ -272,7 +273,7 @@ def load_any(config: str | Path | None = None, overrides: dict[str, Any] | None 
 def load(config: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Problem:
     """The problem of a config file (or the seed's default) with flags on top."""
     raw: dict[str, Any] = read_yaml(config) if config is not None else {}
-    source = str(config) if config is not None else "<default>"
+    source = printable(str(config)) if config is not None else "<default>"  # a file's name, shown as text
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return build_problem(raw, source)
 

@@ -238,9 +238,10 @@ def init(
 def run() -> None:
     """Console-script entry point: every way a command can end is its exit status
     and at most one line on stderr — usage errors too, and a closed stdout."""
+    import errno
     import signal
 
-    from .output import ClosedStream, tolerant_streams
+    from .output import ClosedStream, die_of_sigpipe, tolerant_streams
 
     try:
         from typer._click.exceptions import ClickException, UsageError
@@ -254,6 +255,14 @@ def run() -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         status = app(prog_name="convgrad", standalone_mode=False)
+        sys.stdout.flush()  # here, not at exit, where a full disk is only "Exception ignored"
+    except BrokenPipeError:  # --help into `head`
+        die_of_sigpipe()
+    except OSError as exc:  # --help or --version into a full disk or a closed stdout
+        if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT):
+            raise
+        print(f"convgrad: error: cannot write to standard output: {exc.strerror or exc}", file=sys.stderr)
+        sys.exit(2)
     except UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `convgrad`: the help, as Click shows it
             exc.show()

@@ -130,6 +130,7 @@ def check(
         from convgrad_cli.config import config_paths, load
         from convgrad_cli.core import check as core
         from convgrad_cli.core.check.tolerance import DTYPES
+        from convgrad_cli.core.text import printable
 
         dims = _dims(flags.dims)
         dtype = flags.dtype
@@ -150,7 +151,7 @@ def check(
                     f"{', '.join(given)} does not apply to the --random sweep, which draws its own arrays; "
                     "give a config for those, or leave them out"
                 )
-        cases = [(str(p), load(p, overrides)) for p in config_paths(targets or [])]
+        cases = [(printable(str(p)), load(p, overrides)) for p in config_paths(targets or [])]
         fixed = {k: v for k, v in overrides.items() if k in ("stride", "padding", "dilation", "groups")}
         rng = np.random.default_rng(sweep_seed)
         for i, spec in enumerate(core.sweep(random, rng, dims, fixed)):
@@ -176,7 +177,7 @@ def check(
 
         if junit_xml is not None:
             write_atomic(junit_xml, to_junit(results), force=out.force)
-        label = impl or "convgrad"
+        label = printable(impl or "convgrad")
         show(out, Shown(lambda: views.check_view(results, label, saved), lambda: json.check_json(results, saved),
                         lambda: document.check_blocks(results)))  # fmt: skip
         bad = any(r.status in ("failed", "error") for r in results)

@@ -48,7 +48,8 @@ def write_atomic(path: "str | Path", data: "str | bytes", force: bool = True) ->
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            # a character UTF-8 cannot hold (a lone surrogate) as its escape, never a crash
+            f.write(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)

@@ -114,7 +114,9 @@ def guard(debug: bool, body: Callable[[], Optional[int]]) -> None:
     except ConvgradError as exc:
         if debug:
             raise
-        print(f"convgrad: error: {exc}", file=sys.stderr)
+        from convgrad_cli.core.text import printable
+
+        print(f"convgrad: error: {printable(str(exc))}", file=sys.stderr)
         raise typer.Exit(int(exc.exit_status)) from None
     except MemoryError:
         if debug:

@@ -182,7 +182,7 @@ def test_a_file_name_that_is_not_utf8_works_and_is_shown_escaped(tmp_path):
         f.write(b"stride: 2\n")
     result = convgrad("forward", name)
     assert result.returncode == 0 and result.stderr == b""
-    assert b"caf\\udce9.yaml" in result.stdout  # the byte as an escape, the rest as it is
+    assert b"caf\\xe9.yaml" in result.stdout  # the byte as an escape, the rest as it is
     missing = convgrad("forward", os.fsencode(tmp_path) + b"/gone\xff.yaml")
     one_error_line(missing, "does not exist")
 
@@ -352,3 +352,94 @@ def test_sigterm_cleans_up_and_says_so(tmp_path):
         out, err = p.communicate(timeout=30)
     assert p.returncode == 128 + signal.SIGTERM, err
     assert out == b"" and b"Traceback" not in err
+
+
+# -- what an implementation says ------------------------------------------------------------------
+
+SAYS = """\
+import sys
+
+
+class Loud(BaseException):
+    pass
+
+
+def surrogate(x, w, delta, **kw):
+    raise ValueError("bad \\ud800 byte \\x1b[2J\\x00 \\u202e" + "x" * 5000)
+
+
+def interrupt(x, w, delta, **kw):
+    raise KeyboardInterrupt("stop")
+
+
+def base(x, w, delta, **kw):
+    raise Loud("\\udcff")
+
+
+def prints(x, w, delta, **kw):
+    print("\\x1b[2J cleared \\ud800")
+    sys.stderr.write("\\x07 bell\\n")
+    raise NotImplementedError("\\x1b[31mred")
+"""
+
+
+def _case_errors(tmp_path, function, *extra):
+    (tmp_path / "says.py").write_text(SAYS)
+    report = tmp_path / "r.xml"
+    result = convgrad("check", ROOT / "configs/seed_stride1.yaml", "--random", "2", "--impl",
+                      f"says.py:{function}", "-f", "json", "--junit-xml", report, *extra, cwd=tmp_path)  # fmt: skip
+    doc = json.loads(result.stdout)  # one valid document
+    suite = ET.parse(report).getroot()  # a valid JUnit file
+    return result, doc, suite
+
+
+@pytest.mark.parametrize("function", ["surrogate", "interrupt", "base"])
+def test_whatever_an_implementation_raises_is_one_safe_line_per_case(tmp_path, function):
+    result, doc, suite = _case_errors(tmp_path, function)
+    assert result.returncode == 1 and result.stderr == b"", result.stderr[-2000:]
+    assert doc["errors"] == 3 and suite.get("errors") == "3"
+    messages = [r["error"] for r in doc["results"]]
+    expected = {
+        "surrogate": "the implementation raised ValueError: bad \\ud800 byte \\x1b[2J\\x00 \\u202e"
+        + "x" * 1970,
+        "interrupt": "the implementation raised KeyboardInterrupt: stop (at says.py:",
+        "base": "the implementation raised Loud: \\xff (at says.py:",
+    }[function]
+    for message in messages:
+        assert message.startswith(expected) and "\n" not in message, message
+    if function == "surrogate":
+        assert messages[0].endswith("… (3,018 more characters) (at says.py:9)")
+    for error in suite.iter("error"):
+        assert error.get("message") == "error: " + messages[0]
+
+
+def test_what_an_implementation_prints_reaches_stderr_escaped(tmp_path):
+    result, doc, suite = _case_errors(tmp_path, "prints")
+    assert result.returncode == 0 and doc["skipped"] == 3 and suite.get("skipped") == "3"
+    assert doc["results"][0]["error"] == "not implemented: \\x1b[31mred"
+    err = result.stderr.decode("utf-8")  # strict: every byte UTF-8
+    assert err.count("\\x1b[2J cleared \\ud800\n") == 3 and err.count("\\x07 bell\n") == 3
+    assert "\x1b" not in err and "\x07" not in err
+
+
+def test_a_name_that_is_not_utf8_with_control_characters_gives_valid_reports(tmp_path):
+    name = os.fsencode(tmp_path) + b"/caf\xe9\x1b[2J.yaml"
+    with open(name, "wb") as f:
+        f.write(b"stride: 2\n")
+    report = tmp_path / "r.xml"
+    result = convgrad("check", name, "-f", "json", "--junit-xml", report)
+    assert result.returncode == 0 and result.stderr == b""
+    result.stdout.decode("utf-8")
+    assert json.loads(result.stdout)["results"][0]["name"].endswith("/caf\\xe9\\x1b[2J.yaml")
+    case = ET.parse(report).getroot().find(".//testcase")
+    assert case is not None and "caf\\xe9\\x1b[2J.yaml [" in case.get("name")
+    shown = convgrad("forward", name, "-f", "plain", "--width", "1000").stdout
+    assert b"caf\\xe9\\x1b[2J.yaml" in shown and b"\x1b" not in shown
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["check", "--help"]])
+def test_help_into_a_full_disk_is_one_line(args):
+    with open("/dev/full", "wb") as full:
+        one_error_line(
+            convgrad(*args, stdout=full), "cannot write to standard output: No space left on device"
+        )

@@ -22,6 +22,7 @@ import numpy as np
 
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.problem import Problem
+from convgrad_cli.core.text import describe, printable
 
 FRAMEWORKS = ("numpy", "torch", "jax")
 LAYOUTS = ("full", "given")
@@ -135,7 +136,10 @@ def to_numpy(value: Any, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
-        raise ContractError(f"its {what} is not an array ({type(value).__name__}: {exc})") from None
+        said = describe(exc).partition(": ")[2]
+        raise ContractError(
+            f"its {what} is not an array ({printable(type(value).__name__, 200)}: {said})"
+        ) from None
     if arr.dtype.kind == "V" or "bfloat16" in str(arr.dtype):  # ml_dtypes' bfloat16
         arr = arr.astype(np.float32)
     if arr.dtype.kind == "c":
@@ -147,28 +151,39 @@ def to_numpy(value: Any, what: str) -> np.ndarray:
     return arr
 
 
-def call(fn: Any, c: Call) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Call ``fn`` as the contract says; its gradients as NumPy arrays (unchecked shapes).
     Raises :class:`ContractError` for anything it does wrong, :class:`Skipped` for a
-    NotImplementedError."""
+    NotImplementedError. A KeyboardInterrupt is the user's Ctrl-C and goes on up, unless
+    ``isolated``: a child that ignores Ctrl-C only sees one the implementation raised."""
     args = [to_framework(a, c.dtype, c.framework, c.device) for a in (c.x, c.w, c.delta)]
     try:
         result = fn(*args, **c.kwargs)
+        if not isinstance(result, (tuple, list)) or len(result) != 3:
+            raise ContractError(
+                f"it returned {printable(type(result).__name__, 200)}; return (input_grad, weight_grad, bias_grad)"
+            )
+        names = ("input_grad", "weight_grad", "bias_grad")
+        dx, dw, db = (to_numpy(v, what) for v, what in zip(result, names))
+    except ContractError:
+        raise
     except NotImplementedError as exc:
-        raise Skipped(f"not implemented: {exc}" if str(exc) else "not implemented") from None
+        said = describe(exc).partition(": ")[2]
+        raise Skipped(f"not implemented: {said}" if said else "not implemented") from None
     except SystemExit as exc:
-        raise ContractError(f"the implementation called sys.exit({exc.code!r}){_where(exc)}") from None
-    except BaseException as exc:  # noqa: B036 — KeyboardInterrupt aside, user code may raise anything
-        if isinstance(exc, KeyboardInterrupt):
+        raise ContractError(f"the implementation called sys.exit({_repr(exc.code)}){_where(exc)}") from None
+    except BaseException as exc:  # noqa: B036 — user code may raise anything
+        if isinstance(exc, KeyboardInterrupt) and not isolated:
             raise
-        raise ContractError(f"the implementation raised {type(exc).__name__}: {exc}{_where(exc)}") from None
-    if not isinstance(result, (tuple, list)) or len(result) != 3:
-        raise ContractError(
-            f"it returned {type(result).__name__}; return (input_grad, weight_grad, bias_grad)"
-        )
-    names = ("input_grad", "weight_grad", "bias_grad")
-    dx, dw, db = (to_numpy(v, what) for v, what in zip(result, names))
+        raise ContractError(f"the implementation raised {describe(exc)}{_where(exc)}") from None
     return dx, dw, db
+
+
+def _repr(value: Any) -> str:
+    try:
+        return printable(repr(value), 200)
+    except BaseException:  # noqa: B036 — a broken __repr__ must not break the report
+        return f"<a {printable(type(value).__name__, 200)}>"
 
 
 def _where(exc: BaseException) -> str:
@@ -179,7 +194,7 @@ def _where(exc: BaseException) -> str:
     for frame in reversed(frames):
         path = os.path.abspath(frame.filename)
         if not any(path.startswith(root + os.sep) for root in roots) and not frame.filename.startswith("<"):
-            return f" (at {os.path.basename(frame.filename)}:{frame.lineno})"
+            return f" (at {printable(os.path.basename(frame.filename), 200)}:{frame.lineno})"
     return ""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from convgrad_cli.core.text import describe, printable_lines
 from convgrad_cli.errors import ImplError
 
 from .contract import Call, ContractError, Skipped, call
@@ -57,13 +59,11 @@ def load_impl(spec: str) -> Callable[..., Any]:
             if os.getcwd() not in sys.path:
                 sys.path.append(os.getcwd())
             module = importlib.import_module(target)
+        fn = getattr(module, name, None)
     except ImplError:
         raise
     except BaseException as exc:  # noqa: B036 — the user's module failed to import: say how, in one line
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        raise ImplError(f"cannot import {target!r} for --impl: {type(exc).__name__}: {exc}") from None
-    fn = getattr(module, name, None)
+        raise ImplError(f"cannot import {target!r} for --impl: {describe(exc)}") from None
     if not callable(fn):
         raise ImplError(f"{target!r} has no function {name!r} for --impl")
     return fn
@@ -165,11 +165,36 @@ class Isolated:
         self._stop()
 
 
+class _SafeStream(io.TextIOBase):
+    """The child's stdout and stderr: what the implementation prints reaches the
+    parent's stderr with each unsafe character as an escape (see :mod:`..text`)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def write(self, text: str) -> int:
+        self._real.write(printable_lines(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._real.flush()
+
+    def fileno(self) -> int:
+        return int(self._real.fileno())
+
+    def isatty(self) -> bool:
+        return False
+
+
 def _serve(fd: int, spec: str) -> None:
     """The child: load the implementation, then answer calls on socket ``fd`` until the parent goes."""
+    import signal
     from multiprocessing.connection import Connection
 
-    sys.stdout = sys.stderr  # fd 1 is the parent's stderr already; its prints must not reach stdout
+    # Ctrl-C stops the parent, which ends this child; a KeyboardInterrupt here is the implementation's own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # fd 1 is the parent's stderr already; its prints must not reach stdout
+    sys.stdout = sys.stderr = _SafeStream(sys.__stderr__)
     conn = Connection(fd)
     try:
         fn = load_impl(spec)
@@ -182,10 +207,13 @@ def _serve(fd: int, spec: str) -> None:
             c = conn.recv()
         except (EOFError, OSError):
             return
-        try:
-            answer: tuple[str, Any] = ("ok", call(fn, c))
-        except Skipped as exc:
-            answer = ("skipped", str(exc))
-        except ContractError as exc:
-            answer = ("error", (str(exc), exc.mistake))
-        conn.send(answer)
+        conn.send(_answer(fn, c))
+
+
+def _answer(fn: Callable[..., Any], c: Call) -> tuple[str, Any]:
+    try:
+        return ("ok", call(fn, c, isolated=True))
+    except Skipped as exc:
+        return ("skipped", str(exc))
+    except ContractError as exc:
+        return ("error", (str(exc), exc.mistake))
