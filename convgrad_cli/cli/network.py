@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from convgrad_cli.errors import ConfigError
 
-from .options import Format, OutputFlags, ProblemFlags
+from .options import OutputFlags, ProblemFlags
 from .output import Shown, show
 
 
@@ -27,45 +27,46 @@ def stack_of(config: Optional[Path], flags: ProblemFlags) -> Any:
     return cfg.build_stack(raw, str(config))
 
 
-def _formats(out: OutputFlags) -> None:
-    if out.format is not Format.json:
-        raise ConfigError("a stack of layers is shown as JSON for now; add --format json")
+def _shown(view: Any, document: Any) -> Shown:
+    """A view drawn by every format: the terminal (and its exports), LaTeX and Markdown, or JSON."""
+    from convgrad_cli.render import stack_document
 
-
-def _nothing() -> Any:
-    raise AssertionError("only JSON is drawn for a stack")
+    return Shown(view, document, lambda: stack_document.blocks(view()))
 
 
 def forward(stack: Any, out: OutputFlags) -> None:
     from convgrad_cli.core import stack as network
+    from convgrad_cli.core.views import stack as views
     from convgrad_cli.render.stack_json import stack_forward_json
 
-    _formats(out)
     passes = network.forward(stack)
-    show(out, Shown(_nothing, lambda: stack_forward_json(stack, passes), _nothing))
+    show(out, _shown(lambda: views.forward_view(stack, passes), lambda: stack_forward_json(stack, passes)))
 
 
 def backward(stack: Any, out: OutputFlags) -> None:
     from convgrad_cli.core import stack as network
+    from convgrad_cli.core.views import stack as views
     from convgrad_cli.render.stack_json import stack_backward_json
 
-    _formats(out)
     passes = network.backward(stack)
-    show(out, Shown(_nothing, lambda: stack_backward_json(stack, passes), _nothing))
+    show(out, _shown(lambda: views.backward_view(stack, passes), lambda: stack_backward_json(stack, passes)))
 
 
 def trace(stack: Any, input: Optional[str], output: Optional[str], out: OutputFlags) -> None:
     """``--output`` goes down (receptive field, paths, gradient); ``--input`` goes up."""
     from convgrad_cli.core import receptive
+    from convgrad_cli.core.views import reach as views
     from convgrad_cli.render import stack_json
 
-    _formats(out)
     if output is not None:
         down = receptive.output_reach(stack, output)
-        show(out, Shown(_nothing, lambda: stack_json.output_reach_json(stack, down), _nothing))
+        show(
+            out,
+            _shown(lambda: views.output_view(stack, down), lambda: stack_json.output_reach_json(stack, down)),
+        )
     elif input is not None:
         up = receptive.input_reach(stack, input)
-        show(out, Shown(_nothing, lambda: stack_json.input_reach_json(stack, up), _nothing))
+        show(out, _shown(lambda: views.input_view(stack, up), lambda: stack_json.input_reach_json(stack, up)))
     else:
         raise ConfigError(
             "trace of a stack takes --output (an index of the top output) or --input (of the input)"
@@ -75,8 +76,8 @@ def trace(stack: Any, input: Optional[str], output: Optional[str], out: OutputFl
 def shape(stack: Any, out: OutputFlags) -> None:
     """Each layer's output size and receptive field size, jump and start."""
     from convgrad_cli.core import receptive
+    from convgrad_cli.core.views import reach as views
     from convgrad_cli.render import stack_json
 
-    _formats(out)
     rows = receptive.distill(stack)
-    show(out, Shown(_nothing, lambda: stack_json.distill_json(stack, rows), _nothing))
+    show(out, _shown(lambda: views.shape_view(stack, rows), lambda: stack_json.distill_json(stack, rows)))

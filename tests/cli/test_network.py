@@ -85,3 +85,30 @@ def test_shape_of_a_stack_lists_size_jump_and_start_per_layer(tmp_path):
         ([3], [2], [2], [0]),
         ([2], [4], [2], [0]),  # 2 + (2 − 1)·2
     ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["forward"], ["backward"], ["trace", "--output", "0,0,1"], ["trace", "--input", "0,0,3"], ["shape"]],
+)
+@pytest.mark.parametrize("form", ["plain", "rich", "latex", "markdown", "json"])
+def test_every_stack_command_draws_in_every_format(tmp_path, command, form):
+    result = run(tmp_path, SMALL, *command, "--format", form)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_the_delta_arriving_from_a_max_pool_is_labelled_at_each_window_winner(tmp_path):
+    result = run(tmp_path, SMALL, "backward", "--format", "plain", "--width", "200")
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    x_section = text.split("x2, each window's winner labelled with its δ")[1].split("∂L/∂x2")[0]
+    # relu(x) = [0, 2, 0, 3, 5, 4]: windows [0, 2), [2, 4), [4, 6) are won by 2, 3 and 5
+    row = [line for line in x_section.splitlines() if "·δ" in line][0]
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["", "·δ1", "", "·δ2", "·δ3", ""]
+    assert "the cell that won that window" in text
+
+
+def test_trace_output_of_a_stack_says_its_field(tmp_path):
+    result = run(tmp_path, SMALL, "trace", "--output", "0,0,1", "--format", "plain", "--width", "200")
+    assert "receptive field on the input: cells [2, 6)" in result.stdout

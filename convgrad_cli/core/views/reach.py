@@ -1,0 +1,111 @@
+"""The views of a stack's receptive fields: the paths under one top output, level
+by level down to the input (``trace --output``), the paths from one input cell
+up (``trace --input``), and the analytic field per layer (``shape``).
+
+A path grid holds the number of paths in every cell; a cell with at least one
+is bold (in the field), the traced cell is bracketed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convgrad_cli.core.panels import Mark
+from convgrad_cli.core.receptive import Distill, Field, InputReach, OutputReach
+from convgrad_cli.core.stack import Stack
+
+from .blocks import Block, Legend, Sentence, Table, View
+from .stack import array_section, heading, layer_text
+
+#: Marks per grid at most: no panel draws more cells.
+MAX_MARKS = 4096
+
+
+def field_text(f: Field) -> str:
+    """``rows [1, 8) × columns [1, 8)``, or ``nothing`` where no path arrives."""
+    if f is None:
+        return "nothing"
+    names = (
+        ("rows", "columns") if len(f) == 2 else ("depth", "rows", "columns") if len(f) == 3 else ("cells",)
+    )
+    return " × ".join(f"{name} [{a}, {b})" for name, (a, b) in zip(names, f))
+
+
+def _marks(paths: np.ndarray, cell: tuple[int, ...] | None = None) -> dict[tuple[int, ...], Mark]:
+    marks = {tuple(map(int, ix)): Mark("contributor") for ix in np.argwhere(paths)[:MAX_MARKS]}
+    if cell is not None:
+        marks[cell] = Mark("cell")
+    return marks
+
+
+def _level_name(stack: Stack, level: int) -> str:
+    return (
+        "x, the input"
+        if level == 0
+        else f"y{level}, the output of layer {level} · {layer_text(stack.layers[level - 1])}"
+    )
+
+
+def output_view(stack: Stack, reach: OutputReach) -> View:
+    """From the traced output down: at each level the paths to it, then the input's and the gradient."""
+    top = len(reach.paths) - 1
+    blocks: list[Block] = [
+        heading(stack, f"trace of output {list(reach.index)}"),
+        Sentence.of(
+            f"receptive field on the input: {field_text(reach.receptive_field)} (padding never in it)",
+            strong=True,
+        ),  # fmt: skip
+    ]
+    for level in range(top, -1, -1):
+        paths = reach.paths[level]
+        cell = reach.index if level == top else None
+        array = "input" if level == 0 else "output"
+        title = f"paths to y{top}{list(reach.index)} from each cell of {_level_name(stack, level)}: {field_text(reach.fields[level])}"
+        blocks.append(array_section(title, array, paths, _marks(paths, cell)))
+    blocks.append(
+        array_section(
+            f"∂y{top}{list(reach.index)}/∂x through the actual weights and activations", "input", reach.gradient,
+            _marks(reach.gradient),
+        )
+    )  # fmt: skip
+    blocks.append(counting_legend())
+    return View("trace", tuple(blocks))
+
+
+def input_view(stack: Stack, reach: InputReach) -> View:
+    """From the input cell up: at each level the paths from it."""
+    blocks: list[Block] = [heading(stack, f"trace of input {list(reach.index)}")]
+    for level, paths in enumerate(reach.paths):
+        cell = reach.index if level == 0 else None
+        array = "input" if level == 0 else "output"
+        title = f"paths from x{list(reach.index)} to each cell of {_level_name(stack, level)}: {field_text(reach.fields[level])}"
+        blocks.append(array_section(title, array, paths, _marks(paths, cell)))
+    blocks.append(counting_legend())
+    return View("trace", tuple(blocks))
+
+
+def counting_legend() -> Legend:
+    return Legend((
+        "[n] the cell traced",
+        "n: the paths that join the cell to it, 0 outside the field (bold in colour); every weight counts as 1, "
+        "ReLU and max-pool as passing (each cell of a max-pool's window is a path)",
+    ))  # fmt: skip
+
+
+def shape_view(stack: Stack, rows: list[Distill]) -> View:
+    """Per layer its output size and the receptive field of its outputs on the network input."""
+
+    def axes(t: tuple[int, ...] | None, sep: str = "×") -> str:
+        return "—" if t is None else sep.join(map(str, t))
+
+    table = Table(
+        "output i of each layer sees [start + i·jump, start + i·jump + size) of the input (padding counted)",
+        ("layer", "output", "field size", "jump", "start"),
+        tuple((f"{i + 1} · {layer_text(layer)}", axes(r.out_size), axes(r.size), axes(r.jump), axes(r.start, ", "))
+              for i, (layer, r) in enumerate(zip(stack.layers, rows))),
+    )  # fmt: skip
+    blocks: list[Block] = [heading(stack, "shape"), table]
+    if any(r.size is None for r in rows):
+        blocks.append(Sentence.of("— from a transposed convolution up: its field depends on each output's phase; "
+                                  "trace --output gives it exactly", quiet=True))  # fmt: skip
+    return View("shape", tuple(blocks))
