@@ -13,7 +13,14 @@ from .output import Shown, show
 
 
 def stack_of(config: Optional[Path], flags: ProblemFlags) -> Any:
-    """The config's stack if it gives ``layers:``, else None (a single convolution)."""
+    """The config's stack if it gives ``layers:``, or the one layer ``--layer`` asks for;
+    else None (a single convolution)."""
+    if flags.layer is not None and flags.layer != "conv":
+        if config is not None:
+            raise ConfigError(
+                "--layer builds one layer from flags; leave out the config, or list the layer in its layers:"
+            )
+        return one_layer(flags)
     if config is None:
         return None
     from convgrad_cli import config as cfg
@@ -25,6 +32,52 @@ def stack_of(config: Optional[Path], flags: ProblemFlags) -> Any:
     if given:
         raise ConfigError(f"{', '.join(given)} cannot be given with a stack config; edit its layers instead")
     return cfg.build_stack(raw, str(config))
+
+
+#: What --layer starts from: the seed's 4×4 input a … p as 1 … 16 (and a 2×2 kernel 1 … 4).
+SEED_INPUT = {"shape": [1, 1, 4, 4], "fill": "arange"}
+SEED_KERNEL = {"shape": [1, 1, 2, 2], "fill": "arange"}
+GEOMETRY = (
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+)  # given to the layer, which refuses what it does not take
+
+
+def one_layer(flags: ProblemFlags) -> Any:
+    """A stack of the one layer ``--layer`` names, from the flags (and the seed's input)."""
+    from convgrad_cli import config as cfg
+    from convgrad_cli.core.layers import KINDS
+
+    kind = flags.layer
+    if kind not in KINDS:
+        raise ConfigError(f"--layer {kind!r} is not a layer kind; allowed: {', '.join(KINDS)}")
+    given = flags.problem_overrides()
+    if "bias" in given or "dims" in given:
+        raise ConfigError(f"--{'bias' if 'bias' in given else 'dims'} is not taken with --layer {kind}")
+    params = {key: given[key] for key in GEOMETRY if key in given}
+    for key, value in flags.layer_overrides().items():  # sizes as the config's grammar reads them
+        flag = "kernel-size" if key == "kernel" else key.replace("_", "-")
+        params[key] = cfg.parse_flag(flag, value) if isinstance(value, str) else value
+    if kind == "conv_transpose":
+        params["kernel"] = _full_rank(given.get("kernel", SEED_KERNEL))
+    elif "kernel" in given:
+        raise ConfigError(
+            f"--kernel is an array of weights; a {kind} takes none (its window is --kernel-size)"
+        )
+    raw: dict[str, Any] = {"input": _full_rank(given.get("input", SEED_INPUT)), "layers": [{kind: params}]}
+    raw.update({key: given[key] for key in ("seed", "dtype") if key in given})
+    if "delta" in given:
+        raw["loss"] = {"delta": given["delta"]}
+    return cfg.build_stack(raw, f"--layer {kind}")
+
+
+def _full_rank(spec: Any) -> Any:
+    """A fill's spatial shape (4x4) as one sample of one channel (1x1x4x4)."""
+    if isinstance(spec, dict) and isinstance(spec.get("shape"), list) and len(spec["shape"]) <= 3:
+        return {**spec, "shape": [1, 1, *spec["shape"]]}
+    return spec
 
 
 def _shown(view: Any, document: Any) -> Shown:

@@ -95,18 +95,68 @@ class ProblemFlags:
         _flag("--dtype", help="float64 (default) or float32; check: also float16 or bfloat16 for --impl."),
     ] = None
 
+    layer: Annotated[
+        Optional[str],
+        _flag(
+            "--layer",
+            help="A layer of another kind (forward, backward, trace, shape): conv_transpose, maxpool, avgpool, relu.",
+        ),
+    ] = None
+    kernel_size: Annotated[
+        Optional[str], _flag("--kernel-size", help="With --layer maxpool/avgpool: the window, 2 or 3,2.")
+    ] = None
+    output_padding: Annotated[
+        Optional[str],
+        _flag("--output-padding", help="With --layer conv_transpose: PyTorch's output_padding."),
+    ] = None
+    ceil_mode: Annotated[
+        Optional[bool],
+        _flag("--ceil-mode", help="With --layer maxpool/avgpool: sizes rounded up, as PyTorch."),
+    ] = None
+    count_include_pad: Annotated[
+        Optional[bool],
+        _flag(
+            "--count-include-pad/--no-count-include-pad",
+            help="With --layer avgpool: whether padding counts in the divisor (default: it does, as PyTorch).",
+        ),
+    ] = None
+    divisor: Annotated[Optional[int], _flag("--divisor", help="With --layer avgpool: divide by this.")] = None
+
+    def layer_overrides(self) -> dict[str, Any]:
+        """The flags of a layer of another kind (``--layer``), by parameter name."""
+        names = {"kernel_size": "kernel", "output_padding": "output_padding", "ceil_mode": "ceil_mode",
+                 "count_include_pad": "count_include_pad", "divisor": "divisor"}  # fmt: skip
+        return {key: getattr(self, name) for name, key in names.items() if getattr(self, name) is not None}
+
     def overrides(self) -> dict[str, Any]:
         """The flags given, as config values parsed with the config's own grammar."""
+        from convgrad_cli.errors import ConfigError
+
+        layered = [f"--{name.replace('_', '-')}" for name in LAYER_FLAGS if getattr(self, name) is not None
+                   and not (name == "layer" and self.layer == "conv")]  # fmt: skip
+        if layered:
+            raise ConfigError(
+                f"{', '.join(layered)}: for a layer of another kind, given to forward, backward, trace or shape "
+                "with --layer conv_transpose, maxpool, avgpool or relu"
+            )
+        return self.problem_overrides()
+
+    def problem_overrides(self) -> dict[str, Any]:
+        """The flags of the config's keys given, parsed with the config's own grammar."""
         from convgrad_cli.config import parse_flag
 
         out: dict[str, Any] = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if value is None:
+            if value is None or field.name in LAYER_FLAGS:
                 continue
             key = "input" if field.name == "x" else field.name
             out[key] = parse_flag(key, value) if isinstance(value, str) else value
         return out
+
+
+#: The flags of a layer of another kind, read by the stack commands alone.
+LAYER_FLAGS = ("layer", "kernel_size", "output_padding", "ceil_mode", "count_include_pad", "divisor")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -112,3 +112,52 @@ def test_the_delta_arriving_from_a_max_pool_is_labelled_at_each_window_winner(tm
 def test_trace_output_of_a_stack_says_its_field(tmp_path):
     result = run(tmp_path, SMALL, "trace", "--output", "0,0,1", "--format", "plain", "--width", "200")
     assert "receptive field on the input: cells [2, 6)" in result.stdout
+
+
+def flags_json(*args):
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_layer_flags_build_one_max_pool_whose_ties_go_to_the_first_cell():
+    doc = flags_json("backward", "--layer", "maxpool", "--kernel-size", "2", "--x", "[[[[3, 3], [3, 1]]]]")
+    assert doc["layers"][0]["output"] == [[[[3.0]]]]
+    assert doc["layers"][0]["input_grad"] == [[[[1.0, 0.0], [0.0, 0.0]]]]
+
+
+def test_layer_flags_build_an_avg_pool_with_pytorchs_divisor():
+    # 4×4 of 1 … 16, window 3, stride 2, padding 1, ceil: output (0, 0) averages 1, 2, 5, 6 over 4 cells without padding
+    doc = flags_json("forward", "--layer", "avgpool", "--kernel-size", "3", "--stride", "2", "--padding", "1",
+                     "--ceil-mode", "--no-count-include-pad")  # fmt: skip
+    assert doc["layers"][0]["output"][0][0][0] == [3.5, 5.0, 6.0]
+    counted = flags_json(
+        "forward", "--layer", "avgpool", "--kernel-size", "3", "--stride", "2", "--padding", "1"
+    )
+    assert (
+        counted["layers"][0]["output"][0][0][0][0] == 14 / 9
+    )  # 1 + 2 + 5 + 6 over the 9 cells, padding counted
+
+
+def test_layer_flags_build_a_transposed_convolution():
+    # x = [1, 2] scattered through w = [1, 10] at stride 2: [1, 10, 2, 20], output_padding adds a last 0
+    doc = flags_json("forward", "--layer", "conv_transpose", "--x", "[[[1, 2]]]", "--kernel", "[[[1, 10]]]",
+                     "--stride", "2", "--output-padding", "1")  # fmt: skip
+    assert doc["layers"][0]["output"] == [[[1.0, 10.0, 2.0, 20.0, 0.0]]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["forward", "--kernel-size", "2"], "--kernel-size: for a layer of another kind"),
+        (["forward", "--layer", "pool"], "--layer 'pool' is not a layer kind; allowed: conv, conv_transpose"),
+        (
+            ["forward", "--layer", "maxpool", "--kernel-size", "2", "--groups", "2"],
+            "maxpool has unknown parameter",
+        ),
+        (["forward", "--layer", "maxpool"], "maxpool needs a kernel size"),
+    ],
+)
+def test_bad_layer_flags_are_one_line(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
