@@ -79,11 +79,11 @@ def forward(
             network.forward(stack, out)
             return
         from convgrad_cli.core import explain, views
-        from convgrad_cli.render import document, json
+        from convgrad_cli.render import json
 
         result, only = explain.forward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.forward_view(result, only), lambda: json.forward_json(result, only),
-                        lambda: document.forward_blocks(result, only), problem=result.problem))  # fmt: skip
+                        problem=result.problem))  # fmt: skip
 
     guard(out.debug, body)
 
@@ -110,12 +110,11 @@ def backward(
             network.backward(stack, out)
             return
         from convgrad_cli.core import explain, views
-        from convgrad_cli.render import document, json
+        from convgrad_cli.render import json
 
         result, only = explain.backward(load(config, flags)), out.only()
         show(out, Shown(lambda: views.backward_view(result, only), lambda: json.backward_json(result, only),
-                        lambda: document.backward_blocks(result, only), problem=result.problem,
-                        pipeline=True))  # fmt: skip
+                        problem=result.problem, pipeline=True))  # fmt: skip
 
     guard(out.debug, body)
 
@@ -181,7 +180,7 @@ def trace(
                 "a stack is traced with --output or --input; --weight, --all and --steps are for one layer"
             )
         from convgrad_cli.core import explain, views
-        from convgrad_cli.render import document, json
+        from convgrad_cli.render import json
 
         problem, only = load(config, flags), out.only()
         chosen = [
@@ -189,8 +188,7 @@ def trace(
         ]
         if not chosen:
             cells = explain.every_input(problem)
-            shown = Shown(lambda: views.every_view(cells), lambda: json.trace_json(cells, True),
-                          lambda: document.trace_blocks(cells))  # fmt: skip
+            shown = Shown(lambda: views.every_view(cells), lambda: json.trace_json(cells, True))
         else:
             kind, text = chosen[0]
             cell = explain.CellTrace.of(kind, problem, text)
@@ -198,8 +196,7 @@ def trace(
                 model = lambda: views.steps_view(cell, only)  # noqa: E731
             else:
                 model = lambda: views.cell_view(cell, only)  # noqa: E731
-            shown = Shown(model, lambda: json.trace_json([cell], False, only),
-                          lambda: document.trace_blocks([cell], only, steps))  # fmt: skip
+            shown = Shown(model, lambda: json.trace_json([cell], False, only))
         show(out, replace(shown, problem=problem))
 
     guard(out.debug, body)

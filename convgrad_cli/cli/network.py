@@ -82,9 +82,7 @@ def _full_rank(spec: Any) -> Any:
 
 def _shown(view: Any, document: Any) -> Shown:
     """A view drawn by every format: the terminal (and its exports), LaTeX and Markdown, or JSON."""
-    from convgrad_cli.render import stack_document
-
-    return Shown(view, document, lambda: stack_document.blocks(view()))
+    return Shown(view, document)
 
 
 def forward(stack: Any, out: OutputFlags) -> None:

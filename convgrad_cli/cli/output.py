@@ -33,7 +33,7 @@ class Shown:
 
     view: Callable[[], Any]  # the view's model (or a Rich renderable), drawn by the picture formats
     document: Callable[[], dict]  # the JSON document
-    blocks: Callable[[], list]  # LaTeX and Markdown blocks
+    blocks: Optional[Callable[[], list]] = None  # LaTeX and Markdown blocks, when not the view's own
     problem: Any = None  # the problem shown: its JSON document is counted against the budget first
     pipeline: bool = False  # the document holds the slides' pipeline (backward)
 
@@ -160,11 +160,11 @@ def show(out: OutputFlags, shown: Shown) -> None:
         elif out.format is Format.latex:
             from convgrad_cli.render.latex import to_latex
 
-            text = to_latex(shown.blocks(), standalone=out.standalone)
+            text = to_latex(_blocks(shown), standalone=out.standalone)
         else:
             from convgrad_cli.render.markdown import to_markdown
 
-            text = to_markdown(shown.blocks())
+            text = to_markdown(_blocks(shown))
         emit(lambda: sys.stdout.write(text))
         if out.export is not None:
             write_atomic(out.export, text)
@@ -191,6 +191,10 @@ def show(out: OutputFlags, shown: Shown) -> None:
     if out.export is not None:
         frames = terminal.frames(drawn) if animated else None
         _export(out, renderable, frames, out.width or console.width, plain)
+
+
+def _blocks(shown: Shown) -> Any:
+    return shown.blocks() if shown.blocks is not None else shown.view().blocks
 
 
 def json_text(document: Any) -> str:

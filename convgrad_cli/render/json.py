@@ -12,27 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convgrad_cli.core.explain import (
-    BackwardResult,
-    CellTrace,
-    ForwardResult,
-    InputTrace,
-    OutputTrace,
-    Stage,
-    WeightTrace,
-)
+from convgrad_cli.core import views
+from convgrad_cli.core.explain import BackwardResult, CellTrace, ForwardResult, Stage
 from convgrad_cli.core.geometry import Ranks
 from convgrad_cli.core.names import Index
-from convgrad_cli.core.pictures import (
-    Picture,
-    backward_picture,
-    forward_picture,
-    input_picture,
-    output_picture,
-    weight_picture,
-)
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.rules import transposed_convolution
+from convgrad_cli.core.views import Panels, View
 
 if TYPE_CHECKING:
     from convgrad_cli.core.check.run import CaseResult
@@ -45,11 +31,13 @@ def nested(a: np.ndarray | None) -> Any:
     return None if a is None else a.tolist()
 
 
-def panels_json(picture: Picture) -> list[dict[str, Any]]:
-    """The panels a view draws: each one's array, slice and marked cells (full indices)."""
+def panels_json(view: View) -> list[dict[str, Any]]:
+    """The panels a view draws, and those it leaves out: each one's array, slice and
+    marked cells (full indices)."""
     out = []
-    for section in picture.sections:
-        for p in section.panels:
+    for section in view.of_kind(Panels):
+        assert isinstance(section, Panels)
+        for p in (*section.panels, *section.hidden):
             out.append(
                 {
                     "section": section.title,
@@ -101,7 +89,7 @@ def forward_json(result: ForwardResult, only: Mapping[str, int] | None = None) -
         "geometry": geometry_json(result.problem),
         "output": nested(r.restore_output(result.output)) if result.output is not None else expressions,
         "output_expressions": expressions,
-        "panels": panels_json(forward_picture(result, only)),
+        "panels": panels_json(views.forward_view(result, only)),
     }
 
 
@@ -142,7 +130,7 @@ def backward_json(result: BackwardResult, only: Mapping[str, int] | None = None)
             "crop": [list(c) for c in t.crop],
             "code": t.code,
         },
-        panels=panels_json(backward_picture(result, only)),
+        panels=panels_json(views.backward_view(result, only)),
     )
     return doc
 
@@ -192,14 +180,7 @@ def trace_json(
     if every:
         return {"command": "trace", "cells": [cell_json(c) for c in cells], "panels": []}
     cell = cells[0]
-    if isinstance(cell, InputTrace):
-        picture = input_picture(cell, only)
-    elif isinstance(cell, OutputTrace):
-        picture = output_picture(cell, only)
-    else:
-        assert isinstance(cell, WeightTrace)
-        picture = weight_picture(cell, only)
-    return {"command": "trace", **cell_json(cell), "panels": panels_json(picture)}
+    return {"command": "trace", **cell_json(cell), "panels": panels_json(views.cell_view(cell, only))}
 
 
 # -- check -------------------------------------------------------------------------------------

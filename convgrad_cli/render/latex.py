@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import singledispatch
 
 from convgrad_cli.core.panels import Panel
+from convgrad_cli.core.views import blocks as model
 from convgrad_cli.core.views import cells
 
-from .document import Block, Equations, Heading, Panels, Pipeline, Table
 from .style import PALETTE
 
 PACKAGES = r"\usepackage{amsmath,amssymb,xcolor,graphicx}"
@@ -31,9 +32,10 @@ def colours() -> list[str]:
     return [rf"\definecolor{{cgw{i}}}{{HTML}}{{{c.lstrip('#')}}}" for i, c in enumerate(PALETTE)] + [FIT]
 
 
-def to_latex(blocks: Sequence[Block], standalone: bool = False) -> str:
+def to_latex(blocks: Sequence[model.Block], standalone: bool = False) -> str:
+    """The blocks of a view as LaTeX: a fragment to ``\\input``, or a whole document."""
     body: list[str] = []
-    boxes: list[str] = []  # a run of one-panel blocks, flowing side by side
+    boxes: list[str] = []  # a run of unmarked one-panel sections, flowing side by side
 
     def flush() -> None:
         if boxes:
@@ -41,24 +43,17 @@ def to_latex(blocks: Sequence[Block], standalone: bool = False) -> str:
             boxes.clear()
 
     for b in blocks:
-        if isinstance(b, Panels) and len(b.panels) == 1 and not b.windows:
+        if isinstance(b, model.Panels) and _flows(b):
             boxes.append(_box(b.panels[0], b.title))
             continue
         flush()
-        if isinstance(b, Heading):
-            body.append(rf"\section*{{{inline(b.text)}}}" if standalone else f"% {b.text}")
-        elif isinstance(b, Panels):
-            body.append(_panels(b))
-        elif isinstance(b, Pipeline):
-            body.append(_pipeline(b))
-        elif isinstance(b, Equations):
-            body.append(_equations(b))
-        elif isinstance(b, Table):
-            body.append(_table(b))
+        if isinstance(b, model.Heading):
+            text = f"{b.title}: {b.geometry}"
+            body.append(rf"\section*{{{inline(text)}}}" if standalone else f"% {text}")
         else:
-            body.append(inline(b.text) + r"\par")
+            body.append(block(b))
     flush()
-    text = "\n\n".join(body) + "\n"
+    text = "\n\n".join(t for t in body if t) + "\n"
     if standalone:
         return (
             "\\documentclass{article}\n\\usepackage[margin=1.5cm]{geometry}\n" + PACKAGES + "\n\\allowdisplaybreaks\n"
@@ -71,6 +66,17 @@ def to_latex(blocks: Sequence[Block], standalone: bool = False) -> str:
         *colours(),
     ]
     return "\n".join(head) + "\n\n" + text
+
+
+@singledispatch
+def block(b: model.Block) -> str:
+    """One block of the model, drawn; each kind registers its own."""
+    raise TypeError(f"no drawing of {type(b).__name__}")
+
+
+def _flows(b: model.Panels) -> bool:
+    """One unmarked panel (forward's, backward's arrays): it flows beside the next."""
+    return len(b.panels) == 1 and not b.panels[0].marks and not b.note
 
 
 # -- text and names ------------------------------------------------------------------------------
@@ -199,19 +205,14 @@ def _box(p: Panel, title: str = "") -> str:
     return rf"\cgfit{{\begin{{tabular}}[t]{{@{{}}c@{{}}}}{top}${matrix(p)}$\end{{tabular}}}}"
 
 
-def _panels(b: Panels) -> str:
+@block.register
+def _panels(b: model.Panels) -> str:
     if not b.panels:
         return ""
     parts = [_box(p) for p in b.panels]
     title = rf"\noindent\textbf{{{inline(b.title)}}}\par\smallskip" + "\n" if b.title else ""
-    legend = ""
-    if b.windows and any(m.window is not None for p in b.panels for m in p.marks.values()):
-        boxes = [
-            rf"\colorbox{{cgw{i % len(PALETTE)}!30}}{{{inline(name)}}}"
-            for i, name in enumerate(b.windows[:14])
-        ]
-        legend = "\n\\par\\smallskip{\\footnotesize windows: " + " ".join(boxes) + "}"
-    return title + _flow(parts, "1.5em") + legend + r"\par\medskip"
+    note = rf"\par{{\footnotesize {inline(b.note)}}}" if b.note else ""
+    return title + _flow(parts, "1.5em") + note + r"\par\medskip"
 
 
 def _flow(boxes: list[str], gap: str) -> str:
@@ -220,14 +221,68 @@ def _flow(boxes: list[str], gap: str) -> str:
     return r"{\raggedright\noindent " + rf"\hspace{{{gap}}}".join(boxes) + r"\par}"
 
 
-def _pipeline(b: Pipeline) -> str:
+@block.register
+def _pipeline(b: model.Pipeline) -> str:
+    """One slice each: the titles, then the equation that shows the three matrices;
+    else the sections, the equation of their first slices, and ∂L/∂x after what is said."""
+    parts = (b.padded_delta, b.flipped_kernel, b.input_grad)
+    said = [_sentence(s) for s in b.said]
+    if b.single:
+        return "\n\n".join([*(inline(p.title) + r"\par" for p in parts[:2] if p), _equation(b), *said])
+    drawn = [_panels(p) for p in parts[:2] if p]
+    if all(parts):
+        drawn.append(_equation(b))
+    return "\n\n".join([*drawn, *said, *([_panels(b.input_grad)] if b.input_grad else [])])
+
+
+def _equation(b: model.Pipeline) -> str:
+    assert b.padded_delta and b.input_grad
     sum_o = r"\sum_{o}" if b.summed else ""
     equation = (
-        rf"{sum_o}\underbrace{{{matrix(b.padded_delta)}}}_{{\operatorname{{pad}}(\operatorname{{dilate}}(\delta))}}"
-        rf" \star \underbrace{{{matrix(b.flipped_kernel)}}}_{{\operatorname{{rot180}}(W)}}"
-        rf" = \underbrace{{{matrix(b.input_grad)}}}_{{\partial L/\partial x}}"
+        rf"{sum_o}\underbrace{{{matrix(b.padded_delta.panels[0])}}}_{{\operatorname{{pad}}(\operatorname{{dilate}}(\delta))}}"
+        rf" \star \underbrace{{{matrix(b.flipped_kernel.panels[0])}}}_{{\operatorname{{rot180}}(W)}}"
+        rf" = \underbrace{{{matrix(b.input_grad.panels[0])}}}_{{\partial L/\partial x}}"
     )
     return r"\[\cgfit{$\displaystyle " + equation + r"$}\]"
+
+
+def _spans(spans: Sequence[model.Span]) -> str:
+    """Words in their colour and weight; a line break a new line."""
+    out = []
+    for s in spans:
+        text = r"\\ ".join(inline(line) for line in s.text.split("\n"))
+        if s.colour is not None:
+            text = rf"\textcolor{{cgw{s.colour % len(PALETTE)}}}{{{text}}}"
+        if s.strong:
+            text = rf"\textbf{{{text}}}"
+        if s.quiet:
+            text = rf"\textcolor{{gray}}{{{text}}}"
+        out.append(text)
+    return "".join(out)
+
+
+@block.register
+def _sentence(b: model.Sentence) -> str:
+    return r"\noindent " + _spans(b.spans) + r"\par\smallskip"
+
+
+@block.register
+def _result(b: model.Result) -> str:
+    """The result as a one-row list of equations (long sums wrap four terms a line)."""
+    lead = rf"\noindent {_spans(b.lead)}\par" + "\n" if b.lead else ""
+    return lead + _equations(model.Equations("", ((b.lhs, b.expression, b.value),)))
+
+
+@block.register
+def _legend(b: model.Legend) -> str:
+    entries = "; ".join(inline(e) for e in b.entries)
+    lines = [rf"{{\footnotesize\noindent legend: {entries}"]
+    if b.windows:
+        boxes = [
+            rf"\colorbox{{cgw{i % len(PALETTE)}!30}}{{{inline(name)}}}" for i, name in enumerate(b.windows)
+        ]
+        lines.append(r"\par\smallskip windows: " + " ".join(boxes) + (f" {inline(b.more)}" if b.more else ""))
+    return "\n".join(lines) + r"\par}"
 
 
 def _lhs(name: str) -> str:
@@ -237,7 +292,8 @@ def _lhs(name: str) -> str:
     return _name(name)
 
 
-def _equations(b: Equations) -> str:
+@block.register
+def _equations(b: model.Equations) -> str:
     if not b.rows:
         return ""
     equations = []
@@ -251,12 +307,13 @@ def _equations(b: Equations) -> str:
     for i in range(0, len(equations), per_row):
         row = [eq + (f" = {_factor(v)}" if v is not None else "") for eq, v, _ in equations[i : i + per_row]]
         lines.append("  " + " & ".join(row))
-    more = rf"\\ & \text{{\ldots {b.more} more (all in --format json)}}" if b.more else ""
+    more = rf"\\ & \text{{\ldots\ {_escape(b.more)}}}" if b.more else ""
     title = rf"\noindent\textbf{{{inline(b.title)}}}" + "\n" if b.title else ""
     return title + "\\begin{align*}\n" + " \\\\\n".join(lines) + more + "\n\\end{align*}"
 
 
-def _table(b: Table) -> str:
+@block.register
+def _table(b: model.Table) -> str:
     lines = [rf"\noindent\textbf{{{inline(b.title)}}}\par\smallskip", r"{\footnotesize\noindent"]
     lines.append(rf"\cgfit{{\begin{{tabular}}{{{'l' * len(b.header)}}}")
     for row in [b.header, *b.rows]:

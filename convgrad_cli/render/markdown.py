@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import singledispatch
 
 from convgrad_cli.core.panels import Panel
+from convgrad_cli.core.views import blocks as model
 from convgrad_cli.core.views import cells
-
-from .document import Block, Equations, Heading, Panels, Pipeline, Table
 
 
 def _md(text: object) -> str:
@@ -32,41 +32,78 @@ def table(panel: Panel) -> list[str]:
     return out
 
 
-def to_markdown(blocks: Sequence[Block]) -> str:
+def to_markdown(blocks: Sequence[model.Block]) -> str:
     lines: list[str] = []
     for b in blocks:
-        if isinstance(b, Heading):
-            lines += [f"## {_md(b.text)}", ""]
-        elif isinstance(b, Panels):
-            if b.title:
-                lines += [f"**{_md(b.title)}**", ""]
-            for p in b.panels:
-                lines += ([f"*{_md(p.title)}*", ""] if p.title else []) + table(p) + [""]
-            if b.windows and any(m.window is not None for p in b.panels for m in p.marks.values()):
-                lines += [
-                    "windows: " + ", ".join(f"{i + 1}. {_md(n)}" for i, n in enumerate(b.windows[:14])),
-                    "",
-                ]
-        elif isinstance(b, Pipeline):
-            lines += ["**pad(dilate(δ)) ⋆ rot180(W) = ∂L/∂x**" + (" (summed over o)" if b.summed else ""), ""]
-            for what, p in (
-                ("pad(dilate(δ))", b.padded_delta),
-                ("⋆ rot180(W)", b.flipped_kernel),
-                ("= ∂L/∂x", b.input_grad),
-            ):
-                lines += [f"*{what}*", ""] + table(p) + [""]
-        elif isinstance(b, Equations):
-            lines += [f"**{_md(b.title)}**", ""] if b.title else []
-            for lhs, rhs, value in b.rows:
-                lines.append(f"- `{lhs} = {rhs}`" + (f" = {value}" if value is not None else ""))
-            if b.more:
-                lines.append(f"- … {b.more} more (all in --format json)")
-            lines.append("")
-        elif isinstance(b, Table):
-            lines += [f"**{_md(b.title)}**", "", "| " + " | ".join(_md(h) for h in b.header) + " |",
-                      "|" + "---|" * len(b.header)]  # fmt: skip
-            lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in b.rows]
-            lines.append("")
-        else:
-            lines += [_md(b.text), ""]
+        lines += block(b)
     return "\n".join(lines)
+
+
+@singledispatch
+def block(b: model.Block) -> list[str]:
+    """One block of the model, drawn; each kind registers its own."""
+    raise TypeError(f"no drawing of {type(b).__name__}")
+
+
+@block.register
+def _heading(b: model.Heading) -> list[str]:
+    return [f"## {_md(b.title)}: {_md(b.geometry)}", ""]
+
+
+def _spans(spans: Sequence[model.Span]) -> str:
+    return "".join(f"**{_md(s.text)}**" if s.strong and s.text.strip() else _md(s.text) for s in spans)
+
+
+@block.register
+def _sentence(b: model.Sentence) -> list[str]:
+    return [_spans(b.spans).replace("\n", "  \n"), ""]  # a hard line break
+
+
+@block.register
+def _panels(b: model.Panels) -> list[str]:
+    lines = [f"**{_md(b.title)}**", ""] if b.title else []
+    for p in b.panels:
+        lines += ([f"*{_md(p.title)}*", ""] if p.title else []) + table(p) + [""]
+    return lines + ([f"*{_md(b.note)}*", ""] if b.note else [])
+
+
+@block.register
+def _pipeline(b: model.Pipeline) -> list[str]:
+    """The two sections, the equation they make, what is said, then ∂L/∂x."""
+    lines = [line for part in (b.padded_delta, b.flipped_kernel) if part for line in _panels(part)]
+    lines += ["**pad(dilate(δ)) ⋆ rot180(W) = ∂L/∂x**" + (" (summed over o)" if b.summed else ""), ""]
+    lines += [line for s in b.said for line in _sentence(s)]
+    return lines + (_panels(b.input_grad) if b.input_grad else [])
+
+
+@block.register
+def _equations(b: model.Equations) -> list[str]:
+    lines = [f"**{_md(b.title)}**", ""] if b.title else []
+    for lhs, rhs, value in b.rows:
+        lines.append(f"- `{lhs} = {rhs}`" + (f" = {value}" if value is not None else ""))
+    if b.more:
+        lines.append(f"- … {_md(b.more)}")
+    return lines + [""]
+
+
+@block.register
+def _result(b: model.Result) -> list[str]:
+    """The result as a one-row list of equations."""
+    lead = [_spans(b.lead), ""] if b.lead else []
+    return lead + _equations(model.Equations("", ((b.lhs, b.expression, b.value),)))
+
+
+@block.register
+def _table(b: model.Table) -> list[str]:
+    lines = [f"**{_md(b.title)}**", ""] if b.title else []
+    lines += ["| " + " | ".join(_md(h) for h in b.header) + " |", "|" + "---|" * len(b.header)]
+    return lines + ["| " + " | ".join(_md(c) for c in row) + " |" for row in b.rows] + [""]
+
+
+@block.register
+def _legend(b: model.Legend) -> list[str]:
+    lines = ["legend: " + "; ".join(_md(e) for e in b.entries), ""]
+    if b.windows:
+        windows = ", ".join(f"{i + 1}. {_md(n)}" for i, n in enumerate(b.windows))
+        lines += [f"windows: {windows}" + (f" {_md(b.more)}" if b.more else ""), ""]
+    return lines

@@ -4,47 +4,34 @@ in colour or plain (every mark is text too). Nothing here decides what is said.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from functools import singledispatch
 
 from rich.columns import Columns
 from rich.console import Group, RenderableType
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from convgrad_cli.core.views import (
-    Block,
-    Equations,
-    Heading,
-    Legend,
-    Panels,
-    Pipeline,
-    Result,
-    Sentence,
-    Span,
-    Table,
-    View,
-)
-from convgrad_cli.core.views.blocks import Tints
+from convgrad_cli.core.views import blocks as model
 
 from .grid import Grid
 from .style import ZERO, expression_text, window_style
 
 
-def draw(view: View) -> RenderableType:
+def draw(view: model.View) -> RenderableType:
     """The whole view, its blocks one below the other."""
     return spaced(parts(view.blocks))
 
 
-def frames(view: View) -> list[RenderableType]:
+def frames(view: model.View) -> list[RenderableType]:
     """An animation's frames (``trace --steps``), or the view as its one frame."""
     return [spaced(parts(frame)) for frame in view.frames or (view.blocks,)]
 
 
-def parts(blocks: Sequence[Block]) -> list[RenderableType]:
+def parts(blocks: Sequence[model.Block]) -> list[RenderableType]:
     out: list[RenderableType] = []
     for b in blocks:
-        out += DRAW[type(b)](b)
+        out += block(b)
     return out
 
 
@@ -56,11 +43,11 @@ def spaced(parts: list[RenderableType]) -> RenderableType:
     return Group(*spaced_parts)
 
 
-def styles(tints: Tints) -> dict[str, str]:
+def styles(tints: model.Tints) -> dict[str, str]:
     return {name: window_style(colour) for name, colour in tints.items()}
 
 
-def spans(items: Sequence[Span]) -> Text:
+def spans(items: Sequence[model.Span]) -> Text:
     text = Text()
     for s in items:
         style = " ".join(
@@ -70,16 +57,25 @@ def spans(items: Sequence[Span]) -> Text:
     return text
 
 
-def heading(b: Heading) -> list[RenderableType]:
+@singledispatch
+def block(b: model.Block) -> list[RenderableType]:
+    """One block of the model, drawn; each kind registers its own."""
+    raise TypeError(f"no drawing of {type(b).__name__}")
+
+
+@block.register
+def heading(b: model.Heading) -> list[RenderableType]:
     """``convgrad 1×1×4×4 * 1×1×2×2 s1  (<default>, numbers and names)``"""
     return [Text.assemble(("convgrad ", "bold"), b.geometry, (f"  ({b.source}, {b.mode})", "dim"))]
 
 
-def sentence(b: Sentence) -> list[RenderableType]:
+@block.register
+def sentence(b: model.Sentence) -> list[RenderableType]:
     return [spans(b.spans)]
 
 
-def section(b: Panels) -> list[RenderableType]:
+@block.register
+def section(b: model.Panels) -> list[RenderableType]:
     """A section's title, its panels side by side as they fit, and what was left out."""
     grids = [Grid(p, styles(b.tints)) for p in b.panels]
     parts: list[RenderableType] = [Text(b.title, "bold"), Columns(grids, padding=(0, 2))]
@@ -88,14 +84,16 @@ def section(b: Panels) -> list[RenderableType]:
     return [Group(*parts)]
 
 
-def pipeline(b: Pipeline) -> list[RenderableType]:
+@block.register
+def pipeline(b: model.Pipeline) -> list[RenderableType]:
     """The padded δ and the flipped kernel, what is said of them, then ∂L/∂x."""
     out = section(b.padded_delta) if b.padded_delta else []
     out += section(b.flipped_kernel) + [spans(s.spans) for s in b.said]
     return out + (section(b.input_grad) if b.input_grad else [])
 
 
-def equations(b: Equations) -> list[RenderableType]:
+@block.register
+def equations(b: model.Equations) -> list[RenderableType]:
     """``name = expression = value``, a row each, and how many were left out."""
     table = RichTable(show_header=False, box=None, padding=0)
     table.add_column(justify="right")
@@ -113,7 +111,8 @@ def equations(b: Equations) -> list[RenderableType]:
     return [Group(Text(b.title, "bold"), table)]
 
 
-def result(b: Result) -> list[RenderableType]:
+@block.register
+def result(b: model.Result) -> list[RenderableType]:
     """``∂L/∂b = w2·δ1 + w1·δ2 = 3``, each term in its window's colour."""
     text = spans(b.lead) + Text.assemble(
         (f"{b.lhs} = ", "bold"), expression_text(b.expression, styles(b.tints))
@@ -123,7 +122,8 @@ def result(b: Result) -> list[RenderableType]:
     return [text]
 
 
-def table(b: Table) -> list[RenderableType]:
+@block.register
+def table(b: model.Table) -> list[RenderableType]:
     from rich import box
 
     t = RichTable(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -134,7 +134,8 @@ def table(b: Table) -> list[RenderableType]:
     return [Group(Text(b.title, "bold"), t)] if b.title else [t]
 
 
-def legend(b: Legend) -> list[RenderableType]:
+@block.register
+def legend(b: model.Legend) -> list[RenderableType]:
     """The marks drawn, one a line (no wider than the grids), and each window's colour."""
     text = Text()  # the dim is the words', not the window colours'
     text.append("legend: " + "\n        ".join(b.entries), "dim")
@@ -145,15 +146,3 @@ def legend(b: Legend) -> list[RenderableType]:
         if b.more:
             text.append(f"  {b.more}", "dim")
     return [text]
-
-
-DRAW: dict[type, Callable[[Any], list[RenderableType]]] = {
-    Heading: heading,
-    Sentence: sentence,
-    Panels: section,
-    Pipeline: pipeline,
-    Equations: equations,
-    Result: result,
-    Table: table,
-    Legend: legend,
-}

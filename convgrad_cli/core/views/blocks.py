@@ -57,13 +57,15 @@ class Heading:
 
 @dataclass(frozen=True)
 class Panels:
-    """A section: panels side by side under a title; ``note`` says what was left out
-    and how to see it; ``tints`` colour unmarked cells by name."""
+    """A section: panels side by side under a title; ``hidden`` the panels left out
+    (JSON has them), ``note`` what was left out and how to see it; ``tints`` colour
+    unmarked cells by name."""
 
     title: str
     panels: tuple[Panel, ...]
     note: str = ""
     tints: Tints = field(default_factory=dict)
+    hidden: tuple[Panel, ...] = ()
 
 
 @dataclass(frozen=True)
