@@ -59,6 +59,15 @@ def check(
     timeout: Annotated[
         float, typer.Option(help="Seconds --impl may take per case before it is stopped.", min=0.1)
     ] = 120.0,
+    timeout_total: Annotated[
+        Optional[float],
+        typer.Option(
+            "--timeout-total",
+            help="Seconds the whole run may take with --impl; the cases left then are not run (exit 1).",
+            min=1.0,
+            show_default=False,
+        ),
+    ] = None,
     mode: Annotated[
         Mode,
         typer.Option(
@@ -121,6 +130,8 @@ def check(
                 raise ConfigError(f"{name} {value!r} is not allowed; give a finite number ≥ 0")
         if framework not in ("numpy", "torch", "jax"):
             raise ConfigError(f"--framework {framework!r} is not allowed; allowed: numpy, torch, jax")
+        if timeout_total is not None and impl is None:
+            raise ConfigError("--timeout-total bounds the time of --impl; give --impl too")
         if layout not in ("full", "given"):
             raise ConfigError(f"--layout {layout!r} is not allowed; allowed: full, given")
         if junit_xml is not None and exists(junit_xml) and not out.force:
@@ -164,7 +175,7 @@ def check(
             mode=mode.value, directions=directions, rtol=rtol, atol=atol, dtype=dtype, layout=layout,
             framework=framework, device=device,
         )  # fmt: skip
-        implementation = core.Isolated(impl, timeout) if impl else None
+        implementation = core.Isolated(impl, timeout, timeout_total) if impl else None
         try:
             results = _run(cases, implementation, options, dims, out)
         finally:
@@ -180,7 +191,9 @@ def check(
         label = printable(impl or "convgrad")
         show(out, Shown(lambda: views.check_view(results, label, saved), lambda: json.check_json(results, saved),
                         lambda: document.check_blocks(results)))  # fmt: skip
-        bad = any(r.status in ("failed", "error") for r in results)
+        from convgrad_cli.core.check.run import BAD
+
+        bad = any(r.status in BAD for r in results)
         return ExitStatus.CHECK_FAILED if bad else ExitStatus.OK
 
     guard(out.debug, body)

@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convgrad_cli.core.check.run import CaseResult, Wrong
+from convgrad_cli.core.check.run import BAD, CaseResult, Wrong
 from convgrad_cli.core.panels import Mark, Panel, panel
 
 from .grid import Grid
@@ -21,7 +21,7 @@ from .junit import case_lines, summary_line
 
 QUANTITIES = (("input_grad", "∂L/∂x"), ("weight_grad", "∂L/∂W"), ("bias_grad", "∂L/∂bias"))
 VERDICT = {"passed": ("pass", "bold green"), "failed": ("FAIL", "bold red"), "error": ("ERROR", "bold red"),
-           "skipped": ("skip", "yellow")}  # fmt: skip
+           "skipped": ("skip", "yellow"), "not_run": ("not run", "bold red")}  # fmt: skip
 
 
 def check_view(
@@ -55,7 +55,7 @@ def check_view(
     for r in results:
         if r.status in ("failed", "error"):
             parts.append(failure(r, (saved or {}).get(r.name)))
-    bad = any(r.status in ("failed", "error") for r in results)
+    bad = any(r.status in BAD for r in results)
     parts.append(Text(summary_line(results), "bold red" if bad else "bold green"))
     return Group(*parts)
 

@@ -232,11 +232,12 @@ def check_json(results: list[CaseResult], saved: Mapping[str, str] | None = None
     saved = saved or {}
     return {
         "command": "check",
-        "passed": all(r.status in ("passed", "skipped") for r in results),
+        "passed": all(r.status in ("passed", "skipped") for r in results),  # a not-run case fails the run
         "cases": len(results),
         "failed": sum(r.status == "failed" for r in results),
         "errors": sum(r.status == "error" for r in results),
         "skipped": sum(r.status == "skipped" for r in results),
+        "not_run": sum(r.status == "not_run" for r in results),
         **summary(results),
         "results": [case_json(r, saved.get(r.name)) for r in results],
     }

@@ -22,8 +22,8 @@ def case_lines(r: CaseResult) -> list[str]:
     if r.status == "error":
         named = [d.mistake for ds in r.diagnosis.values() for d in ds]
         return [f"error: {r.error}" + (f" — looks like {named[0]}: {CATALOGUE[named[0]]}" if named else "")]
-    if r.status == "skipped":
-        return [f"skipped: {r.error}"]
+    if r.status in ("skipped", "not_run"):
+        return [f"{r.status.replace('_', ' ')}: {r.error}"]
     lines = []
     for quantity in r.failing:
         failed = [c for c in r.comparisons if c.quantity == quantity and not c.passed]
@@ -57,13 +57,16 @@ def _and(items: list[str]) -> str:
 
 def summary_line(results: list[CaseResult]) -> str:
     """``13 of 15 cases pass, 1 fails, 1 error; passed on 20 of 22 classes; fails only when groups > 1``."""
-    count = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "error", "skipped")}
+    statuses = ("passed", "failed", "error", "skipped", "not_run")
+    count = {s: sum(r.status == s for r in results) for s in statuses}
     text = f"{count['passed']} of {len(results)} cases pass"
     text += "".join(
         f", {count[s]} {w}"
-        for s, w in (("failed", "fail"), ("error", "error"), ("skipped", "skipped"))
+        for s, w in (("failed", "fail"), ("error", "error"), ("skipped", "skipped"), ("not_run", "not run"))
         if count[s]
     )
+    if count["not_run"]:  # why, once: each not-run case has the same reason
+        text += f" ({next(r.error for r in results if r.status == 'not_run')})"
     s = summary(results)
     covered, passed = s["classes_covered"], s["classes_passed"]
     if len(covered) > 3:
@@ -90,14 +93,16 @@ def junit_xml(results: list[CaseResult]) -> str:
         tests=str(len(results)),
         failures=str(sum(r.status == "failed" for r in results)),
         errors=str(sum(r.status == "error" for r in results)),
-        skipped=str(sum(r.status == "skipped" for r in results)),
+        skipped=str(sum(r.status in ("skipped", "not_run") for r in results)),  # JUnit has no "not run"
     )
     for r in results:
         case = ET.SubElement(
             suite, "testcase", classname="convgrad.check", name=_clean(f"{r.name} [{r.geometry}]")
         )
         lines = [_clean(line) for line in case_lines(r)]
-        tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(r.status)
+        tag = {"failed": "failure", "error": "error", "skipped": "skipped", "not_run": "skipped"}.get(
+            r.status
+        )
         if tag:
             element = ET.SubElement(case, tag, message=lines[0] if lines else r.status)
             element.text = "\n".join(lines)

@@ -443,3 +443,79 @@ def test_help_into_a_full_disk_is_one_line(args):
         one_error_line(
             convgrad(*args, stdout=full), "cannot write to standard output: No space left on device"
         )
+
+
+# -- a run that ends ------------------------------------------------------------------------------
+
+HANGS = f"""\
+import sys
+import time
+
+sys.path.insert(0, {str(BROKEN.parent)!r})
+from broken_impls import correct
+
+
+def forever(x, w, delta, **kw):
+    time.sleep(3600)
+
+
+def on_1d(x, w, delta, **kw):
+    if x.ndim == 3:
+        time.sleep(3600)
+    return correct(x, w, delta, **kw)
+
+
+def slowly(x, w, delta, **kw):
+    time.sleep(0.5)
+    return correct(x, w, delta, **kw)
+"""
+
+
+def _hanging(tmp_path, *args, timeout=90):
+    (tmp_path / "hangs.py").write_text(HANGS)
+    report = tmp_path / "r.xml"
+    result = convgrad("check", *args, "-f", "json", "--junit-xml", report, cwd=tmp_path, timeout=timeout)
+    return result, json.loads(result.stdout), ET.parse(report).getroot()
+
+
+def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_path):
+    # the bound is the subprocess' timeout: 40 cases × 1 s each would not fit in it with a restart each
+    result, doc, suite = _hanging(tmp_path, "--random", "40", "--impl", "hangs.py:forever", "--timeout", "1",
+                                  timeout=35)  # fmt: skip
+    assert result.returncode == 1 and result.stderr == b""
+    assert (doc["passed"], doc["errors"], doc["not_run"], doc["skipped"]) == (False, 3, 37, 0)
+    why = "the implementation timed out 3 times in a row; convgrad stopped calling it"
+    assert [r["status"] for r in doc["results"]] == ["error"] * 3 + ["not_run"] * 37
+    assert {r["error"] for r in doc["results"][3:]} == {why}
+    assert doc["classes_passed"] == [] and len(doc["classes_covered"]) < 27  # not run is not checked
+    assert (suite.get("errors"), suite.get("skipped")) == ("3", "37")
+    assert suite.findall(".//skipped")[0].get("message") == f"not run: {why}"
+    plain = convgrad("check", "--random", "5", "--impl", "hangs.py:forever", "--timeout", "1", "-f", "plain",
+                     "--width", "300", cwd=tmp_path, timeout=35).stdout.decode()  # fmt: skip
+    assert f"0 of 5 cases pass, 3 error, 2 not run ({why})" in plain
+
+
+def test_an_answer_starts_the_count_again(tmp_path):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for name, dims in [("a", 1), ("b", 1), ("c", 2), ("d", 1), ("e", 1), ("f", 2)]:
+        x, k = ("[1, 1, 6]", "[1, 1, 2]") if dims == 1 else ("[1, 1, 4, 4]", "[1, 1, 2, 2]")
+        (configs / f"{name}.yaml").write_text(
+            f"dims: {dims}\ninput: {{shape: {x}, fill: random}}\nkernel: {{shape: {k}}}\n"
+        )
+    result, doc, _ = _hanging(tmp_path, configs, "--impl", "hangs.py:on_1d", "--timeout", "1")
+    assert [r["status"] for r in doc["results"]] == ["error", "error", "passed", "error", "error", "passed"]
+    assert result.returncode == 1 and doc["not_run"] == 0
+
+
+def test_the_whole_run_can_be_given_a_budget(tmp_path):
+    result, doc, suite = _hanging(tmp_path, "--random", "30", "--impl", "hangs.py:slowly", "--timeout-total",
+                                  "3", timeout=40)  # fmt: skip
+    statuses = [r["status"] for r in doc["results"]]
+    assert result.returncode == 1 and not doc["passed"] and doc["errors"] == 0
+    done = statuses.index("not_run")
+    assert set(statuses[:done]) <= {"passed"} and statuses[done:] == ["not_run"] * (30 - done)
+    assert doc["results"][-1]["error"] == "the run's 3 s (--timeout-total) ran out"
+    assert int(suite.get("skipped")) == 30 - done
+    one_error_line(convgrad("check", "--timeout-total", "3"), "--timeout-total bounds the time of --impl")
+    one_error_line(convgrad("check", "--timeout-total", "0"), "0 is not in the range x>=1")

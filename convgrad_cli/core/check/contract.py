@@ -40,6 +40,10 @@ class Skipped(Exception):
     """The implementation does not handle this case (it raised NotImplementedError)."""
 
 
+class NotRun(Exception):
+    """The implementation was not called for this case: it hung too often, or the run's time ran out."""
+
+
 @dataclass(frozen=True)
 class Call:
     """One call of an implementation: its arrays (float64, holding values of ``dtype``) and arguments."""

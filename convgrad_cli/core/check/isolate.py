@@ -14,6 +14,7 @@ import importlib.util
 import io
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ import numpy as np
 from convgrad_cli.core.text import describe, printable_lines
 from convgrad_cli.errors import ImplError
 
-from .contract import Call, ContractError, Skipped, call
+from .contract import Call, ContractError, NotRun, Skipped, call
 
 Grads = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -82,15 +83,28 @@ class InProcess:
         pass
 
 
+#: Timeouts in a row after which an implementation is not called again: one that
+#: hangs on every case would otherwise cost --timeout × the number of cases.
+PATIENCE = 3
+
+
 class Isolated:
     """``--impl MODULE:FUNCTION``, loaded and called in a child process, each call
-    given ``timeout`` seconds."""
+    given ``timeout`` seconds and, with ``total``, the whole run that many. After
+    :data:`PATIENCE` timeouts in a row, or once ``total`` is spent, every call
+    raises :class:`NotRun` and ``stopped`` says why."""
 
-    def __init__(self, spec: str, timeout: float) -> None:
-        self.spec, self.timeout, self.label = spec, timeout, spec
+    def __init__(self, spec: str, timeout: float, total: float | None = None) -> None:
+        self.spec, self.timeout, self.label, self.total = spec, timeout, spec, total
+        self._deadline = None if total is None else time.monotonic() + total
+        self._late = 0  # timeouts in a row
+        self.stopped = ""
         self._child: Any = None
         self._conn: Any = None
-        self._start()
+        try:
+            self._start()
+        except (ContractError, NotRun) as exc:
+            raise ImplError(f"--impl {spec!r}: {exc}") from None
 
     def _start(self) -> None:
         import json
@@ -113,19 +127,32 @@ class Isolated:
         )  # fmt: skip
         theirs.close()
         self._conn = Connection(ours.detach())
-        status, detail = self._receive(max(self.timeout, 60.0), "while it loaded")
+        status, detail = self._receive(max(self.timeout, 60.0), "while it loaded", loading=True)
         if status == "refused":
             self.close()
             raise ImplError(detail)
 
-    def _receive(self, timeout: float, doing: str) -> tuple[str, Any]:
+    def _left(self) -> float | None:
+        return None if self._deadline is None else self._deadline - time.monotonic()
+
+    def _receive(self, timeout: float, doing: str, loading: bool = False) -> tuple[str, Any]:
+        left = self._left()
         try:
-            ready = self._conn.poll(timeout)
+            ready = self._conn.poll(timeout if left is None else max(0.0, min(timeout, left)))
         except (EOFError, OSError):
             ready = True
         if not ready:
             self._stop()
-            raise ContractError(f"no result within {timeout:g} s (--timeout); the implementation was stopped")
+            if left is not None and left <= timeout:
+                self.stopped = f"the run's {self.total:g} s (--timeout-total) ran out"
+                raise NotRun(self.stopped)
+            self._late += 1
+            if self._late >= PATIENCE:
+                self.stopped = (
+                    f"the implementation timed out {PATIENCE} times in a row; convgrad stopped calling it"
+                )
+            what = "while it loaded" if loading else "(--timeout)"
+            raise ContractError(f"no result within {timeout:g} s {what}; the implementation was stopped")
         try:
             return self._conn.recv()  # type: ignore[no-any-return]
         except (EOFError, OSError):
@@ -136,6 +163,11 @@ class Isolated:
             ) from None
 
     def __call__(self, c: Call) -> Grads:
+        left = self._left()
+        if left is not None and left <= 0 and not self.stopped:
+            self.stopped = f"the run's {self.total:g} s (--timeout-total) ran out"
+        if self.stopped:
+            raise NotRun(self.stopped)
         if self._child is None:
             self._start()
         try:
@@ -145,6 +177,7 @@ class Isolated:
             self._start()
             self._conn.send(c)
         status, detail = self._receive(self.timeout, "while it ran")
+        self._late = 0  # an answer, whatever it says: this is not an implementation that hangs
         if status == "ok":
             return detail  # type: ignore[no-any-return]
         if status == "skipped":

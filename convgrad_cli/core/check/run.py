@@ -15,7 +15,7 @@ from convgrad_cli.core.budget import CHECK_COPIES
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.errors import ConfigError
 
-from .contract import ContractError, Skipped, check_shapes, make_call
+from .contract import ContractError, NotRun, Skipped, check_shapes, make_call
 from .isolate import Implementation
 from .mistakes import Diagnosis, diagnose
 from .references import (
@@ -31,6 +31,8 @@ from .shrink import shrink
 from .sweep import classes, spec_of
 from .tolerance import Tolerance, round_to
 
+#: The statuses that make a run fail: a not-run case is not a checked one.
+BAD = ("failed", "error", "not_run")
 #: In ``auto`` mode, problems with at most this many entries in x, W and b get every entry's finite difference.
 FULL_FD_ENTRIES = 600
 #: ``--mode full`` is refused beyond this many entries: two forward passes each.
@@ -67,7 +69,9 @@ class CaseResult:
     name: str
     problem: Problem  # with numbers, as checked
     mode: str
-    status: str  # passed, failed, error (the implementation broke the contract) or skipped
+    # passed, failed, error (the implementation broke the contract), skipped (it declined),
+    # or not_run (it was not called: it hung too often, or the run's time ran out)
+    status: str
     comparisons: list[Comparison] = field(default_factory=list)
     error: str = ""
     classes: tuple[str, ...] = ()
@@ -159,6 +163,8 @@ def check_case(
             dx, dw, db = check_shapes(p, options.layout, raw)
         except Skipped as exc:
             return replace(base, status="skipped", error=str(exc))
+        except NotRun as exc:
+            return replace(base, status="not_run", error=str(exc))
         except ContractError as exc:
             named = {"input_grad": [Diagnosis(exc.mistake, 1.0)]} if exc.mistake else {}
             return replace(base, status="error", error=str(exc), diagnosis=named)
@@ -208,7 +214,7 @@ def _smallest(
                 make_call(candidate, x, w, d, options.layout, dtype, options.framework, options.device)
             )
             got = dict(zip(QUANTITIES, check_shapes(candidate, options.layout, raw)))
-        except (Skipped, ContractError):
+        except (Skipped, ContractError, NotRun):
             return False
         tol = Tolerance(dtype, options.rtol, options.atol)
         sums, counts = term_sums(candidate.geom, x, w, d)
