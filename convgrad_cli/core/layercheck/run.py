@@ -1,0 +1,258 @@
+"""One case of ``check --layer``: the gradient under check against every
+reference, and on a failure which mistake it looks like and the smallest case
+that still fails.
+
+References: convgrad's layer (the engine); for a pool, the windows written out
+anew (``sliding_window_view``, a first maximum by ``argmax``, ``np.add.at``);
+finite differences of ``L = ⟨f(x), δ⟩`` in random directions (left out where
+ties or zeros make the layer not differentiable); and the adjoint identity
+``⟨f(x), δ⟩ = ⟨x, ∂L/∂x⟩`` (= ``⟨W, ∂L/∂W⟩`` for a transposed convolution),
+which every kind keeps, a max-pool and a ReLU being positively homogeneous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from convgrad_cli.core.check.contract import ContractError, Skipped
+from convgrad_cli.core.check.mistakes import Diagnosis
+from convgrad_cli.core.check.tolerance import Tolerance
+from convgrad_cli.core.layers import AvgPool, ConvTranspose, Layer, MaxPool
+from convgrad_cli.errors import ConvgradError
+
+from .cases import LayerCase
+from .contract import call
+from .mistakes import mistaken
+
+#: A backward under check: the case and its operands in, (∂L/∂x, ∂L/∂W or None) out.
+Impl = Callable[[LayerCase, np.ndarray, "np.ndarray | None", np.ndarray], "tuple[np.ndarray, np.ndarray | None]"]
+
+
+@dataclass(frozen=True)
+class Check:
+    quantity: str
+    reference: str
+    passed: bool
+    wrong: int = 0
+    entries: int = 0
+    max_abs_error: float = 0.0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    case: LayerCase
+    status: str  # passed, failed, error, skipped
+    checks: list[Check] = field(default_factory=list)
+    error: str = ""
+    diagnosis: list[Diagnosis] = field(default_factory=list)
+    smallest: LayerCase | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+def user(fn: Any) -> Impl:
+    """A user's function, called as the contract says."""
+    return lambda case, x, w, d: call(fn, case, x, w, d)
+
+
+def own(case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """convgrad's own backward of the layer."""
+    layer = _bound(case, w)
+    _, saved = layer.forward(x)
+    return layer.backward(x, saved, delta)
+
+
+def _bound(case: LayerCase, w: np.ndarray | None) -> Layer:
+    layer = case.layer()
+    if isinstance(layer, ConvTranspose) and w is not None:
+        return ConvTranspose(layer.conv, w, layer.in_shape, layer.output_padding)
+    return layer
+
+
+def check_case(case: LayerCase, impl: Impl | None = None, tol: Tolerance | None = None, shrink: bool = True) -> LayerResult:
+    """The gradient under check (convgrad's own without ``impl``) against every reference."""
+    tol = tol or Tolerance("float64")
+    x, w, delta = case.operands()
+    try:
+        got = (impl or own)(case, x, w, delta)
+    except Skipped as exc:
+        return LayerResult(case, "skipped", error=str(exc))
+    except ContractError as exc:
+        return LayerResult(case, "error", error=str(exc))
+    layer = _bound(case, w)
+    right = own(case, x, w, delta)
+    bounds = _bounds(layer, x, w, delta, tol)
+    checks = [_compare("input_grad", "convgrad", got[0], right[0], bounds[0])]
+    if got[1] is not None and right[1] is not None:
+        checks.append(_compare("weight_grad", "convgrad", got[1], right[1], bounds[1]))
+    windows = _windows(layer, x, delta)
+    if windows is not None:
+        checks.append(_compare("input_grad", "windows", got[0], windows, bounds[0]))
+    checks += _finite_differences(case, layer, x, w, delta, got, tol)
+    checks += _adjoint(layer, x, w, delta, got, tol)
+    if all(c.passed for c in checks):
+        return LayerResult(case, "passed", checks)
+    diagnosis = _diagnose(layer, x, w, delta, got[0], right[0], bounds[0])
+    smallest = _smallest(case, impl, tol) if shrink and impl is not None else None
+    return LayerResult(case, "failed", checks, diagnosis=diagnosis, smallest=smallest)
+
+
+def _compare(quantity: str, reference: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> Check:
+    err = np.abs(got - want)
+    wrong = int(np.count_nonzero(err > bound))
+    return Check(quantity, reference, wrong == 0, wrong, err.size, float(err.max(initial=0.0)))
+
+
+def _bounds(layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray, tol: Tolerance) -> tuple[np.ndarray, np.ndarray]:
+    """Each entry's bound from its Σ|terms| (the backward on |x|, |W|, |δ|) and its number of terms."""
+    counts = layer.count_down(np.ones_like(delta))
+    if isinstance(layer, ConvTranspose) and w is not None:
+        absolute = ConvTranspose(layer.conv, np.abs(w), layer.in_shape, layer.output_padding)
+        sums, wsums = absolute.backward(np.abs(x), None, np.abs(delta))
+        wcounts = ConvTranspose(layer.conv, np.ones_like(w), layer.in_shape, layer.output_padding).backward(
+            np.ones_like(x), None, np.ones_like(delta))[1]  # fmt: skip
+        return tol.bounds(sums, counts), tol.bounds(wsums, wcounts)
+    _, saved = layer.forward(x)
+    sums = layer.backward(x, saved, np.abs(delta))[0]
+    return tol.bounds(np.abs(sums), counts), np.zeros(0)
+
+
+def _windows(layer: Layer, x: np.ndarray, delta: np.ndarray) -> np.ndarray | None:
+    """A pool's ∂L/∂x from its windows written out: each window a row of its cells."""
+    if not isinstance(layer, (MaxPool, AvgPool)):
+        return None
+    g = layer.geom
+    fill = -np.inf if isinstance(layer, MaxPool) else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), *g.pads), constant_values=fill)
+    view = np.lib.stride_tricks.sliding_window_view(xp, g.extent, axis=tuple(range(2, x.ndim)))
+    view = view[(slice(None), slice(None)) + tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(g.out_size, g.stride))
+                + tuple(slice(None, None, d) for d in g.dilation)]  # fmt: skip
+    cells = view.reshape(*delta.shape, -1)  # each window's cells in scan order
+    taps = np.array(list(np.ndindex(*g.kernel)))
+    grad = np.zeros(xp.shape)
+    out = np.moveaxis(np.indices(delta.shape[2:]), 0, -1)
+    starts = out * np.array(g.stride)
+    lead = np.indices(delta.shape[:2]).reshape(2, *delta.shape[:2], *(1,) * (delta.ndim - 2))
+    if isinstance(layer, MaxPool):
+        at = starts + taps[np.argmax(cells, axis=-1)] * np.array(g.dilation)  # argmax: the first maximum
+        np.add.at(grad, (*np.broadcast_arrays(lead[0], lead[1]), *np.moveaxis(at, -1, 0)), delta)
+    else:
+        share = delta / layer.divisors
+        for tap in taps:
+            at = starts + tap * np.array(g.dilation)
+            np.add.at(grad, (*np.broadcast_arrays(lead[0], lead[1]), *np.moveaxis(at, -1, 0)), share)
+    return grad[(slice(None), slice(None)) + tuple(slice(b, b + n) for (b, _), n in zip(g.pads, g.in_size))]
+
+
+def _finite_differences(
+    case: LayerCase, layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray,
+    got: tuple[np.ndarray, np.ndarray | None], tol: Tolerance,
+) -> list[Check]:  # fmt: skip
+    """Central differences of ``L = ⟨f(x), δ⟩`` along 3 random directions per operand."""
+    if case.values == "integers" and case.kind in ("maxpool", "relu"):
+        return [Check("input_grad", "finite differences", True, note="left out: ties and zeros, where f has kinks")]
+    rng = np.random.default_rng(case.seed + 1)
+    out = []
+    for name, base, grad in (("input_grad", x, got[0]), ("weight_grad", w, got[1])):
+        if base is None or grad is None:
+            continue
+        worst, wrong = 0.0, 0
+        for _ in range(3):
+            v = rng.standard_normal(base.shape)
+            h = 1e-6 * max(1.0, float(np.abs(base).max()))
+
+            def loss(a: np.ndarray, name: str = name) -> float:
+                args = (a, w) if name == "input_grad" else (x, a)
+                return float(np.sum(_bound(case, args[1]).forward(args[0])[0] * delta))
+
+            numeric = (loss(base + h * v) - loss(base - h * v)) / (2 * h)
+            exact = float(np.sum(grad * v))
+            err = abs(numeric - exact)
+            worst = max(worst, err)
+            wrong += err > 1e-5 * (1 + abs(exact)) + tol.floor
+        out.append(Check(name, "finite differences", wrong == 0, wrong, 3, worst))
+    return out
+
+
+def _adjoint(
+    layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray, got: tuple[np.ndarray, np.ndarray | None],
+    tol: Tolerance,
+) -> list[Check]:  # fmt: skip
+    """``⟨f(x), δ⟩ = ⟨x, ∂L/∂x⟩`` (and ``= ⟨W, ∂L/∂W⟩``), to the rounding of the sums."""
+    y, _ = layer.forward(x)
+    lhs = float(np.sum(y * delta))
+    scale = float(np.sum(np.abs(y * delta))) + 1.0
+    out = []
+    for name, base, grad in (("input_grad", x, got[0]), ("weight_grad", w, got[1])):
+        if base is None or grad is None:
+            continue
+        err = abs(lhs - float(np.sum(base * grad)))
+        bound = tol.floor + 64 * tol.unit * np.sqrt(y.size + base.size) * scale
+        out.append(Check(name, "adjoint", err <= bound, int(err > bound), 1, err))
+    return out
+
+
+def _diagnose(
+    layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray, got: np.ndarray, right: np.ndarray,
+    bound: np.ndarray,
+) -> list[Diagnosis]:  # fmt: skip
+    """The mistakes whose ∂L/∂x the wrong entries match, by the share of them each explains."""
+    wrong = np.abs(got - right) > bound
+    if not wrong.any():
+        return []
+    found = []
+    for name, theirs in mistaken(layer, x, w, delta):
+        differs = np.abs(theirs - right) > bound
+        if not differs.any():
+            continue  # this case cannot tell the mistake from the right gradient
+        explains = float(np.mean(np.abs(got[wrong] - theirs[wrong]) <= bound[wrong]))
+        if explains >= 0.5:
+            found.append(Diagnosis(name, explains))
+    return sorted(found, key=lambda d: -d.explains)
+
+
+def _smallest(case: LayerCase, impl: Impl | None, tol: Tolerance) -> LayerCase | None:
+    """The smallest case (fewer samples, channels, cells; simpler parameters) that still fails."""
+
+    def fails(c: LayerCase) -> bool:
+        try:
+            c.layer()
+            return check_case(c, impl, tol, shrink=False).status == "failed"
+        except ConvgradError:
+            return False
+
+    best, changed = case, True
+    for _ in range(200):
+        if not changed:
+            break
+        changed = False
+        for candidate in _smaller(best):
+            if fails(candidate):
+                best, changed = candidate, True
+                break
+    return best if best != case else None
+
+
+def _smaller(c: LayerCase) -> list[LayerCase]:
+    out = []
+    shape = list(c.shape)
+    if shape[0] > 1:
+        out.append(c.with_(shape=(1, *shape[1:])))
+    groups = int(c.params.get("groups", 1))
+    if shape[1] > groups:
+        w = None if c.w_shape is None else (groups, *c.w_shape[1:])
+        out.append(c.with_(shape=(shape[0], groups, *shape[2:]), w_shape=w))
+    for axis in range(2, len(shape)):
+        if shape[axis] > 1:
+            out.append(c.with_(shape=tuple(shape[:axis] + [shape[axis] - 1] + shape[axis + 1 :])))
+    for key, simple in (("ceil_mode", False), ("dilation", 1), ("padding", 0)):
+        if key in c.params and c.params[key] not in (simple, [simple] * (len(shape) - 2)):
+            out.append(c.with_(params={**c.params, key: simple}))
+    return out

@@ -1,0 +1,59 @@
+"""check --layer: right backwards pass, each classic mistake fails and is named, and
+the failing case shrinks."""
+
+import numpy as np
+import pytest
+
+from convgrad_cli.core import layercheck as lc
+from convgrad_cli.core.layercheck.run import user
+from tests.support import layer_impls as impls
+
+
+def results(kind, fn, count=12):
+    cases = lc.anchors(kind) + lc.random_cases(kind, count, seed=1, dims=(1, 2))
+    return [lc.check_case(c, user(fn)) for c in cases]
+
+
+def test_convgrads_own_layers_pass_every_reference():
+    for kind in lc.KINDS:
+        for r in (lc.check_case(c) for c in lc.anchors(kind) + lc.random_cases(kind, 8, seed=2)):
+            assert r.passed, (r.case.describe(), [c for c in r.checks if not c.passed])
+            assert {c.reference for c in r.checks} >= {"convgrad", "adjoint"}
+
+
+def test_a_right_max_pool_passes_ties_included():
+    assert all(r.passed for r in results("maxpool", impls.maxpool_right))
+
+
+@pytest.mark.parametrize(
+    ("kind", "fn", "mistake"),
+    [
+        ("maxpool", impls.maxpool_every_cell, "maxpool_every_cell"),
+        ("maxpool", impls.maxpool_last_tie, "maxpool_last_tie"),
+        ("avgpool", impls.avgpool_by_window, "avgpool_divides_by_window"),
+        ("relu", impls.relu_at_zero, "relu_passes_at_zero"),
+    ],
+)
+def test_each_classic_mistake_fails_and_is_named(kind, fn, mistake):
+    failed = [r for r in results(kind, fn) if r.status == "failed"]
+    assert failed
+    assert any(r.diagnosis and r.diagnosis[0].mistake == mistake for r in failed)
+
+
+def test_a_failing_case_shrinks_to_one_that_still_fails():
+    r = lc.check_case(lc.anchors("maxpool")[1], user(impls.maxpool_last_tie))
+    assert r.status == "failed" and r.smallest is not None
+    assert np.prod(r.smallest.shape) < np.prod(r.case.shape)
+    assert lc.check_case(r.smallest, user(impls.maxpool_last_tie), shrink=False).status == "failed"
+
+
+def test_a_gradient_of_the_wrong_shape_is_an_error_of_the_case():
+    r = lc.check_case(lc.anchors("relu")[0], user(impls.relu_wrong_shape))
+    assert r.status == "error" and "expected exactly (1, 2, 4, 4)" in r.error
+
+
+def test_transposed_convolution_right_and_flipped():
+    pytest.importorskip("torch")
+    assert all(r.passed for r in results("conv_transpose", impls.conv_transpose_torch, 6))
+    failed = [r for r in results("conv_transpose", impls.conv_transpose_flipped, 6) if r.status == "failed"]
+    assert any(r.diagnosis and r.diagnosis[0].mistake == "conv_transpose_kernel_flipped" for r in failed)
