@@ -136,6 +136,12 @@ def check(
             raise ConfigError(f"--layout {layout!r} is not allowed; allowed: full, given")
         if junit_xml is not None and exists(junit_xml) and not out.force:
             raise OutputError(f"{str(junit_xml)!r} exists; pass --force to overwrite it")
+        if flags.layer not in (None, "conv"):  # another kind of layer: its own cases and references
+            from .layer_check import check_layer
+
+            refused = {"configs": targets, "--framework": framework != "numpy", "--layout": layout != "full",
+                       "--junit-xml": junit_xml, "--save-failing": save_failing}  # fmt: skip
+            return check_layer(flags, impl, random, sweep_seed, rtol, atol, out, refused)
         import numpy as np
 
         from convgrad_cli.config import config_paths, load

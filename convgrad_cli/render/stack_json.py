@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from convgrad_cli.core.layercheck import LayerResult
 from convgrad_cli.core.layers import Layer
 from convgrad_cli.core.receptive import Distill, InputReach, OutputReach
 from convgrad_cli.core.stack import LayerPass, Stack
@@ -104,5 +105,31 @@ def distill_json(stack: Stack, rows: list[Distill]) -> dict[str, Any]:
             {"kind": r.kind, "output_size": list(r.out_size), "rf_size": listed(r.size), "rf_jump": listed(r.jump),
              "rf_start": listed(r.start)}
             for r in rows
+        ],
+    }  # fmt: skip
+
+
+def layercheck_json(kind: str, results: list[LayerResult]) -> dict[str, Any]:
+    """``check --layer``: every case, its checks, diagnosis and smallest failing case."""
+
+    def case(c: Any) -> dict[str, Any] | None:
+        if c is None:
+            return None
+        return {"layer": c.describe(), "shape": list(c.shape), "params": c.params,
+                "kernel_shape": None if c.w_shape is None else list(c.w_shape), "values": c.values, "seed": c.seed}  # fmt: skip
+
+    return {
+        "command": "check",
+        "layer": kind,
+        "passed": all(r.status in ("passed", "skipped") for r in results) and any(r.passed for r in results),
+        "cases": len(results),
+        "failed": sum(r.status == "failed" for r in results),
+        "errors": sum(r.status == "error" for r in results),
+        "results": [
+            {"name": r.case.name, "case": case(r.case), "status": r.status, "error": r.error,
+             "checks": [vars(c) for c in r.checks],
+             "diagnosis": [{"mistake": d.mistake, "explains": d.explains} for d in r.diagnosis],
+             "smallest_failing": case(r.smallest)}
+            for r in results
         ],
     }  # fmt: skip

@@ -161,3 +161,29 @@ def test_layer_flags_build_a_transposed_convolution():
 def test_bad_layer_flags_are_one_line(args, message):
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_check_layer_names_the_mistake_and_exits_1(tmp_path):
+    impl = "tests/support/layer_impls.py:maxpool_every_cell"
+    result = runner.invoke(app, ["check", "--layer", "maxpool", "--impl", impl, "--format", "json"])
+    assert result.exit_code == 1, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["layer"] == "maxpool" and not doc["passed"] and doc["failed"] >= 1
+    failed = [r for r in doc["results"] if r["status"] == "failed"]
+    assert all(r["diagnosis"][0]["mistake"] == "maxpool_every_cell" for r in failed)
+
+
+def test_check_layer_passes_a_right_backward_and_convgrads_own():
+    right = runner.invoke(app, ["check", "--layer", "maxpool", "--impl", "tests/support/layer_impls.py:maxpool_right",
+                                "--random", "3", "--format", "plain"])  # fmt: skip
+    assert right.exit_code == 0, right.stdout + right.stderr
+    assert "6 of 6 cases pass" in right.stdout
+    for kind in ("avgpool", "relu", "conv_transpose"):
+        assert (
+            runner.invoke(app, ["check", "--layer", kind, "--random", "2", "--format", "json"]).exit_code == 0
+        )
+
+
+def test_check_layer_refuses_what_it_does_not_take():
+    result = runner.invoke(app, ["check", "configs/", "--layer", "relu"])
+    assert result.exit_code == 2 and "configs is not taken by check --layer relu" in result.stderr

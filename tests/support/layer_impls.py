@@ -77,10 +77,20 @@ def conv_transpose_flipped(x, w, delta, stride, padding, output_padding, dilatio
     F = torch.nn.functional
     fn = getattr(F, f"conv{x.ndim - 2}d")
     t = torch.tensor(delta)
-    dx = fn(t, torch.tensor(np.flip(w, axis=tuple(range(2, w.ndim))).copy()), None, stride, padding, dilation, groups)
+    dx = fn(
+        t,
+        torch.tensor(np.flip(w, axis=tuple(range(2, w.ndim))).copy()),
+        None,
+        stride,
+        padding,
+        dilation,
+        groups,
+    )
     dx = dx[(slice(None), slice(None)) + tuple(slice(0, n) for n in x.shape[2:])].numpy()
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    y = getattr(F, f"conv_transpose{x.ndim - 2}d")(tx, tw, None, stride, padding, output_padding, groups, dilation)
+    y = getattr(F, f"conv_transpose{x.ndim - 2}d")(
+        tx, tw, None, stride, padding, output_padding, groups, dilation
+    )
     y.backward(torch.tensor(delta))
     return dx, tw.grad.numpy()
 

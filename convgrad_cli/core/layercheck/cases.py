@@ -29,12 +29,18 @@ class LayerCase:
     seed: int = 0
 
     def layer(self) -> Layer:
-        return layers.make(self.kind, self.shape, self.params, None if self.w_shape is None else np.zeros(self.w_shape))
+        return layers.make(
+            self.kind, self.shape, self.params, None if self.w_shape is None else np.zeros(self.w_shape)
+        )
 
     def operands(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """x, W (or None) and δ, seeded; integer x where the case asks for ties and zeros."""
         rng = np.random.default_rng(self.seed)
-        draw = (lambda s: rng.integers(-2, 3, size=s).astype(float)) if self.values == "integers" else rng.standard_normal
+        draw = (
+            (lambda s: rng.integers(-2, 3, size=s).astype(float))
+            if self.values == "integers"
+            else rng.standard_normal
+        )
         x = draw(self.shape)
         w = None if self.w_shape is None else rng.standard_normal(self.w_shape)
         return x, w, rng.standard_normal(self.layer().out_shape)
@@ -62,22 +68,41 @@ def anchors(kind: str) -> list[LayerCase]:
     a = {
         "maxpool": [
             LayerCase("ties", "maxpool", (1, 1, 4, 4), {"kernel": 2}, values="integers"),
-            LayerCase("overlap-ceil-ties", "maxpool", (1, 2, 5, 5), {"kernel": 3, "stride": 2, "padding": 1,
-                      "ceil_mode": True}, values="integers"),  # fmt: skip
+            LayerCase(
+                "overlap-ceil-ties",
+                "maxpool",
+                (1, 2, 5, 5),
+                {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+                values="integers",
+            ),  # fmt: skip
             LayerCase("dilation", "maxpool", (2, 1, 7), {"kernel": 2, "stride": 1, "dilation": 2}),
         ],
         "avgpool": [
-            LayerCase("pad-not-counted-ceil", "avgpool", (1, 1, 5, 5), {"kernel": 3, "stride": 2, "padding": 1,
-                      "ceil_mode": True, "count_include_pad": False}),  # fmt: skip
+            LayerCase(
+                "pad-not-counted-ceil",
+                "avgpool",
+                (1, 1, 5, 5),
+                {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+            ),  # fmt: skip
             LayerCase("pad-counted", "avgpool", (1, 2, 4, 4), {"kernel": 3, "stride": 2, "padding": 1}),
             LayerCase("divisor", "avgpool", (1, 1, 6), {"kernel": 2, "divisor": 3}),
         ],
         "relu": [LayerCase("zeros", "relu", (1, 2, 4, 4), values="integers")],
         "conv_transpose": [
-            LayerCase("output-padding", "conv_transpose", (1, 1, 3, 3), {"stride": 2, "padding": 1,
-                      "output_padding": 1}, (1, 1, 3, 3)),  # fmt: skip
-            LayerCase("groups-dilation", "conv_transpose", (1, 2, 4), {"stride": 2, "dilation": 2, "groups": 2,
-                      "output_padding": 1}, (2, 1, 2)),  # fmt: skip
+            LayerCase(
+                "output-padding",
+                "conv_transpose",
+                (1, 1, 3, 3),
+                {"stride": 2, "padding": 1, "output_padding": 1},
+                (1, 1, 3, 3),
+            ),  # fmt: skip
+            LayerCase(
+                "groups-dilation",
+                "conv_transpose",
+                (1, 2, 4),
+                {"stride": 2, "dilation": 2, "groups": 2, "output_padding": 1},
+                (2, 1, 2),
+            ),  # fmt: skip
         ],
     }
     return a[kind]

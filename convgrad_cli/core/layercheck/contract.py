@@ -41,6 +41,7 @@ def kwargs(case: LayerCase) -> dict[str, Any]:
     """The layer's arguments under PyTorch's names, with their defaults filled in."""
     layer = case.layer()
     p = dict(layer.params)
+    keys: tuple[str, ...]
     if case.kind == "maxpool":
         keys = ("kernel", "stride", "padding", "dilation", "ceil_mode")
     elif case.kind == "avgpool":
@@ -53,7 +54,9 @@ def kwargs(case: LayerCase) -> dict[str, Any]:
     return {names.get(k, k): _torch_style(p[k]) for k in keys}
 
 
-def call(fn: Any, case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def call(
+    fn: Any, case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The implementation's gradients, shapes and values checked; :class:`ContractError` otherwise."""
     args = [np.array(x), np.array(delta)] if w is None else [np.array(x), np.array(w), np.array(delta)]
     try:

@@ -15,22 +15,39 @@ from convgrad_cli.core.ops import rot180
 #: Every mistake's id, the kind it belongs to, and what it is.
 CATALOGUE = {
     "maxpool_every_cell": ("maxpool", "δ goes to every cell of its window, not only to the one that won it"),
-    "maxpool_every_tie": ("maxpool", "δ goes to every cell tied for the maximum, not only the first in scan order"),
-    "maxpool_last_tie": ("maxpool", "a tie goes to the last greatest cell in scan order (≥ in place of >), "
-                         "where PyTorch keeps the first"),  # fmt: skip
-    "avgpool_divides_by_window": ("avgpool", "δ is divided by the window's size, where PyTorch divides by the cells "
-                                  "it counts (padding left out, a ceil_mode overhang, a divisor)"),  # fmt: skip
-    "avgpool_count_include_pad_flipped": ("avgpool", "padding is counted in the divisor where it should not be, "
-                                          "or the other way round"),  # fmt: skip
+    "maxpool_every_tie": (
+        "maxpool",
+        "δ goes to every cell tied for the maximum, not only the first in scan order",
+    ),
+    "maxpool_last_tie": (
+        "maxpool",
+        "a tie goes to the last greatest cell in scan order (≥ in place of >), where PyTorch keeps the first",
+    ),  # fmt: skip
+    "avgpool_divides_by_window": (
+        "avgpool",
+        "δ is divided by the window's size, where PyTorch divides by the cells "
+        "it counts (padding left out, a ceil_mode overhang, a divisor)",
+    ),  # fmt: skip
+    "avgpool_count_include_pad_flipped": (
+        "avgpool",
+        "padding is counted in the divisor where it should not be, or the other way round",
+    ),  # fmt: skip
     "relu_passes_at_zero": ("relu", "δ passes where x ≥ 0; PyTorch stops it at exactly 0"),
-    "conv_transpose_output_padding_missing": ("conv_transpose", "the output_padding rows/columns of δ at the end "
-                                              "are left out of ∂L/∂x"),  # fmt: skip
-    "conv_transpose_kernel_flipped": ("conv_transpose", "∂L/∂x correlates δ with W rotated by 180°; a transposed "
-                                      "convolution's backward is a convolution with W as it is"),  # fmt: skip
+    "conv_transpose_output_padding_missing": (
+        "conv_transpose",
+        "the output_padding rows/columns of δ at the end are left out of ∂L/∂x",
+    ),  # fmt: skip
+    "conv_transpose_kernel_flipped": (
+        "conv_transpose",
+        "∂L/∂x correlates δ with W rotated by 180°; a transposed "
+        "convolution's backward is a convolution with W as it is",
+    ),  # fmt: skip
 }
 
 
-def mistaken(layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+def mistaken(
+    layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray
+) -> Iterator[tuple[str, np.ndarray]]:
     """Each mistake of the layer's kind and the ∂L/∂x it gives on this case."""
     for name, (kind, _) in CATALOGUE.items():
         if kind == layer.kind:
@@ -40,7 +57,8 @@ def mistaken(layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarra
 def _taps(g: PoolGeometry, xp: np.ndarray) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
     for tap in product(*(range(k) for k in g.kernel)):
         where = (slice(None), slice(None)) + tuple(
-            slice(t * d, t * d + (o - 1) * s + 1, s) for t, o, s, d in zip(tap, g.out_size, g.stride, g.dilation)
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, o, s, d in zip(tap, g.out_size, g.stride, g.dilation)
         )
         yield where, xp[where]
 

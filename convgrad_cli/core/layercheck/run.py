@@ -29,7 +29,9 @@ from .contract import call
 from .mistakes import mistaken
 
 #: A backward under check: the case and its operands in, (∂L/∂x, ∂L/∂W or None) out.
-Impl = Callable[[LayerCase, np.ndarray, "np.ndarray | None", np.ndarray], "tuple[np.ndarray, np.ndarray | None]"]
+Impl = Callable[
+    [LayerCase, np.ndarray, "np.ndarray | None", np.ndarray], "tuple[np.ndarray, np.ndarray | None]"
+]
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ def user(fn: Any) -> Impl:
     return lambda case, x, w, d: call(fn, case, x, w, d)
 
 
-def own(case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def own(
+    case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
     """convgrad's own backward of the layer."""
     layer = _bound(case, w)
     _, saved = layer.forward(x)
@@ -76,7 +80,9 @@ def _bound(case: LayerCase, w: np.ndarray | None) -> Layer:
     return layer
 
 
-def check_case(case: LayerCase, impl: Impl | None = None, tol: Tolerance | None = None, shrink: bool = True) -> LayerResult:
+def check_case(
+    case: LayerCase, impl: Impl | None = None, tol: Tolerance | None = None, shrink: bool = True
+) -> LayerResult:
     """The gradient under check (convgrad's own without ``impl``) against every reference."""
     tol = tol or Tolerance("float64")
     x, w, delta = case.operands()
@@ -110,7 +116,9 @@ def _compare(quantity: str, reference: str, got: np.ndarray, want: np.ndarray, b
     return Check(quantity, reference, wrong == 0, wrong, err.size, float(err.max(initial=0.0)))
 
 
-def _bounds(layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray, tol: Tolerance) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(
+    layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray, tol: Tolerance
+) -> tuple[np.ndarray, np.ndarray]:
     """Each entry's bound from its Σ|terms| (the backward on |x|, |W|, |δ|) and its number of terms."""
     counts = layer.count_down(np.ones_like(delta))
     if isinstance(layer, ConvTranspose) and w is not None:
@@ -157,7 +165,11 @@ def _finite_differences(
 ) -> list[Check]:  # fmt: skip
     """Central differences of ``L = ⟨f(x), δ⟩`` along 3 random directions per operand."""
     if case.values == "integers" and case.kind in ("maxpool", "relu"):
-        return [Check("input_grad", "finite differences", True, note="left out: ties and zeros, where f has kinks")]
+        return [
+            Check(
+                "input_grad", "finite differences", True, note="left out: ties and zeros, where f has kinks"
+            )
+        ]
     rng = np.random.default_rng(case.seed + 1)
     out = []
     for name, base, grad in (("input_grad", x, got[0]), ("weight_grad", w, got[1])):
@@ -213,7 +225,7 @@ def _diagnose(
         if not differs.any():
             continue  # this case cannot tell the mistake from the right gradient
         explains = float(np.mean(np.abs(got[wrong] - theirs[wrong]) <= bound[wrong]))
-        if explains >= 0.5:
+        if explains >= 0.9:
             found.append(Diagnosis(name, explains))
     return sorted(found, key=lambda d: -d.explains)
 

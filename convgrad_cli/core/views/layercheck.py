@@ -1,0 +1,61 @@
+"""The view of ``check --layer``: a row per case and, for each failure, where it
+is wrong, which mistake it looks like and the smallest case that still fails."""
+
+from __future__ import annotations
+
+from convgrad_cli.core.layercheck import CATALOGUE, LayerResult
+from convgrad_cli.core.layercheck.contract import SIGNATURES
+
+from .blocks import Block, Heading, Sentence, Span, Table, View
+
+MARK = {"passed": "✓", "failed": "✗", "error": "error", "skipped": "skipped"}
+
+
+def layercheck_view(kind: str, label: str, results: list[LayerResult]) -> View:
+    rows = []
+    for r in results:
+        said = " ".join(f"{c.reference}{'' if c.quantity == 'input_grad' else ' ∂L/∂W'} {'✓' if c.passed else '✗'}"
+                        for c in r.checks if not c.note)  # fmt: skip
+        rows.append((r.case.name, r.case.describe(), MARK[r.status], said or r.error))
+    blocks: list[Block] = [
+        Heading(f"check --layer {kind}", label, f"{len(results)} cases", "numbers"),
+        Sentence.of(f"called as {SIGNATURES[kind]}", quiet=True),
+        Table(
+            "each case against convgrad's layer, the windows written out, finite differences and the adjoint "
+            "identity",
+            ("case", "layer", "result", "references"),
+            tuple(rows),
+        ),  # fmt: skip
+    ]
+    for r in results:
+        blocks += _failure(r)
+    bad = sum(r.status in ("failed", "error") for r in results)
+    passed = sum(r.passed for r in results)
+    verdict = f"{passed} of {len(results)} cases pass" + (f", {bad} fail" if bad else "")
+    blocks.append(Sentence((Span(verdict, strong=True),)))
+    return View("check", tuple(blocks))
+
+
+def _failure(r: LayerResult) -> list[Block]:
+    if r.status == "error":
+        return [Sentence((Span(f"{r.case.name}: ", strong=True), Span(r.error)))]
+    if r.status != "failed":
+        return []
+    wrong = [c for c in r.checks if not c.passed]
+    where = "; ".join(
+        f"{c.quantity} against {c.reference}: "
+        + (
+            f"{c.wrong} of {c.entries} entries wrong"
+            if c.reference not in ("adjoint",)
+            else "the identity fails"
+        )
+        + f" (worst |error| {c.max_abs_error:.3g})"
+        for c in wrong
+    )
+    out: list[Block] = [Sentence((Span(f"{r.case.name}: ", strong=True), Span(where)))]
+    for d in r.diagnosis[:2]:
+        out.append(Sentence.of(f"  looks like {d.mistake} ({d.explains:.0%} of the wrong entries): "
+                               f"{CATALOGUE[d.mistake][1]}"))  # fmt: skip
+    if r.smallest is not None:
+        out.append(Sentence.of(f"  smallest failing case: {r.smallest.describe()}"))
+    return out
