@@ -75,30 +75,27 @@ def max_bytes() -> int:
 MAX_CONFIG_BYTES = 1 << 20
 
 
+def pipe_seconds() -> float:
+    """How long a pipe may take to send its config whole: 30 s, or ``CONVGRAD_PIPE_SECONDS``."""
+    text = os.environ.get("CONVGRAD_PIPE_SECONDS", "30")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= 86400):
+        raise ConfigError(f"CONVGRAD_PIPE_SECONDS {text!r} is not allowed; give a number of seconds above 0")
+    return seconds
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """A config file as a mapping; every way a file can be unusable is a ConfigError.
 
-    Only regular files are read (a FIFO would block, /dev/urandom never end), at
-    most :data:`MAX_CONFIG_BYTES` of them."""
-    import stat
-
+    ``-`` is standard input. A regular file is read, and so is a pipe (``cat cfg |``,
+    ``<(generate)``), which must end within :func:`pipe_seconds`; a device is refused
+    (/dev/urandom would never end). At most :data:`MAX_CONFIG_BYTES` are read."""
     p = Path(path)
-    name = repr(str(p))
-    try:
-        info = p.stat()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {name} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {name}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ConfigError(f"{name} is a directory; give a YAML config file")
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{name} is not a regular file (a device, pipe or socket); give a YAML config file")
-    try:
-        with open(p, "rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {name}: {exc.strerror or exc}") from None
+    name = "'-' (standard input)" if str(path) == "-" else repr(str(p))
+    data = _read_stdin(name) if str(path) == "-" else _read_file(p, name)
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(
             f"config file {name} is over {MAX_CONFIG_BYTES >> 20} MiB; give large arrays as a fill "
@@ -119,6 +116,94 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
             f"{name} holds a YAML {type(loaded).__name__}; a config is a mapping of keys ({', '.join(KEYS)})"
         )
     return loaded
+
+
+def _read_file(p: Path, name: str) -> bytes:
+    import stat
+
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {name} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {name}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{name} is a directory; give a YAML config file")
+    if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+        try:  # not blocking: a FIFO no one writes to would hold open() forever
+            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {name}: {exc.strerror or exc}") from None
+        try:
+            return _read_pipe(fd, name)
+        finally:
+            os.close(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(
+            f"{name} is a device, not a file; give a YAML config file, a pipe, or - for standard input"
+        )
+    try:
+        with open(p, "rb") as f:
+            return f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {name}: {exc.strerror or exc}") from None
+
+
+def _read_stdin(name: str) -> bytes:
+    import sys
+
+    if sys.stdin is None:
+        raise ConfigError(
+            "config '-' is standard input, which is closed; pipe a config in: cat cfg.yaml | convgrad …"
+        )
+    if sys.stdin.isatty():
+        raise ConfigError(
+            "config '-' is standard input, a terminal here; pipe a config in: cat cfg.yaml | convgrad …"
+        )
+    return _read_pipe(0, name)
+
+
+#: What each pipe sent, by its name: a pipe can be read only once, and a command may read its config twice.
+_SENT: dict[str, bytes] = {}
+
+
+def _read_pipe(fd: int, name: str) -> bytes:
+    """What ``fd`` sends until it ends, within :func:`pipe_seconds`, at most one byte past the cap."""
+    if name not in _SENT:
+        _SENT[name] = _drain(fd, name)
+    return _SENT[name]
+
+
+def _drain(fd: int, name: str) -> bytes:
+    import select
+    import time
+
+    seconds = pipe_seconds()
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    size = 0
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    while size <= MAX_CONFIG_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ConfigError(
+                f"config {name} did not end within {seconds:g} s; close the pipe once the config is written "
+                "(or set CONVGRAD_PIPE_SECONDS)"
+            )
+        if not poller.poll(max(1, int(left * 1000))):
+            continue
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {name}: {exc.strerror or exc}") from None
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def parse_flag(name: str, text: str) -> Any:
@@ -266,16 +351,25 @@ def load_any(config: str | Path | None = None, overrides: dict[str, Any] | None 
             raise ConfigError(
                 f"{', '.join(given)} cannot be given as flags with a stack config; edit its layers"
             )
-        return build_stack(raw, str(config))
-    return load(config, overrides)
+        return build_stack(raw, source_name(config))
+    return _problem(raw, config, overrides)  # read once: a pipe cannot be read again
 
 
 def load(config: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Problem:
     """The problem of a config file (or the seed's default) with flags on top."""
-    raw: dict[str, Any] = read_yaml(config) if config is not None else {}
-    source = printable(str(config)) if config is not None else "<default>"  # a file's name, shown as text
+    return _problem(read_yaml(config) if config is not None else {}, config, overrides)
+
+
+def _problem(raw: dict[str, Any], config: str | Path | None, overrides: dict[str, Any] | None) -> Problem:
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return build_problem(raw, source)
+    return build_problem(raw, source_name(config))
+
+
+def source_name(config: str | Path | None) -> str:
+    """A config's name as shown: its path as text, ``<stdin>`` for ``-``."""
+    if config is None:
+        return "<default>"
+    return "<stdin>" if str(config) == "-" else printable(str(config))
 
 
 def dump(problem: Problem, note: str, impl: str | None = None) -> str:
@@ -300,8 +394,13 @@ def config_paths(targets: list[str]) -> list[Path]:
     import glob
 
     paths: list[Path] = []
+    if targets.count("-") > 1:
+        raise ConfigError("'-' (standard input) is given more than once; it can be read only once")
     for target in targets:
         p = Path(target)
+        if target == "-":
+            paths.append(p)
+            continue
         try:
             is_dir, exists = p.is_dir(), p.exists()
         except OSError as exc:  # a name too long, a folder that cannot be entered

@@ -144,7 +144,7 @@ def check(
             return check_layer(flags, impl, random, sweep_seed, rtol, atol, out, refused)
         import numpy as np
 
-        from convgrad_cli.config import config_paths, load
+        from convgrad_cli.config import config_paths, load, source_name
         from convgrad_cli.core import check as core
         from convgrad_cli.core.check.tolerance import DTYPES
         from convgrad_cli.core.text import printable
@@ -168,7 +168,7 @@ def check(
                     f"{', '.join(given)} does not apply to the --random sweep, which draws its own arrays; "
                     "give a config for those, or leave them out"
                 )
-        cases = [(printable(str(p)), load(p, overrides)) for p in config_paths(targets or [])]
+        cases = [(source_name(p), load(p, overrides)) for p in config_paths(targets or [])]
         fixed = {k: v for k, v in overrides.items() if k in ("stride", "padding", "dilation", "groups")}
         rng = np.random.default_rng(sweep_seed)
         for i, spec in enumerate(core.sweep(random, rng, dims, fixed)):

@@ -95,11 +95,9 @@ def test_flags_are_read_with_the_same_rules():
     one_error_line(convgrad("forward", "--padding", "null"), "--padding 'null' is null")
 
 
-def test_only_regular_files_are_read_and_only_so_much(tmp_path):
-    fifo = tmp_path / "pipe.yaml"
-    os.mkfifo(fifo)  # no writer: opening it would block forever
-    for path in (fifo, "/dev/urandom", "/dev/null"):
-        one_error_line(convgrad("trace", path, "--input", "a", timeout=20), "is not a regular file")
+def test_devices_are_refused_and_files_read_only_so_much(tmp_path):
+    for path in ("/dev/urandom", "/dev/null", "/dev/zero"):
+        one_error_line(convgrad("trace", path, "--input", "a", timeout=20), "is a device, not a file")
     big = tmp_path / "big.yaml"
     big.write_text("input: [" + ", ".join(["[" + ", ".join(["1.5"] * 1000) + "]"] * 250) + "]\n")
     started = time.monotonic()
@@ -519,3 +517,81 @@ def test_the_whole_run_can_be_given_a_budget(tmp_path):
     assert int(suite.get("skipped")) == 30 - done
     one_error_line(convgrad("check", "--timeout-total", "3"), "--timeout-total bounds the time of --impl")
     one_error_line(convgrad("check", "--timeout-total", "0"), "0 is not in the range x>=1")
+
+
+# -- configs from a pipe --------------------------------------------------------------------------
+
+SEED = (ROOT / "configs" / "seed_stride1.yaml").read_bytes()
+
+
+def test_a_config_from_standard_input():
+    checked = convgrad("check", "-", "-f", "json", stdin=None, input=SEED)
+    doc = json.loads(checked.stdout)
+    assert checked.returncode == 0 and doc["passed"] and doc["results"][0]["name"] == "<stdin>"
+    piped = convgrad("forward", "-", "-f", "json", stdin=None, input=SEED)
+    from_file = convgrad("forward", ROOT / "configs" / "seed_stride1.yaml", "-f", "json")
+    assert json.loads(piped.stdout)["output"] == json.loads(from_file.stdout)["output"] == [
+        [44.0, 54.0, 64.0], [84.0, 94.0, 104.0], [124.0, 134.0, 144.0]]  # fmt: skip
+    one_error_line(convgrad("forward", "-"), "config file '-' (standard input) is empty")
+    one_error_line(convgrad("check", "-", "-", stdin=None, input=SEED), "given more than once")
+    one_error_line(convgrad("forward", "-", stdin=None, preexec_fn=lambda: os.close(0)), "which is closed")
+
+
+def test_a_config_from_standard_input_that_is_a_terminal_is_refused():
+    import pty
+
+    parent, child = pty.openpty()
+    try:
+        one_error_line(convgrad("forward", "-", stdin=child), "a terminal here; pipe a config in")
+    finally:
+        os.close(parent)
+        os.close(child)
+
+
+def _substituted(*payloads: bytes) -> tuple[list[str], list[int]]:
+    """``<(…)`` as bash makes it: a pipe's read end, named /dev/fd/N."""
+    names, fds = [], []
+    for payload in payloads:
+        read, write = os.pipe()
+        os.write(write, payload)
+        os.close(write)
+        names.append(f"/dev/fd/{read}")
+        fds.append(read)
+    return names, fds
+
+
+def test_process_substitution_works_for_each_command():
+    names, fds = _substituted(SEED, SEED.replace(b"stride: 1", b"stride: 2"))
+    try:
+        result = convgrad("check", *names, "-f", "json", pass_fds=fds)
+        doc = json.loads(result.stdout)
+        assert result.returncode == 0 and [r["geometry"][-2:] for r in doc["results"]] == ["s1", "s2"]
+    finally:
+        for fd in fds:
+            os.close(fd)
+    names, fds = _substituted(SEED)
+    try:
+        trace = convgrad("trace", names[0], "--input", "a", "-f", "json", pass_fds=fds)
+        assert trace.returncode == 0, trace.stderr
+        assert json.loads(trace.stdout)["cell"] == "a"
+    finally:
+        os.close(fds[0])
+
+
+def test_a_pipe_that_never_ends_is_one_line_after_a_bounded_wait(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # no writer ever
+    fast = {"CONVGRAD_PIPE_SECONDS": "1"}
+    one_error_line(convgrad("trace", fifo, "--input", "a", env=fast, timeout=20), "did not end within 1 s")
+    # a writer that says part of a config and holds the pipe open
+    with subprocess.Popen(["sh", "-c", "printf 'stride: 1\\n'; sleep 30"], stdout=subprocess.PIPE) as writer:
+        result = convgrad("check", "-", env=fast, stdin=writer.stdout, timeout=20)
+        writer.kill()
+    one_error_line(result, "config '-' (standard input) did not end within 1 s", "CONVGRAD_PIPE_SECONDS")
+    # a writer that never stops
+    with subprocess.Popen(["yes", "stride: 1"], stdout=subprocess.PIPE) as writer:
+        result = convgrad("forward", "-", stdin=writer.stdout, timeout=20)
+        writer.kill()
+    one_error_line(result, "is over 1 MiB")
+    one_error_line(convgrad("forward", "-", env={"CONVGRAD_PIPE_SECONDS": "0"}, stdin=None, input=SEED),
+                   "CONVGRAD_PIPE_SECONDS '0' is not allowed")  # fmt: skip
