@@ -12,7 +12,7 @@ import typer
 from convgrad_cli.errors import ConfigError, ExitStatus, OutputError
 
 from .app import app
-from .files import exists, write_atomic
+from .files import can_hold, can_write, exists, make_folder, write_atomic
 from .options import Format, Mode, OutputFlags, ProblemFlags, grouped
 from .output import Shown, check_export, guard, show
 
@@ -134,8 +134,12 @@ def check(
             raise ConfigError("--timeout-total bounds the time of --impl; give --impl too")
         if layout not in ("full", "given"):
             raise ConfigError(f"--layout {layout!r} is not allowed; allowed: full, given")
+        if junit_xml is not None:  # its folder is made, as pytest makes it
+            can_write(junit_xml, "--junit-xml", make=True)
         if junit_xml is not None and exists(junit_xml) and not out.force:
             raise OutputError(f"{str(junit_xml)!r} exists; pass --force to overwrite it")
+        if save_failing is not None:
+            can_hold(save_failing, f"--save-failing {str(save_failing)!r}", make=True)
         if flags.layer not in (None, "conv"):  # another kind of layer: its own cases and references
             from .layer_check import check_layer
 
@@ -193,6 +197,7 @@ def check(
         from convgrad_cli.render.junit import junit_xml as to_junit
 
         if junit_xml is not None:
+            make_folder(junit_xml.parent)
             write_atomic(junit_xml, to_junit(results), force=out.force)
         label = printable(impl or "convgrad")
         show(out, Shown(lambda: views.check_view(results, label, saved), lambda: json.check_json(results, saved),
@@ -274,10 +279,8 @@ def _save(results: list, folder: Path, impl: Optional[str]) -> dict:
     import re
 
     from convgrad_cli.config import dump
-    from convgrad_cli.errors import OutputError
 
-    if not folder.is_dir():
-        raise OutputError(f"--save-failing {str(folder)!r} is not a folder; make it first")
+    make_folder(folder)  # even with nothing to save: a CI step may collect it
     saved = {}
     for r in results:
         if r.status != "failed":

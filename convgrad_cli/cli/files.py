@@ -23,6 +23,43 @@ def exists(path: Path) -> bool:
         raise OutputError(f"cannot use {str(path)!r}: {exc.strerror or exc}") from None
 
 
+def can_write(target: Path, flag: str, make: bool = False) -> None:
+    """Refuse, before any work is done, a file that could not be written: a folder in its
+    place, or a folder for it that is missing (unless ``make``: then one that cannot be made)."""
+    label = f"{flag} {str(target)!r}"
+    if _is_dir(target):
+        raise OutputError(f"{label} is a directory; give a file path")
+    can_hold(target.parent, label, make)
+
+
+def can_hold(folder: Path, label: str, make: bool) -> None:
+    """Refuse a folder that is missing (unless ``make``), a file, or one this user cannot write in."""
+    existing = folder
+    while not exists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if existing != folder and not make:
+        raise OutputError(f"{label}: folder {str(folder)!r} does not exist; make it first")
+    if not _is_dir(existing):
+        raise OutputError(f"{label}: {str(existing)!r} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{label}: no permission to write in {str(existing)!r}")
+
+
+def make_folder(folder: Path) -> None:
+    """``folder`` and its parents, as ``mkdir -p`` makes them."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make folder {str(folder)!r}: {exc.strerror or exc}") from None
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        raise OutputError(f"cannot use {str(path)!r}: {exc.strerror or exc}") from None
+
+
 def write_atomic(path: "str | Path", data: "str | bytes", force: bool = True) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place:
     a reader sees the old file or the new one, never half of one. Any failure —

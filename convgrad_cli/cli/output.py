@@ -4,6 +4,7 @@ No ``from __future__ import annotations``: see :mod:`.options`.
 """
 
 import errno
+import importlib.util
 import io
 import os
 import sys
@@ -13,7 +14,7 @@ from typing import Any, Optional
 
 from convgrad_cli.errors import ConvgradError, ExitStatus, OutputError
 
-from .files import exists, write_atomic
+from .files import can_write, exists, write_atomic
 from .options import Format, OutputFlags
 
 PICTURES = (".svg", ".html", ".htm", ".txt", ".png", ".pdf")
@@ -146,8 +147,13 @@ def check_export(out: OutputFlags) -> None:
             f"--export {str(out.export)!r}: with --format {(out.format or Format.rich).value} the file must end in "
             f"{', '.join(allowed)}"
         )
+    can_write(out.export, "--export")
     if exists(out.export) and not out.force:
         raise OutputError(f"{str(out.export)!r} exists; pass --force to overwrite it")
+    if out.export.suffix.lower() in (".png", ".pdf") and importlib.util.find_spec("matplotlib") is None:
+        raise OutputError(
+            f"--export {out.export.suffix.lower()} needs matplotlib: pip install 'convgrad[images]'"
+        )
 
 
 def show(out: OutputFlags, shown: Shown) -> None:

@@ -595,3 +595,57 @@ def test_a_pipe_that_never_ends_is_one_line_after_a_bounded_wait(tmp_path):
     one_error_line(result, "is over 1 MiB")
     one_error_line(convgrad("forward", "-", env={"CONVGRAD_PIPE_SECONDS": "0"}, stdin=None, input=SEED),
                    "CONVGRAD_PIPE_SECONDS '0' is not allowed")  # fmt: skip
+
+
+# -- folders, and what is checked before anything is printed --------------------------------------
+
+
+def test_folders_for_the_reports_are_made_as_pytest_makes_them(tmp_path):
+    (tmp_path / "wrong.py").write_text(f"import sys\nsys.path.insert(0, {str(BROKEN.parent)!r})\n"
+                                       "from broken_impls import kernel_not_flipped as backward\n")  # fmt: skip
+    result = convgrad("check", ROOT / "configs/stride2.yaml", "--impl", "wrong.py:backward", "--save-failing",
+                      "failing/", "--junit-xml", "reports/ci/r.xml", "-f", "json", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    saved = json.loads(result.stdout)["results"][0]["saved"]
+    assert saved == "failing/stride2-failing.yaml" and (tmp_path / saved).is_file()
+    assert ET.parse(tmp_path / "reports/ci/r.xml").getroot().get("failures") == "1"
+    empty = convgrad("check", ROOT / "configs/stride2.yaml", "--save-failing", tmp_path / "none/yet")
+    assert empty.returncode == 0 and (tmp_path / "none/yet").is_dir()
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_any_case_runs(tmp_path):
+    (tmp_path / "file").write_text("")
+    for args, message in [
+        (["--save-failing", tmp_path / "file/x"], f"--save-failing '{tmp_path}/file/x': '{tmp_path}/file' is a file"),
+        (["--junit-xml", tmp_path / "file/r.xml"], "is a file, not a folder"),
+        (["--junit-xml", tmp_path], "is a directory; give a file path"),
+    ]:  # fmt: skip
+        started = time.monotonic()
+        result = convgrad("check", "--random", "40", *args)
+        one_error_line(result, message)
+        assert result.stdout == b"" and time.monotonic() - started < 10  # refused before the sweep
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--export", "no/such/x.svg"], "folder 'no/such' does not exist; make it first"),
+        (["--export", "."], "the file must end in"),
+        (["--export", "f.png"], "--export .png needs matplotlib: pip install 'convgrad[images]'"),
+        (["--export", "f.pdf"], "--export .pdf needs matplotlib"),
+    ],
+)
+def test_an_export_that_cannot_be_made_is_refused_before_anything_is_printed(
+    tmp_path, monkeypatch, args, message
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as where it is not installed
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.svg").mkdir()
+    for command in (["trace", "--input", "a"], ["backward"], ["check"]):
+        result = runner.invoke(app, [*command, *map(str, args)])
+        assert result.exit_code == 2 and result.stdout == "", (command, result.stdout[:200])
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("convgrad: error: ") and message in lines[0], lines
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["d.svg"]
+    result = runner.invoke(app, ["forward", "--export", "d.svg"])
+    assert result.exit_code == 2 and "'d.svg' is a directory; give a file path" in result.stderr
