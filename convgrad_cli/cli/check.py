@@ -75,7 +75,7 @@ def check(
         ),
     ] = Mode.auto,
     directions: Annotated[
-        int, typer.Option(help="Random directions per gradient in fast mode, e.g. --directions 4.", min=1)
+        int, typer.Option(help="Random directions per gradient in fast mode, 1 to 100, e.g. --directions 4.")
     ] = 2,
     rtol: Annotated[
         Optional[float],
@@ -150,9 +150,22 @@ def check(
 
         from convgrad_cli.config import config_paths, load, source_name
         from convgrad_cli.core import check as core
+        from convgrad_cli.core.check.run import MAX_DIRECTIONS, MAX_RANDOM, MAX_SECONDS
         from convgrad_cli.core.check.tolerance import DTYPES
         from convgrad_cli.core.text import printable
 
+        for name, seconds, low in (("--timeout", timeout, 0.1), ("--timeout-total", timeout_total, 1)):
+            if seconds is not None and not seconds <= MAX_SECONDS:  # inf and nan too
+                raise ConfigError(
+                    f"{name} {seconds!r} is not allowed; give {low:g} to {MAX_SECONDS:,.0f} seconds"
+                )
+        if random > MAX_RANDOM:
+            raise ConfigError(f"--random {random} is not allowed; give 0 to {MAX_RANDOM:,} cases")
+        if not 1 <= directions <= MAX_DIRECTIONS:
+            raise ConfigError(
+                f"--directions {directions} is not allowed; give 1 to {MAX_DIRECTIONS}: each costs four forward "
+                "passes, and one already catches a wrong gradient"
+            )
         dims = _dims(flags.dims)
         dtype = flags.dtype
         if dtype is not None and dtype not in DTYPES:

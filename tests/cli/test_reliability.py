@@ -649,3 +649,28 @@ def test_an_export_that_cannot_be_made_is_refused_before_anything_is_printed(
         assert sorted(p.name for p in tmp_path.iterdir()) == ["d.svg"]
     result = runner.invoke(app, ["forward", "--export", "d.svg"])
     assert result.exit_code == 2 and "'d.svg' is a directory; give a file path" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--directions", "1000000"], "--directions 1000000 is not allowed; give 1 to 100"),
+        (["--directions", "0"], "--directions 0 is not allowed; give 1 to 100"),
+        (["--random", "1000000000"], "--random 1000000000 is not allowed; give 0 to 10,000 cases"),
+        (["--random", "9" * 30], "give 0 to 10,000 cases"),
+        (
+            ["--timeout", "inf", "--impl", "x.py:f"],
+            "--timeout inf is not allowed; give 0.1 to 86,400 seconds",
+        ),
+        (["--timeout", "nan", "--impl", "x.py:f"], "--timeout nan is not allowed"),
+        (["--timeout", "1e400", "--impl", "x.py:f"], "--timeout inf is not allowed"),
+        (
+            ["--timeout-total", "nan", "--impl", "x.py:f"],
+            "--timeout-total nan is not allowed; give 1 to 86,400",
+        ),
+    ],
+)
+def test_numbers_that_would_never_finish_are_refused_at_once(args, message):
+    started = time.monotonic()
+    one_error_line(convgrad("check", *args, timeout=20), message)
+    assert time.monotonic() - started < 15  # before any case is made

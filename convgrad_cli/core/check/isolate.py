@@ -230,17 +230,16 @@ def _serve(fd: int, spec: str) -> None:
     sys.stdout = sys.stderr = _SafeStream(sys.__stderr__)
     conn = Connection(fd)
     try:
-        fn = load_impl(spec)
-    except ImplError as exc:
-        conn.send(("refused", str(exc)))
-        return
-    conn.send(("ready", None))
-    while True:
         try:
-            c = conn.recv()
-        except (EOFError, OSError):
+            fn = load_impl(spec)
+        except ImplError as exc:
+            conn.send(("refused", str(exc)))
             return
-        conn.send(_answer(fn, c))
+        conn.send(("ready", None))
+        while True:
+            conn.send(_answer(fn, conn.recv()))
+    except (EOFError, OSError):  # the parent has gone (or stopped this child): no one to answer
+        return
 
 
 def _answer(fn: Callable[..., Any], c: Call) -> tuple[str, Any]:

@@ -37,6 +37,13 @@ BAD = ("failed", "error", "not_run")
 FULL_FD_ENTRIES = 600
 #: ``--mode full`` is refused beyond this many entries: two forward passes each.
 MAX_FULL_ENTRIES = 20_000
+#: ``--directions`` is refused beyond this: each costs four forward passes, and one already
+#: catches a wrong gradient (⟨g' − g, v⟩ = 0 has probability 0 for a Gaussian v).
+MAX_DIRECTIONS = 100
+#: ``--random`` is refused beyond this many cases: its cases are made before the first is checked.
+MAX_RANDOM = 10_000
+#: ``--timeout`` and ``--timeout-total`` are refused beyond a day: a CI job that long is a hung one.
+MAX_SECONDS = 86_400.0
 
 
 @dataclass(frozen=True)
