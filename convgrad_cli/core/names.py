@@ -1,13 +1,19 @@
-"""Names for every cell, as the slides write them, and back again.
+"""Names for every cell, short enough to say, and back again (docs/naming.md).
 
 A single-channel input of at most 23 cells is lettered a, b, c … row-major,
 skipping w, x and y (the kernel's, the input's and the output's own symbols);
-one filter's taps are w1, w2 …; one output map's entries y1, y2 … and their
-upstream gradients δ1, δ2 … (1-based, row-major, as on the slides). Larger
-or multi-channel problems use 0-based indices: ``x[n,c,i,j]``,
-``w[o,c,i,j]``, ``y[n,o,i,j]``, ``δ[n,o,i,j]`` — the indices of NumPy and
-PyTorch — shortened to the spatial part, ``x[i,j]``, when the batch and
-channel axes have one entry.
+one filter of at most 25 taps is w1, w2 …; one output map of at most 25
+entries y1, y2 … with upstream gradients δ1, δ2 … (1-based, row-major, as on
+the slides). Anything larger, or with several samples or channels, is the
+array's symbol with its 0-based index as subscripts — the index NumPy, PyTorch,
+``--input`` and JSON use: ``x₁₂`` (row 1, column 2), ``x₁₂₃₃`` (sample 1,
+channel 2, row 3, column 3), ``w₀₂₂₂``, ``δ₁₀₁₁``. The batch and channel
+indices are left out when both axes have one entry. Where an axis has more
+than ten entries the subscripts are separated by commas: ``x₁₂,₃``.
+
+Every panel writes a cell's whole name, so one name is one cell everywhere.
+A window read by every output channel of a group names its weight with ``ₒ``
+for the output channel: ``wₒ₂₂₂``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ from convgrad_cli.errors import CellError
 from .geometry import Geometry, Ranks
 
 LETTERS = "abcdefghijklmnopqrstuvz"  # no w, x, y: ∂L/∂x, ∂L/∂y, ∂L/∂w name whole arrays
+NUMBERED = 25  # w1 … w25, δ1 … δ25: a 5×5 kernel or map numbered as on the slides; beyond, subscripts
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+ANY_OUTPUT = "ₒ"  # the output-channel subscript of a weight that every output of a group uses
 Index = tuple[int, ...]
 
 
@@ -47,47 +57,49 @@ class Namer:
 
     @property
     def single_filter(self) -> bool:
-        return self.geom.kernel_shape[:2] == (1, 1)
+        """The kernel's taps are numbered w1, w2 …"""
+        shape = self.geom.kernel_shape
+        return shape[:2] == (1, 1) and prod(shape) <= NUMBERED
 
     @property
     def single_map(self) -> bool:
-        return self.geom.output_shape[:2] == (1, 1)
+        """The output's entries are numbered y1, y2 … (and δ1, δ2 …)."""
+        shape = self.geom.output_shape
+        return shape[:2] == (1, 1) and prod(shape) <= NUMBERED
 
     # -- index → name ------------------------------------------------------------
 
     def input(self, idx: Index) -> str:
         if self.lettered:
             return LETTERS[_flat(idx, self.geom.input_shape)]
-        return _bracket("x", idx, self.geom.input_shape)
+        return subscripted("x", idx, self.geom.input_shape)
 
     def weight(self, idx: Index) -> str:
         if self.single_filter:
             return f"w{_flat(idx, self.geom.kernel_shape) + 1}"
-        return _bracket("w", idx, self.geom.kernel_shape)
+        return subscripted("w", idx, self.geom.kernel_shape)
 
     def output(self, idx: Index) -> str:
         if self.single_map:
             return f"y{_flat(idx, self.geom.output_shape) + 1}"
-        return _bracket("y", idx, self.geom.output_shape)
+        return subscripted("y", idx, self.geom.output_shape)
 
     def delta(self, idx: Index) -> str:
         if self.single_map:
             return f"δ{_flat(idx, self.geom.output_shape) + 1}"
-        return _bracket("δ", idx, self.geom.output_shape)
+        return subscripted("δ", idx, self.geom.output_shape)
 
-    # -- names inside one slice's panel (its batch and channel axes said by the panel) --
+    def weight_of_any_output(self, idx: Index) -> str:
+        """``wₒ₂₂₂``: tap ``idx[2:]`` of input channel ``idx[1]`` in every filter of a group."""
+        if self.single_filter or self.geom.kernel_shape[0] == 1:
+            return self.weight(idx)
+        return subscripted("w", idx, self.geom.kernel_shape, wild=0)
 
-    def short_input(self, idx: Index) -> str:
-        """``a``, or ``x[i,j]`` when the cells have indexed names."""
-        return self.input(idx) if self.lettered else _spatial("x", idx)
-
-    def short_weight(self, idx: Index) -> str:
-        """``w5``, or ``w[i,j]``: the tap, its filter and channel said by the panel."""
-        return self.weight(idx) if self.single_filter else _spatial("w", idx)
-
-    def short_delta(self, idx: Index) -> str:
-        """``δ5``, or ``δ[i,j]``."""
-        return self.delta(idx) if self.single_map else _spatial("δ", idx)
+    def output_of_any_channel(self, idx: Index) -> str:
+        """``y₁ₒ₁₁``: output ``idx`` on every output channel of a group."""
+        if self.geom.out_channels == 1:
+            return self.output(idx)
+        return subscripted("y", idx, self.geom.output_shape, wild=1)
 
     def grid(self, kind: str) -> np.ndarray:
         """Every name of one operand, as an object array of its full shape."""
@@ -106,15 +118,18 @@ class Namer:
 
     def parse_input(self, text: str) -> Index:
         rank = self.ranks.input_rank if self.ranks else None
+        text = text if self.lettered else _as_index(text, "x", self.geom.input_shape)
         return self._parse(text, "input", self.geom.input_shape, self.input, rank)
 
     def parse_weight(self, text: str) -> Index:
         rank = self.ranks.kernel_rank if self.ranks else None
+        text = text if self.single_filter else _as_index(text, "w", self.geom.kernel_shape)
         return self._parse(text, "weight", self.geom.kernel_shape, self.weight, rank)
 
     def parse_output(self, text: str) -> Index:
         rank = self.ranks.output_rank(self.geom.out_channels) if self.ranks else None
         text = re.sub(r"^\s*Y(?=\d)", "y", text)  # the slides write the stride-2 outputs Y1 … Y4
+        text = text if self.single_map else _as_index(text, "yδd", self.geom.output_shape)
         return self._parse(text, "output", self.geom.output_shape, self.output, rank)
 
     def _parse(
@@ -153,13 +168,31 @@ def _flat(idx: Index, shape: tuple[int, ...]) -> int:
     return int(np.ravel_multi_index(idx, shape))
 
 
-def _bracket(symbol: str, idx: Index, shape: tuple[int, ...]) -> str:
-    """``x[n,c,i,j]``, or ``x[i,j]`` when batch and channel axes have one entry."""
+def subscripted(symbol: str, idx: Index, shape: tuple[int, ...], wild: int | None = None) -> str:
+    """``x₁₂``: ``symbol`` with the index as subscripts (the batch and channel axes
+    left out when both have one entry), commas between them when an axis has more
+    than ten entries; the output channel ``ₒ`` at position ``wild`` (of a full index).
+
+    >>> subscripted("x", (0, 0, 1, 2), (1, 1, 5, 5)), subscripted("x", (1, 2, 3, 3), (2, 3, 7, 7))
+    ('x₁₂', 'x₁₂₃₃')
+    >>> subscripted("x", (0, 0, 12, 3), (1, 1, 16, 16)), subscripted("w", (0, 2, 1, 1), (4, 3, 3, 3), 0)
+    ('x₁₂,₃', 'wₒ₂₁₁')
+    """
+    parts = [ANY_OUTPUT if i == wild else str(v).translate(SUBSCRIPTS) for i, v in enumerate(idx)]
     if shape[:2] == (1, 1):
-        idx = idx[2:]
-    return f"{symbol}[{','.join(map(str, idx))}]"
+        parts, shape = parts[2:], shape[2:]
+    return symbol + ("," if max(shape) > 10 else "").join(parts)
 
 
-def _spatial(symbol: str, idx: Index) -> str:
-    """``x[i,j]``: the spatial part of a full index."""
-    return f"{symbol}[{','.join(map(str, idx[2:]))}]"
+def _as_index(text: str, symbols: str, shape: tuple[int, ...]) -> str:
+    """A subscripted name (``x₁₂``, or typed ``x12``, ``x1,2``) as its index ``[1,2]``;
+    any other text as it was."""
+    m = re.fullmatch(rf"\s*([{symbols}])\s*([0-9₀-₉]+(?:\s*,\s*[0-9₀-₉]+)*)", text)
+    if not m:
+        return text
+    body = m.group(2).translate(DIGITS).replace(" ", "")
+    named = shape[2:] if shape[:2] == (1, 1) else shape
+    digits = body.split(",") if "," in body or len(named) == 1 else list(body)
+    if len(digits) != len(named) or ("," not in body and max(named) > 10 and len(named) > 1):
+        return text  # a numbered name (w12) or a malformed one: matched by name below
+    return "[" + ",".join(digits) + "]"

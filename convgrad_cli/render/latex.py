@@ -84,7 +84,7 @@ def _flows(b: model.Panels) -> bool:
 _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
 _MATH = re.compile(
-    r"∂L/∂[\wδ]+(?:\[[\d,]+\])?|[δwxy]\[[\d,…]+\]|δ\d*|[wy]\d+|Σ|⋆|·|×|−|→|≤|√|⋯|…|✗|░|∅|rot180"
+    r"∂L/∂[\wδ]+(?:,[₀-₉ₒ]+)*(?:\[[\d,]+\])?|[δwxy]\[[\d,…]+\]|[δwxy][₀-₉ₒ]+(?:,[₀-₉ₒ]+)*|δ\d*|[wy]\d+|Σ|⋆|·|×|−|→|≤|√|⋯|…|✗|░|∅|rot180"
 )
 _SYMBOLS = {"Σ": r"\Sigma", "⋆": r"\star", "·": r"\cdot", "×": r"\times", "−": "-", "→": r"\to", "≤": r"\le",
             "√": r"\surd", "⋯": r"\cdots", "…": r"\ldots", "✗": r"\times", "░": r"\square", "∅": r"\emptyset",
@@ -119,6 +119,9 @@ def _name(name: str) -> str:
     frac = re.fullmatch(r"∂L/∂(.+)", name)
     if frac:
         return rf"\frac{{\partial L}}{{\partial {_name(frac.group(1))}}}"
+    sub = re.fullmatch(r"(\D)([₀-₉ₒ,]+)", name)
+    if sub:  # x₁₂ → x_{12}; wₒ₂₂₂ → w_{o222}
+        return f"{_name(sub.group(1))}_{{{sub.group(2).translate(_SUBSCRIPTS)}}}"
     name = name.replace("δ", r"\delta ").replace("…", r"\ldots ")
     indexed = re.fullmatch(r"(.*?)\[([\d,\\ldots ]+)\]", name)
     if indexed:
@@ -131,6 +134,7 @@ def _name(name: str) -> str:
     return rf"\mathrm{{{name}}}" if re.fullmatch(r"[A-Za-z]{2,}", name) else name
 
 
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₒ", "0123456789o")
 latex_name = _name
 
 

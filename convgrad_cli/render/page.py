@@ -4,7 +4,7 @@ to light a cell's dependencies on hover (or tap) and to step through the
 backward pass. No network, no server.
 
 Each cell carries ``data-cell`` with the name `trace` prints (``b``, ``δ2``,
-``w1``, ``x[0,1,2,2]``; ∂L/∂x's cells ``∂L/∂b``); the expression is shown in
+``w1``, ``x₀₁₂₂``; ∂L/∂x's cells ``∂L/∂b``); the expression is shown in
 ``#expression``.
 """
 

@@ -102,7 +102,7 @@ def test_large_grids_stay_within_80_columns():
 
 def test_multichannel_trace_uses_indices():
     doc = trace_json("--input", "0,1,2,2", "--x", "ones:1x2x4x4", "-k", "ones:3x2x2x2")
-    assert doc["cell"] == "x[0,1,2,2]" and len(doc["terms"]) == 3 * 4
+    assert doc["cell"] == "x₀₁₂₂" and len(doc["terms"]) == 3 * 4
     assert doc["value"] == 12.0
 
 
@@ -160,7 +160,7 @@ def test_names_never_collide():
     doc = trace_json("--all", "--x", "arange:1x23", "-k", "arange:1x2")
     assert [c["cell"] for c in doc["cells"]][-4:] == ["t", "u", "v", "z"]
     doc = trace_json("--all", "--x", "arange:5x5")
-    assert doc["cells"][-1]["cell"] == "x[4,4]"
+    assert doc["cells"][-1]["cell"] == "x₄₄"
     assert not any(c["cell"] in ("w", "x", "y") for c in doc["cells"])
 
 

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from convgrad_cli.core import terms
 from convgrad_cli.core.explore import State, Windows, normal_terms
+from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.names import Namer
 from convgrad_cli.core.problem import build
 from tests.support import reference
 from tests.support.operands import operands, ref_args
@@ -90,6 +92,10 @@ def test_the_quiz_reads_terms_however_they_are_typed():
     assert normal_terms("w2·δ1 + w1·δ2") == {"w2·δ1", "w1·δ2"}
     assert normal_terms("w2*d1+w1 d2") == normal_terms("δ1·w2 + δ2·w1") == {"w2·δ1", "w1·δ2"}
     assert normal_terms("w[0,1]·δ[2,3]") == normal_terms("d[2,3]*w[0,1]") == {"w[0,1]·δ[2,3]"}
+    namer = Namer(Geometry.build((7, 7), (3, 3), batch=2, in_channels=3, out_channels=4, stride=2, padding=1))
+    typed = normal_terms("w0222*d1011 + δ₁₀₁₂·w[0,2,2,0]", namer)
+    assert typed == normal_terms("w₀₂₂₂·δ₁₀₁₁ + w₀₂₂₀·δ₁₀₁₂", namer) == {"w₀₂₂₂·δ₁₀₁₁", "w₀₂₂₀·δ₁₀₁₂"}
+    assert normal_terms("w2*d1", Namer(Geometry.build((4, 4), (2, 2)))) == {"w2·δ1"}
     assert normal_terms("") == normal_terms("0") == set()
 
 

@@ -108,12 +108,13 @@ def test_the_page_holds_each_cells_terms_once_and_stays_small(tmp_path):
 
 
 def _name(letter, index):
-    return f"{letter}[{','.join(map(str, index))}]"
+    """``x₀₁₂₂``: the names of docs/naming.md for arrays of at most ten entries an axis."""
+    return letter + "".join("₀₁₂₃₄₅₆₇₈₉"[i] for i in index)
 
 
 def test_a_multichannel_page_uses_indexed_names_and_large_layers_are_refused(tmp_path):
     text = make(tmp_path, ROOT / "configs" / "multichannel_batch.yaml").read_text()
-    assert 'data-cell="x[0,1,2,2]"' in text and 'data-cell="w[3,2,2,2]"' in text
+    assert 'data-cell="x₀₁₂₂"' in text and 'data-cell="w₃₂₂₂"' in text
     result = runner.invoke(
         app, ["explore", "--x", "random:1x1x80x80", "--export", str(tmp_path / "big.html")]
     )
@@ -178,13 +179,13 @@ def test_in_a_browser_a_grouped_cell_lights_its_windows_on_its_group_only(tmp_pa
                 weights.add(_name("w", reads[cell]))
     windows = {_name("x", w) for w in windows}
     with opened(path) as page:
-        page.hover('[data-cell="x[0,1,1,3]"]')
+        page.hover('[data-cell="x₀₁₁₃"]')
         lit = page.eval_on_selector_all("[data-cell]", "els => els.map(e => [e.dataset.cell, e.className])")
         by_role = {
             role: {n for n, c in lit if role in c.split()} for role in ("cell", "window", "contributor")
         }
-        assert by_role["cell"] == {"x[0,1,1,3]", "∂L/∂x[0,1,1,3]"}
-        assert by_role["window"] == windows and windows and all(w[4] in "01" for w in windows)
+        assert by_role["cell"] == {"x₀₁₁₃", "∂L/∂x₀₁₁₃"}
+        assert by_role["window"] == windows and windows and all(w[2] in "₀₁" for w in windows)
         assert by_role["contributor"] == deltas | weights and len(deltas) == len(weights) > 1
         expression = page.text_content("#expression")
-        assert expression.startswith("∂L/∂x[0,1,1,3] = ") and expression.count("·") == len(deltas)
+        assert expression.startswith("∂L/∂x₀₁₁₃ = ") and expression.count("·") == len(deltas)

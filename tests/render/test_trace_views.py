@@ -96,14 +96,16 @@ def test_an_uncovered_cell_says_why_and_shows_the_extra_zero_column():
 
 
 def test_groups_draw_the_windows_on_the_cells_group_only():
-    """y[0,0,1,1] reads channels 0 and 1 (group 0); channels 2 and 3 are the other group's."""
+    """y₀₀₁₁ reads channels 0 and 1 (group 0); channels 2 and 3 are the other group's."""
     problem = load(f"{CONFIGS}/groups.yaml")
     lines = text(draw(views.cell_view(CellTrace.of("input", problem, "0,1,2,2"))), width=100)
-    titles = [line for line in lines if line.startswith("y[")]
+    titles = [line for line in lines if line.startswith("y₀ₒ")]
     assert titles and all("c=2" not in t and "c=3" not in t for t in titles)
     assert any("c=0" in t for t in titles) and any("c=1" in t for t in titles)
-    assert sum("[" in line and "]" in line and "·w[" in nxt for line, nxt in zip(lines, lines[1:])) >= 1
-    assert any("[-2]" in line for line in lines)  # the cell, bracketed, in plain text
+    assert all("o = 0…1" in t for t in titles)  # the group's outputs, each with its own filter
+    assert (
+        sum(line.count("[x₀₁₂₂]·wₒ₁") for line in lines if line.startswith("│")) == 4
+    )  # the cell, bracketed, in plain text
     assert not any("δ [o=2]" in line or "δ [o=3]" in line for line in lines)
 
 
@@ -121,7 +123,7 @@ def test_plain_windows_differ_and_carry_the_cell_and_weights():
     problem = build_problem({"input": {"shape": [6, 6], "fill": "arange"}})
     lines = text(draw(views.cell_view(CellTrace.of("input", problem, "1,1"))), width=100)
     tables = "\n".join(line for line in lines if line.startswith("│"))
-    assert tables.count("[8]") == 4  # x[1,1] = 8 in each of its four windows
+    assert tables.count("[x₁₁]") == 4  # in each of its four windows
     assert "·w4" in tables and "·w1" in tables
 
 

@@ -42,17 +42,30 @@ class Grade:
         return not self.missing and not self.extra
 
 
-def normal_terms(text: str) -> set[str]:
+def normal_terms(text: str, namer: Namer | None = None) -> set[str]:
     """``w2·δ1 + w1·δ2`` as a set of terms, however typed: ``w2*d1+w1 d2`` too,
-    factors in either order."""
+    factors in either order; with ``namer``, each factor as its cell's name, so
+    that ``w0222`` or ``w[0,2,2,2]`` is typed for ``w₀₂₂₂``."""
     out = set()
     for term in re.split(r"\s*\+\s*", text.strip()):
         if not term or term == "0":
             continue
         term = re.sub(r"(?<![a-zA-Z])d(?=\d|\[)", "δ", term)
         factors = [f for f in re.split(r"\s*[·*.]\s*|\s+", term) if f]
-        out.add("·".join(sorted(factors)))
+        out.add("·".join(sorted(_named(f, namer) for f in factors)))
     return out
+
+
+def _named(factor: str, namer: Namer | None) -> str:
+    """A factor as its cell's own name, or as typed when it names no cell."""
+    if namer is None:
+        return factor
+    kind = {"w": (namer.parse_weight, namer.weight), "δ": (namer.parse_output, namer.delta)}
+    parse, name = kind.get(factor[:1], (namer.parse_input, namer.input))
+    try:  # δ is y's name in the backward pass: δ5 is read as y5
+        return name(parse("y" + factor[1:] if factor[:1] == "δ" else factor))
+    except ConvgradError:
+        return factor
 
 
 @dataclass(frozen=True)
@@ -237,8 +250,8 @@ class State:
 
     def grade(self, answer: str) -> Grade:
         """The answer's terms against the cursor cell's expression."""
-        want = normal_terms(self.trace.expression)
-        got = normal_terms(answer)
+        want = normal_terms(self.trace.expression, self.namer)
+        got = normal_terms(answer, self.namer)
         return Grade(tuple(sorted(want & got)), tuple(sorted(want - got)), tuple(sorted(got - want)))
 
     # -- what is shown ---------------------------------------------------------------------------

@@ -45,8 +45,8 @@ def view(s: State) -> View:
             number.setdefault(tuple(t.delta[2:]), len(number))
             j = number[tuple(t.delta[2:])]
             if t.delta[1] == s.other:
-                marks["delta"][t.delta] = Mark("contributor", j, namer.short_weight(t.weight), True)
-                marks["kernel"][t.weight] = Mark("contributor", j, namer.short_delta(t.delta))
+                marks["delta"][t.delta] = Mark("contributor", j, namer.weight(t.weight), True)
+                marks["kernel"][t.weight] = Mark("contributor", j, namer.delta(t.delta))
         windows = [namer.output((n, s.other, *pos)) for pos in number]
         for pos in number:  # every cell that shares a window with it, in no window's colour
             for k in np.ndindex(*g.kernel_size):
@@ -61,17 +61,17 @@ def view(s: State) -> View:
         windows = [ct.name]
         for t in ct.terms:
             if t.input[1] == s.other:
-                marks["input"][t.input] = Mark("contributor", 0, namer.short_weight(t.weight))
-                marks["kernel"][t.weight] = Mark("contributor", 0, namer.short_input(t.input), True)
-                marks["input_grad"][t.input] = Mark("contributor", 0, namer.short_weight(t.weight), True)
+                marks["input"][t.input] = Mark("contributor", 0, namer.weight(t.weight))
+                marks["kernel"][t.weight] = Mark("contributor", 0, namer.input(t.input), True)
+                marks["input_grad"][t.input] = Mark("contributor", 0, namer.weight(t.weight), True)
         marks["delta"][tuple(s.index)] = Mark("cell", 0)
     else:
         o, cl = s.index[0], s.index[1]
         c = (o // (g.out_channels // g.groups)) * (g.in_channels // g.groups) + cl
         x_lead, d_lead, w_lead = (0, c), (0, o), (o, cl)
         for j, t in enumerate(t for t in ct.terms if t.input[0] == 0):
-            marks["input"][t.input] = Mark("contributor", j, namer.short_delta(t.delta))
-            marks["delta"][t.delta] = Mark("contributor", j, namer.short_input(t.input), True)
+            marks["input"][t.input] = Mark("contributor", j, namer.delta(t.delta))
+            marks["delta"][t.delta] = Mark("contributor", j, namer.input(t.input), True)
             if j < 14:  # the legend names the first windows' colours
                 windows.append(namer.output(t.delta))
         marks["kernel"][tuple(s.index)] = Mark("cell")
@@ -103,15 +103,15 @@ def _stepped(s: State, marks: dict[str, dict[Index, Mark]], x_lead: Index, d_lea
     for key in ("input", "kernel", "delta", "input_grad"):
         marks[key] = {}
     part = w.of_window(j)
-    dname = namer.short_delta(d_index)
+    dname = namer.delta(d_index)
     added = []
     for xi, wi in zip(w.input[part], w.weight[part]):
         c, *q = np.unravel_index(int(xi), (g.in_channels, *g.in_size))
         wk = tuple(int(v) for v in np.unravel_index(int(wi), g.kernel_shape))
         full = (n, int(c), *map(int, q))
         if int(c) == x_lead[1]:
-            marks["input"][full] = Mark("window", 0, namer.short_weight(wk))
-            marks["input_grad"][full] = Mark("contributor", 0, f"+{namer.short_weight(wk)}·{dname}")
+            marks["input"][full] = Mark("window", 0, namer.weight(wk))
+            marks["input_grad"][full] = Mark("contributor", 0, f"+{namer.weight(wk)}·{dname}")
         marks["kernel"][wk] = Mark("contributor", 0, dname)
         added.append(f"{namer.weight(wk)}·{namer.delta(d_index)} to ∂L/∂{namer.input(full)}")
     marks["delta"][d_index] = Mark("cell", 0)

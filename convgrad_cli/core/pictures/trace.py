@@ -63,9 +63,13 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
         mark_of = {}
         for full, wk in reads:
             role = "cell" if full == tuple(ct.index) else "window" if in_input(g, full[2:]) else "padding_tap"
-            factor = namer.short_weight(wk) if role != "window" or said else ""
+            weight = namer.weight_of_any_output(wk) if len(outs) > 1 else namer.weight(wk)
+            factor = weight if role != "window" or said else ""
             mark_of[full] = Mark(role, i, factor)
-        title = name if crop else f"{name}: {ct.name}·{namer.weight(ts[0].weight)}"
+        if len(outs) > 1:
+            title = f"{name}, o = {outs.start}…{outs.stop - 1}"
+        else:
+            title = name if crop else f"{name}: {ct.name}·{namer.weight(ts[0].weight)}"
         windows += window_panels(title, g, namer, p.x, x_names, reads, mark_of, crop)
 
     delta_names = names_of(namer, "delta", g.output_shape)
@@ -74,10 +78,10 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
         ts = [t for t in ct.terms if t.delta[1] == o]
         deltas += marked_panels("δ", "delta", g.ndim, p.delta, delta_names,
                                  (n, o), {t.delta: Mark("contributor", number[tuple(t.delta[2:])],
-                                                        namer.short_weight(t.weight), True) for t in ts})  # fmt: skip
+                                                        namer.weight(t.weight), True) for t in ts})  # fmt: skip
         kernels += marked_panels("W", "kernel", g.ndim, p.w, names_of(namer, "kernel", g.kernel_shape),
                                   (o, c - chans.start), {t.weight: Mark("contributor", number[tuple(t.delta[2:])],
-                                                                        namer.short_delta(t.delta)) for t in ts})  # fmt: skip
+                                                                        namer.delta(t.delta)) for t in ts})  # fmt: skip
     overlays = [pl for o in outs for pl in _overlay(ct, o, number, crop=len(outs) > 1)]
     only = only or {}
     sections = [
@@ -90,12 +94,10 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
 
 
 def _window_name(namer: Namer, g: Geometry, n: int, outs: range, pos: Index) -> str:
-    """``y1``, or ``y[n,0…3,i,j]`` for the outputs of a group that read one window."""
+    """``y1``, or ``y₁ₒ₁₁`` for the outputs of a group that read one window."""
     if len(outs) == 1:
         return namer.output((n, outs.start, *pos))
-    channels = f"{outs.start}…{outs.stop - 1}"
-    batch = f"{n}," if g.batch > 1 or g.out_channels > 1 else ""
-    return f"y[{batch}{channels},{','.join(map(str, pos))}]"
+    return namer.output_of_any_channel((n, outs.start, *pos))
 
 
 def _overlay_title(g: Geometry, name: str) -> str:
@@ -123,7 +125,7 @@ def _overlay(
     for k in np.ndindex(*g.kernel_size):
         at = tuple(qi + ki * d for qi, ki, d in zip(q, k, g.dilation))
         source = _delta_at(g, at)  # tap k of rot180(W) is W's tap (k_max − k)
-        w = namer.short_weight((o, c - chans.start, *(size - 1 - ki for size, ki in zip(g.kernel_size, k))))
+        w = namer.weight((o, c - chans.start, *(size - 1 - ki for size, ki in zip(g.kernel_size, k))))
         key = (0, 0, *at)
         marks[key] = (
             Mark("tap", None, w, True) if source is None else Mark("contributor", number[source], w, True)
@@ -173,7 +175,7 @@ def output_picture(ct: OutputTrace, only: Mapping[str, int] | None = None) -> Pi
         for k in np.ndindex(*g.kernel_size)
     ]
     mark_of = {
-        full: Mark("contributor" if in_input(g, full[2:]) else "padding_tap", 0, namer.short_weight(wk))
+        full: Mark("contributor" if in_input(g, full[2:]) else "padding_tap", 0, namer.weight(wk))
         for full, wk in reads
     }
     x_names = names_of(namer, "input", g.input_shape)
@@ -185,7 +187,7 @@ def output_picture(ct: OutputTrace, only: Mapping[str, int] | None = None) -> Pi
         for full, wk in reads:
             if wk[1] == ch:
                 inside = in_input(g, full[2:])
-                factor = namer.short_input(full) if inside else "░"
+                factor = namer.input(full) if inside else "░"
                 marks[wk] = Mark("contributor" if inside else "padding_tap", 0, factor, True)
         kernels += marked_panels("W", "kernel", g.ndim, p.w, w_names, (o, ch), marks)
     y_names = names_of(namer, "output", g.output_shape)
@@ -218,13 +220,12 @@ def weight_picture(ct: WeightTrace, only: Mapping[str, int] | None = None) -> Pi
             inside = in_input(g, full[2:])
             d = (n, o, *pos)
             reads.append((full, tuple(ct.index)))
-            mark_of[full] = Mark("contributor" if inside else "padding_tap", i, namer.short_delta(d))
+            mark_of[full] = Mark("contributor" if inside else "padding_tap", i, namer.delta(d))
             if inside:
-                delta_marks[d] = Mark("contributor", i, namer.short_input(full), True)
+                delta_marks[d] = Mark("contributor", i, namer.input(full), True)
         inputs += window_panels("x", g, namer, p.x, x_names, reads, mark_of, False)
         deltas += marked_panels("δ", "delta", g.ndim, p.delta, delta_names, (n, o), delta_marks)
-    window_names = [namer.output((0, o, *pos)) if g.batch == 1 else f"y[{n},{o},{','.join(map(str, pos))}]"
-                    for n, *pos in numbered]  # fmt: skip
+    window_names = [namer.output((n, o, *pos)) for n, *pos in numbered]
     w_names = names_of(namer, "kernel", g.kernel_shape)
     kernel = marked_panels("W", "kernel", g.ndim, p.w, w_names, (o, c_local), {tuple(ct.index): Mark("cell")})
     only = only or {}
