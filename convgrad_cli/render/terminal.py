@@ -5,10 +5,11 @@ in colour or plain (every mark is text too). Nothing here decides what is said.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import singledispatch
 
 from rich.columns import Columns
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -136,13 +137,25 @@ def table(b: model.Table) -> list[RenderableType]:
 
 @block.register
 def legend(b: model.Legend) -> list[RenderableType]:
-    """The marks drawn, one a line (no wider than the grids), and each window's colour."""
-    text = Text()  # the dim is the words', not the window colours'
-    text.append("legend: " + "\n        ".join(b.entries), "dim")
-    if b.windows:
-        text.append("\ncolour = window: ", "dim")
-        for i, name in enumerate(b.windows):
-            text.append(("  " if i else "") + name, window_style(i))
-        if b.more:
-            text.append(f"  {b.more}", "dim")
-    return [text]
+    return [LegendText(b)]
+
+
+@dataclass(frozen=True)
+class LegendText:
+    """The marks drawn, one a line (no wider than the grids), and each window's colour —
+    the colours and the styled marks only where the console draws them (not under
+    NO_COLOR, nor into a pipe or a file)."""
+
+    legend: model.Legend
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        b, styled = self.legend, console.color_system is not None and not console.no_color
+        text = Text()  # the dim is the words', not the window colours'
+        text.append("legend: " + "\n        ".join(b.entries + (b.styled if styled else ())), "dim")
+        if b.windows and styled:
+            text.append("\ncolour = window: ", "dim")
+            for i, name in enumerate(b.windows):
+                text.append(("  " if i else "") + name, window_style(i))
+            if b.more:
+                text.append(f"  {b.more}", "dim")
+        yield text

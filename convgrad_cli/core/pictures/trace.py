@@ -33,6 +33,9 @@ from .base import (
     window_panels,
 )
 
+#: Windows drawn whole (the padded input each); more are cut to the window alone.
+CROP_WINDOWS = 4
+
 # -- ∂L/∂x at one cell ------------------------------------------------------------------------------
 
 
@@ -49,10 +52,12 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
     window_names = [_window_name(namer, g, n, outs, pos) for pos in by_position]
 
     windows: list[Panel] = []
-    crop = len(chans) > 1
-    # a cropped panel is the window alone, so its cells need no weight said — unless a
-    # dilation leaves holes in it, which only the weights' labels tell from the taps
-    said = not crop or any(d > 1 for d in g.dilation)
+    # many windows, or a window on each channel: each panel is its window alone, in names
+    # (∂L/∂x does not depend on x's values); a single channel's windows keep their weights
+    # said, and so does a dilation, whose holes only the weights' labels tell from the taps
+    crop = len(chans) > 1 or len(by_position) > CROP_WINDOWS
+    said = len(chans) == 1 or any(d > 1 for d in g.dilation)
+    x_shown = None if crop and x_names is not None else p.x
     for (pos, ts), name in zip(by_position.items(), window_names):
         i, o = number[pos], ts[0].delta[1]
         reads = [
@@ -70,7 +75,7 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
             title = f"{name}, o = {outs.start}…{outs.stop - 1}"
         else:
             title = name if crop else f"{name}: {ct.name}·{namer.weight(ts[0].weight)}"
-        windows += window_panels(title, g, namer, p.x, x_names, reads, mark_of, crop)
+        windows += window_panels(title, g, namer, x_shown, x_names, reads, mark_of, crop)
 
     delta_names = names_of(namer, "delta", g.output_shape)
     deltas, kernels = [], []
@@ -121,6 +126,8 @@ def _overlay(
     if prod((g.batch, g.out_channels, *g.padded_delta_size)) <= MAX_NAMED:
         grid = namer.grid("delta") if delta_names is None else delta_names
         names = pad(dilate(grid[sl], g.stride), g.delta_padding)
+        if len(number) > CROP_WINDOWS:
+            values = None  # the δ panel above has them; named, the overlay of many windows fits a screen
     marks: dict[Index, Mark] = {}
     for k in np.ndindex(*g.kernel_size):
         at = tuple(qi + ki * d for qi, ki, d in zip(q, k, g.dilation))

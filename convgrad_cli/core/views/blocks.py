@@ -123,11 +123,14 @@ class Table:
 @dataclass(frozen=True)
 class Legend:
     """What each mark drawn means (an example of each, as drawn), and each window's
-    colour (``windows`` in colour order; ``more`` the ones left out)."""
+    colour (``windows`` in colour order; ``more`` the ones left out). ``styled``
+    are entries for marks drawn only as a style (underlined): a format that draws
+    no styles, or no colours, leaves them and ``windows`` out."""
 
     entries: tuple[str, ...]
     windows: tuple[str, ...] = ()
     more: str = ""
+    styled: tuple[str, ...] = ()
 
 
 Block = Union[Heading, Sentence, Panels, Pipeline, Equations, Result, Table, Legend]

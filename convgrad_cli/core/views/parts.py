@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from convgrad_cli.core.explain import CellTrace
+from convgrad_cli.core.names import ANY_OUTPUT
 from convgrad_cli.core.panels import Panel, Section
 from convgrad_cli.core.pictures import Picture
 from convgrad_cli.core.problem import Problem
@@ -111,13 +112,26 @@ def legend(picture: Picture) -> Legend:
         )
     if any(_shows_padding(p) for p in picture.panels) and "padding_tap" not in examples:
         entries.append("░ padding: the zeros around the input")
-    if any(p.array == "padded_delta" for p in picture.panels):
-        entries.append("underlined: under the flipped kernel")
+    if any(ANY_OUTPUT in m.factor for p in picture.panels for m in p.marks.values()):
+        entries.append(f"{ANY_OUTPUT}: each output channel o of the window's title, with its own filter")
+    styled = (
+        ("underlined: under the flipped kernel",)
+        if any(p.array == "padded_delta" for p in picture.panels)
+        else ()
+    )
     if not (picture.windows and examples.keys() & {"cell", "window", "contributor"}):
-        return Legend(tuple(entries))
-    left = len(picture.windows) - MAX_WINDOWS
-    more = f"… {left} more (colours repeat after {COLOURS})" if left > 0 else ""
-    return Legend(tuple(entries), tuple(picture.windows[:MAX_WINDOWS]), more)
+        return Legend(tuple(entries), styled=styled)
+    if len(picture.windows) > COLOURS:  # colours repeat: the names in the cells tell the windows apart
+        entries.append(f"{len(picture.windows)} windows, told apart by name: {_told_by(picture)}")
+        return Legend(tuple(entries), styled=styled)
+    return Legend(tuple(entries), tuple(picture.windows), "", styled)
+
+
+def _told_by(picture: Picture) -> str:
+    """How the text names a window: its panel's title, and the δ entry that is its output."""
+    first = picture.windows[0]
+    delta = first.replace("y", "δ", 1)
+    return f"{first}'s panel, {delta} in its terms"
 
 
 def example(panel: Panel, cell: tuple[int, int], names: bool) -> str:

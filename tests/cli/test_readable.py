@@ -1,0 +1,76 @@
+"""Pictures beyond the slides' 4×4 example, read as a student reads plain output:
+line counts at 100 columns, one name per weight, no dangling labels, an honest legend."""
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from convgrad_cli.cli import app
+
+runner = CliRunner()
+TEXTBOOK = ["trace", "--x", "arange:5x5", "-k", "arange:3x3", "--padding", "1", "--input", "1,1"]
+LAYER = ["--x", "names:2x3x7x7", "-k", "names:4x3x3x3", "--stride", "2", "--padding", "1"]
+MULTICHANNEL = ["trace", *LAYER, "--input", "1,2,3,3"]
+SEVEN = ["trace", "--x", "arange:7x7", "-k", "arange:3x3", "--padding", "1", "--input", "3,3"]
+WEIGHT = re.compile(r"w(ₒ|[₀-₉])([₀-₉ₒ,]*)|w\d+")
+
+
+def plain(*args, width=100):
+    result = runner.invoke(app, [*args, "--width", str(width)], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("args, most", [(TEXTBOOK, 70), (MULTICHANNEL, 100)])
+def test_a_trace_fits_a_screen_at_100_columns(args, most):
+    lines = plain(*args)
+    assert len(lines) <= most and max(len(line) for line in lines) <= 100
+
+
+@pytest.mark.parametrize("args", [TEXTBOOK, MULTICHANNEL, SEVEN], ids=["5x5", "2x3x7x7", "7x7"])
+def test_every_weight_has_as_many_indices_as_in_the_w_panel(args):
+    lines = plain(*args)
+    at = lines.index("the kernel taps it meets, each with its window's δ")
+    in_w = {
+        _indices(m.group()) for line in lines[at + 1 :] if line.startswith("│") for m in WEIGHT.finditer(line)
+    }
+    assert len(in_w) == 1  # the W panel writes every tap alike
+    everywhere = {_indices(m.group()) for line in lines for m in WEIGHT.finditer(line)}
+    assert everywhere == in_w
+
+
+def _indices(token):
+    """How many indices a weight's name carries: ``w5`` one number, ``w₀₂₂₂`` four."""
+    if token[1:].isascii():
+        return 1
+    body = token[1:]
+    return len(body.split(",")) if "," in body else len(body)
+
+
+@pytest.mark.parametrize("args", [TEXTBOOK, MULTICHANNEL, SEVEN, ["trace", "--input", "f"]])
+def test_no_label_dangles_and_the_plain_legend_claims_no_colour(args):
+    lines = plain(*args)
+    cells = [c.strip() for line in lines if line.startswith("│") for c in line.strip("│").split("│")]
+    assert not any(c.endswith("·") or c.startswith("·") for c in cells)
+    legend = lines[next(i for i, line in enumerate(lines) if line.startswith("legend:")) :]
+    assert not any(re.search(r"colou?r|underline", line) for line in legend)
+
+
+def test_with_colour_the_legend_names_the_underline_and_the_window_colours():
+    result = runner.invoke(app, ["trace", "--input", "f", "--format", "rich", "--width", "100"])
+    text = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert "underlined: under the flipped kernel" in text and "colour = window: y1  y2  y4  y5" in text
+
+
+def test_more_windows_than_colours_are_told_apart_by_name():
+    """Nine windows and seven colours: the legend says how the text tells them apart."""
+    result = runner.invoke(app, [*TEXTBOOK, "--format", "rich", "--width", "100"])
+    text = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert (
+        "colour = window" not in text and "9 windows, told apart by name: y1's panel, δ1 in its terms" in text
+    )
+    titles = [line.split() for line in text.splitlines() if re.fullmatch(r"(y\d+\s*)+", line.strip())]
+    assert sorted(n for t in titles for n in t) == sorted(
+        ["y1", "y2", "y3", "y6", "y7", "y8", "y11", "y12", "y13"]
+    )
