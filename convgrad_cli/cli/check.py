@@ -185,6 +185,11 @@ def check(
                     f"{', '.join(given)} does not apply to the --random sweep, which draws its own arrays; "
                     "give a config for those, or leave them out"
                 )
+        from .layer_check import check_stacks, stack_configs
+
+        stacks = stack_configs(targets)
+        if stacks:
+            return check_stacks(stacks, impl, out)
         cases = [(source_name(p), load(p, overrides)) for p in config_paths(targets or [])]
         fixed = {k: v for k, v in overrides.items() if k in ("stride", "padding", "dilation", "groups")}
         rng = np.random.default_rng(sweep_seed)

@@ -52,3 +52,36 @@ def _dims(text: Optional[str]) -> tuple:
     if not dims or any(d not in (1, 2, 3) for d in dims):
         raise ConfigError(f"--dims {text!r} is not allowed; give 1, 2 or 3, or a list such as 1,2,3")
     return dims
+
+
+def stack_configs(targets: Optional[list]) -> list:
+    """The stack configs among ``targets`` (all of them, or none: they are checked apart)."""
+    from convgrad_cli import config as cfg
+
+    if not targets:
+        return []
+    paths = cfg.config_paths(targets)
+    stacks = [p for p in paths if cfg.is_stack(cfg.read_yaml(p))]
+    if stacks and len(stacks) != len(paths):
+        raise ConfigError(
+            f"{stacks[0]} is a stack of layers and {next(p for p in paths if p not in stacks)} one convolution; "
+            "check them in two runs"
+        )
+    return stacks
+
+
+def check_stacks(paths: list, impl: Optional[str], out: OutputFlags) -> int:
+    """Every layer of each stack against its references and the chain end to end; exit 1 if any fails."""
+    from convgrad_cli import config as cfg
+    from convgrad_cli.core.layercheck.stack import check_stack
+    from convgrad_cli.core.views.layercheck import stack_check_view
+    from convgrad_cli.render.stack_json import stack_check_json
+
+    if impl:
+        raise ConfigError(
+            "--impl checks one layer's backward (check --layer KIND --impl …); a stack config checks convgrad's"
+        )
+    results = [(str(p), check_stack(cfg.build_stack(cfg.read_yaml(p), str(p)))) for p in paths]
+    show(out, Shown(lambda: stack_check_view(results), lambda: stack_check_json(results)))
+    bad = any(not c.passed for _, checks in results for c in checks)
+    return ExitStatus.CHECK_FAILED if bad else ExitStatus.OK

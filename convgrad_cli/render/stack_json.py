@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from convgrad_cli.core.layercheck import LayerResult
+from convgrad_cli.core.layercheck.stack import StackCheck
 from convgrad_cli.core.layers import Layer
 from convgrad_cli.core.receptive import Distill, InputReach, OutputReach
 from convgrad_cli.core.stack import LayerPass, Stack
@@ -133,3 +134,13 @@ def layercheck_json(kind: str, results: list[LayerResult]) -> dict[str, Any]:
             for r in results
         ],
     }  # fmt: skip
+
+
+def stack_check_json(results: list[tuple[str, list[StackCheck]]]) -> dict[str, Any]:
+    """``check`` of stack configs: per config, every check of every layer and of the chain."""
+    return {
+        "command": "check",
+        "mode": "stack",
+        "passed": all(c.passed for _, checks in results for c in checks),
+        "results": [{"config": source, "checks": [vars(c) for c in checks]} for source, checks in results],
+    }

@@ -187,3 +187,12 @@ def test_check_layer_passes_a_right_backward_and_convgrads_own():
 def test_check_layer_refuses_what_it_does_not_take():
     result = runner.invoke(app, ["check", "configs/", "--layer", "relu"])
     assert result.exit_code == 2 and "configs is not taken by check --layer relu" in result.stderr
+
+
+def test_check_of_the_shipped_stacks_passes_and_says_what_it_left_out():
+    result = runner.invoke(app, ["check", "configs/layers/", "--format", "plain", "--width", "160"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "left out: a ReLU meets an exact 0 or a max-pool a tie" in result.stdout  # lenet's integers
+    assert "finite differences   ✓" in result.stdout
+    mixed = runner.invoke(app, ["check", "configs/layers/relu.yaml", "configs/stride2.yaml"])
+    assert mixed.exit_code == 2 and "check them in two runs" in mixed.stderr

@@ -57,3 +57,39 @@ def test_transposed_convolution_right_and_flipped():
     assert all(r.passed for r in results("conv_transpose", impls.conv_transpose_torch, 6))
     failed = [r for r in results("conv_transpose", impls.conv_transpose_flipped, 6) if r.status == "failed"]
     assert any(r.diagnosis and r.diagnosis[0].mistake == "conv_transpose_kernel_flipped" for r in failed)
+
+
+def stack_of(layers_, loss="sum"):
+    from convgrad_cli import config
+
+    return config.build_stack(
+        {"input": {"shape": [1, 2, 6, 6], "fill": "random"}, "layers": layers_, "loss": loss}
+    )
+
+
+LENET_RANDOM = [{"conv": {"kernel": {"shape": [3, 2, 3, 3]}, "padding": 1}}, "relu", {"maxpool": {"kernel": 2}},
+                {"conv_transpose": {"kernel": {"shape": [3, 1, 2, 2]}, "stride": 2}}, {"avgpool": {"kernel": 2}}]  # fmt: skip
+
+
+def test_a_stack_passes_every_layer_check_and_finite_differences_end_to_end():
+    from convgrad_cli.core.layercheck.stack import check_stack
+
+    checks = check_stack(stack_of(LENET_RANDOM))
+    assert all(c.passed for c in checks)
+    assert {c.reference for c in checks} == {
+        "pipeline",
+        "mask x > 0",
+        "windows",
+        "adjoint",
+        "finite differences",
+    }
+    assert not any(c.note for c in checks)  # random values: no kink, so the chain's differences ran
+
+
+def test_a_stack_check_fails_when_a_layer_sends_its_delta_wrong(monkeypatch):
+    from convgrad_cli.core.layercheck.stack import check_stack
+    from convgrad_cli.core.layers import MaxPool
+
+    monkeypatch.setattr(MaxPool, "backward", lambda self, x, saved, delta: (self.count_down(delta), None))
+    failed = {(c.kind, c.reference) for c in check_stack(stack_of(LENET_RANDOM)) if not c.passed}
+    assert ("maxpool", "windows") in failed and ("stack", "finite differences") in failed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from convgrad_cli.core.layercheck import CATALOGUE, LayerResult
 from convgrad_cli.core.layercheck.contract import SIGNATURES
+from convgrad_cli.core.layercheck.stack import StackCheck
 
 from .blocks import Block, Heading, Sentence, Span, Table, View
 
@@ -59,3 +60,23 @@ def _failure(r: LayerResult) -> list[Block]:
     if r.smallest is not None:
         out.append(Sentence.of(f"  smallest failing case: {r.smallest.describe()}"))
     return out
+
+
+def stack_check_view(results: list[tuple[str, list[StackCheck]]]) -> View:
+    """A table per stack config: each layer's checks, then the chain's."""
+    blocks: list[Block] = []
+    for source, checks in results:
+        rows = tuple(
+            ("chain" if c.layer == 0 else f"{c.layer} · {c.kind}", c.quantity, c.reference,
+             "—" if c.note else MARK["passed" if c.passed else "failed"], c.note or f"{c.max_abs_error:.2g}")
+            for c in checks
+        )  # fmt: skip
+        blocks.append(Heading("check", "a stack of layers", source, "numbers"))
+        blocks.append(Table("each layer against another way to its gradient and the adjoint identity "
+                            "⟨f(x), δ⟩ = ⟨x, ∂L/∂x⟩; the loss end to end against finite differences",
+                            ("layer", "gradient", "reference", "result", "worst |error|"), rows))  # fmt: skip
+    bad = sum(not c.passed for _, checks in results for c in checks)
+    total = sum(len(checks) for _, checks in results)
+    blocks.append(Sentence((Span(f"{total - bad} of {total} checks pass" + (f", {bad} fail" if bad else ""),
+                                 strong=True),)))  # fmt: skip
+    return View("check", tuple(blocks))

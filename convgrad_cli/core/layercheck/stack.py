@@ -1,0 +1,146 @@
+"""``check`` of a stack config: each layer's gradients against a reference that
+does not share its code, the adjoint identity per layer, and finite differences
+of the loss end to end (left out where a ReLU meets an exact 0 or a max-pool a
+tie: kinks, where a difference quotient has no single answer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from convgrad_cli.core import rules
+from convgrad_cli.core.check.tolerance import Tolerance
+from convgrad_cli.core.layers import Conv, ConvTranspose, Layer, MaxPool
+from convgrad_cli.core.stack import LayerPass, Stack, backward
+
+from .run import _windows
+
+
+@dataclass(frozen=True)
+class StackCheck:
+    """One check: which layer (0 for the whole chain), of what, against what."""
+
+    layer: int
+    kind: str
+    quantity: str
+    reference: str
+    passed: bool
+    max_abs_error: float
+    note: str = ""
+
+
+def check_stack(stack: Stack, tol: Tolerance | None = None) -> list[StackCheck]:
+    tol = tol or Tolerance("float64")
+    passes = backward(stack)
+    out: list[StackCheck] = []
+    for i, p in enumerate(passes, start=1):
+        out += _layer_checks(i, p, tol)
+    return out + _end_to_end(stack, passes, tol)
+
+
+def _close(
+    got: np.ndarray, want: np.ndarray, scale: np.ndarray | float, tol: Tolerance
+) -> tuple[bool, float]:
+    err = np.abs(got - want)
+    bound = tol.floor + 64 * tol.unit * np.abs(scale)
+    return bool(np.all(err <= bound)), float(err.max(initial=0.0))
+
+
+def _layer_checks(i: int, p: LayerPass, tol: Tolerance) -> list[StackCheck]:
+    layer, kind = p.layer, p.layer.kind
+    out = []
+    reference = _reference(layer, p)
+    if reference is not None:
+        name, want = reference
+        ok, err = _close(p.input_grad, want, np.abs(want) + 1, tol)
+        out.append(StackCheck(i, kind, "input_grad", name, ok, err))
+    lhs = float(np.sum(p.output * p.delta))
+    scale = float(np.sum(np.abs(p.output * p.delta))) + 1
+    for quantity, base, grad in (
+        ("input_grad", p.input, p.input_grad),
+        ("weight_grad", layer.weights, p.weight_grad),
+    ):
+        if base is None or grad is None:
+            continue
+        ok, err = _close(
+            np.array(float(np.sum(base * grad))), np.array(lhs), scale * np.sqrt(base.size + 1), tol
+        )
+        out.append(StackCheck(i, kind, quantity, "adjoint", ok, err))
+    return out
+
+
+def _reference(layer: Layer, p: LayerPass) -> tuple[str, np.ndarray] | None:
+    """∂L/∂x of the layer another way: the slides' pipeline, the windows, or a mask."""
+    if isinstance(layer, Conv):
+        return "pipeline", rules.backward_steps(layer.geom, layer.w, p.delta).input_grad
+    if isinstance(layer, ConvTranspose):
+        return None  # its backward is a convolution: the adjoint identity holds it to its forward
+    if layer.kind == "relu":
+        return "mask x > 0", p.delta * (p.input > 0)
+    windows = _windows(layer, p.input, p.delta)
+    return None if windows is None else ("windows", windows)
+
+
+def _kinks(passes: list[LayerPass]) -> bool:
+    for i, p in enumerate(passes):
+        if p.layer.kind == "relu" and np.any(p.input == 0):
+            return True
+        # after a ReLU, windows of dead cells tie at 0 harmlessly: nothing flows through them either way
+        if isinstance(p.layer, MaxPool) and _tied(p, i > 0 and passes[i - 1].layer.kind == "relu"):
+            return True
+    return False
+
+
+def _tied(p: LayerPass, after_relu: bool) -> bool:
+    """Whether some window's maximum is reached by more than one of its cells."""
+    from .mistakes import MISTAKES
+
+    counted = np.ones_like(p.output) if not after_relu else (p.output != 0).astype(float)
+    every_tie = MISTAKES["maxpool_every_tie"](p.layer, p.input, None, counted)
+    return bool(np.sum(every_tie) > np.sum(counted))
+
+
+def _end_to_end(stack: Stack, passes: list[LayerPass], tol: Tolerance) -> list[StackCheck]:
+    """The loss's directional derivatives, by central differences, against the chain's gradients."""
+    if _kinks(passes):
+        return [StackCheck(0, "stack", "all", "finite differences", True, 0.0,
+                           "left out: a ReLU meets an exact 0 or a max-pool a tie (a kink)")]  # fmt: skip
+    top_delta = passes[-1].delta
+    rng = np.random.default_rng(stack.seed + 1)
+
+    def loss(x: np.ndarray, weights: dict[int, np.ndarray]) -> float:
+        a = x
+        for i, layer in enumerate(stack.layers):
+            if i in weights:
+                layer = _with_weights(layer, weights[i])
+            a, _ = layer.forward(a)
+        return (
+            float(np.sum(a * top_delta)) if stack.loss.kind == "delta" else float(stack.loss.value(a) or 0.0)
+        )
+
+    out = []
+    operands = [(-1, stack.x, passes[0].input_grad)] + [
+        (i, layer.weights, passes[i].weight_grad)
+        for i, layer in enumerate(stack.layers)
+        if layer.weights is not None
+    ]
+    for i, base, grad in operands:
+        assert base is not None and grad is not None
+        v = rng.standard_normal(base.shape)
+        h = 1e-6 * max(1.0, float(np.abs(base).max()))
+        up = loss(base + h * v, {}) if i < 0 else loss(stack.x, {i: base + h * v})
+        down = loss(base - h * v, {}) if i < 0 else loss(stack.x, {i: base - h * v})
+        numeric, exact = (up - down) / (2 * h), float(np.sum(grad * v))
+        err = abs(numeric - exact)
+        out.append(StackCheck(0 if i < 0 else i + 1, "stack" if i < 0 else stack.layers[i].kind,
+                              "input_grad" if i < 0 else "weight_grad", "finite differences",
+                              err <= 1e-5 * (1 + abs(exact)), err))  # fmt: skip
+    return out
+
+
+def _with_weights(layer: Layer, w: np.ndarray) -> Layer:
+    if isinstance(layer, Conv):
+        return Conv(layer.geom, w)
+    assert isinstance(layer, ConvTranspose)
+    return ConvTranspose(layer.conv, w, layer.in_shape, layer.output_padding)
