@@ -145,7 +145,7 @@ def check(
 
             refused = {"configs": targets, "--framework": framework != "numpy", "--layout": layout != "full",
                        "--junit-xml": junit_xml, "--save-failing": save_failing}  # fmt: skip
-            return check_layer(flags, impl, random, sweep_seed, rtol, atol, out, refused)
+            return check_layer(flags, impl, random, sweep_seed, rtol, atol, timeout, out, refused)
         import numpy as np
 
         from convgrad_cli.config import config_paths, load, source_name

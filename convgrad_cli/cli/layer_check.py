@@ -12,12 +12,11 @@ from .output import Shown, show
 
 
 def check_layer(flags: ProblemFlags, impl: Optional[str], random: int, sweep_seed: int, rtol: Optional[float],
-                atol: Optional[float], out: OutputFlags, refused: dict[str, Any]) -> int:  # fmt: skip
+                atol: Optional[float], timeout: float, out: OutputFlags, refused: dict[str, Any]) -> int:  # fmt: skip
     """The anchors of the kind and ``random`` drawn cases; exit 1 if any fails."""
     from convgrad_cli.core import layercheck as core
-    from convgrad_cli.core.check.isolate import load_impl
     from convgrad_cli.core.check.tolerance import Tolerance
-    from convgrad_cli.core.layercheck.run import user
+    from convgrad_cli.core.layercheck.contract import isolated
     from convgrad_cli.core.views.layercheck import layercheck_view
     from convgrad_cli.render.stack_json import layercheck_json
 
@@ -33,9 +32,12 @@ def check_layer(flags: ProblemFlags, impl: Optional[str], random: int, sweep_see
         )
     dims = _dims(flags.dims)
     cases = core.anchors(kind) + core.random_cases(kind, random, sweep_seed, dims)
-    fn = user(load_impl(impl)) if impl else None
+    fn, close = isolated(kind, impl, timeout) if impl else (None, lambda: None)
     tol = Tolerance("float64", rtol, atol)
-    results = [core.check_case(c, fn, tol) for c in cases]
+    try:
+        results = [core.check_case(c, fn, tol) for c in cases]
+    finally:
+        close()
     label = impl or "convgrad"
     show(out, Shown(lambda: layercheck_view(kind, label, results), lambda: layercheck_json(kind, results)))
     bad = any(r.status in ("failed", "error") for r in results)

@@ -196,3 +196,19 @@ def test_check_of_the_shipped_stacks_passes_and_says_what_it_left_out():
     assert "finite differences   ✓" in result.stdout
     mixed = runner.invoke(app, ["check", "configs/layers/relu.yaml", "configs/stride2.yaml"])
     assert mixed.exit_code == 2 and "check them in two runs" in mixed.stderr
+
+
+@pytest.mark.parametrize(
+    ("fn", "said"),
+    [
+        ("relu_hangs", "no result within 1 s"),
+        ("relu_exits", "sys.exit(3)"),
+        ("relu_wrong_shape", "expected exactly"),
+    ],
+)
+def test_check_layer_runs_the_implementation_apart_and_names_what_it_did(fn, said):
+    result = runner.invoke(app, ["check", "--layer", "relu", "--impl", f"tests/support/layer_impls.py:{fn}",
+                                 "--timeout", "1", "--format", "json"])  # fmt: skip
+    assert result.exit_code == 1, result.stderr
+    errors = [r["error"] for r in json.loads(result.stdout)["results"] if r["status"] == "error"]
+    assert errors and said in errors[0]

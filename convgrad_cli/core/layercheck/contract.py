@@ -83,3 +83,27 @@ def _checked(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ContractError(f"its {what} holds NaN or infinity")
     return arr.astype(np.float64)
+
+
+def isolated(kind: str, spec: str, timeout: float) -> tuple[Any, Any]:
+    """The user's function in a child process, each call given ``timeout`` seconds:
+    ``(impl, closer)`` with ``impl`` called as :func:`call` is."""
+    import os
+
+    from convgrad_cli.core.check.contract import Call
+    from convgrad_cli.core.check.isolate import Isolated
+
+    from .adapter import VARIABLE
+
+    os.environ[VARIABLE] = f"{kind}|{spec}"
+    child = Isolated("convgrad_cli.core.layercheck.adapter:backward", timeout)
+
+    def impl(
+        case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        dx, dw, _ = child(Call(x, np.zeros(1) if w is None else w, delta, kwargs(case), "float64"))
+        if w is None:
+            return _checked(dx, "input_grad", x.shape), None
+        return _checked(dx, "input_grad", x.shape), _checked(dw, "weight_grad", w.shape)
+
+    return impl, child.close
