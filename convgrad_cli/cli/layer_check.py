@@ -25,7 +25,14 @@ def check_layer(flags: ProblemFlags, impl: Optional[str], random: int, sweep_see
         raise ConfigError(
             f"check --layer {kind!r} is not allowed; allowed: {', '.join(core.KINDS)} (or conv)"
         )
-    given = [name for name, value in refused.items() if value]
+    flagged = {
+        f"--{'x' if k == 'input' else k}": True
+        for k in flags.problem_overrides()
+        if k not in ("dims", "dtype")
+    }
+    flagged.update({f"--{k.replace('_', '-')}": True for k in flags.layer_overrides()})
+    flagged["--dtype"] = flags.dtype not in (None, "float64")
+    given = [name for name, value in {**refused, **flagged}.items() if value]
     if given:
         raise ConfigError(
             f"{', '.join(given)} is not taken by check --layer {kind}; it checks its own cases (--random N)"

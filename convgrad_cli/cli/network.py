@@ -54,30 +54,38 @@ def one_layer(flags: ProblemFlags) -> Any:
     if kind not in KINDS:
         raise ConfigError(f"--layer {kind!r} is not a layer kind; allowed: {', '.join(KINDS)}")
     given = flags.problem_overrides()
-    if "bias" in given or "dims" in given:
-        raise ConfigError(f"--{'bias' if 'bias' in given else 'dims'} is not taken with --layer {kind}")
+    if "bias" in given:
+        raise ConfigError(f"--bias is not taken with --layer {kind}")
+    dims = given.get("dims")
     params = {key: given[key] for key in GEOMETRY if key in given}
     for key, value in flags.layer_overrides().items():  # sizes as the config's grammar reads them
         flag = "kernel-size" if key == "kernel" else key.replace("_", "-")
         params[key] = cfg.parse_flag(flag, value) if isinstance(value, str) else value
     if kind == "conv_transpose":
-        params["kernel"] = _full_rank(given.get("kernel", SEED_KERNEL))
+        params["kernel"] = _full_rank(given.get("kernel", SEED_KERNEL), dims, kernel=True)
     elif "kernel" in given:
         raise ConfigError(
             f"--kernel is an array of weights; a {kind} takes none (its window is --kernel-size)"
         )
-    raw: dict[str, Any] = {"input": _full_rank(given.get("input", SEED_INPUT)), "layers": [{kind: params}]}
+    raw: dict[str, Any] = {"input": _full_rank(given.get("input", SEED_INPUT), dims), "layers": [{kind: params}]}
     raw.update({key: given[key] for key in ("seed", "dtype") if key in given})
     if "delta" in given:
         raw["loss"] = {"delta": given["delta"]}
     return cfg.build_stack(raw, f"--layer {kind}")
 
 
-def _full_rank(spec: Any) -> Any:
-    """A fill's spatial shape (4x4) as one sample of one channel (1x1x4x4)."""
-    if isinstance(spec, dict) and isinstance(spec.get("shape"), list) and len(spec["shape"]) <= 3:
-        return {**spec, "shape": [1, 1, *spec["shape"]]}
-    return spec
+def _full_rank(spec: Any, dims: Any, kernel: bool = False) -> Any:
+    """A fill's shape in full rank, read as a convolution's input is: ``4x4`` one sample of one
+    channel, ``3x4x4`` channels first (2-D unless ``--dims`` says otherwise); a kernel's
+    spatial taps alone as one filter of one channel."""
+    if not (isinstance(spec, dict) and isinstance(spec.get("shape"), list)):
+        return spec
+    shape = spec["shape"]
+    nd = int(dims) if isinstance(dims, int) else {1: 1, 2: 2, 3: 2, 4: 2, 5: 3}.get(len(shape), 2)
+    missing = nd + 2 - len(shape)
+    if missing < 0 or (kernel and missing == 1):
+        return spec  # the layer says what is wrong with it
+    return {**spec, "shape": [1] * missing + shape}
 
 
 def _shown(view: Any, document: Any) -> Shown:

@@ -212,3 +212,9 @@ def test_check_layer_runs_the_implementation_apart_and_names_what_it_did(fn, sai
     assert result.exit_code == 1, result.stderr
     errors = [r["error"] for r in json.loads(result.stdout)["results"] if r["status"] == "error"]
     assert errors and said in errors[0]
+
+
+def test_check_layer_refuses_flags_it_would_not_use():
+    for extra in (["--stride", "2"], ["--kernel-size", "2"], ["--dtype", "float32"]):
+        result = runner.invoke(app, ["check", "--layer", "maxpool", *extra])
+        assert result.exit_code == 2 and "is not taken by check --layer maxpool" in result.stderr, extra
