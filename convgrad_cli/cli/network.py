@@ -67,7 +67,10 @@ def one_layer(flags: ProblemFlags) -> Any:
         raise ConfigError(
             f"--kernel is an array of weights; a {kind} takes none (its window is --kernel-size)"
         )
-    raw: dict[str, Any] = {"input": _full_rank(given.get("input", SEED_INPUT), dims), "layers": [{kind: params}]}
+    raw: dict[str, Any] = {
+        "input": _full_rank(given.get("input", SEED_INPUT), dims),
+        "layers": [{kind: params}],
+    }
     raw.update({key: given[key] for key in ("seed", "dtype") if key in given})
     if "delta" in given:
         raw["loss"] = {"delta": given["delta"]}

@@ -15,6 +15,7 @@ size, jump and start, where padding cells count.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from convgrad_cli.errors import CellError
 
 from . import stack as network
 from .layers import Layer
+from .names import LETTERS
 from .stack import Stack
 
 #: A receptive field: ``(start, stop)`` per spatial axis, or None where nothing reaches.
@@ -64,18 +66,39 @@ def field(paths: np.ndarray) -> Field:
 
 
 def _index(shape: tuple[int, ...], index: tuple[int, ...] | str, what: str) -> tuple[int, ...]:
+    """A cell as given: a full index, the spatial index of a one-sample one-channel array,
+    or its name as the slides write it (``a`` … for the input, ``y1`` … for the output)."""
     if isinstance(index, str):
-        try:
-            index = tuple(int(v) for v in index.split(","))
-        except ValueError:
-            raise CellError(
-                f"{what} {index!r} is not an index; give {len(shape)} integers, e.g. {','.join('0' * len(shape))}"
-            ) from None
+        index = _parse(shape, index.strip(), what)
+    if len(index) == len(shape) - 2 and shape[:2] == (1, 1):
+        index = (0, 0, *index)
     if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape)):
         raise CellError(
             f"{what} {list(index)} is not in the shape {list(shape)}; give {len(shape)} indices within it"
         )
     return tuple(index)
+
+
+def _parse(shape: tuple[int, ...], text: str, what: str) -> tuple[int, ...]:
+    single, cells = shape[:2] == (1, 1), int(np.prod(shape))
+    if (
+        single
+        and what == "input cell"
+        and len(text) == 1
+        and text in LETTERS[:cells]
+        and cells <= len(LETTERS)
+    ):
+        return tuple(int(i) for i in np.unravel_index(LETTERS.index(text), shape))
+    named = re.fullmatch(r"[yY](\d+)", text)
+    if single and what == "output" and named and 1 <= int(named.group(1)) <= cells:
+        return tuple(int(i) for i in np.unravel_index(int(named.group(1)) - 1, shape))
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        example = ",".join("0" * len(shape))
+        raise CellError(
+            f"{what} {text!r} is not an index; give {len(shape)} integers, e.g. {example}"
+        ) from None
 
 
 def output_reach(stack: Stack, index: tuple[int, ...] | str) -> OutputReach:

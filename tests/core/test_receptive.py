@@ -64,4 +64,11 @@ def test_an_index_outside_the_output_is_refused():
     with pytest.raises(CellError, match=r"output \[0, 0, 9\] is not in the shape \[1, 1, 8\]"):
         receptive.output_reach(s, "0,0,9")
     with pytest.raises(CellError, match="is not an index"):
-        receptive.output_reach(s, "y5")
+        receptive.output_reach(s, "z5")
+
+
+def test_cells_may_be_named_as_the_slides_name_them():
+    s = stack.build(np.arange(1.0, 17).reshape(1, 1, 4, 4), [LayerSpec("maxpool", {"kernel": 2})])
+    assert receptive.input_reach(s, "f").index == (0, 0, 1, 1)  # a b c d / e f …
+    assert receptive.output_reach(s, "y4").index == (0, 0, 1, 1)
+    assert receptive.output_reach(s, "1,0").index == (0, 0, 1, 0)
