@@ -161,8 +161,11 @@ def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
         passed = {tuple(map(int, ix)): Mark("contributor") for ix in np.argwhere(p.input > 0)[:4096]}
         return [
             delta,
-            Sentence.of(
-                "δ passes where x > 0 (bold); where x ≤ 0 it stops — at exactly 0 too, as in PyTorch"
+            array_section(
+                f"x{n}: δ passes where x > 0 and stops where x ≤ 0 (at exactly 0 too, as in PyTorch)",
+                "input",
+                p.input,
+                passed,
             ),  # fmt: skip
             array_section(f"∂L/∂x{n}: δ where x > 0, else 0", "input_grad", p.input_grad, passed),
         ]
