@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from convgrad_cli.config import KEYS, build_problem
 from convgrad_cli.errors import ConvgradError
+from tests.support.profile import examples
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 9), st.floats(allow_nan=True, allow_infinity=True),
@@ -21,7 +22,7 @@ values = st.recursive(
 
 
 @given(st.dictionaries(st.sampled_from([*KEYS, "strides", "kernal"]), values, max_size=6))
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 def test_any_config_is_a_problem_or_a_clear_error(raw):
     try:
         problem = build_problem(raw)
@@ -44,7 +45,7 @@ def test_any_config_is_a_problem_or_a_clear_error(raw):
     groups=st.integers(0, 4),
     dims=st.one_of(st.none(), st.integers(0, 4)),
 )
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 def test_any_geometry_is_a_problem_or_a_clear_error(shape, kshape, stride, padding, groups, dims):
     raw = {"input": {"shape": shape, "fill": "ones"}, "kernel": {"shape": kshape, "fill": "ones"},
            "stride": stride, "padding": padding, "groups": groups}  # fmt: skip

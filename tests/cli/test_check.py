@@ -47,6 +47,7 @@ def test_all_configs_pass():
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_random_sweep_of_200_passes():
     result, doc = check("--random", "200", "--sweep-seed", "0")
     assert result.exit_code == 0 and doc["cases"] == 200 and doc["failed"] == 0

@@ -11,6 +11,7 @@ from convgrad_cli.cli import app
 ROOT = Path(__file__).resolve().parents[2]
 IMPLS = ROOT / "tests" / "support" / "framework_impls.py"
 runner = CliRunner()
+LOW = ["float32", "float16", "bfloat16"]
 
 
 def check(*args):
@@ -18,7 +19,7 @@ def check(*args):
     return result, (json.loads(result.stdout) if result.stdout.strip() else None)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("dtype", ["float64", *(pytest.param(d, marks=pytest.mark.slow) for d in LOW)])
 def test_a_correct_torch_implementation_passes_in_every_precision(dtype):
     pytest.importorskip("torch")
     result, doc = check(
@@ -29,6 +30,7 @@ def test_a_correct_torch_implementation_passes_in_every_precision(dtype):
     assert f"({dtype})" in doc["results"][0]["tolerance"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float64", "float16"])
 def test_a_wrong_torch_implementation_fails_in_every_precision(dtype):
     pytest.importorskip("torch")
@@ -40,6 +42,7 @@ def test_a_wrong_torch_implementation_fails_in_every_precision(dtype):
     assert "kernel_not_flipped" in named
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_a_correct_jax_implementation_passes(dtype):
     # jax narrows float64 to float32 unless x64 is on: float64 checks only pass if convgrad turns it on
@@ -55,6 +58,7 @@ def test_a_correct_jax_implementation_passes(dtype):
     )
 
 
+@pytest.mark.slow
 def test_a_wrong_jax_implementation_fails_with_its_diagnosis():
     pytest.importorskip("jax")
     result, doc = check("--random", "12", "--impl", f"{IMPLS}:jax_not_flipped", "--framework", "jax")

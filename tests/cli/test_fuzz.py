@@ -9,6 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.profile import examples
 from tests.support.strategies import geometries
 
 from .test_reliability import convgrad
@@ -109,7 +110,7 @@ def cases(draw) -> tuple[list[str], str, list[str]]:
 
 
 @given(case=cases())
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+@settings(max_examples=examples(60), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
 def test_generated_inputs_end_in_a_result_or_one_line(tmp_path_factory, case):
     command, text, flags = case

@@ -92,6 +92,7 @@ def overfull(log: str) -> list[float]:
     return [float(p) for p in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not TEX, reason="pdflatex with amsmath, xcolor, graphicx and geometry is not installed")
 @pytest.mark.parametrize("config", [*CONFIGS, None], ids=[c.stem for c in CONFIGS] + ["random20x20"])
 def test_every_view_compiles(tmp_path, config):
@@ -254,6 +255,7 @@ def rasterise(svg: Path) -> Path:
     return png
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(RSVG is None, reason="rsvg-convert is not installed")
 def test_librsvg_keeps_leading_spaces(tmp_path):
     """librsvg drops the spaces that open a text run unless the SVG says to keep
@@ -265,6 +267,7 @@ def test_librsvg_keeps_leading_spaces(tmp_path):
     assert (right - left) / export.CHAR_WIDTH == pytest.approx(5.6, abs=0.5)  # 2.7 when the spaces are lost
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(RSVG is None, reason="rsvg-convert is not installed")
 @pytest.mark.parametrize("args", [["trace", "--input", "f"], ["backward", ROOT / "configs/uneven.yaml"]])
 def test_librsvg_draws_every_line_where_the_terminal_does(tmp_path, args):
@@ -299,6 +302,7 @@ def test_librsvg_draws_every_line_where_the_terminal_does(tmp_path, args):
 # -- PNG and PDF ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_png_and_pdf_export(tmp_path):
     pytest.importorskip("matplotlib")
     from PIL import Image

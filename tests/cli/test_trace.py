@@ -13,6 +13,7 @@ from convgrad_cli.cli import app
 from convgrad_cli.config import build_problem
 from convgrad_cli.core import rules
 from convgrad_cli.core.explain import CellTrace
+from tests.support.profile import examples
 from tests.support.seed import STRIDE1_GRADS, STRIDE2_GRADS
 from tests.support.strategies import geometries
 
@@ -71,7 +72,7 @@ def test_uncovered_cell_says_so():
 
 
 @given(geometries(dims=(1, 2, 3), max_size=5), st.integers(0, 2**16), st.data())
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 def test_traced_value_is_the_numeric_gradient(g, seed, data):
     """Give every name a number: the trace of any cell equals the engine's gradient."""
     rng = np.random.default_rng(seed)

@@ -13,6 +13,7 @@ from convgrad_cli.core.names import Namer
 from convgrad_cli.core.problem import build
 from tests.support import reference
 from tests.support.operands import operands, ref_args
+from tests.support.profile import examples
 from tests.support.strategies import geometries
 
 
@@ -23,7 +24,7 @@ def problem_of(g, seed):
 
 
 @given(g=geometries(), seed=st.integers(0, 2**16))
-@settings(max_examples=80)
+@settings(max_examples=examples(80))
 def test_every_window_played_adds_up_to_the_input_gradient(g, seed):
     """Played to its end, the backward pass of each sample is the definition's ∂L/∂x;
     half-way, it holds exactly the terms of the windows played."""
@@ -74,7 +75,7 @@ def press(s: State, key: str) -> State:
 
 
 @given(g=geometries(max_size=5), keys=st.lists(st.sampled_from(KEYS + KNOB_KEYS), max_size=25))
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 def test_whatever_the_keys_the_cursor_stays_on_a_cell_and_the_view_draws(g, keys):
     s = State.start(problem_of(g, 0))
     for key in keys:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from convgrad_cli.core import layers
 from convgrad_cli.errors import ArrayError, GeometryError
 from tests.support import layer_reference as ref
+from tests.support.profile import examples
 from tests.support.strategies import conv_transpose_cases, pool_cases
 
 
@@ -17,7 +18,7 @@ def values(rng, shape, ties):
 
 
 @given(pool_cases("maxpool"), st.booleans(), st.integers(0, 2**16))
-@settings(max_examples=80)
+@settings(max_examples=examples(80))
 def test_maxpool_matches_the_definition(case, ties, seed):
     shape, params = case
     rng = np.random.default_rng(seed)

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.names import Namer
+from tests.support.profile import examples
 from tests.support.strategies import geometries
 
 SUB = "₀₁₂₃₄₅₆₇₈₉"
@@ -18,7 +19,7 @@ def subscripts(index):
 
 
 @given(geometries(max_size=12))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_every_cell_has_its_own_name_and_it_reads_back(g):
     namer = Namer(g)
     seen: dict[str, str] = {}

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.pictures import input_picture, output_picture, weight_picture
 from convgrad_cli.core.problem import Fill, build
+from tests.support.profile import examples
 from tests.support.reference import _windows
 from tests.support.strategies import geometries
 
@@ -48,7 +49,7 @@ def cell_of(g, data, shape):
 
 
 @given(geometries(dims=(1, 2, 3), max_size=5, max_batch=2), st.data())
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_an_input_cells_picture_marks_exactly_what_it_depends_on(g, data):
     cell = cell_of(g, data, g.input_shape)
     ct = CellTrace.of("input", problem_of(g), ",".join(map(str, cell)))
@@ -94,7 +95,7 @@ def test_an_input_cells_picture_marks_exactly_what_it_depends_on(g, data):
 
 
 @given(geometries(dims=(1, 2, 3), max_size=5, max_batch=2), st.data())
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 def test_an_outputs_picture_marks_its_window_and_kernel(g, data):
     out = cell_of(g, data, g.output_shape)
     ct = CellTrace.of("output", problem_of(g), ",".join(map(str, out)))
@@ -109,7 +110,7 @@ def test_an_outputs_picture_marks_its_window_and_kernel(g, data):
 
 
 @given(geometries(dims=(1, 2, 3), max_size=5, max_batch=2), st.data())
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 def test_a_weights_picture_marks_every_cell_it_met(g, data):
     weight = cell_of(g, data, g.kernel_shape)
     ct = CellTrace.of("weight", problem_of(g), ",".join(map(str, weight)))

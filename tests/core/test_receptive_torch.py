@@ -13,6 +13,7 @@ from tests.support.strategies import stacks
 
 torch = pytest.importorskip("torch")
 from tests.support import torch_layers  # noqa: E402
+from tests.support.profile import examples  # noqa: E402
 
 
 def build(case, rng):
@@ -41,7 +42,7 @@ def nonzero_field(a):
 
 
 @given(stacks(dims=(1, 2)), st.data(), st.integers(0, 2**16))
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 def test_paths_and_fields_are_the_unit_weight_jacobian(case, data, seed):
     rng = np.random.default_rng(seed)
     s, weights = build(case, rng)
@@ -67,7 +68,7 @@ def test_paths_and_fields_are_the_unit_weight_jacobian(case, data, seed):
 
 
 @given(stacks(dims=(1, 2)), st.data(), st.integers(0, 2**16))
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_an_input_cell_reaches_what_the_unit_weight_network_carries_it_to(case, data, seed):
     s, _ = build(case, np.random.default_rng(seed))
     index = tuple(data.draw(st.integers(0, n - 1)) for n in s.x.shape)
@@ -84,7 +85,7 @@ def test_an_input_cell_reaches_what_the_unit_weight_network_carries_it_to(case, 
 
 
 @given(stacks(dims=(1, 2), kinds=("conv", "maxpool", "avgpool", "relu")), st.integers(0, 2**16))
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_distill_fields_bound_the_jacobian_and_equal_it_inside_the_input(case, seed):
     s, _ = build(case, np.random.default_rng(seed))
     size = s.x.shape[2:]

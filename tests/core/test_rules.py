@@ -12,6 +12,7 @@ from convgrad_cli.core.names import Namer
 from convgrad_cli.core.ops import pad
 from tests.support import reference
 from tests.support.operands import operands, ref_args
+from tests.support.profile import examples
 from tests.support.strategies import geometries
 
 
@@ -50,7 +51,7 @@ def test_adjoint_identity(g, seed):
 
 
 @given(geometries(max_size=4, max_batch=1), st.integers(0, 2**16))
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 def test_central_finite_differences(g, seed):
     """Every entry of ∂L/∂x, ∂L/∂W, ∂L/∂b against (L(v + h) − L(v − h)) / 2h,
     with L = ⟨conv(x, W) + b, δ⟩."""
@@ -78,7 +79,7 @@ def test_central_finite_differences(g, seed):
 
 
 @given(geometries(max_size=4), st.integers(0, 2**16))
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_traced_terms_add_up_to_the_gradients(g, seed):
     """Each cell's terms, given numbers, are exactly its gradient entry."""
     x, w, _, delta = operands(g, seed)

@@ -19,6 +19,7 @@ from convgrad_cli.core.shape import (
     torch_call,
     transposed_size,
 )
+from tests.support.profile import examples
 from tests.support.strategies import geometries
 
 
@@ -42,7 +43,7 @@ def torch_shape(sol, sizes):
 
 
 @given(st.lists(st.integers(1, 40), min_size=1, max_size=2), st.data(), st.booleans())
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_every_solution_gives_the_sizes_asked_for(sizes_in, data, transposed):
     sizes_out = [data.draw(st.integers(max(1, n // 4), n * 3 if transposed else n)) for n in sizes_in]
     found = solve(sizes_in, sizes_out, transposed)
@@ -64,7 +65,7 @@ def test_every_solution_gives_the_sizes_asked_for(sizes_in, data, transposed):
 
 
 @given(st.lists(st.integers(1, 24), min_size=1, max_size=2), st.data(), st.booleans())
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_pytorch_agrees_with_every_solution(sizes_in, data, transposed):
     pytest.importorskip("torch")
     sizes_out = [data.draw(st.integers(max(1, n // 3), n * 2 if transposed else n)) for n in sizes_in]
@@ -99,7 +100,7 @@ def test_same_per_framework():
 
 
 @given(geometries(dims=(1, 2, 3), max_size=6))
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_the_coverage_map_counts_the_terms_trace_finds(g):
     counts = window_counts(g)
     og = g.out_channels // g.groups

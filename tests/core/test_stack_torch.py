@@ -12,10 +12,11 @@ from tests.support.strategies import stacks
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 from tests.support import torch_layers  # noqa: E402
+from tests.support.profile import examples  # noqa: E402
 
 
 @given(stacks(dims=(1, 2)), st.sampled_from(["sum", "mse"]), st.integers(0, 2**16))
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 def test_random_stacks_match_pytorch_autograd(case, loss, seed):
     agree(case, loss, seed)
 
@@ -24,7 +25,7 @@ def test_random_stacks_match_pytorch_autograd(case, loss, seed):
     stacks(dims=(3,), kinds=("conv", "conv_transpose", "maxpool", "relu"), depth=(2, 3)),
     st.integers(0, 2**16),
 )
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 def test_random_3d_stacks_match_pytorch_autograd(case, seed):
     # avg_pool3d refuses inputs smaller than its window that the other ranks pool; 3-D avgpool is tested alone
     agree(case, "sum", seed)

@@ -13,6 +13,7 @@ from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.engine import Tuning, blas, blocks, layout, runtime
 from tests.support import reference
 from tests.support.operands import operands, ref_args
+from tests.support.profile import examples
 from tests.support.strategies import geometries
 
 DEFAULT = Tuning()
@@ -27,7 +28,7 @@ DEFAULT = Tuning()
     by_rows=st.booleans(),
     direct=st.booleans(),
 )
-@settings(max_examples=250)
+@settings(max_examples=examples(250))
 def test_every_engine_path_matches_the_definition(g, seed, budget, threads, compact, by_rows, direct):
     """Blocks of whole samples, of rows, of single outputs (a budget of a few
     bytes); columns compact or spanning the flat image; kernel rows as products of

@@ -9,6 +9,7 @@ from convgrad_cli import api
 from convgrad_cli.core import rules
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.engine import Tuning
+from tests.support.profile import examples
 from tests.support.strategies import geometries
 
 torch = pytest.importorskip("torch")
@@ -26,7 +27,7 @@ def torch_grads(g: Geometry, x, w, b, delta):
 
 
 @given(geometries(), st.integers(0, 2**16))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_forward_and_backward_match_pytorch(g, seed):
     rng = np.random.default_rng(seed)
     x, w = rng.standard_normal(g.input_shape), rng.standard_normal(g.kernel_shape)
@@ -60,7 +61,7 @@ def test_unbatched_input_like_pytorch():
 
 
 @given(geometries(), st.integers(0, 2**16))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_printed_transposed_convolution_runs_and_is_the_input_grad(g, seed):
     """backward's printed code, evaluated as printed, is autograd's ∂L/∂x — asymmetric
     padding and uncovered cells included, and never a negative output_padding."""

@@ -131,6 +131,7 @@ def test_explore_needs_a_terminal():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
 def test_in_a_browser_hovering_b_shows_its_gradient_and_stepping_fills_dx(tmp_path):
     with opened(make(tmp_path)) as page:
@@ -155,6 +156,7 @@ def test_in_a_browser_hovering_b_shows_its_gradient_and_stepping_fills_dx(tmp_pa
         assert page.text_content("#step-text").startswith("step 2 of 9: the window of y2 adds w1·δ2 to ∂L/∂b")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
 def test_in_a_browser_a_grouped_cell_lights_its_windows_on_its_group_only(tmp_path):
     flags = ["--stride", "2", "--padding", "1", "--dilation", "2"]
