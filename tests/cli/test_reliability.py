@@ -377,6 +377,7 @@ def base(x, w, delta, **kw):
 def prints(x, w, delta, **kw):
     print("\\x1b[2J cleared \\ud800")
     sys.stderr.write("\\x07 bell\\n")
+    sys.stdout.buffer.write(b"\\xff bytes\\n")
     raise NotImplementedError("\\x1b[31mred")
 """
 
@@ -417,6 +418,7 @@ def test_what_an_implementation_prints_reaches_stderr_escaped(tmp_path):
     assert doc["results"][0]["error"] == "not implemented: \\x1b[31mred"
     err = result.stderr.decode("utf-8")  # strict: every byte UTF-8
     assert err.count("\\x1b[2J cleared \\ud800\n") == 3 and err.count("\\x07 bell\n") == 3
+    assert err.count("\\xff bytes\n") == 3  # bytes written to sys.stdout.buffer too
     assert "\x1b" not in err and "\x07" not in err
 
 
@@ -477,9 +479,9 @@ def _hanging(tmp_path, *args, timeout=90):
 
 
 def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_path):
-    # the bound is the subprocess' timeout: 40 cases × 1 s each would not fit in it with a restart each
+    # the bound is the subprocess' timeout: 40 cases of 1 s and a restart each would not fit in it
     result, doc, suite = _hanging(tmp_path, "--random", "40", "--impl", "hangs.py:forever", "--timeout", "1",
-                                  timeout=35)  # fmt: skip
+                                  timeout=60)  # fmt: skip
     assert result.returncode == 1 and result.stderr == b""
     assert (doc["passed"], doc["errors"], doc["not_run"], doc["skipped"]) == (False, 3, 37, 0)
     why = "the implementation timed out 3 times in a row; convgrad stopped calling it"
@@ -489,7 +491,7 @@ def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_p
     assert (suite.get("errors"), suite.get("skipped")) == ("3", "37")
     assert suite.findall(".//skipped")[0].get("message") == f"not run: {why}"
     plain = convgrad("check", "--random", "5", "--impl", "hangs.py:forever", "--timeout", "1", "-f", "plain",
-                     "--width", "300", cwd=tmp_path, timeout=35).stdout.decode()  # fmt: skip
+                     "--width", "300", cwd=tmp_path, timeout=60).stdout.decode()  # fmt: skip
     assert f"0 of 5 cases pass, 3 error, 2 not run ({why})" in plain
 
 
@@ -508,7 +510,7 @@ def test_an_answer_starts_the_count_again(tmp_path):
 
 def test_the_whole_run_can_be_given_a_budget(tmp_path):
     result, doc, suite = _hanging(tmp_path, "--random", "30", "--impl", "hangs.py:slowly", "--timeout-total",
-                                  "3", timeout=40)  # fmt: skip
+                                  "3", timeout=60)  # fmt: skip
     statuses = [r["status"] for r in doc["results"]]
     assert result.returncode == 1 and not doc["passed"] and doc["errors"] == 0
     done = statuses.index("not_run")
@@ -674,3 +676,46 @@ def test_numbers_that_would_never_finish_are_refused_at_once(args, message):
     started = time.monotonic()
     one_error_line(convgrad("check", *args, timeout=20), message)
     assert time.monotonic() - started < 15  # before any case is made
+
+
+def test_what_an_implementation_starts_is_stopped_with_it(tmp_path):
+    """A process the implementation starts would keep stderr open, and a reader of it
+    (subprocess.run here, a CI step) would wait on it after convgrad ends."""
+    (tmp_path / "spawns.py").write_text(
+        "import subprocess, time\n\ndef f(x, w, delta, **kw):\n"
+        "    subprocess.Popen(['sleep', '3600'])\n    time.sleep(3600)\n"
+    )  # fmt: skip
+    result = convgrad("check", ROOT / "configs/seed_stride1.yaml", "--impl", "spawns.py:f", "--timeout", "1",
+                      cwd=tmp_path, timeout=30)  # fmt: skip
+    assert result.returncode == 1 and b"no result within 1 s" in result.stdout
+
+
+def test_the_child_dies_with_convgrad_however_convgrad_dies(tmp_path):
+    entered = tmp_path / "entered"
+    (tmp_path / "hangs.py").write_text(
+        f"import os, time\n\ndef f(x, w, delta, **kw):\n"
+        f"    open({str(entered)!r}, 'w').write(str(os.getpid()))\n    time.sleep(3600)\n"
+    )  # fmt: skip
+    with subprocess.Popen([*COMMAND, "check", "--impl", "hangs.py:f"], cwd=tmp_path,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as p:  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not (entered.exists() and entered.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        child = int(entered.read_text())  # in the implementation, asleep
+        p.kill()  # as kill -9 or a CI job's timeout does: no handler of convgrad's runs
+        p.wait(10)
+    deadline = time.monotonic() + 10
+    while _state(child) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ended = _state(child) == "Z"
+    if not ended:
+        os.kill(child, signal.SIGKILL)  # leave nothing behind, even when the test fails
+    assert ended
+
+
+def _state(pid: int) -> str:
+    """A process' state letter; ``Z`` once it has ended (a zombie, or gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import io
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -123,7 +124,7 @@ class Isolated:
         )
         self._child = subprocess.Popen(
             [sys.executable, "-c", code, str(theirs.fileno()), self.spec, json.dumps(path)],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=2,
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=2, start_new_session=True,
         )  # fmt: skip
         theirs.close()
         self._conn = Connection(ours.detach())
@@ -190,7 +191,12 @@ class Isolated:
             self._conn.close()
             self._conn = None
         if self._child is not None:
-            self._child.kill()
+            # the whole group: a process the implementation started would hold stderr open, and
+            # whoever reads convgrad's stderr (a CI step) would wait for it after convgrad ends
+            try:
+                os.killpg(self._child.pid, signal.SIGKILL)
+            except OSError:
+                self._child.kill()
             self._child.wait(5)
         self._child = None
 
@@ -200,14 +206,23 @@ class Isolated:
 
 class _SafeStream(io.TextIOBase):
     """The child's stdout and stderr: what the implementation prints reaches the
-    parent's stderr with each unsafe character as an escape (see :mod:`..text`)."""
+    parent's stderr with each unsafe character as an escape (see :mod:`..text`).
+    Bytes written to its ``buffer`` too; only writes to the file descriptor itself
+    (``os.write(1, …)``, C code) pass as they are."""
+
+    encoding = "utf-8"
+    errors = "backslashreplace"
 
     def __init__(self, real: Any) -> None:
         self._real = real
+        self.buffer = _SafeBuffer(self)
 
     def write(self, text: str) -> int:
         self._real.write(printable_lines(text))
         return len(text)
+
+    def writable(self) -> bool:
+        return True
 
     def flush(self) -> None:
         self._real.flush()
@@ -219,13 +234,42 @@ class _SafeStream(io.TextIOBase):
         return False
 
 
+class _SafeBuffer(io.RawIOBase):
+    """``sys.stdout.buffer`` of the child: bytes, decoded (a byte that is not UTF-8 kept as its escape)."""
+
+    def __init__(self, text: _SafeStream) -> None:
+        self._text = text
+
+    def write(self, data: Any) -> int:
+        self._text.write(bytes(data).decode("utf-8", "surrogateescape"))
+        return len(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        self._text.flush()
+
+
+def _die_with_parent() -> None:
+    """On Linux, the kernel kills this child when convgrad dies, however it dies (``kill -9``,
+    a CI job's timeout): in a session of its own, no signal to convgrad's group reaches it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the child still ends when it next reads from the closed socket
+
+
 def _serve(fd: int, spec: str) -> None:
     """The child: load the implementation, then answer calls on socket ``fd`` until the parent goes."""
-    import signal
     from multiprocessing.connection import Connection
 
-    # Ctrl-C stops the parent, which ends this child; a KeyboardInterrupt here is the implementation's own
+    # Ctrl-C stops the parent (this child is in a session of its own), which ends this child;
+    # a KeyboardInterrupt here is the implementation's own
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     # fd 1 is the parent's stderr already; its prints must not reach stdout
     sys.stdout = sys.stderr = _SafeStream(sys.__stderr__)
     conn = Connection(fd)
