@@ -140,32 +140,22 @@ def check(
             raise OutputError(f"{str(junit_xml)!r} exists; pass --force to overwrite it")
         if save_failing is not None:
             can_hold(save_failing, f"--save-failing {str(save_failing)!r}", make=True)
+        _can_finish(timeout, timeout_total, random, directions)
         if flags.layer not in (None, "conv"):  # another kind of layer: its own cases and references
             from .layer_check import check_layer
 
             refused = {"configs": targets, "--framework": framework != "numpy", "--layout": layout != "full",
                        "--junit-xml": junit_xml, "--save-failing": save_failing}  # fmt: skip
-            return check_layer(flags, impl, random, sweep_seed, rtol, atol, timeout, out, refused)
+            return check_layer(
+                flags, impl, random, sweep_seed, rtol, atol, (timeout, timeout_total), out, refused
+            )
         import numpy as np
 
         from convgrad_cli.config import config_paths, load, source_name
         from convgrad_cli.core import check as core
-        from convgrad_cli.core.check.run import MAX_DIRECTIONS, MAX_RANDOM, MAX_SECONDS
         from convgrad_cli.core.check.tolerance import DTYPES
         from convgrad_cli.core.text import printable
 
-        for name, seconds, low in (("--timeout", timeout, 0.1), ("--timeout-total", timeout_total, 1)):
-            if seconds is not None and not seconds <= MAX_SECONDS:  # inf and nan too
-                raise ConfigError(
-                    f"{name} {seconds!r} is not allowed; give {low:g} to {MAX_SECONDS:,.0f} seconds"
-                )
-        if random > MAX_RANDOM:
-            raise ConfigError(f"--random {random} is not allowed; give 0 to {MAX_RANDOM:,} cases")
-        if not 1 <= directions <= MAX_DIRECTIONS:
-            raise ConfigError(
-                f"--directions {directions} is not allowed; give 1 to {MAX_DIRECTIONS}: each costs four forward "
-                "passes, and one already catches a wrong gradient"
-            )
         dims = _dims(flags.dims)
         dtype = flags.dtype
         if dtype is not None and dtype not in DTYPES:
@@ -226,6 +216,24 @@ def check(
         return ExitStatus.CHECK_FAILED if bad else ExitStatus.OK
 
     guard(out.debug, body)
+
+
+def _can_finish(timeout: float, timeout_total: Optional[float], random: int, directions: int) -> None:
+    """Refuse numbers that would not finish, saying what is allowed."""
+    from convgrad_cli.core.check.run import MAX_DIRECTIONS, MAX_RANDOM, MAX_SECONDS
+
+    for name, seconds, low in (("--timeout", timeout, 0.1), ("--timeout-total", timeout_total, 1)):
+        if seconds is not None and not seconds <= MAX_SECONDS:  # inf and nan too
+            raise ConfigError(
+                f"{name} {seconds!r} is not allowed; give {low:g} to {MAX_SECONDS:,.0f} seconds"
+            )
+    if random > MAX_RANDOM:
+        raise ConfigError(f"--random {random} is not allowed; give 0 to {MAX_RANDOM:,} cases")
+    if not 1 <= directions <= MAX_DIRECTIONS:
+        raise ConfigError(
+            f"--directions {directions} is not allowed; give 1 to {MAX_DIRECTIONS}: each costs four forward "
+            "passes, and one already catches a wrong gradient"
+        )
 
 
 def _dims(text: Optional[str]) -> tuple[int, ...]:

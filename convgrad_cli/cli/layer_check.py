@@ -12,7 +12,7 @@ from .output import Shown, show
 
 
 def check_layer(flags: ProblemFlags, impl: Optional[str], random: int, sweep_seed: int, rtol: Optional[float],
-                atol: Optional[float], timeout: float, out: OutputFlags, refused: dict[str, Any]) -> int:  # fmt: skip
+                atol: Optional[float], timeouts: tuple, out: OutputFlags, refused: dict[str, Any]) -> int:  # fmt: skip
     """The anchors of the kind and ``random`` drawn cases; exit 1 if any fails."""
     from convgrad_cli.core import layercheck as core
     from convgrad_cli.core.check.tolerance import Tolerance
@@ -39,7 +39,7 @@ def check_layer(flags: ProblemFlags, impl: Optional[str], random: int, sweep_see
         )
     dims = _dims(flags.dims)
     cases = core.anchors(kind) + core.random_cases(kind, random, sweep_seed, dims)
-    fn, close = isolated(kind, impl, timeout) if impl else (None, lambda: None)
+    fn, close = isolated(kind, impl, *timeouts) if impl else (None, lambda: None)
     tol = Tolerance("float64", rtol, atol)
     try:
         results = [core.check_case(c, fn, tol) for c in cases]
@@ -47,7 +47,7 @@ def check_layer(flags: ProblemFlags, impl: Optional[str], random: int, sweep_see
         close()
     label = impl or "convgrad"
     show(out, Shown(lambda: layercheck_view(kind, label, results), lambda: layercheck_json(kind, results)))
-    bad = any(r.status in ("failed", "error") for r in results)
+    bad = any(r.status in ("failed", "error", "not_run") for r in results)
     return ExitStatus.CHECK_FAILED if bad else ExitStatus.OK
 
 

@@ -126,6 +126,7 @@ def layercheck_json(kind: str, results: list[LayerResult]) -> dict[str, Any]:
         "cases": len(results),
         "failed": sum(r.status == "failed" for r in results),
         "errors": sum(r.status == "error" for r in results),
+        "not_run": sum(r.status == "not_run" for r in results),
         "results": [
             {"name": r.case.name, "case": case(r.case), "status": r.status, "error": r.error,
              "checks": [vars(c) for c in r.checks],

@@ -719,3 +719,15 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return "Z"
+
+
+def test_check_layer_stops_an_implementation_that_hangs_as_check_does(tmp_path):
+    (tmp_path / "relu.py").write_text("import time\n\ndef f(x, delta, **kw):\n    time.sleep(3600)\n")
+    result = convgrad("check", "--layer", "relu", "--random", "6", "--impl", "relu.py:f", "--timeout", "1",
+                      "-f", "json", cwd=tmp_path, timeout=60)  # fmt: skip
+    doc = json.loads(result.stdout)
+    assert result.returncode == 1 and result.stderr == b"" and not doc["passed"]
+    assert [r["status"] for r in doc["results"]] == ["error"] * 3 + ["not_run"] * 4
+    assert doc["not_run"] == 4 and doc["results"][-1]["error"].startswith(
+        "the implementation timed out 3 times"
+    )

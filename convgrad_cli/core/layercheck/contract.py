@@ -85,9 +85,9 @@ def _checked(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def isolated(kind: str, spec: str, timeout: float) -> tuple[Any, Any]:
-    """The user's function in a child process, each call given ``timeout`` seconds:
-    ``(impl, closer)`` with ``impl`` called as :func:`call` is."""
+def isolated(kind: str, spec: str, timeout: float, total: float | None = None) -> tuple[Any, Any]:
+    """The user's function in a child process, each call given ``timeout`` seconds (and the
+    run ``total``): ``(impl, closer)`` with ``impl`` called as :func:`call` is."""
     import os
 
     from convgrad_cli.core.check.contract import Call
@@ -96,7 +96,7 @@ def isolated(kind: str, spec: str, timeout: float) -> tuple[Any, Any]:
     from .adapter import VARIABLE
 
     os.environ[VARIABLE] = f"{kind}|{spec}"
-    child = Isolated("convgrad_cli.core.layercheck.adapter:backward", timeout)
+    child = Isolated("convgrad_cli.core.layercheck.adapter:backward", timeout, total)
 
     def impl(
         case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from convgrad_cli.core.check.contract import ContractError, Skipped
+from convgrad_cli.core.check.contract import ContractError, NotRun, Skipped
 from convgrad_cli.core.check.mistakes import Diagnosis
 from convgrad_cli.core.check.tolerance import Tolerance
 from convgrad_cli.core.layers import AvgPool, ConvTranspose, Layer, MaxPool
@@ -48,7 +48,7 @@ class Check:
 @dataclass(frozen=True)
 class LayerResult:
     case: LayerCase
-    status: str  # passed, failed, error, skipped
+    status: str  # passed, failed, error, skipped, not_run
     checks: list[Check] = field(default_factory=list)
     error: str = ""
     diagnosis: list[Diagnosis] = field(default_factory=list)
@@ -90,6 +90,8 @@ def check_case(
         got = (impl or own)(case, x, w, delta)
     except Skipped as exc:
         return LayerResult(case, "skipped", error=str(exc))
+    except NotRun as exc:  # it hung too often, or the run's time ran out: never a pass
+        return LayerResult(case, "not_run", error=str(exc))
     except ContractError as exc:
         return LayerResult(case, "error", error=str(exc))
     layer = _bound(case, w)

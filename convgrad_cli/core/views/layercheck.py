@@ -9,7 +9,7 @@ from convgrad_cli.core.layercheck.stack import StackCheck
 
 from .blocks import Block, Heading, Sentence, Span, Table, View
 
-MARK = {"passed": "✓", "failed": "✗", "error": "error", "skipped": "skipped"}
+MARK = {"passed": "✓", "failed": "✗", "error": "error", "skipped": "skipped", "not_run": "not run"}
 
 
 def layercheck_view(kind: str, label: str, results: list[LayerResult]) -> View:
@@ -33,6 +33,9 @@ def layercheck_view(kind: str, label: str, results: list[LayerResult]) -> View:
     bad = sum(r.status in ("failed", "error") for r in results)
     passed = sum(r.passed for r in results)
     verdict = f"{passed} of {len(results)} cases pass" + (f", {bad} fail" if bad else "")
+    not_run = [r for r in results if r.status == "not_run"]
+    if not_run:  # why, once: each has the same reason
+        verdict += f", {len(not_run)} not run ({not_run[0].error})"
     blocks.append(Sentence((Span(verdict, strong=True),)))
     return View("check", tuple(blocks))
 
