@@ -227,7 +227,12 @@ def init(
         if exists(path) and not force:
             raise OutputError(f"{str(path)!r} exists; pass --force to overwrite it")
         write_atomic(path, template())
-        print(f"wrote {path}; try: convgrad trace {path} --input a", file=sys.stderr)
+        import shlex
+
+        from convgrad_cli.core.text import printable
+
+        name = printable(str(path))
+        print(f"wrote {name}; try: convgrad trace {shlex.quote(name)} --input a", file=sys.stderr)
 
     guard(debug, body)
 
@@ -237,6 +242,8 @@ def run() -> None:
     and at most one line on stderr — usage errors too, and a closed stdout."""
     import errno
     import signal
+
+    from convgrad_cli.core.text import printable
 
     from .output import ClosedStream, die_of_sigpipe, tolerant_streams
 
@@ -265,11 +272,11 @@ def run() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         where = f"; see {exc.ctx.command_path} --help" if exc.ctx is not None else ""  # type: ignore[attr-defined]
-        message = exc.format_message().rstrip(".")
+        message = printable(exc.format_message().rstrip("."))  # it may quote what was typed
         print(f"convgrad: error: {message[:1].lower() + message[1:]}{where}", file=sys.stderr)
         sys.exit(2)
     except ClickException as exc:
-        print(f"convgrad: error: {exc.format_message()}", file=sys.stderr)
+        print(f"convgrad: error: {printable(exc.format_message())}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except typer.Abort:
         print("convgrad: interrupted", file=sys.stderr)

@@ -58,7 +58,9 @@ def explore(
             from convgrad_cli.render.page import page
 
             write_atomic(export, page(state))
-            print(f"wrote {export}; open it in a browser", file=sys.stderr)
+            from convgrad_cli.core.text import printable
+
+            print(f"wrote {printable(str(export))}; open it in a browser", file=sys.stderr)
             return
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise ConfigError("explore needs a terminal; --export page.html writes the web page instead")

@@ -731,3 +731,12 @@ def test_check_layer_stops_an_implementation_that_hangs_as_check_does(tmp_path):
     assert doc["not_run"] == 4 and doc["results"][-1]["error"].startswith(
         "the implementation timed out 3 times"
     )
+
+
+def test_what_was_typed_is_shown_escaped_in_every_line(tmp_path):
+    one_error_line(convgrad("forward", "--\x1b[2Jx"), "no such option: --\\x1b[2Jx")
+    one_error_line(convgrad("fo\x1brward"), "no such command 'fo\\x1brward'")
+    name = os.fsencode(tmp_path) + b"/\xff\x1b[31m x.yaml"
+    wrote = convgrad("init", name)
+    assert wrote.returncode == 0 and (b"\\xff\\x1b[31m x.yaml' --input a\n") in wrote.stderr
+    assert b"\x1b" not in wrote.stderr and os.path.exists(name)
