@@ -5,11 +5,14 @@ or ``'same'``/``'valid'``."""
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 
 from convgrad_cli.errors import GeometryError
+
+T = TypeVar("T")
 
 #: Zeros ``(before, after)`` on one axis.
 Pair = tuple[int, int]
@@ -27,6 +30,29 @@ def short(value: Any) -> str:
 def is_int(value: Any) -> bool:
     """An integer, Python's or NumPy's (``np.int64(2)``, as PyTorch takes them), but not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def collapse(values: Iterable[T]) -> T | tuple[T, ...]:
+    """One value when every axis has the same, as PyTorch takes it, else one per axis.
+
+    >>> collapse((2, 2)), collapse([1, 2])
+    (2, (1, 2))
+    """
+    each = tuple(values)
+    return each[0] if len(set(each)) == 1 else each
+
+
+def compact(values: Iterable[object], sep: str | None = ",") -> str:
+    """Per-axis values as text: once when every axis agrees, else each axis's joined
+    by ``sep``; ``sep=None`` writes them as a Python call takes them.
+
+    >>> compact((2, 2)), compact((1, 2)), compact((3, 4), "×"), compact((1, 2), None)
+    ('2', '1,2', '3×4', '(1, 2)')
+    """
+    each = tuple(values)
+    if len(set(each)) == 1:
+        return str(each[0])
+    return "(" + ", ".join(map(str, each)) + ")" if sep is None else sep.join(map(str, each))
 
 
 def per_axis(value: Any, n: int, name: str) -> tuple[int, ...]:

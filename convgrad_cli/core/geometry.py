@@ -15,7 +15,7 @@ import numpy as np
 
 from convgrad_cli.errors import ArrayError, GeometryError
 
-from .axes import MAX_SIZE, Pair, is_int, per_axis, per_axis_padding, resolve_padding_mode, short
+from .axes import MAX_SIZE, Pair, compact, is_int, per_axis, per_axis_padding, resolve_padding_mode, short
 
 
 @dataclass(frozen=True)
@@ -207,18 +207,15 @@ class Geometry:
         """One line for tables and headings, e.g. ``1×1×4×4 * 1×1×2×2 s2 p1``;
         padding, dilation and groups appear when they are not the default."""
 
-        def axes(t: tuple[int, ...]) -> str:
-            return ",".join(map(str, t)) if len(set(t)) > 1 else str(t[0])
-
         pads = self.padding
         if all(b == a for b, a in pads):
-            pad = axes(tuple(b for b, _ in pads))
+            pad = compact(b for b, _ in pads)
         else:
             pad = ",".join(f"{b}/{a}" for b, a in pads)
         text = f"{'×'.join(map(str, self.input_shape))} * {'×'.join(map(str, self.kernel_shape))}"
-        text += f" s{axes(self.stride)}"
+        text += f" s{compact(self.stride)}"
         text += f" p{pad}" if pad != "0" else ""
-        text += f" d{axes(self.dilation)}" if set(self.dilation) != {1} else ""
+        text += f" d{compact(self.dilation)}" if set(self.dilation) != {1} else ""
         return text + (f" g{self.groups}" if self.groups > 1 else "")
 
 

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .axes import compact
 from .geometry import Geometry
 from .ops import dilate, flip_kernel, pad
 
 if TYPE_CHECKING:
-    from convgrad_cli.engine import Tuning
+    from convgrad_cli.engine import Conv, Tuning
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -26,14 +27,17 @@ def _engine():  # type: ignore[no-untyped-def]
     return engine
 
 
+def _conv(geom: Geometry) -> Conv:
+    """How ``geom``'s kernel slides, as the engine takes it."""
+    return _engine().Conv(geom.stride, geom.padding, geom.dilation, geom.groups)
+
+
 def forward(
     geom: Geometry, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None, tuning: Tuning | None = None
 ) -> np.ndarray:
     """``y = correlate(pad(x, padding), W) + b`` — the kernel is not flipped."""
     engine = _engine()
-    return engine.correlate(
-        x, w, geom.stride, geom.padding, geom.dilation, geom.groups, bias, tuning or engine.default()
-    )
+    return engine.correlate(x, w, _conv(geom), bias, tuning or engine.default())
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,26 @@ def backward_steps(
     dilated_delta = dilate(delta, geom.stride)
     padded_delta = pad(dilated_delta, geom.delta_padding)
     flipped_kernel = flip_kernel(w, geom.groups)
-    engine = _engine()
-    input_grad = engine.correlate(
-        padded_delta, flipped_kernel, (1,) * geom.ndim, ((0, 0),) * geom.ndim, geom.dilation, geom.groups,
-        None, tuning or engine.default(),
-    )  # fmt: skip
+    input_grad = correlate_flipped(padded_delta, flipped_kernel, geom.dilation, geom.groups, tuning)
     return BackwardSteps(dilated_delta, padded_delta, flipped_kernel, input_grad)
+
+
+def correlate_flipped(
+    padded_delta: np.ndarray,
+    flipped_kernel: np.ndarray,
+    dilation: tuple[int, ...],
+    groups: int,
+    tuning: Tuning | None = None,
+) -> np.ndarray:
+    """The pipeline's last step: ``correlate(padded δ, flipped kernel)`` at stride 1 and
+    no padding, the kernel's taps ``dilation`` apart, its in/out axes already swapped.
+
+    Shapes: ``padded_delta (N, O, *P)``, ``flipped_kernel (C, O/g, *k)`` → ``(N, C, *(P − d·(k−1)))``.
+    """
+    engine = _engine()
+    ndim = len(dilation)
+    conv = engine.Conv((1,) * ndim, ((0, 0),) * ndim, tuple(dilation), groups)
+    return engine.correlate(padded_delta, flipped_kernel, conv, None, tuning or engine.default())
 
 
 def input_grad(geom: Geometry, w: np.ndarray, delta: np.ndarray, tuning: Tuning | None = None) -> np.ndarray:
@@ -73,25 +91,13 @@ def input_grad(geom: Geometry, w: np.ndarray, delta: np.ndarray, tuning: Tuning 
     at stride > 1 its zeros are never multiplied. A test proves the two agree.
     """
     engine = _engine()
-    return engine.correlate_input_grad(
-        delta,
-        w,
-        geom.in_size,
-        geom.stride,
-        geom.padding,
-        geom.dilation,
-        geom.groups,
-        tuning or engine.default(),
-    )
+    return engine.correlate_input_grad(delta, w, geom.in_size, _conv(geom), tuning or engine.default())
 
 
 def weight_grad(geom: Geometry, x: np.ndarray, delta: np.ndarray, tuning: Tuning | None = None) -> np.ndarray:
     """``dW[k] = Σ_p δ[p] · pad(x)[p·s + k·d]`` — the input correlated with the dilated δ."""
     engine = _engine()
-    return engine.correlate_weight_grad(
-        x, delta, geom.kernel_size, geom.stride, geom.padding, geom.dilation, geom.groups,
-        tuning or engine.default(),
-    )  # fmt: skip
+    return engine.correlate_weight_grad(x, delta, geom.kernel_size, _conv(geom), tuning or engine.default())
 
 
 def bias_grad(delta: np.ndarray) -> np.ndarray:
@@ -117,13 +123,10 @@ class TransposedConvolution:
 
     @property
     def code(self) -> str:
-        def one(v: tuple[int, ...]) -> str:
-            return str(v[0]) if len(set(v)) == 1 else "(" + ", ".join(map(str, v)) + ")"
-
         call = (
-            f"F.{self.function.rsplit('.', 1)[-1]}(delta, W, stride={one(self.stride)}, "
-            f"padding={one(self.padding)}, output_padding={one(self.output_padding)}, "
-            f"dilation={one(self.dilation)}, groups={self.groups})"
+            f"F.{self.function.rsplit('.', 1)[-1]}(delta, W, stride={compact(self.stride, None)}, "
+            f"padding={compact(self.padding, None)}, output_padding={compact(self.output_padding, None)}, "
+            f"dilation={compact(self.dilation, None)}, groups={self.groups})"
         )
         if not any(b or a for b, a in self.crop):
             return call

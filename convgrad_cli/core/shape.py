@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from convgrad_cli.core.axes import compact
 from convgrad_cli.errors import ConfigError
 
 #: What is tried when a flag does not fix it.
@@ -164,23 +165,19 @@ def nearest(sizes_in: Sequence[int], sizes_out: Sequence[int], transposed: bool)
 # -- the calls ---------------------------------------------------------------------------------------------
 
 
-def _one(values: Sequence[int]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else "(" + ", ".join(map(str, values)) + ")"
-
-
 def torch_call(sol: Solution, channels: tuple[int, int] = (1, 1)) -> str:
     """``torch.nn.Conv2d(1, 1, kernel_size=3, stride=2, padding=1)`` — with a ZeroPad first
     where the padding is asymmetric (PyTorch's convolutions pad alike on both sides)."""
     nd = len(sol.axes)
-    ks, ss, ds = (_one([getattr(a, f) for a in sol.axes]) for f in ("kernel", "stride", "dilation"))
+    ks, ss, ds = (compact([getattr(a, f) for a in sol.axes], None) for f in ("kernel", "stride", "dilation"))
     args = f"{channels[0]}, {channels[1]}, kernel_size={ks}, stride={ss}"
     if sol.transposed:
-        args += f", padding={_one([a.padding[0] for a in sol.axes])}"
+        args += f", padding={compact([a.padding[0] for a in sol.axes], None)}"
         if any(a.output_padding for a in sol.axes):
-            args += f", output_padding={_one([a.output_padding for a in sol.axes])}"
+            args += f", output_padding={compact([a.output_padding for a in sol.axes], None)}"
     elif sol.symmetric:
         if any(a.padding[0] for a in sol.axes):
-            args += f", padding={_one([a.padding[0] for a in sol.axes])}"
+            args += f", padding={compact([a.padding[0] for a in sol.axes], None)}"
     if any(a.dilation > 1 for a in sol.axes):
         args += f", dilation={ds}"
     call = f"torch.nn.{'ConvTranspose' if sol.transposed else 'Conv'}{nd}d({args})"
@@ -215,7 +212,7 @@ def keras_call(sol: Solution, sizes_in: Sequence[int]) -> str | None:
         mode = "same"
     else:
         return None
-    ks, ss, ds = (_one([getattr(a, f) for a in sol.axes]) for f in ("kernel", "stride", "dilation"))
+    ks, ss, ds = (compact([getattr(a, f) for a in sol.axes], None) for f in ("kernel", "stride", "dilation"))
     args = f"1, {ks}, strides={ss}, padding='{mode}'"
     if any(a.dilation > 1 for a in sol.axes):
         args += f", dilation_rate={ds}"

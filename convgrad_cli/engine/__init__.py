@@ -8,6 +8,7 @@ and ``tuning`` the thresholds.
 """
 
 from .dense import correlate, correlate_input_grad, correlate_weight_grad
+from .layout import Conv
 from .tuning import Tuning, default
 
-__all__ = ["Tuning", "correlate", "correlate_input_grad", "correlate_weight_grad", "default"]
+__all__ = ["Conv", "Tuning", "correlate", "correlate_input_grad", "correlate_weight_grad", "default"]

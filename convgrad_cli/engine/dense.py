@@ -32,19 +32,12 @@ import numpy as np
 
 from . import blas, depthwise, runtime
 from .blocks import Block, Buffered, cells, emit, outputs, source_view, tap_view, widen, with_buffers
-from .layout import Layout, Pair, layout_for, merge, split
+from .layout import Conv, Layout, layout_for, merge, split
 from .tuning import Tuning
 
 
 def correlate(
-    x: np.ndarray,
-    w: np.ndarray,
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-    groups: int,
-    bias: np.ndarray | None,
-    tuning: Tuning,
+    x: np.ndarray, w: np.ndarray, conv: Conv, bias: np.ndarray | None, tuning: Tuning
 ) -> np.ndarray:
     """Grouped cross-correlation of ``pad(x)`` with ``w``, plus ``bias`` if given.
 
@@ -54,12 +47,11 @@ def correlate(
     """
     n, c = x.shape[:2]
     out_ch, cg = w.shape[:2]
+    groups = conv.groups
     if cg == out_ch // groups == 1:
-        return depthwise.correlate(x, w, stride, padding, dilation, bias, tuning)
+        return depthwise.correlate(x, w, conv, bias, tuning)
     by_rows = _by_rows(cg, w.shape[2:], tuning)
-    lay = layout_for(
-        x.shape[2:], padding, w.shape[2:], stride, dilation, tuning.compact_waste, by_rows=by_rows
-    )
+    lay = layout_for(x.shape[2:], w.shape[2:], conv, tuning.compact_waste, by_rows=by_rows)
     y = np.empty((n, out_ch, *lay.out), dtype=np.result_type(x, w))
     shares = _shares(n, n * y[0, 0].size * w.size, tuning)
     direct = _direct(lay, (cg, out_ch // groups), tuning, y.dtype, x.dtype, w.dtype)
@@ -83,14 +75,7 @@ def correlate(
 
 
 def correlate_input_grad(
-    delta: np.ndarray,
-    w: np.ndarray,
-    in_size: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-    groups: int,
-    tuning: Tuning,
+    delta: np.ndarray, w: np.ndarray, in_size: tuple[int, ...], conv: Conv, tuning: Tuning
 ) -> np.ndarray:
     """The adjoint of :func:`correlate` with respect to ``x``.
 
@@ -98,11 +83,11 @@ def correlate_input_grad(
     dropped — a col2im scatter: the dilated δ's zeros are never multiplied.
     """
     n, out_ch = delta.shape[:2]
-    cg = w.shape[1]
+    cg, groups = w.shape[1], conv.groups
     c, og = cg * groups, out_ch // groups
     if cg == og == 1:
-        return depthwise.input_grad(delta, w, tuple(in_size), stride, padding, dilation, tuning)
-    lay = layout_for(tuple(in_size), padding, w.shape[2:], stride, dilation, tuning.compact_waste)
+        return depthwise.input_grad(delta, w, tuple(in_size), conv, tuning)
+    lay = layout_for(tuple(in_size), w.shape[2:], conv, tuning.compact_waste)
     dtype = np.result_type(delta, w)
     dx = (np.zeros if lay.in_place else np.empty)((n, c, *in_size), dtype=dtype)
     direct = _direct(lay, (cg, og), tuning, dtype, delta.dtype, w.dtype)
@@ -132,28 +117,19 @@ def correlate_input_grad(
 
 
 def correlate_weight_grad(
-    x: np.ndarray,
-    delta: np.ndarray,
-    kernel_size: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-    groups: int,
-    tuning: Tuning,
+    x: np.ndarray, delta: np.ndarray, kernel_size: tuple[int, ...], conv: Conv, tuning: Tuning
 ) -> np.ndarray:
     """The adjoint of :func:`correlate` with respect to ``w``.
 
     ``dw[o, c, k] = Σ_{n, p} δ[n, o, p] · x_pad[n, group(o)·C/g + c, p·s + k·d]``
     """
     n, c = x.shape[:2]
-    out_ch = delta.shape[1]
+    out_ch, groups = delta.shape[1], conv.groups
     cg, og = c // groups, out_ch // groups
     if cg == og == 1:
-        return depthwise.weight_grad(x, delta, tuple(kernel_size), stride, padding, dilation, tuning)
+        return depthwise.weight_grad(x, delta, tuple(kernel_size), conv, tuning)
     by_rows = _by_rows(cg, tuple(kernel_size), tuning)
-    lay = layout_for(
-        x.shape[2:], padding, tuple(kernel_size), stride, dilation, tuning.compact_waste, by_rows
-    )
+    lay = layout_for(x.shape[2:], tuple(kernel_size), conv, tuning.compact_waste, by_rows)
     dtype = np.result_type(x, delta)
     parts = ((len(lay.sources) * c, lay.reach), (out_ch, lay.reach))
     shares = _shares(n, n * delta[0, 0].size * out_ch * cg * prod(kernel_size), tuning)

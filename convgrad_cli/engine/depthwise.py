@@ -18,7 +18,7 @@ import numpy as np
 
 from . import runtime
 from .blocks import Buffered, emit, outputs, tap_view, widen, with_buffers
-from .layout import Layout, Pair, layout_for, merge, split
+from .layout import Conv, Layout, layout_for, merge, split
 from .tuning import Tuning
 
 T = TypeVar("T")
@@ -28,16 +28,10 @@ Part = tuple[slice, slice]
 
 
 def correlate(
-    x: np.ndarray,
-    w: np.ndarray,
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-    bias: np.ndarray | None,
-    tuning: Tuning,
+    x: np.ndarray, w: np.ndarray, conv: Conv, bias: np.ndarray | None, tuning: Tuning
 ) -> np.ndarray:
     """``y[n, c, p] = Σ_k w[c, k] · x_pad[n, c, p·s + k·d] + b[c]``."""
-    lay = layout_for(x.shape[2:], padding, w.shape[2:], stride, dilation, compact=False)
+    lay = layout_for(x.shape[2:], w.shape[2:], conv, compact=False)
     n, c = x.shape[:2]
     y = np.empty((n, c, *lay.out), dtype=np.result_type(x, w))
     wk = w.reshape(c, -1)
@@ -59,16 +53,10 @@ def correlate(
 
 
 def input_grad(
-    delta: np.ndarray,
-    w: np.ndarray,
-    in_size: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-    tuning: Tuning,
+    delta: np.ndarray, w: np.ndarray, in_size: tuple[int, ...], conv: Conv, tuning: Tuning
 ) -> np.ndarray:
     """``dx_pad[n, c, p·s + k·d] += w[c, k] · δ[n, c, p]``, the padding then dropped."""
-    lay = layout_for(in_size, padding, w.shape[2:], stride, dilation, compact=False)
+    lay = layout_for(in_size, w.shape[2:], conv, compact=False)
     n, c = delta.shape[:2]
     dx = (np.zeros if lay.in_place else np.empty)((n, c, *in_size), dtype=np.result_type(delta, w))
     wk = w.reshape(c, -1)
@@ -95,17 +83,11 @@ def input_grad(
 
 
 def weight_grad(
-    x: np.ndarray,
-    delta: np.ndarray,
-    kernel_size: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-    tuning: Tuning,
+    x: np.ndarray, delta: np.ndarray, kernel_size: tuple[int, ...], conv: Conv, tuning: Tuning
 ) -> np.ndarray:
     """``dw[c, k] = Σ_{n, p} δ[n, c, p] · x_pad[n, c, p·s + k·d]``: a batched dot
     product per tap."""
-    lay = layout_for(x.shape[2:], padding, kernel_size, stride, dilation, compact=False)
+    lay = layout_for(x.shape[2:], kernel_size, conv, compact=False)
     n, c = delta.shape[:2]
     dtype = np.result_type(x, delta)
 

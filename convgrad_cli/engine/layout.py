@@ -42,6 +42,18 @@ Pair = tuple[int, int]
 
 
 @dataclass(frozen=True)
+class Conv:
+    """How a kernel slides over its input, per spatial axis: ``stride``, ``padding``
+    ``(before, after)`` and ``dilation``; and the ``groups`` its channels fall in.
+    Every entry point of the engine takes one (the sizes come with the arrays)."""
+
+    stride: tuple[int, ...]
+    padding: tuple[Pair, ...]
+    dilation: tuple[int, ...]
+    groups: int = 1
+
+
+@dataclass(frozen=True)
 class Layout:
     """The phase images of a padded input and where each kernel tap reads them.
 
@@ -122,10 +134,8 @@ class Layout:
 @lru_cache(maxsize=256)
 def layout_for(
     in_size: tuple[int, ...],
-    padding: tuple[Pair, ...],
     kernel_size: tuple[int, ...],
-    stride: tuple[int, ...],
-    dilation: tuple[int, ...],
+    conv: Conv,
     compact: bool | float,
     by_rows: bool = True,
 ) -> Layout:
@@ -133,6 +143,7 @@ def layout_for(
     ones again and again). ``compact`` is a bool, or the share of junk work past
     which columns hold the outputs alone; ``by_rows=False`` copies every tap even
     where kernel rows could be views."""
+    padding, stride, dilation = conv.padding, conv.stride, conv.dilation
     padded = [n + b + a for n, (b, a) in zip(in_size, padding)]
     out = tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded, kernel_size, stride, dilation))
     phase_size = tuple(-(-p // s) for p, s in zip(padded, stride))

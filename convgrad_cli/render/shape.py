@@ -10,6 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from convgrad_cli.core.axes import compact
 from convgrad_cli.core.coverage import checkerboard
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.pictures import coverage_panel
@@ -21,21 +22,17 @@ from .terminal import spaced
 SHOWN = 12
 
 
-def _axes(values: Sequence[object]) -> str:
-    return ",".join(map(str, values)) if len(set(values)) > 1 else str(values[0])
-
-
 def solutions_view(
     sizes_in: Sequence[int], sizes_out: Sequence[int], found: list[Solution], transposed: bool,
     nearest: list[tuple[int, ...]], same: SameReport | None,
 ) -> RenderableType:  # fmt: skip
     kind = "transposed convolution" if transposed else "convolution"
-    head = Text(f"{_axes(list(sizes_in))} → {_axes(list(sizes_out))} by a {kind}", "bold")
+    head = Text(f"{compact(list(sizes_in))} → {compact(list(sizes_out))} by a {kind}", "bold")
     if not found:
-        near = " or ".join(_axes(list(n)) for n in nearest)
+        near = " or ".join(compact(list(n)) for n in nearest)
         text = f"No kernel ≤ 7, stride ≤ 4, dilation ≤ 3 does it; the nearest sizes within reach: {near}"
         if not transposed and any(m > n for n, m in zip(sizes_in, sizes_out)):
-            text += f". To grow a size, try a transposed convolution: --in {_axes(list(sizes_in))} --out {_axes(list(sizes_out))} --transposed"
+            text += f". To grow a size, try a transposed convolution: --in {compact(list(sizes_in))} --out {compact(list(sizes_out))} --transposed"
         return spaced([head, Text(text)])
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in (
@@ -48,19 +45,19 @@ def solutions_view(
     ):
         table.add_column(column, overflow="fold")
     for sol in found[:SHOWN]:
-        pads = _axes(
+        pads = compact(
             [
                 f"{a.padding[0]}" if a.padding[0] == a.padding[1] else f"{a.padding[0]}/{a.padding[1]}"
                 for a in sol.axes
             ]
         )
         last = (
-            _axes([a.output_padding for a in sol.axes])
+            compact([a.output_padding for a in sol.axes])
             if transposed
-            else _axes([a.uncovered for a in sol.axes])
+            else compact([a.uncovered for a in sol.axes])
         )
-        cells = [_axes([a.kernel for a in sol.axes]), _axes([a.stride for a in sol.axes]),
-                 _axes([a.dilation for a in sol.axes]), pads, last, torch_call(sol).replace("torch.nn.", "")]  # fmt: skip
+        cells = [compact([a.kernel for a in sol.axes]), compact([a.stride for a in sol.axes]),
+                 compact([a.dilation for a in sol.axes]), pads, last, torch_call(sol).replace("torch.nn.", "")]  # fmt: skip
         table.add_row(*map(Text, cells))
     parts: list[RenderableType] = [head, table]
     if len(found) > SHOWN:

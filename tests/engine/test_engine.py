@@ -74,7 +74,7 @@ def test_strides_wider_than_the_kernel_cut_only_the_phases_a_tap_reads(
     equal the definition, and a stride of a million costs a single image."""
     g = Geometry.build(in_size, kernel, batch=2, in_channels=2 * groups, out_channels=2 * groups, groups=groups,
                        stride=stride, dilation=dilation, padding=padding)  # fmt: skip
-    lay = layout.layout_for(g.in_size, g.padding, g.kernel_size, g.stride, g.dilation, False)
+    lay = layout.layout_for(g.in_size, g.kernel_size, layout.Conv(g.stride, g.padding, g.dilation), False)
     assert lay.phases == np.prod([len({k * d % s for k in range(kk)}) for kk, d, s in
                                   zip(g.kernel_size, g.dilation, g.stride)])  # fmt: skip
     assert lay.phases <= np.prod(g.kernel_size)
@@ -229,7 +229,9 @@ def naive_product(a, b):
 def test_blocks_stay_within_the_budget_and_cover_every_output_once(compact):
     """A 3-D layer whose single rows exceed the budget still streams: each block's
     columns fit, and together the blocks name every output exactly once."""
-    lay = layout.layout_for((9, 8, 7), ((1, 1), (0, 2), (1, 0)), (3, 2, 2), (2, 1, 3), (1, 2, 1), compact)
+    lay = layout.layout_for(
+        (9, 8, 7), (3, 2, 2), layout.Conv((2, 1, 3), ((1, 1), (0, 2), (1, 0)), (1, 2, 1)), compact
+    )
     assert lay.reach == (0 if compact else 36)  # wide: a copy reaches 36 positions past its block
     for columns in (1, 4, 40, 300, 5000, 10**9):
         seen = np.zeros((2, *lay.out), dtype=int)

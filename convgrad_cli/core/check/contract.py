@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from convgrad_cli.core.axes import collapse
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.text import describe, printable
@@ -58,7 +59,7 @@ class Call:
 
 
 def torch_style(values: tuple[int, ...]) -> int | tuple[int, ...]:
-    return values[0] if len(set(values)) == 1 else tuple(values)
+    return collapse(values)
 
 
 def geometry_kwargs(geom: Geometry) -> dict[str, Any]:

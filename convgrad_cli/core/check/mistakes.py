@@ -10,7 +10,7 @@ to the input (cut, or zeros added, at the end). ``docs/check.md`` lists them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -64,11 +64,7 @@ def _pipeline(
     extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel.shape[2:], dilation))
     if any(p < e for p, e in zip(sizes, extent)):  # an empty correlation, fitted: zeros
         return np.zeros((delta.shape[0], kernel.shape[0], *g.in_size))
-    padded = pad(dilated, pads)
-    one = (1,) * g.ndim
-    out = rules._engine().correlate(
-        padded, kernel, one, ((0, 0),) * g.ndim, dilation, groups, None, rules._engine().default()
-    )
+    out = rules.correlate_flipped(pad(dilated, pads), kernel, dilation, groups)
     return _fit(out, g.in_size, at_end)
 
 
@@ -125,16 +121,10 @@ def _input_grads(g: Geometry, w: np.ndarray, delta: np.ndarray) -> Iterator[tupl
 
 
 def _weight_grads(g: Geometry, x: np.ndarray, delta: np.ndarray) -> Iterator[tuple[str, np.ndarray | None]]:
-    engine = rules._engine()
     if g.groups > 1:
         cg = g.in_channels // g.groups
         first = np.ascontiguousarray(x[:, :cg])  # every output channel reading the first group's input
-        yield (
-            "groups_ignored",
-            engine.correlate_weight_grad(
-                first, delta, g.kernel_size, g.stride, g.padding, g.dilation, 1, engine.default()
-            ),
-        )
+        yield "groups_ignored", rules.weight_grad(replace(g, in_channels=cg, groups=1), first, delta)
 
 
 def _bias_grads(delta: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convgrad_cli.core import terms
+from convgrad_cli.core.axes import compact
 from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.names import Index, Namer
 from convgrad_cli.core.pictures.base import names_of
@@ -275,18 +276,15 @@ class State:
         """The `convgrad trace` command that shows the cursor's cell, with the layer's flags."""
         g = self.problem.geom
 
-        def axes(t: tuple[int, ...]) -> str:
-            return str(t[0]) if len(set(t)) == 1 else ",".join(map(str, t))
-
         flag = {"input": "--input", "output": "--output", "kernel": "--weight"}[self.focus]
         shape = "x".join(map(str, g.input_shape))
         kernel = "x".join(map(str, g.kernel_shape))
         fill = "arange" if self.layer.numbers else "names"
         pads = g.padding
         padding = (
-            axes(tuple(b for b, _ in pads)) if all(b == a for b, a in pads) else str([list(p) for p in pads])
+            compact(b for b, _ in pads) if all(b == a for b, a in pads) else str([list(p) for p in pads])
         )
         parts = [f"convgrad trace {flag} {shlex.quote(self.trace.name)}", f"--x {fill}:{shape}",
-                 f"-k {fill}:{kernel}", f"--stride {axes(g.stride)}", f"--padding {padding}",
-                 f"--dilation {axes(g.dilation)}", f"--groups {g.groups}"]  # fmt: skip
+                 f"-k {fill}:{kernel}", f"--stride {compact(g.stride)}", f"--padding {padding}",
+                 f"--dilation {compact(g.dilation)}", f"--groups {g.groups}"]  # fmt: skip
         return " ".join(parts)

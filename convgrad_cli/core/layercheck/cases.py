@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from convgrad_cli.core import layers
+from convgrad_cli.core.axes import compact
 from convgrad_cli.core.layers import Layer
 from convgrad_cli.errors import ConvgradError
 
@@ -59,7 +60,7 @@ class LayerCase:
 
 def _short(v: Any) -> str:
     if isinstance(v, (list, tuple)):
-        return str(v[0]) if len(set(v)) == 1 else ",".join(map(str, v))
+        return compact(v)
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 

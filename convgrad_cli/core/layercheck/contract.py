@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from convgrad_cli.core.axes import collapse
 from convgrad_cli.core.check.contract import ContractError, Skipped, to_numpy
 from convgrad_cli.core.text import describe
 
@@ -33,7 +34,7 @@ SIGNATURES = {
 
 def _torch_style(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
-        return int(v[0]) if len(set(v)) == 1 else tuple(int(i) for i in v)
+        return collapse(int(i) for i in v)
     return v
 
 

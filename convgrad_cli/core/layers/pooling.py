@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from convgrad_cli.core.axes import MAX_SIZE, Pair, is_int, per_axis, short
+from convgrad_cli.core.axes import MAX_SIZE, Pair, compact, is_int, per_axis, short
 from convgrad_cli.errors import GeometryError
 
 from .base import Saved
@@ -117,9 +117,9 @@ class PoolGeometry:
         )
 
     def describe(self) -> str:
-        text = f"k{_axes(self.kernel)} s{_axes(self.stride)}"
-        text += f" p{_axes(self.padding)}" if any(self.padding) else ""
-        text += f" d{_axes(self.dilation)}" if set(self.dilation) != {1} else ""
+        text = f"k{compact(self.kernel)} s{compact(self.stride)}"
+        text += f" p{compact(self.padding)}" if any(self.padding) else ""
+        text += f" d{compact(self.dilation)}" if set(self.dilation) != {1} else ""
         return text + (" ceil" if self.ceil_mode else "")
 
 
@@ -137,10 +137,6 @@ def _engine() -> Any:
     from convgrad_cli.engine import pool
 
     return pool
-
-
-def _axes(t: tuple[int, ...]) -> str:
-    return ",".join(map(str, t)) if len(set(t)) > 1 else str(t[0])
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
+from convgrad_cli.core.axes import compact
 from convgrad_cli.core.explain import BackwardResult, ForwardResult
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.ops import dilate
@@ -52,7 +53,7 @@ def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = No
     ]
     items = [("δ = ∂L/∂y", array_panels("", "delta", result.delta.values, result.delta.names, sp))]
     if any(s > 1 for s in g.stride):
-        zeros = _axes(s - 1 for s in g.stride)
+        zeros = compact((s - 1 for s in g.stride), "×")
         title = f"dilated δ: stride − 1 = {zeros} zero(s) between neighbours"
         items.append(
             (
@@ -63,13 +64,15 @@ def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = No
             )
         )
     pads = ", ".join(f"{b}/{a}" for b, a in g.delta_padding)
-    extra = f"; {_axes(g.uncovered)} uncovered row/col at the end" if any(g.uncovered) else ""
+    extra = f"; {compact(g.uncovered, '×')} uncovered row/col at the end" if any(g.uncovered) else ""
     title = f"padded δ: before/after {pads} = dilation·(k−1) − padding{extra}"
     items.append(
         (title, array_panels("", "padded_delta", result.padded_delta.values, result.padded_delta.names, sp))
     )
     title = "flipped kernel rot180(W)" + (
-        f", dilated by {_axes(g.dilation)} (its holes are zeros)" if any(d > 1 for d in g.dilation) else ""
+        f", dilated by {compact(g.dilation, '×')} (its holes are zeros)"
+        if any(d > 1 for d in g.dilation)
+        else ""
     )
     items.append((title, array_panels("", "flipped_kernel", dilated_kernel[0], dilated_kernel[1], sp)))
     if result.input_grad is not None:
@@ -90,11 +93,6 @@ def shape_arithmetic(g: Geometry) -> str:
         + ", ".join(rows)
         + f" — the input's {'×'.join(map(str, g.in_size))}"
     )
-
-
-def _axes(t: Iterable[int]) -> str:
-    t = tuple(t)
-    return str(t[0]) if len(set(t)) == 1 else "×".join(map(str, t))
 
 
 def coverage_panel(geom: Geometry, title: str) -> Panel:

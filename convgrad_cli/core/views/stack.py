@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from convgrad_cli.core import rules
+from convgrad_cli.core.axes import compact
 from convgrad_cli.core.layers import Conv, ConvTranspose, Layer, MaxPool, PoolGeometry
 from convgrad_cli.core.panels import Mark, panel, slices
 from convgrad_cli.core.pictures import shape_arithmetic
@@ -36,15 +37,11 @@ def layer_text(layer: Layer) -> str:
         return f"conv {layer.geom.describe().split(' * ')[1]}"
     if isinstance(layer, ConvTranspose):
         p = layer.params
-        text = f"conv_transpose {'×'.join(map(str, layer.w.shape))} s{_axes(p['stride'])}"
-        text += f" p{_axes(p['padding'])}" if any(p["padding"]) else ""
-        return text + (f" op{_axes(p['output_padding'])}" if any(p["output_padding"]) else "")
+        text = f"conv_transpose {'×'.join(map(str, layer.w.shape))} s{compact(p['stride'])}"
+        text += f" p{compact(p['padding'])}" if any(p["padding"]) else ""
+        return text + (f" op{compact(p['output_padding'])}" if any(p["output_padding"]) else "")
     geom = getattr(layer, "geom", None)
     return f"{layer.kind} {geom.describe()}" if geom is not None else layer.kind
-
-
-def _axes(values: list[int]) -> str:
-    return ",".join(map(str, values)) if len(set(values)) > 1 else str(values[0])
 
 
 def heading(stack: Stack, title: str) -> Heading:
