@@ -19,7 +19,7 @@ from textual.containers import Container, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from convgrad_cli.core.explore import State
+from convgrad_cli.core.explore import State, view_of
 from convgrad_cli.render.grid import Grid
 from convgrad_cli.render.style import window_style
 
@@ -115,7 +115,7 @@ class ExploreApp(App[None]):
 
     def redraw(self) -> None:
         s = self.state
-        view = s.view
+        view = view_of(s)
         g = s.problem.geom
         status = Text.assemble(("convgrad explore ", "bold"), g.describe(), ("  " + s.message, "italic"))
         self.query_one("#status", Static).update(status)
@@ -142,7 +142,7 @@ class ExploreApp(App[None]):
 
     def picture(self) -> RenderableType:
         """The current view as one renderable (for the SVG export)."""
-        view = self.state.view
+        view = view_of(self.state)
         grids = [Grid(p) for p in (view.input, view.delta, view.kernel, view.input_grad) if p is not None]
         parts: list[RenderableType] = [Columns(grids, padding=(0, 2))]
         if view.overlay is not None:

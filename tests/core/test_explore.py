@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convgrad_cli.core import terms
-from convgrad_cli.core.explore import State, Windows, normal_terms
+from convgrad_cli.core.explore import State, Windows, normal_terms, view_of
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.names import Namer
 from convgrad_cli.core.problem import build
@@ -82,7 +82,7 @@ def test_whatever_the_keys_the_cursor_stays_on_a_cell_and_the_view_draws(g, keys
         s = press(s, key)
         assert len(s.index) == len(s.shape) and all(0 <= i < n for i, n in zip(s.index, s.shape))
         assert 0 <= s.step <= s.window_count
-        view = s.view
+        view = view_of(s)
         assert view.expression.startswith(s.trace.lhs)
         focused = {"input": view.input, "output": view.delta, "kernel": view.kernel}[s.focus]
         if focused is not None and not s.step:  # the cursor's cell is marked on its own panel
@@ -104,11 +104,11 @@ def test_the_seed_replays_the_slides():
     from convgrad_cli.config import load
 
     s = State.start(load(None))
-    assert s.view.expression == "∂L/∂a = w1·δ1 = 1"  # start with input a
+    assert view_of(s).expression == "∂L/∂a = w1·δ1 = 1"  # start with input a
     b = s.move(0, 1)
-    assert b.view.expression == "∂L/∂b = w2·δ1 + w1·δ2 = 3"  # will this idea work for input b?
-    assert b.turn("stride", 1).view.expression == "∂L/∂b = w2·δ1 = 2"  # stride 2
+    assert view_of(b).expression == "∂L/∂b = w2·δ1 + w1·δ2 = 3"  # will this idea work for input b?
+    assert view_of(b.turn("stride", 1)).expression == "∂L/∂b = w2·δ1 = 2"  # stride 2
     f = s.move(1, 1)
-    assert f.view.expression == "∂L/∂f = w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5 = 10"
+    assert view_of(f).expression == "∂L/∂f = w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5 = 10"
     assert f.grade("w4*d1 + w3*d2 + w2*d4 + w1*d5").correct
     assert f.command().startswith("convgrad trace --input f ")

@@ -12,7 +12,7 @@ pytest.importorskip("textual")
 from rich.console import Console  # noqa: E402
 
 from convgrad_cli.config import load  # noqa: E402
-from convgrad_cli.core.explore import State  # noqa: E402
+from convgrad_cli.core.explore import State, view_of  # noqa: E402
 from convgrad_cli.tui.app import ExploreApp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def test_the_cursor_starts_on_a_and_moving_right_finds_b():
     assert explore([], check=expression) == "∂L/∂a = w1·δ1 = 1"
 
     def check(app):
-        view = app.state.view
+        view = view_of(app.state)
         # b's windows are y1 and y2: δ1 meets it with w2, δ2 with w1, each in its window's colour
         deltas = {(r, c): (m.window, m.factor) for (r, c), m in view.delta.marks.items()}
         assert deltas == {(0, 0): (0, "w2"), (0, 1): (1, "w1")}
@@ -87,7 +87,7 @@ def test_stride_and_padding_keys_recompute_everything():
 
 def test_playing_the_backward_pass_adds_each_windows_terms():
     def after(app):
-        grad = app.state.view.input_grad
+        grad = view_of(app.state).input_grad
         return expression(app), grad.values[:2, :2].tolist(), grad.values[2:, :].sum()
 
     # step 1: the window of y1 adds w1·δ1 … w4·δ1 = 1, 2, 3, 4 to a, b, e, f, nothing else yet
@@ -96,7 +96,7 @@ def test_playing_the_backward_pass_adds_each_windows_terms():
     expr, top, rest = explore(["right", "space", "space"], check=after)
     assert expr == "∂L/∂b so far = w2·δ1 + w1·δ2 = 3  (of w2·δ1 + w1·δ2)"
     assert top == [[1.0, 3.0], [3.0, 4.0 + 3.0]]  # y2's window adds w1, w2, w3, w4 to b, c, f, g
-    done = explore(["right", "end"], check=lambda app: app.state.view.input_grad.values.tolist())
+    done = explore(["right", "end"], check=lambda app: view_of(app.state).input_grad.values.tolist())
     assert done == [[1, 3, 3, 2], [4, 10, 10, 6], [4, 10, 10, 6], [3, 7, 7, 4]]
     assert explore(["end", "backspace", "home"], check=lambda app: app.state.step) == 0
 
@@ -143,7 +143,7 @@ def test_the_slice_follows_the_cursor_on_a_multichannel_layer():
     config = ROOT / "configs" / "multichannel_batch.yaml"
 
     def slices(app):
-        v = app.state.view
+        v = view_of(app.state)
         return app.state.index[:2], v.input.lead[:2], v.delta.lead[:2], v.kernel.lead[:2]
 
     # c moves the cursor to input channel 1: x shows [n=0, c=1], W the taps of channel 1 of filter 0

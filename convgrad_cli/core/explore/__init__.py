@@ -10,6 +10,7 @@ No Textual here: the terminal app (:mod:`convgrad_cli.tui`) and the web page
 from .layer import KNOBS, Layer, build_layer
 from .state import ARRAYS, Derived, Grade, State, normal_terms
 from .view import View
+from .view import view as view_of
 from .windows import Windows
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "Windows",
     "build_layer",
     "normal_terms",
+    "view_of",
 ]

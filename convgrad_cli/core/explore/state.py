@@ -8,7 +8,6 @@ import shlex
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from math import prod
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,9 +21,6 @@ from convgrad_cli.errors import ConvgradError
 
 from .layer import Layer, build_layer
 from .windows import Windows
-
-if TYPE_CHECKING:
-    from .view import View
 
 #: What the cursor can sit on, in the order Tab visits them.
 ARRAYS = ("input", "output", "kernel")
@@ -265,12 +261,6 @@ class State:
     def trace(self) -> CellTrace:
         kind = "weight" if self.focus == "kernel" else self.focus  # the kernel's cells are weights
         return CellTrace.of(kind, self.problem, self.index, self.namer)
-
-    @cached_property
-    def view(self) -> View:
-        from .view import view
-
-        return view(self)
 
     def command(self) -> str:
         """The `convgrad trace` command that shows the cursor's cell, with the layer's flags."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from math import prod
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,8 +12,7 @@ from convgrad_cli.core.names import Index
 from convgrad_cli.core.panels import Mark, Panel, panel
 from convgrad_cli.core.pictures.base import marked_panels, padded_input, read_at
 
-if TYPE_CHECKING:
-    from .state import State
+from .state import State
 
 
 @dataclass(frozen=True)
