@@ -27,6 +27,11 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class Theme(str, Enum):
+    light = "light"
+    dark = "dark"
+
+
 class Mode(str, Enum):
     auto = "auto"
     full = "full"
@@ -183,8 +188,8 @@ class OutputFlags:
         ),
     ] = None
     theme: Annotated[
-        str, _flag("--theme", help="The colours of --export pictures: light (for slides) or dark.")
-    ] = "light"
+        Theme, _flag("--theme", help="The colours of --export pictures: light (for slides) or dark.")
+    ] = Theme.light
     width: Annotated[
         Optional[int], _flag("--width", help="Columns to lay the picture out in (default: the terminal's).")
     ] = None

@@ -135,8 +135,6 @@ def guard(debug: bool, body: Callable[[], Optional[int]]) -> None:
 
 def check_export(out: OutputFlags) -> None:
     """Refuse an export before any work is done: wrong extension, or a file in the way."""
-    if out.theme not in ("light", "dark"):
-        raise OutputError(f"--theme {out.theme!r} is not allowed; allowed: light, dark")
     if out.width is not None and not 20 <= out.width <= 1000:
         raise OutputError(f"--width {out.width} is not allowed; give 20 to 1000 columns")
     if out.export is None:
@@ -239,12 +237,12 @@ def _export(out: OutputFlags, renderable: Any, frames: Optional[list], width: in
     assert out.export is not None
     suffix = out.export.suffix.lower()
     if suffix == ".svg" and frames is not None:
-        write_atomic(out.export, export.animated_svg(frames, width, out.theme))
+        write_atomic(out.export, export.animated_svg(frames, width, out.theme.value))
     elif suffix == ".svg":
-        write_atomic(out.export, export.svg(renderable, width, out.theme, out.chrome, plain))
+        write_atomic(out.export, export.svg(renderable, width, out.theme.value, out.chrome, plain))
     elif suffix in (".html", ".htm"):
-        write_atomic(out.export, export.html(renderable, width, out.theme, plain))
+        write_atomic(out.export, export.html(renderable, width, out.theme.value, plain))
     elif suffix in (".png", ".pdf"):
-        write_atomic(out.export, export.image(renderable, width, out.theme, suffix))
+        write_atomic(out.export, export.image(renderable, width, out.theme.value, suffix))
     else:
         write_atomic(out.export, export.plain_text(renderable, width))

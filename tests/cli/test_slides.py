@@ -231,7 +231,7 @@ def test_svg_themes_width_and_chrome(tmp_path):
     assert "#ff5f57" in chrome.read_text()
     assert max(len(line) for line in svg_lines(narrow)) <= 40
     bad = run("backward", "--export", tmp_path / "x.svg", "--theme", "sepia")
-    assert bad.exit_code == 2 and "--theme 'sepia' is not allowed; allowed: light, dark" in bad.stderr
+    assert bad.exit_code == 2 and "'--theme': 'sepia' is not one of 'light', 'dark'" in bad.stderr
     bad = run("backward", "--export", tmp_path / "x.svg", "--width", "5")
     assert bad.exit_code == 2 and "--width" in bad.stderr
 
