@@ -8,9 +8,12 @@ from convgrad_cli.errors import ConvgradError
 from tests.support.profile import examples
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 9), st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 9),
+    st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(["same", "valid", "names", "ones", "random", "float32", "float64", "", "x"]),
-)  # fmt: skip
+)
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(
@@ -41,14 +44,19 @@ def test_any_config_is_a_problem_or_a_clear_error(raw):
         st.integers(-1, 3),
         st.sampled_from(["same", "valid"]),
         st.lists(st.lists(st.integers(-1, 2), max_size=3), max_size=3),
-    ),  # fmt: skip
+    ),
     groups=st.integers(0, 4),
     dims=st.one_of(st.none(), st.integers(0, 4)),
 )
 @settings(max_examples=examples(400), deadline=None)
 def test_any_geometry_is_a_problem_or_a_clear_error(shape, kshape, stride, padding, groups, dims):
-    raw = {"input": {"shape": shape, "fill": "ones"}, "kernel": {"shape": kshape, "fill": "ones"},
-           "stride": stride, "padding": padding, "groups": groups}  # fmt: skip
+    raw = {
+        "input": {"shape": shape, "fill": "ones"},
+        "kernel": {"shape": kshape, "fill": "ones"},
+        "stride": stride,
+        "padding": padding,
+        "groups": groups,
+    }
     if dims is not None:
         raw["dims"] = dims
     try:

@@ -51,9 +51,14 @@ def pipeline_entries(g: Geometry) -> int:
 
 
 def need(
-    g: Geometry, itemsize: int, *, pipeline: bool = False, named: bool = False, copies: int = 1,
+    g: Geometry,
+    itemsize: int,
+    *,
+    pipeline: bool = False,
+    named: bool = False,
+    copies: int = 1,
     document: bool = False,
-) -> int:  # fmt: skip
+) -> int:
     """Bytes a command builds: the base arrays ``copies`` times, the pipeline (and
     its names: object arrays, 8 bytes an entry), and a JSON document of them all."""
     entries = copies * base_entries(g) + (pipeline_entries(g) if pipeline else 0)
@@ -111,11 +116,17 @@ def check_products(
 ) -> None:
     """Refuse values whose sums of products could pass the dtype's largest number:
     y (x·W over each window, plus b), ∂L/∂x (δ·W) and ∂L/∂W (x·δ over every output)."""
-    top = {name: float(np.max(np.abs(a), initial=0)) for name, a in (("x", x), ("W", w), ("b", b), ("δ", d))
-           if a is not None}  # fmt: skip
+    top = {
+        name: float(np.max(np.abs(a), initial=0))
+        for name, a in (("x", x), ("W", w), ("b", b), ("δ", d))
+        if a is not None
+    }
     taps = g.in_channels // g.groups * prod(g.kernel_size)
-    sums = [("y", ("x", "W"), taps), ("∂L/∂x", ("δ", "W"), g.out_channels // g.groups * prod(g.kernel_size)),
-            ("∂L/∂W", ("x", "δ"), g.batch * prod(g.out_size))]  # fmt: skip
+    sums = [
+        ("y", ("x", "W"), taps),
+        ("∂L/∂x", ("δ", "W"), g.out_channels // g.groups * prod(g.kernel_size)),
+        ("∂L/∂W", ("x", "δ"), g.batch * prod(g.out_size)),
+    ]
     largest = float(np.finfo(dtype).max)
     for what, (a, c), count in sums:
         if a in top and c in top:

@@ -85,11 +85,23 @@ class Geometry:
         )
 
     def __post_init__(self) -> None:
-        for name in ("batch", "in_channels", "out_channels", "groups", "in_size", "kernel_size", "stride",
-                     "dilation", "padding"):  # fmt: skip
+        for name in (
+            "batch",
+            "in_channels",
+            "out_channels",
+            "groups",
+            "in_size",
+            "kernel_size",
+            "stride",
+            "dilation",
+            "padding",
+        ):
             value = getattr(self, name)
-            flat = [v for item in value for v in (item if isinstance(item, tuple) else (item,))] if isinstance(
-                value, tuple) else [value]  # fmt: skip
+            flat = (
+                [v for item in value for v in (item if isinstance(item, tuple) else (item,))]
+                if isinstance(value, tuple)
+                else [value]
+            )
             big = next((v for v in flat if abs(v) > MAX_SIZE), None)
             if big is not None:
                 raise GeometryError(f"{name} {short(big)} is out of range; allowed: 0 to {MAX_SIZE:,}")

@@ -139,11 +139,15 @@ def panel(
     assert base is not None
     label = slice_label(AXES[array] + (("z",) if spatial == 3 else ()), lead, base.shape)
     return Panel(
-        (title + label).strip(), array, tuple(lead),
+        (title + label).strip(),
+        array,
+        tuple(lead),
         two_d(None if values is None else values[lead], spatial),
         two_d(None if names is None else names[lead], spatial),
-        spatial, marks=marks or {}, focus=focus,
-    )  # fmt: skip
+        spatial,
+        marks=marks or {},
+        focus=focus,
+    )
 
 
 def array_panels(

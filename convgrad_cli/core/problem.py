@@ -118,10 +118,16 @@ def build(
             "kernel axis 1 must be input channels / groups"
         )
     geom = Geometry.build(
-        x_full[2:], w_full[2:], batch=x_full[0], in_channels=x_full[1], out_channels=w_full[0],
-        groups=groups, stride=_geometry_arg(stride, "stride"), dilation=_geometry_arg(dilation, "dilation"),
+        x_full[2:],
+        w_full[2:],
+        batch=x_full[0],
+        in_channels=x_full[1],
+        out_channels=w_full[0],
+        groups=groups,
+        stride=_geometry_arg(stride, "stride"),
+        dilation=_geometry_arg(dilation, "dilation"),
         padding=_geometry_arg(padding, "padding"),
-    )  # fmt: skip
+    )
     limit.check_problem(geom)
 
     b = None
@@ -139,8 +145,11 @@ def build(
         d_shape, d = _operand(delta, "delta", dtype, rng, limit, default_shape=out_shape)
         if d_shape not in (out_shape, geom.output_shape):
             raise ArrayError(f"delta has shape {d_shape}; it must match the output, {out_shape}")
-    symbolic = [name for name, v, given in (("input", x, True), ("kernel", w, True), ("delta", d, delta is not None))
-                if given and v is None]  # fmt: skip
+    symbolic = [
+        name
+        for name, v, given in (("input", x, True), ("kernel", w, True), ("delta", d, delta is not None))
+        if given and v is None
+    ]
     if symbolic and terms.term_count(geom) > terms.MAX_TERMS:
         raise TooLargeError(
             f"{' and '.join(symbolic)} filled with names make {terms.term_count(geom)} products, over the "

@@ -113,8 +113,22 @@ def _run(call: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: b
     trans_out, ldc = _major(out)
     if trans_out != _NO_TRANS:
         raise ValueError("gemm: out must be row-major")
-    call(_ROW_MAJOR, trans_a, trans_b, m, n, k, 1.0, _address(a), lda, _address(b), ldb,
-         1.0 if accumulate else 0.0, _address(out), ldc)  # fmt: skip
+    call(
+        _ROW_MAJOR,
+        trans_a,
+        trans_b,
+        m,
+        n,
+        k,
+        1.0,
+        _address(a),
+        lda,
+        _address(b),
+        ldb,
+        1.0 if accumulate else 0.0,
+        _address(out),
+        ldc,
+    )
 
 
 def _major(view: np.ndarray) -> tuple[int, int]:

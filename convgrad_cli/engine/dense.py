@@ -166,9 +166,14 @@ def _direct(lay: Layout, depths: tuple[int, int], tuning: Tuning, *dtypes: np.dt
 
 
 def _sum_of_rows(
-    lay: Layout, block: Block, wrows: np.ndarray, phases: np.ndarray, result: np.ndarray, copies: np.ndarray,
+    lay: Layout,
+    block: Block,
+    wrows: np.ndarray,
+    phases: np.ndarray,
+    result: np.ndarray,
+    copies: np.ndarray,
     extra: np.ndarray,
-) -> None:  # fmt: skip
+) -> None:
     """``Y = Σ_rows W_row · cols_row`` into ``result (O, n·(width + reach))``: im2col
     copies the layout's sources, each kernel row a view of them (the columns reach
     past the last sample: cut)."""

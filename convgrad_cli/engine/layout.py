@@ -182,9 +182,20 @@ def layout_for(
         rows = tuple((kinds.index(phase((*i, 0))[:-1]) * last, shift((*i, 0))) for i in np.ndindex(*outer))
         row_taps, reach = last, max(s for _, s in rows)
     return Layout(
-        tuple(in_size), tuple(padding), tuple(stride), residues, out, phase_size, flat, taps,
-        compact, sources, rows, row_taps, reach,
-    )  # fmt: skip
+        tuple(in_size),
+        tuple(padding),
+        tuple(stride),
+        residues,
+        out,
+        phase_size,
+        flat,
+        taps,
+        compact,
+        sources,
+        rows,
+        row_taps,
+        reach,
+    )
 
 
 def split(x: np.ndarray, lay: Layout) -> np.ndarray:

@@ -84,8 +84,12 @@ def max_pool_backward(
     out = delta.shape[2:]
     grad = _zeros_padded(delta, in_size, padding)
     for i, tap in enumerate(taps(kernel)):
-        np.add(grad[_tap_slice(tap, out, stride, dilation)], delta, out=grad[_tap_slice(tap, out, stride, dilation)],
-               where=winner == i)  # fmt: skip
+        np.add(
+            grad[_tap_slice(tap, out, stride, dilation)],
+            delta,
+            out=grad[_tap_slice(tap, out, stride, dilation)],
+            where=winner == i,
+        )
     return _crop(grad, padding)
 
 

@@ -18,8 +18,10 @@ from tests.support.broken_impls import MISTAKES
 ROOT = Path(__file__).resolve().parents[2]
 IMPLS = ROOT / "tests" / "support" / "broken_impls.py"
 runner = CliRunner()
-SINGLE = [ROOT / "configs" / f"{n}.yaml" for n in
-          ("seed_stride1", "stride2", "uneven", "padding", "asymmetric_padding", "dilation")]  # fmt: skip
+SINGLE = [
+    ROOT / "configs" / f"{n}.yaml"
+    for n in ("seed_stride1", "stride2", "uneven", "padding", "asymmetric_padding", "dilation")
+]
 
 
 def check(*args):
@@ -40,11 +42,16 @@ def test_all_configs_pass():
     )
     refs = {(c["quantity"], c["reference"]) for c in doc["results"][0]["checks"]}
     assert refs == {
-        ("input_grad", "definition"), ("input_grad", "pipeline"), ("weight_grad", "definition"),
-        ("bias_grad", "definition"), ("input_grad", "finite differences"),
-        ("weight_grad", "finite differences"), ("bias_grad", "finite differences"),
-        ("input_grad", "adjoint"), ("weight_grad", "adjoint"),
-    }  # fmt: skip
+        ("input_grad", "definition"),
+        ("input_grad", "pipeline"),
+        ("weight_grad", "definition"),
+        ("bias_grad", "definition"),
+        ("input_grad", "finite differences"),
+        ("weight_grad", "finite differences"),
+        ("bias_grad", "finite differences"),
+        ("input_grad", "adjoint"),
+        ("weight_grad", "adjoint"),
+    }
 
 
 @pytest.mark.slow

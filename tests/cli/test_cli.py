@@ -20,8 +20,16 @@ def run(*args, env=None):
 
 def test_configs_are_shipped():
     names = {p.stem for p in CONFIGS}
-    assert {"seed_stride1", "stride2", "padding", "dilation", "asymmetric_padding", "uneven",
-            "multichannel_batch", "groups"} <= names  # fmt: skip
+    assert {
+        "seed_stride1",
+        "stride2",
+        "padding",
+        "dilation",
+        "asymmetric_padding",
+        "uneven",
+        "multichannel_batch",
+        "groups",
+    } <= names
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
@@ -43,8 +51,15 @@ def test_backward_json_numbers_match_the_python_api(config):
 
     doc = json.loads(run("backward", config, "-f", "json").stdout)
     problem = load(config)
-    for key in ("output", "input_grad", "weight_grad", "bias_grad", "dilated_delta", "padded_delta",
-                "flipped_kernel"):  # fmt: skip
+    for key in (
+        "output",
+        "input_grad",
+        "weight_grad",
+        "bias_grad",
+        "dilated_delta",
+        "padded_delta",
+        "flipped_kernel",
+    ):
         assert key in doc
     if not problem.numeric:
         assert doc["mode"] == "symbolic"
@@ -53,8 +68,15 @@ def test_backward_json_numbers_match_the_python_api(config):
 
     g = problem.geom
     backward = getattr(convgrad_cli, f"conv{g.ndim}d_backward")
-    dx, dw, db = backward(problem.x, problem.w, problem.delta, stride=g.stride,
-                          padding=[list(p) for p in g.padding], dilation=g.dilation, groups=g.groups)  # fmt: skip
+    dx, dw, db = backward(
+        problem.x,
+        problem.w,
+        problem.delta,
+        stride=g.stride,
+        padding=[list(p) for p in g.padding],
+        dilation=g.dilation,
+        groups=g.groups,
+    )
     np.testing.assert_allclose(np.array(doc["input_grad"]).reshape(dx.shape), dx, rtol=1e-5, atol=1e-6)
     assert np.ndim(doc["input_grad"]) == problem.ranks.input_rank  # the rank the config gave
     np.testing.assert_allclose(np.array(doc["weight_grad"]).reshape(dw.shape), dw, rtol=1e-5, atol=1e-6)

@@ -82,7 +82,7 @@ def test_export_never_overwrites_without_force(tmp_path):
         (None, "x.docx", "must end in .svg, .html, .htm, .txt, .png, .pdf"),
         ("json", "x.svg", "must end in .json, .txt"),
         ("latex", "x.md", "must end in .tex, .txt"),
-    ],  # fmt: skip
+    ],
 )
 def test_export_extension_must_fit_the_format(tmp_path, fmt, name, message):
     args = ["forward", "--export", tmp_path / name] + (["-f", fmt] if fmt else [])
@@ -118,8 +118,17 @@ def _balanced(tex: str) -> None:
     assert depth == 0
 
 
-@pytest.mark.parametrize("command", [["forward"], ["backward", "--stride", "2"], ["trace", "-i", "b"],
-                                     ["trace", "--all"], ["check"], ["backward", ROOT / "configs/groups.yaml"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["forward"],
+        ["backward", "--stride", "2"],
+        ["trace", "-i", "b"],
+        ["trace", "--all"],
+        ["check"],
+        ["backward", ROOT / "configs/groups.yaml"],
+    ],
+)
 def test_latex_is_structurally_sound(command):
     result = run(*command, "--format", "latex")
     assert result.exit_code == 0, result.stderr
@@ -159,8 +168,19 @@ def test_init_writes_the_seed_example(tmp_path):
     result = run("init", path)
     assert result.exit_code == 0 and path.read_text() == TEMPLATE
     raw = yaml.safe_load(TEMPLATE)
-    assert raw.keys() <= {"input", "kernel", "bias", "delta", "stride", "padding", "dilation", "groups", "dims",
-                          "seed", "dtype"}  # fmt: skip
+    assert raw.keys() <= {
+        "input",
+        "kernel",
+        "bias",
+        "delta",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+        "dims",
+        "seed",
+        "dtype",
+    }
     from_template, default = load(path), build_problem({})
     assert (from_template.x == default.x).all() and (from_template.w == default.w).all()
     assert from_template.geom == default.geom

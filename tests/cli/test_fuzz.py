@@ -36,8 +36,13 @@ def numbers() -> st.SearchStrategy:
 
 arrays = st.recursive(numbers(), lambda inner: st.lists(inner, min_size=0, max_size=4), max_leaves=40)
 fills = st.fixed_dictionaries({"shape": shapes(), "fill": st.sampled_from(FILLS)})
-geometry_value = st.one_of(ints(), st.lists(ints(), max_size=4), st.sampled_from(["same", "valid", "full", ""]),
-                           st.lists(st.lists(ints(), max_size=3), max_size=3), st.none())  # fmt: skip
+geometry_value = st.one_of(
+    ints(),
+    st.lists(ints(), max_size=4),
+    st.sampled_from(["same", "valid", "full", ""]),
+    st.lists(st.lists(ints(), max_size=3), max_size=3),
+    st.none(),
+)
 
 configs = st.fixed_dictionaries(
     {},
@@ -58,20 +63,48 @@ configs = st.fixed_dictionaries(
 )
 
 #: YAML the dumper would never write: aliases, tags, tabs, broken brackets, duplicate keys.
-RAW = ["&a [*a]", "!!python/object/apply:os.system ['true']", "\t", "[1, 2", "{a: 1, a: 2}", "*x", "%TAG ! x",
-       "? [1]\n: 2", "---\n---", "'unterminated", "\x00", "\ufeff", "1" * 5000]  # fmt: skip
+RAW = [
+    "&a [*a]",
+    "!!python/object/apply:os.system ['true']",
+    "\t",
+    "[1, 2",
+    "{a: 1, a: 2}",
+    "*x",
+    "%TAG ! x",
+    "? [1]\n: 2",
+    "---\n---",
+    "'unterminated",
+    "\x00",
+    "\ufeff",
+    "1" * 5000,
+]
 
-FLAG_NAMES = ["--stride", "--padding", "--dilation", "--groups", "--seed", "--dims", "--dtype", "--x", "-k",
-              "--delta", "--bias", "--slice", "--width"]  # fmt: skip
+FLAG_NAMES = [
+    "--stride",
+    "--padding",
+    "--dilation",
+    "--groups",
+    "--seed",
+    "--dims",
+    "--dtype",
+    "--x",
+    "-k",
+    "--delta",
+    "--bias",
+    "--slice",
+    "--width",
+]
 FLAG_VALUES = ["2", "1,2", "same", "random:3x3", "names:2x2", "0", "-1", "99999999999", "", "[[1e400]]"]
 FLAGS = st.lists(
     st.one_of(
-        st.tuples(st.sampled_from(FLAG_NAMES),
-                  st.one_of(st.text(string.printable, max_size=12), st.sampled_from(FLAG_VALUES))),
+        st.tuples(
+            st.sampled_from(FLAG_NAMES),
+            st.one_of(st.text(string.printable, max_size=12), st.sampled_from(FLAG_VALUES)),
+        ),
         st.tuples(st.just("-f"), st.sampled_from(["json", "plain", "latex", "markdown", "rich", "xml"])),
     ),
     max_size=3,
-)  # fmt: skip
+)
 
 
 @st.composite
@@ -84,9 +117,13 @@ def cases(draw) -> tuple[list[str], str, list[str]]:
     config = {
         "input": {"shape": list(g.input_shape), "fill": draw(fill)},
         "kernel": {"shape": list(g.kernel_shape), "fill": draw(fill)},
-        "stride": list(g.stride), "padding": [list(p) for p in g.padding], "dilation": list(g.dilation),
-        "groups": g.groups, "dims": g.ndim, "dtype": draw(st.sampled_from(["float64", "float32"])),
-    }  # fmt: skip
+        "stride": list(g.stride),
+        "padding": [list(p) for p in g.padding],
+        "dilation": list(g.dilation),
+        "groups": g.groups,
+        "dims": g.ndim,
+        "dtype": draw(st.sampled_from(["float64", "float32"])),
+    }
     if draw(st.booleans()):
         config["delta"] = {"fill": draw(st.sampled_from(["random", "ones", "names"]))}
     if draw(st.integers(0, 2)) == 0:
@@ -99,10 +136,21 @@ def cases(draw) -> tuple[list[str], str, list[str]]:
         text += "extra: " + draw(st.sampled_from(RAW)) + "\n"
     middle = ",".join(["0", "0", *(str(n // 2) for n in g.in_size)])
     corner = ",".join(["0"] * (g.ndim + 2))
-    command = draw(st.sampled_from([
-        ["forward"], ["backward"], ["trace", "--input", middle], ["trace", "--input", middle, "--steps"],
-        ["trace", "--all"], ["trace", "--output", corner], ["trace", "--weight", corner], ["shape"], ["check"],
-    ]))  # fmt: skip
+    command = draw(
+        st.sampled_from(
+            [
+                ["forward"],
+                ["backward"],
+                ["trace", "--input", middle],
+                ["trace", "--input", middle, "--steps"],
+                ["trace", "--all"],
+                ["trace", "--output", corner],
+                ["trace", "--weight", corner],
+                ["shape"],
+                ["check"],
+            ]
+        )
+    )
     flags = [part for flag in draw(FLAGS) for part in flag] if draw(st.integers(0, 2)) == 0 else []
     if draw(st.booleans()):
         flags += ["-f", draw(st.sampled_from(["json", "plain", "latex", "markdown", "rich"]))]
@@ -110,8 +158,13 @@ def cases(draw) -> tuple[list[str], str, list[str]]:
 
 
 @given(case=cases())
-@settings(max_examples=examples(60), deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=examples(60),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 def test_generated_inputs_end_in_a_result_or_one_line(tmp_path_factory, case):
     command, text, flags = case
     folder = tmp_path_factory.mktemp("fuzz")

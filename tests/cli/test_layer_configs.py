@@ -28,8 +28,13 @@ def test_a_stack_and_each_kind_are_shipped():
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
 def test_every_stack_config_runs_every_command(config):
     top = json.loads(run("forward", config, "--format", "json"))["shapes"][-1]
-    for command in (["forward"], ["backward"], ["shape"], ["trace", "--output", ",".join("0" * len(top))],
-                    ["trace", "--input", "0,0,0,0"]):  # fmt: skip
+    for command in (
+        ["forward"],
+        ["backward"],
+        ["shape"],
+        ["trace", "--output", ",".join("0" * len(top))],
+        ["trace", "--input", "0,0,0,0"],
+    ):
         for form in ("plain", "json"):
             assert run(*command, config, "--format", form).strip()
 
@@ -45,21 +50,43 @@ def test_every_stack_config_agrees_with_pytorch(config):
         kind = layer["kind"]
         if kind == "conv":
             w = torch.tensor(layer["kernel"], dtype=torch.float64, requires_grad=True)
-            a = F.conv2d(F.pad(a, [p for pair in reversed(layer["padding"]) for p in pair]), w, None,
-                         layer["stride"], 0, layer["dilation"], layer["groups"])  # fmt: skip
+            a = F.conv2d(
+                F.pad(a, [p for pair in reversed(layer["padding"]) for p in pair]),
+                w,
+                None,
+                layer["stride"],
+                0,
+                layer["dilation"],
+                layer["groups"],
+            )
             weights.append((layer, w))
         elif kind == "conv_transpose":
             w = torch.tensor(layer["kernel"], dtype=torch.float64, requires_grad=True)
-            a = F.conv_transpose2d(a, w, None, layer["stride"], layer["padding"], layer["output_padding"],
-                                   layer["groups"], layer["dilation"])  # fmt: skip
+            a = F.conv_transpose2d(
+                a,
+                w,
+                None,
+                layer["stride"],
+                layer["padding"],
+                layer["output_padding"],
+                layer["groups"],
+                layer["dilation"],
+            )
             weights.append((layer, w))
         elif kind == "maxpool":
             a = F.max_pool2d(
                 a, layer["kernel"], layer["stride"], layer["padding"], layer["dilation"], layer["ceil_mode"]
             )
         elif kind == "avgpool":
-            a = F.avg_pool2d(a, layer["kernel"], layer["stride"], layer["padding"], layer["ceil_mode"],
-                             layer["count_include_pad"], layer["divisor"])  # fmt: skip
+            a = F.avg_pool2d(
+                a,
+                layer["kernel"],
+                layer["stride"],
+                layer["padding"],
+                layer["ceil_mode"],
+                layer["count_include_pad"],
+                layer["divisor"],
+            )
         else:
             a = F.relu(a)
         np.testing.assert_allclose(a.detach().numpy(), layer["output"], rtol=1e-12, atol=1e-12)

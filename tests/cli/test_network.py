@@ -46,12 +46,14 @@ def test_backward_json_lists_layers_bottom_up_with_the_delta_each_receives(tmp_p
 @pytest.mark.parametrize(
     ("layers", "message"),
     [
-        ("  - conv: {kernel: [[[1.0]], [[1.0]]]}\n  - conv: {kernel: [[[1.0]]]}",
-         "layer 2 (conv), on the output of layer 1 (conv) [1, 2, 6]: conv kernel [1, 1, 1] takes 1 channel(s)"),
+        (
+            "  - conv: {kernel: [[[1.0]], [[1.0]]]}\n  - conv: {kernel: [[[1.0]]]}",
+            "layer 2 (conv), on the output of layer 1 (conv) [1, 2, 6]: conv kernel [1, 1, 1] takes 1 channel(s)",
+        ),
         ("  - pool: {kernel: 2}", "layer 1 has unknown kind 'pool'"),
         ("  - avgpool: {kernel: 7}", "layer 1 (avgpool): avgpool window spans 7 cells on axis 0"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_stack_is_one_line_and_status_2(tmp_path, layers, message):
     result = run(
         tmp_path, f"input: [[[1, 2, 3, 4, 5, 6]]]\nlayers:\n{layers}\n", "backward", "--format", "json"
@@ -128,8 +130,19 @@ def test_layer_flags_build_one_max_pool_whose_ties_go_to_the_first_cell():
 
 def test_layer_flags_build_an_avg_pool_with_pytorchs_divisor():
     # 4×4 of 1 … 16, window 3, stride 2, padding 1, ceil: output (0, 0) averages 1, 2, 5, 6 over 4 cells without padding
-    doc = flags_json("forward", "--layer", "avgpool", "--kernel-size", "3", "--stride", "2", "--padding", "1",
-                     "--ceil-mode", "--no-count-include-pad")  # fmt: skip
+    doc = flags_json(
+        "forward",
+        "--layer",
+        "avgpool",
+        "--kernel-size",
+        "3",
+        "--stride",
+        "2",
+        "--padding",
+        "1",
+        "--ceil-mode",
+        "--no-count-include-pad",
+    )
     assert doc["layers"][0]["output"][0][0][0] == [3.5, 5.0, 6.0]
     counted = flags_json(
         "forward", "--layer", "avgpool", "--kernel-size", "3", "--stride", "2", "--padding", "1"
@@ -141,8 +154,19 @@ def test_layer_flags_build_an_avg_pool_with_pytorchs_divisor():
 
 def test_layer_flags_build_a_transposed_convolution():
     # x = [1, 2] scattered through w = [1, 10] at stride 2: [1, 10, 2, 20], output_padding adds a last 0
-    doc = flags_json("forward", "--layer", "conv_transpose", "--x", "[[[1, 2]]]", "--kernel", "[[[1, 10]]]",
-                     "--stride", "2", "--output-padding", "1")  # fmt: skip
+    doc = flags_json(
+        "forward",
+        "--layer",
+        "conv_transpose",
+        "--x",
+        "[[[1, 2]]]",
+        "--kernel",
+        "[[[1, 10]]]",
+        "--stride",
+        "2",
+        "--output-padding",
+        "1",
+    )
     assert doc["layers"][0]["output"] == [[[1.0, 10.0, 2.0, 20.0, 0.0]]]
 
 
@@ -174,8 +198,20 @@ def test_check_layer_names_the_mistake_and_exits_1(tmp_path):
 
 
 def test_check_layer_passes_a_right_backward_and_convgrads_own():
-    right = runner.invoke(app, ["check", "--layer", "maxpool", "--impl", "tests/support/layer_impls.py:maxpool_right",
-                                "--random", "3", "--format", "plain"])  # fmt: skip
+    right = runner.invoke(
+        app,
+        [
+            "check",
+            "--layer",
+            "maxpool",
+            "--impl",
+            "tests/support/layer_impls.py:maxpool_right",
+            "--random",
+            "3",
+            "--format",
+            "plain",
+        ],
+    )
     assert right.exit_code == 0, right.stdout + right.stderr
     assert "6 of 6 cases pass" in right.stdout
     for kind in ("avgpool", "relu", "conv_transpose"):
@@ -207,8 +243,20 @@ def test_check_of_the_shipped_stacks_passes_and_says_what_it_left_out():
     ],
 )
 def test_check_layer_runs_the_implementation_apart_and_names_what_it_did(fn, said):
-    result = runner.invoke(app, ["check", "--layer", "relu", "--impl", f"tests/support/layer_impls.py:{fn}",
-                                 "--timeout", "1", "--format", "json"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            "--layer",
+            "relu",
+            "--impl",
+            f"tests/support/layer_impls.py:{fn}",
+            "--timeout",
+            "1",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 1, result.stderr
     errors = [r["error"] for r in json.loads(result.stdout)["results"] if r["status"] == "error"]
     assert errors and said in errors[0]

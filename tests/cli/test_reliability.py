@@ -138,9 +138,16 @@ def test_usage_errors_are_one_line(args, message):
 
 @pytest.mark.parametrize(
     "name, value",
-    [("CONVGRAD_MAX_GB", "abc"), ("CONVGRAD_MAX_GB", "nan"), ("CONVGRAD_MAX_GB", "inf"), ("CONVGRAD_MAX_GB", "-1"),
-     ("CONVGRAD_MEMORY_MB", "abc"), ("CONVGRAD_MEMORY_MB", "inf"), ("CONVGRAD_MEMORY_MB", "0")],
-)  # fmt: skip
+    [
+        ("CONVGRAD_MAX_GB", "abc"),
+        ("CONVGRAD_MAX_GB", "nan"),
+        ("CONVGRAD_MAX_GB", "inf"),
+        ("CONVGRAD_MAX_GB", "-1"),
+        ("CONVGRAD_MEMORY_MB", "abc"),
+        ("CONVGRAD_MEMORY_MB", "inf"),
+        ("CONVGRAD_MEMORY_MB", "0"),
+    ],
+)
 def test_bad_environment_is_one_line(name, value):
     one_error_line(convgrad("backward", env={name: value}), f"{name} {value!r} is not allowed")
 
@@ -216,10 +223,15 @@ def test_an_unreadable_config_is_one_line(tmp_path, monkeypatch):
 
 
 def test_values_that_overflow_are_refused_without_warnings():
-    one_error_line(convgrad("forward", "--x", "[[1e39]]", "-k", "[[1.0]]", "--dtype", "float32"),
-                   "input holds 1e+39, past float32's largest (3.4e+38)")  # fmt: skip
-    one_error_line(convgrad("forward", "--x", "[[1.0e+308]]", "-k", "[[10.0]]"),
-                   "y could reach more than 1.8e+308", "past float64's largest")  # fmt: skip
+    one_error_line(
+        convgrad("forward", "--x", "[[1e39]]", "-k", "[[1.0]]", "--dtype", "float32"),
+        "input holds 1e+39, past float32's largest (3.4e+38)",
+    )
+    one_error_line(
+        convgrad("forward", "--x", "[[1.0e+308]]", "-k", "[[10.0]]"),
+        "y could reach more than 1.8e+308",
+        "past float64's largest",
+    )
     one_error_line(convgrad("backward", "--x", "[[1.0e+200, 1]]", "-k", "[[1.0e+200]]"), "could reach")
     one_error_line(
         convgrad("forward", "--x", "[[1" + "0" * 400 + "]]", "-k", "[[1]]"), "too large for float64"
@@ -233,9 +245,10 @@ def test_json_has_no_word_for_nan_so_it_is_a_string(tmp_path):
         f"import sys\nsys.path.insert(0, {str(BROKEN.parent)!r})\nfrom broken_impls import correct\n\n"
         "def backward(x, w, delta, **kw):\n    dx, dw, db = correct(x, w, delta, **kw)\n"
         "    dx = dx.copy()\n    dx.flat[0] = 1e308\n    return dx, dw, db\n"
-    )  # fmt: skip
-    result = convgrad("check", ROOT / "configs/seed_stride1.yaml", "--impl", "huge.py:backward", "-f", "json",
-                      cwd=tmp_path)  # fmt: skip
+    )
+    result = convgrad(
+        "check", ROOT / "configs/seed_stride1.yaml", "--impl", "huge.py:backward", "-f", "json", cwd=tmp_path
+    )
     assert result.returncode == 1, result.stderr
 
     def refuse(constant):
@@ -278,8 +291,9 @@ def test_the_memory_budget_counts_what_each_command_builds():
 def test_a_stride_far_wider_than_the_kernel_costs_nothing():
     started = time.monotonic()
     for stride in ("3000", "100000", "2147483647"):
-        result = convgrad("forward", "--x", "[[1, 2], [3, 4]]", "-k", "[[5]]", "--stride", stride, "-f", "json",
-                          timeout=20)  # fmt: skip
+        result = convgrad(
+            "forward", "--x", "[[1, 2], [3, 4]]", "-k", "[[5]]", "--stride", stride, "-f", "json", timeout=20
+        )
         assert json.loads(result.stdout)["output"] == [[5.0]], result.stderr
     one_error_line(
         convgrad("forward", "--stride", "4611686018427387904"), "out of range; allowed: 0 to 2,147,483,647"
@@ -311,10 +325,19 @@ def test_junit_xml_parses_whatever_the_names_hold_and_is_kept_without_force(tmp_
 
 def test_a_users_xml_module_cannot_hijack_the_report(tmp_path):
     (tmp_path / "xml.py").write_text("raise SystemExit('hijacked')\n")
-    (tmp_path / "impl.py").write_text(f"import sys\nsys.path.insert(0, {str(BROKEN.parent)!r})\n"
-                                      "from broken_impls import correct as backward\n")  # fmt: skip
-    result = convgrad("check", ROOT / "configs/seed_stride1.yaml", "--impl", "impl.py:backward", "--junit-xml",
-                      "r.xml", cwd=tmp_path)  # fmt: skip
+    (tmp_path / "impl.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(BROKEN.parent)!r})\n"
+        "from broken_impls import correct as backward\n"
+    )
+    result = convgrad(
+        "check",
+        ROOT / "configs/seed_stride1.yaml",
+        "--impl",
+        "impl.py:backward",
+        "--junit-xml",
+        "r.xml",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert ET.parse(tmp_path / "r.xml").getroot().get("failures") == "0"
 
@@ -343,8 +366,12 @@ def test_temporary_files_never_outlive_a_write(tmp_path, monkeypatch):
 
 
 def test_sigterm_cleans_up_and_says_so(tmp_path):
-    with subprocess.Popen([*COMMAND, "check", "--random", "200", "-f", "json"], cwd=tmp_path,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as p:  # fmt: skip
+    with subprocess.Popen(
+        [*COMMAND, "check", "--random", "200", "-f", "json"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as p:
         time.sleep(2)
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=30)
@@ -385,8 +412,20 @@ def prints(x, w, delta, **kw):
 def _case_errors(tmp_path, function, *extra):
     (tmp_path / "says.py").write_text(SAYS)
     report = tmp_path / "r.xml"
-    result = convgrad("check", ROOT / "configs/seed_stride1.yaml", "--random", "2", "--impl",
-                      f"says.py:{function}", "-f", "json", "--junit-xml", report, *extra, cwd=tmp_path)  # fmt: skip
+    result = convgrad(
+        "check",
+        ROOT / "configs/seed_stride1.yaml",
+        "--random",
+        "2",
+        "--impl",
+        f"says.py:{function}",
+        "-f",
+        "json",
+        "--junit-xml",
+        report,
+        *extra,
+        cwd=tmp_path,
+    )
     doc = json.loads(result.stdout)  # one valid document
     suite = ET.parse(report).getroot()  # a valid JUnit file
     return result, doc, suite
@@ -480,8 +519,9 @@ def _hanging(tmp_path, *args, timeout=90):
 
 def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_path):
     # the bound is the subprocess' timeout: 40 cases of 1 s and a restart each would not fit in it
-    result, doc, suite = _hanging(tmp_path, "--random", "40", "--impl", "hangs.py:forever", "--timeout", "1",
-                                  timeout=60)  # fmt: skip
+    result, doc, suite = _hanging(
+        tmp_path, "--random", "40", "--impl", "hangs.py:forever", "--timeout", "1", timeout=60
+    )
     assert result.returncode == 1 and result.stderr == b""
     assert (doc["passed"], doc["errors"], doc["not_run"], doc["skipped"]) == (False, 3, 37, 0)
     why = "the implementation timed out 3 times in a row; convgrad stopped calling it"
@@ -490,8 +530,21 @@ def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_p
     assert doc["classes_passed"] == [] and len(doc["classes_covered"]) < 27  # not run is not checked
     assert (suite.get("errors"), suite.get("skipped")) == ("3", "37")
     assert suite.findall(".//skipped")[0].get("message") == f"not run: {why}"
-    plain = convgrad("check", "--random", "5", "--impl", "hangs.py:forever", "--timeout", "1", "-f", "plain",
-                     "--width", "300", cwd=tmp_path, timeout=60).stdout.decode()  # fmt: skip
+    plain = convgrad(
+        "check",
+        "--random",
+        "5",
+        "--impl",
+        "hangs.py:forever",
+        "--timeout",
+        "1",
+        "-f",
+        "plain",
+        "--width",
+        "300",
+        cwd=tmp_path,
+        timeout=60,
+    ).stdout.decode()
     assert f"0 of 5 cases pass, 3 error, 2 not run ({why})" in plain
 
 
@@ -509,8 +562,9 @@ def test_an_answer_starts_the_count_again(tmp_path):
 
 
 def test_the_whole_run_can_be_given_a_budget(tmp_path):
-    result, doc, suite = _hanging(tmp_path, "--random", "30", "--impl", "hangs.py:slowly", "--timeout-total",
-                                  "3", timeout=60)  # fmt: skip
+    result, doc, suite = _hanging(
+        tmp_path, "--random", "30", "--impl", "hangs.py:slowly", "--timeout-total", "3", timeout=60
+    )
     statuses = [r["status"] for r in doc["results"]]
     assert result.returncode == 1 and not doc["passed"] and doc["errors"] == 0
     done = statuses.index("not_run")
@@ -532,8 +586,11 @@ def test_a_config_from_standard_input():
     assert checked.returncode == 0 and doc["passed"] and doc["results"][0]["name"] == "<stdin>"
     piped = convgrad("forward", "-", "-f", "json", stdin=None, input=SEED)
     from_file = convgrad("forward", ROOT / "configs" / "seed_stride1.yaml", "-f", "json")
-    assert json.loads(piped.stdout)["output"] == json.loads(from_file.stdout)["output"] == [
-        [44.0, 54.0, 64.0], [84.0, 94.0, 104.0], [124.0, 134.0, 144.0]]  # fmt: skip
+    assert (
+        json.loads(piped.stdout)["output"]
+        == json.loads(from_file.stdout)["output"]
+        == [[44.0, 54.0, 64.0], [84.0, 94.0, 104.0], [124.0, 134.0, 144.0]]
+    )
     one_error_line(convgrad("forward", "-"), "config file '-' (standard input) is empty")
     one_error_line(convgrad("check", "-", "-", stdin=None, input=SEED), "given more than once")
     one_error_line(convgrad("forward", "-", stdin=None, preexec_fn=lambda: os.close(0)), "which is closed")
@@ -595,18 +652,33 @@ def test_a_pipe_that_never_ends_is_one_line_after_a_bounded_wait(tmp_path):
         result = convgrad("forward", "-", stdin=writer.stdout, timeout=20)
         writer.kill()
     one_error_line(result, "is over 1 MiB")
-    one_error_line(convgrad("forward", "-", env={"CONVGRAD_PIPE_SECONDS": "0"}, stdin=None, input=SEED),
-                   "CONVGRAD_PIPE_SECONDS '0' is not allowed")  # fmt: skip
+    one_error_line(
+        convgrad("forward", "-", env={"CONVGRAD_PIPE_SECONDS": "0"}, stdin=None, input=SEED),
+        "CONVGRAD_PIPE_SECONDS '0' is not allowed",
+    )
 
 
 # -- folders, and what is checked before anything is printed --------------------------------------
 
 
 def test_folders_for_the_reports_are_made_as_pytest_makes_them(tmp_path):
-    (tmp_path / "wrong.py").write_text(f"import sys\nsys.path.insert(0, {str(BROKEN.parent)!r})\n"
-                                       "from broken_impls import kernel_not_flipped as backward\n")  # fmt: skip
-    result = convgrad("check", ROOT / "configs/stride2.yaml", "--impl", "wrong.py:backward", "--save-failing",
-                      "failing/", "--junit-xml", "reports/ci/r.xml", "-f", "json", cwd=tmp_path)  # fmt: skip
+    (tmp_path / "wrong.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(BROKEN.parent)!r})\n"
+        "from broken_impls import kernel_not_flipped as backward\n"
+    )
+    result = convgrad(
+        "check",
+        ROOT / "configs/stride2.yaml",
+        "--impl",
+        "wrong.py:backward",
+        "--save-failing",
+        "failing/",
+        "--junit-xml",
+        "reports/ci/r.xml",
+        "-f",
+        "json",
+        cwd=tmp_path,
+    )
     assert result.returncode == 1, result.stderr
     saved = json.loads(result.stdout)["results"][0]["saved"]
     assert saved == "failing/stride2-failing.yaml" and (tmp_path / saved).is_file()
@@ -618,10 +690,13 @@ def test_folders_for_the_reports_are_made_as_pytest_makes_them(tmp_path):
 def test_a_report_that_cannot_be_written_is_refused_before_any_case_runs(tmp_path):
     (tmp_path / "file").write_text("")
     for args, message in [
-        (["--save-failing", tmp_path / "file/x"], f"--save-failing '{tmp_path}/file/x': '{tmp_path}/file' is a file"),
+        (
+            ["--save-failing", tmp_path / "file/x"],
+            f"--save-failing '{tmp_path}/file/x': '{tmp_path}/file' is a file",
+        ),
         (["--junit-xml", tmp_path / "file/r.xml"], "is a file, not a folder"),
         (["--junit-xml", tmp_path], "is a directory; give a file path"),
-    ]:  # fmt: skip
+    ]:
         started = time.monotonic()
         result = convgrad("check", "--random", "40", *args)
         one_error_line(result, message)
@@ -684,9 +759,17 @@ def test_what_an_implementation_starts_is_stopped_with_it(tmp_path):
     (tmp_path / "spawns.py").write_text(
         "import subprocess, time\n\ndef f(x, w, delta, **kw):\n"
         "    subprocess.Popen(['sleep', '3600'])\n    time.sleep(3600)\n"
-    )  # fmt: skip
-    result = convgrad("check", ROOT / "configs/seed_stride1.yaml", "--impl", "spawns.py:f", "--timeout", "1",
-                      cwd=tmp_path, timeout=30)  # fmt: skip
+    )
+    result = convgrad(
+        "check",
+        ROOT / "configs/seed_stride1.yaml",
+        "--impl",
+        "spawns.py:f",
+        "--timeout",
+        "1",
+        cwd=tmp_path,
+        timeout=30,
+    )
     assert result.returncode == 1 and b"no result within 1 s" in result.stdout
 
 
@@ -695,9 +778,13 @@ def test_the_child_dies_with_convgrad_however_convgrad_dies(tmp_path):
     (tmp_path / "hangs.py").write_text(
         f"import os, time\n\ndef f(x, w, delta, **kw):\n"
         f"    open({str(entered)!r}, 'w').write(str(os.getpid()))\n    time.sleep(3600)\n"
-    )  # fmt: skip
-    with subprocess.Popen([*COMMAND, "check", "--impl", "hangs.py:f"], cwd=tmp_path,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as p:  # fmt: skip
+    )
+    with subprocess.Popen(
+        [*COMMAND, "check", "--impl", "hangs.py:f"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as p:
         deadline = time.monotonic() + 60
         while not (entered.exists() and entered.read_text()) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -723,8 +810,21 @@ def _state(pid: int) -> str:
 
 def test_check_layer_stops_an_implementation_that_hangs_as_check_does(tmp_path):
     (tmp_path / "relu.py").write_text("import time\n\ndef f(x, delta, **kw):\n    time.sleep(3600)\n")
-    result = convgrad("check", "--layer", "relu", "--random", "6", "--impl", "relu.py:f", "--timeout", "1",
-                      "-f", "json", cwd=tmp_path, timeout=60)  # fmt: skip
+    result = convgrad(
+        "check",
+        "--layer",
+        "relu",
+        "--random",
+        "6",
+        "--impl",
+        "relu.py:f",
+        "--timeout",
+        "1",
+        "-f",
+        "json",
+        cwd=tmp_path,
+        timeout=60,
+    )
     doc = json.loads(result.stdout)
     assert result.returncode == 1 and result.stderr == b"" and not doc["passed"]
     assert [r["status"] for r in doc["results"]] == ["error"] * 3 + ["not_run"] * 4

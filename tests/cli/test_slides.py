@@ -63,10 +63,15 @@ def views(config: Path | None) -> list[list]:
         ["shape", config] if config else ["shape", "--in", "20", "--kernel", "3", "--stride", "1", "--map"]
     )
     return [
-        ["forward", *source], ["backward", *source], ["trace", *source, "--input", middle],
-        ["trace", *source, "--input", middle, "--steps"], ["trace", *source, "--all"],
-        ["trace", *source, "--output", zeros], ["trace", *source, "--weight", zeros], coverage,
-    ]  # fmt: skip
+        ["forward", *source],
+        ["backward", *source],
+        ["trace", *source, "--input", middle],
+        ["trace", *source, "--input", middle, "--steps"],
+        ["trace", *source, "--all"],
+        ["trace", *source, "--output", zeros],
+        ["trace", *source, "--weight", zeros],
+        coverage,
+    ]
 
 
 def latex(*args) -> str:
@@ -79,8 +84,11 @@ def compile_tex(tmp_path: Path, name: str, tex: str) -> str:
     (tmp_path / f"{name}.tex").write_text(tex)
     done = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     log = (tmp_path / f"{name}.log").read_text(errors="replace")
     errors = [line for line in log.splitlines() if line.startswith("!")]
     assert done.returncode == 0 and not errors, "\n".join(errors) or done.stdout[-2000:]

@@ -31,9 +31,16 @@ def test_trace_input_a_is_the_seed_answer():
     doc = trace_json("--input", "a")
     assert doc["expression"] == "∂L/∂a = w1·δ1"
     assert doc["terms"] == [
-        {"weight": "w1", "weight_index": [0, 0], "delta": "δ1", "output": "y1", "output_index": [0, 0],
-         "input": "a", "input_index": [0, 0]}
-    ]  # fmt: skip
+        {
+            "weight": "w1",
+            "weight_index": [0, 0],
+            "delta": "δ1",
+            "output": "y1",
+            "output_index": [0, 0],
+            "input": "a",
+            "input_index": [0, 0],
+        }
+    ]
     assert doc["value"] == 1.0  # w1 = 1, δ1 = 1
 
 
@@ -80,9 +87,12 @@ def test_traced_value_is_the_numeric_gradient(g, seed, data):
         "input": rng.integers(-5, 6, g.input_shape).tolist(),
         "kernel": rng.integers(-5, 6, g.kernel_shape).tolist(),
         "delta": rng.integers(-5, 6, g.output_shape).tolist(),
-        "stride": list(g.stride), "dilation": list(g.dilation), "groups": g.groups,
-        "padding": [list(p) for p in g.padding], "dims": g.ndim,
-    }  # fmt: skip
+        "stride": list(g.stride),
+        "dilation": list(g.dilation),
+        "groups": g.groups,
+        "padding": [list(p) for p in g.padding],
+        "dims": g.ndim,
+    }
     problem = build_problem(raw)
     idx = tuple(data.draw(st.integers(0, n - 1)) for n in g.input_shape)
     cell = CellTrace.of("input", problem, ",".join(map(str, idx)))
@@ -94,8 +104,9 @@ def test_traced_value_is_the_numeric_gradient(g, seed, data):
 
 
 def test_large_grids_stay_within_80_columns():
-    result = runner.invoke(app, ["trace", "--input", "20,31", "--x", "random:1x1x40x64", "-k", "random:3x3",
-                                 "-f", "plain"])  # fmt: skip
+    result = runner.invoke(
+        app, ["trace", "--input", "20,31", "--x", "random:1x1x40x64", "-k", "random:3x3", "-f", "plain"]
+    )
     assert result.exit_code == 0, result.stderr
     assert max(len(line.rstrip()) for line in result.stdout.splitlines()) <= 80
     assert "⋯" in result.stdout  # cut around the cell, not wrapped
@@ -173,7 +184,7 @@ def test_names_never_collide():
         ["trace", "--weight", "w2"],
         ["backward"],
         ["forward", "--padding", "1"],
-    ],  # fmt: skip
+    ],
 )
 def test_json_of_every_view_lists_its_panels(args):
     doc = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)

@@ -19,8 +19,16 @@ from tests.support.strategies import geometries
 
 def problem_of(g, seed):
     x, w, b, delta = operands(g, seed)
-    return build(x, w, delta=delta, stride=g.stride, padding=g.padding, dilation=g.dilation, groups=g.groups,
-                 dims=g.ndim)  # fmt: skip
+    return build(
+        x,
+        w,
+        delta=delta,
+        stride=g.stride,
+        padding=g.padding,
+        dilation=g.dilation,
+        groups=g.groups,
+        dims=g.ndim,
+    )
 
 
 @given(g=geometries(), seed=st.integers(0, 2**16))
@@ -44,12 +52,15 @@ def test_every_window_played_adds_up_to_the_input_gradient(g, seed):
                     for t in terms.input_terms(g, idx)
                     if t.delta[1] * np.prod(g.out_size) + np.ravel_multi_index(t.delta[2:], g.out_size) < half
                 ]
-                counts[idx[1:]] = len(window)  # fmt: skip
+                counts[idx[1:]] = len(window)
         assert (w.received(half) == counts).all()
 
 
-KNOB_KEYS = [f"{k}{sign}" for k in ("stride", "padding", "dilation", "kernel", "size", "in_channels",
-                                     "out_channels", "groups") for sign in "+-"]  # fmt: skip
+KNOB_KEYS = [
+    f"{k}{sign}"
+    for k in ("stride", "padding", "dilation", "kernel", "size", "in_channels", "out_channels", "groups")
+    for sign in "+-"
+]
 KEYS = ["left", "right", "up", "down", "tab", "back", "channel", "other", "sample", "step", "depth", "names"]
 
 

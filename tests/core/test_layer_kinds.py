@@ -26,8 +26,15 @@ def test_maxpool_matches_the_definition(case, ties, seed):
     layer = layers.make("maxpool", shape, params)
     y, saved = layer.forward(x)
     delta = rng.standard_normal(y.shape)
-    want_y, want_dx = ref.max_pool(x, delta, params["kernel"], params["stride"], params["padding"],
-                                   params["dilation"], params["ceil_mode"])  # fmt: skip
+    want_y, want_dx = ref.max_pool(
+        x,
+        delta,
+        params["kernel"],
+        params["stride"],
+        params["padding"],
+        params["dilation"],
+        params["ceil_mode"],
+    )
     np.testing.assert_array_equal(y, want_y)
     np.testing.assert_allclose(layer.backward(x, saved, delta)[0], want_dx, rtol=1e-12, atol=1e-12)
 
@@ -40,8 +47,16 @@ def test_avgpool_matches_the_definition(case, seed):
     layer = layers.make("avgpool", shape, params)
     y, saved = layer.forward(x)
     delta = rng.standard_normal(y.shape)
-    want_y, want_dx = ref.avg_pool(x, delta, params["kernel"], params["stride"], params["padding"],
-                                   params["ceil_mode"], params["count_include_pad"], params["divisor"])  # fmt: skip
+    want_y, want_dx = ref.avg_pool(
+        x,
+        delta,
+        params["kernel"],
+        params["stride"],
+        params["padding"],
+        params["ceil_mode"],
+        params["count_include_pad"],
+        params["divisor"],
+    )
     np.testing.assert_allclose(y, want_y, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.backward(x, saved, delta)[0], want_dx, rtol=1e-12, atol=1e-12)
 
@@ -54,8 +69,16 @@ def test_conv_transpose_matches_the_scatter(case, seed):
     layer = layers.make("conv_transpose", x_shape, params, w)
     y, saved = layer.forward(x)
     delta = rng.standard_normal(y.shape)
-    want_y, want_dx, want_dw = ref.conv_transpose(x, w, delta, params["stride"], params["padding"],
-                                                  params["output_padding"], params["dilation"], params["groups"])  # fmt: skip
+    want_y, want_dx, want_dw = ref.conv_transpose(
+        x,
+        w,
+        delta,
+        params["stride"],
+        params["padding"],
+        params["output_padding"],
+        params["dilation"],
+        params["groups"],
+    )
     np.testing.assert_allclose(y, want_y, rtol=1e-10, atol=1e-10)
     dx, dw = layer.backward(x, saved, delta)
     np.testing.assert_allclose(dx, want_dx, rtol=1e-10, atol=1e-10)
@@ -90,8 +113,11 @@ def test_avgpool_count_include_pad_counts_padding_but_not_the_ceil_overhang():
     # input 4, k 3, s 2, p 1, ceil: windows [-1, 2), [1, 4), [3, 6) → clipped to the padded [−1, 5): 3, 3, 2 cells
     layer = layers.make("avgpool", (1, 1, 4), {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True})
     assert layer.divisors.tolist() == [3.0, 3.0, 2.0]
-    off = layers.make("avgpool", (1, 1, 4), {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True,
-                                             "count_include_pad": False})  # fmt: skip
+    off = layers.make(
+        "avgpool",
+        (1, 1, 4),
+        {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+    )
     assert off.divisors.tolist() == [2.0, 3.0, 1.0]
 
 

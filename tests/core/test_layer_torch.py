@@ -36,8 +36,12 @@ def test_maxpool_matches_pytorch_ties_included(case, ties, seed):
     rng = np.random.default_rng(seed)
     x = rng.integers(-2, 3, size=shape).astype(float) if ties else rng.standard_normal(shape)
     fn = getattr(F, f"max_pool{len(shape) - 2}d")
-    agree(layers.make("maxpool", shape, p), x,
-          lambda t: fn(t, p["kernel"], p["stride"], p["padding"], p["dilation"], p["ceil_mode"]), rng)  # fmt: skip
+    agree(
+        layers.make("maxpool", shape, p),
+        x,
+        lambda t: fn(t, p["kernel"], p["stride"], p["padding"], p["dilation"], p["ceil_mode"]),
+        rng,
+    )
 
 
 @given(pool_cases("avgpool"), st.integers(0, 2**16))
@@ -67,9 +71,15 @@ def test_conv_transpose_matches_pytorch(case, seed):
     rng = np.random.default_rng(seed)
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     fn = getattr(F, f"conv_transpose{len(x_shape) - 2}d")
-    agree(layers.make("conv_transpose", x_shape, p, w), x,
-          lambda t, tw: fn(t, tw, None, p["stride"], p["padding"], p["output_padding"], p["groups"], p["dilation"]),
-          rng, w)  # fmt: skip
+    agree(
+        layers.make("conv_transpose", x_shape, p, w),
+        x,
+        lambda t, tw: fn(
+            t, tw, None, p["stride"], p["padding"], p["output_padding"], p["groups"], p["dilation"]
+        ),
+        rng,
+        w,
+    )
 
 
 @given(st.sampled_from([1, 2, 3]), st.integers(0, 2**16))

@@ -67,8 +67,13 @@ def stack_of(layers_, loss="sum"):
     )
 
 
-LENET_RANDOM = [{"conv": {"kernel": {"shape": [3, 2, 3, 3]}, "padding": 1}}, "relu", {"maxpool": {"kernel": 2}},
-                {"conv_transpose": {"kernel": {"shape": [3, 1, 2, 2]}, "stride": 2}}, {"avgpool": {"kernel": 2}}]  # fmt: skip
+LENET_RANDOM = [
+    {"conv": {"kernel": {"shape": [3, 2, 3, 3]}, "padding": 1}},
+    "relu",
+    {"maxpool": {"kernel": 2}},
+    {"conv_transpose": {"kernel": {"shape": [3, 1, 2, 2]}, "stride": 2}},
+    {"avgpool": {"kernel": 2}},
+]
 
 
 def test_a_stack_passes_every_layer_check_and_finite_differences_end_to_end():

@@ -23,9 +23,11 @@ def subscripts(index):
 def test_every_cell_has_its_own_name_and_it_reads_back(g):
     namer = Namer(g)
     seen: dict[str, str] = {}
-    for kind, parse, shape in [("input", namer.parse_input, g.input_shape),
-                               ("kernel", namer.parse_weight, g.kernel_shape),
-                               ("output", namer.parse_output, g.output_shape)]:  # fmt: skip
+    for kind, parse, shape in [
+        ("input", namer.parse_input, g.input_shape),
+        ("kernel", namer.parse_weight, g.kernel_shape),
+        ("output", namer.parse_output, g.output_shape),
+    ]:
         names = namer.grid(kind)
         for idx in np.ndindex(*shape):
             name = names[idx]

@@ -17,9 +17,15 @@ from tests.support.strategies import geometries
 
 def problem_of(g):
     return build(
-        Fill("randint", g.input_shape), Fill("randint", g.kernel_shape), delta=Fill("randint"),
-        stride=g.stride, padding=[list(p) for p in g.padding], dilation=g.dilation, groups=g.groups, dims=g.ndim,
-    )  # fmt: skip
+        Fill("randint", g.input_shape),
+        Fill("randint", g.kernel_shape),
+        delta=Fill("randint"),
+        stride=g.stride,
+        padding=[list(p) for p in g.padding],
+        dilation=g.dilation,
+        groups=g.groups,
+        dims=g.ndim,
+    )
 
 
 def reads(g):

@@ -119,8 +119,11 @@ def test_mixed_dtypes_compute_in_the_wider_one(groups):
     x32 = x.astype(np.float32)
     y = reference.forward(x32.astype(float), w, b, **ref_args(g))
     dx, dw, _ = reference.backward(x32.astype(float), w, delta, **ref_args(g))
-    for got, expected in ((rules.forward(g, x32, w, b), y), (rules.input_grad(g, w, delta), dx),
-                          (rules.weight_grad(g, x32, delta), dw)):  # fmt: skip
+    for got, expected in (
+        (rules.forward(g, x32, w, b), y),
+        (rules.input_grad(g, w, delta), dx),
+        (rules.weight_grad(g, x32, delta), dw),
+    ):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 

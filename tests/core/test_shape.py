@@ -33,8 +33,14 @@ def torch_shape(sol, sizes):
     s, d = tuple(a.stride for a in sol.axes), tuple(a.dilation for a in sol.axes)
     if sol.transposed:
         fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[nd]
-        y = fn(x, w, stride=s, padding=tuple(a.padding[0] for a in sol.axes),
-               output_padding=tuple(a.output_padding for a in sol.axes), dilation=d)  # fmt: skip
+        y = fn(
+            x,
+            w,
+            stride=s,
+            padding=tuple(a.padding[0] for a in sol.axes),
+            output_padding=tuple(a.output_padding for a in sol.axes),
+            dilation=d,
+        )
     else:
         flat = [p for a in reversed(sol.axes) for p in a.padding]
         fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[nd]
@@ -77,8 +83,10 @@ def test_the_examples_of_the_issue():
     best = solve([32], [64], transposed=True)[0]
     assert torch_call(best) == "torch.nn.ConvTranspose1d(1, 1, kernel_size=2, stride=2, padding=0)"
     both = solve([32, 17], [64, 33], transposed=True)
-    assert both and all(transposed_size(17, a.kernel, a.stride, a.dilation, a.padding[0], a.output_padding) == 33
-                        for a in (s.axes[1] for s in both))  # fmt: skip
+    assert both and all(
+        transposed_size(17, a.kernel, a.stride, a.dilation, a.padding[0], a.output_padding) == 33
+        for a in (s.axes[1] for s in both)
+    )
     down = solve([32], [16])[0]
     assert (down.axes[0].kernel, down.axes[0].stride, down.axes[0].padding) == (2, 2, (0, 0))
     assert keras_call(down, [32]) == "keras.layers.Conv1D(1, 2, strides=2, padding='valid')"

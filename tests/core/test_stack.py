@@ -70,13 +70,20 @@ def test_each_layer_receives_the_delta_the_layer_above_sent_down():
     ("layers", "error", "match"),
     [
         (
-            [{"conv": {"kernel": {"shape": [2, 1, 3, 3]}}}, {"maxpool": {"kernel": 2}},
-             {"conv": {"kernel": {"shape": [1, 3, 3, 3]}}}],
+            [
+                {"conv": {"kernel": {"shape": [2, 1, 3, 3]}}},
+                {"maxpool": {"kernel": 2}},
+                {"conv": {"kernel": {"shape": [1, 3, 3, 3]}}},
+            ],
             ArrayError,
             r"layer 3 \(conv\), on the output of layer 2 \(maxpool\) \[1, 2, 3, 3\]: conv kernel \[1, 3, 3, 3\] "
             r"takes 3 channel",
         ),
-        (["relu", {"softmax": {}}], ConfigError, "layer 2 has unknown kind 'softmax'; allowed: conv, conv_transpose"),
+        (
+            ["relu", {"softmax": {}}],
+            ConfigError,
+            "layer 2 has unknown kind 'softmax'; allowed: conv, conv_transpose",
+        ),
         (
             [{"maxpool": {"kernel": 2}}, {"maxpool": {"kernel": 5}}],
             GeometryError,
@@ -85,7 +92,7 @@ def test_each_layer_receives_the_delta_the_layer_above_sent_down():
         ),
         ([{"conv": {"stride": 2}}], ConfigError, "layer 1 \\(conv\\): conv needs a kernel"),
     ],
-)  # fmt: skip
+)
 def test_bad_stacks_say_which_layer_and_why(layers, error, match):
     raw = {"input": {"shape": [1, 1, 8, 8], "fill": "random"}, "layers": layers}
     with pytest.raises(error, match=match):

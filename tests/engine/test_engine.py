@@ -50,8 +50,12 @@ def test_every_engine_path_matches_the_definition(g, seed, budget, threads, comp
         direct_columns=0 if direct else far,
         compact_waste={None: t.compact_waste, True: -1.0, False: 1e9}[compact],
     )
-    got = (rules.forward(g, x, w, b, t), rules.input_grad(g, w, delta, t), rules.weight_grad(g, x, delta, t),
-           rules.backward_steps(g, w, delta, t).input_grad)  # fmt: skip
+    got = (
+        rules.forward(g, x, w, b, t),
+        rules.input_grad(g, w, delta, t),
+        rules.weight_grad(g, x, delta, t),
+        rules.backward_steps(g, w, delta, t).input_grad,
+    )
     for actual, expected in zip(got, (y, dx, dw, dx)):
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
 
@@ -66,17 +70,27 @@ def test_every_engine_path_matches_the_definition(g, seed, budget, threads, comp
         ((2, 2), (1, 1), (200, 200), (1, 1), 1000, 1),  # 11×11 outputs of a 2×2 input in a sea of padding
         ((3,), (2,), (10**6,), (1,), 0, 1),  # one window
     ],
-)  # fmt: skip
+)
 def test_strides_wider_than_the_kernel_cut_only_the_phases_a_tap_reads(
     in_size, kernel, stride, dilation, padding, groups
 ):
     """Phase images exist only for the residues some tap reads: the sums still
     equal the definition, and a stride of a million costs a single image."""
-    g = Geometry.build(in_size, kernel, batch=2, in_channels=2 * groups, out_channels=2 * groups, groups=groups,
-                       stride=stride, dilation=dilation, padding=padding)  # fmt: skip
+    g = Geometry.build(
+        in_size,
+        kernel,
+        batch=2,
+        in_channels=2 * groups,
+        out_channels=2 * groups,
+        groups=groups,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+    )
     lay = layout.layout_for(g.in_size, g.kernel_size, layout.Conv(g.stride, g.padding, g.dilation), False)
-    assert lay.phases == np.prod([len({k * d % s for k in range(kk)}) for kk, d, s in
-                                  zip(g.kernel_size, g.dilation, g.stride)])  # fmt: skip
+    assert lay.phases == np.prod(
+        [len({k * d % s for k in range(kk)}) for kk, d, s in zip(g.kernel_size, g.dilation, g.stride)]
+    )
     assert lay.phases <= np.prod(g.kernel_size)
     x, w, b, delta = operands(g, 1)
     dx, dw, _ = reference.backward(x, w, delta, **ref_args(g))
@@ -221,8 +235,13 @@ def test_a_blas_that_gets_the_known_product_wrong_is_not_used():
 
 
 def naive_product(a, b):
-    return np.array([[sum(a[i, k] * b[k, j] for k in range(a.shape[1])) for j in range(b.shape[1])]
-                     for i in range(a.shape[0])], dtype=a.dtype)  # fmt: skip
+    return np.array(
+        [
+            [sum(a[i, k] * b[k, j] for k in range(a.shape[1])) for j in range(b.shape[1])]
+            for i in range(a.shape[0])
+        ],
+        dtype=a.dtype,
+    )
 
 
 @pytest.mark.parametrize("compact", [True, False])

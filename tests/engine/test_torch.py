@@ -111,8 +111,17 @@ def test_layer_sized_problems_match_pytorch(layer, budget):
     same layers stream through in rows and single outputs."""
     t = Tuning(memory_budget=budget, depthwise_budget=budget) if budget else Tuning()
     shape, out_ch, k, stride, padding, dilation, groups = layer
-    g = Geometry.build(shape[2:], (k,) * (len(shape) - 2), batch=shape[0], in_channels=shape[1],
-                       out_channels=out_ch, groups=groups, stride=stride, padding=padding, dilation=dilation)  # fmt: skip
+    g = Geometry.build(
+        shape[2:],
+        (k,) * (len(shape) - 2),
+        batch=shape[0],
+        in_channels=shape[1],
+        out_channels=out_ch,
+        groups=groups,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal(g.input_shape), rng.standard_normal(g.kernel_shape)
     b, delta = rng.standard_normal(g.out_channels), rng.standard_normal(g.output_shape)

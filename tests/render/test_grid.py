@@ -61,8 +61,14 @@ def test_cut_grids_draw_their_gaps_as_rich_does():
     from convgrad_cli.config import build_problem
 
     for size, index in ((20, "0,0,10,10"), (30, "0,0,0,29"), (25, "0,0,24,0")):
-        p = build_problem({"input": {"shape": [size, size + 3], "fill": "random"}, "kernel": {"shape": [3, 3],
-                          "fill": "random"}, "stride": 2, "padding": 1})  # fmt: skip
+        p = build_problem(
+            {
+                "input": {"shape": [size, size + 3], "fill": "random"},
+                "kernel": {"shape": [3, 3], "fill": "random"},
+                "stride": 2,
+                "padding": 1,
+            }
+        )
         console = Console(width=300, force_terminal=True, color_system="truecolor")
         panels = [
             *input_picture(explain.CellTrace.of("input", p, index)).panels,

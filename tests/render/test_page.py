@@ -64,7 +64,8 @@ def test_the_page_is_self_contained_and_names_every_cell(tmp_path):
     parsed.feed(text)
     letters = list("abcdefghijklmnop")
     assert parsed.cells == letters + ["w1", "w2", "w3", "w4"] + [f"y{i}" for i in range(1, 10)] + [
-        f"δ{i}" for i in range(1, 10)] + [f"∂L/∂{c}" for c in letters]  # fmt: skip
+        f"δ{i}" for i in range(1, 10)
+    ] + [f"∂L/∂{c}" for c in letters]
     assert {"expression", "data", "scrub", "prev", "next", "play"} <= parsed.ids
     assert parsed.sources == [] and "http" not in text.replace("http://www.w3.org", "")  # nothing fetched
     data = page_data(text)

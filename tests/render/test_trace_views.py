@@ -16,8 +16,14 @@ CONFIGS = "configs"
 
 
 def seed_problem(**extra):
-    return build_problem({"input": {"shape": [4, 4], "fill": "names"},
-                          "kernel": {"shape": [2, 2], "fill": "names"}, "delta": {"fill": "names"}, **extra})  # fmt: skip
+    return build_problem(
+        {
+            "input": {"shape": [4, 4], "fill": "names"},
+            "kernel": {"shape": [2, 2], "fill": "names"},
+            "delta": {"fill": "names"},
+            **extra,
+        }
+    )
 
 
 def line_starting(lines, start):

@@ -61,10 +61,26 @@ def _fit(a, size):
     return _pad(a, [(0, m - n) for n, m in zip(a.shape[2:], size)])
 
 
-def backward(x, w, delta, stride=1, padding=0, dilation=1, groups=1, *, flip="all", swap=True, dilate=True,
-             pad_shift=0, output_padding=True, swap_stride_dilation=False, ignore_groups=False, bias="sum",
-             kernel_dilated=True,
-             precision=np.float64):  # fmt: skip
+def backward(
+    x,
+    w,
+    delta,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    flip="all",
+    swap=True,
+    dilate=True,
+    pad_shift=0,
+    output_padding=True,
+    swap_stride_dilation=False,
+    ignore_groups=False,
+    bias="sum",
+    kernel_dilated=True,
+    precision=np.float64,
+):
     """The slides' pipeline for ∂L/∂x, the definition for ∂L/∂W; each switch one mistake."""
     x, w, delta = (np.asarray(a, dtype=precision) for a in (x, w, delta))
     nd = x.ndim - 2
@@ -103,8 +119,11 @@ def backward(x, w, delta, stride=1, padding=0, dilation=1, groups=1, *, flip="al
     dw = np.zeros(w.shape, dtype=precision)
     out = delta.shape[2:]
     for tap in np.ndindex(*ks):
-        window = (slice(None), slice(None),
-                  *(slice(t * di, t * di + (m - 1) * si + 1, si) for t, di, m, si in zip(tap, d, out, s)))  # fmt: skip
+        window = (
+            slice(None),
+            slice(None),
+            *(slice(t * di, t * di + (m - 1) * si + 1, si) for t, di, m, si in zip(tap, d, out, s)),
+        )
         seen = xp[window]
         for o in range(w.shape[0]):
             first = 0 if ignore_groups else (o // og) * cg
@@ -136,8 +155,15 @@ def pipeline(x, w, delta, **kw):
 def given_rank_2d(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
     """A 2-D, single-channel backward that takes the arrays in the rank a config gives
     them (H, W): checked with --layout given."""
-    dx, dw, db = backward(x[None, None], w[None, None], delta[None, None], stride=stride, padding=padding,
-                          dilation=dilation, groups=groups)  # fmt: skip
+    dx, dw, db = backward(
+        x[None, None],
+        w[None, None],
+        delta[None, None],
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+    )
     return dx[0, 0], dw[0, 0], db
 
 
@@ -208,11 +234,18 @@ def scatter_without_dilation(x, w, delta, stride=1, padding=0, dilation=1, group
 
 
 MISTAKES = [
-    "kernel_not_flipped", "kernel_flipped_one_axis", "delta_not_dilated", "padding_off_by_one",
-    "output_padding_missing", "stride_dilation_swapped", "kernel_not_dilated", "groups_ignored",
+    "kernel_not_flipped",
+    "kernel_flipped_one_axis",
+    "delta_not_dilated",
+    "padding_off_by_one",
+    "output_padding_missing",
+    "stride_dilation_swapped",
+    "kernel_not_dilated",
+    "groups_ignored",
     "channel_axes_not_swapped",
-    "bias_averaged", "low_precision_accumulation",
-]  # fmt: skip
+    "bias_averaged",
+    "low_precision_accumulation",
+]
 
 
 # -- ones that misbehave ---------------------------------------------------------------------------------

@@ -35,8 +35,9 @@ def jax_backward(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
         return (v,) * nd if isinstance(v, int) else tuple(v)
 
     def loss(x_, w_, b_):
-        y = jax.lax.conv_general_dilated(x_, w_, s(stride), _pairs(padding, nd), rhs_dilation=s(dilation),
-                                         feature_group_count=groups)  # fmt: skip
+        y = jax.lax.conv_general_dilated(
+            x_, w_, s(stride), _pairs(padding, nd), rhs_dilation=s(dilation), feature_group_count=groups
+        )
         y = y + b_.reshape(1, -1, *([1] * nd))
         return (y * delta).sum()
 

@@ -47,4 +47,4 @@ STRIDE2_GRADS = {
     "e": "w3·δ1", "f": "w4·δ1", "g": "w3·δ2", "h": "w4·δ2",
     "i": "w1·δ3", "j": "w2·δ3", "k": "w1·δ4", "l": "w2·δ4",
     "m": "w3·δ3", "n": "w4·δ3", "o": "w3·δ4", "p": "w4·δ4",
-}  # fmt: skip
+}  # four to a row, as the 4×4 input a…p sits on the slides  # fmt: skip

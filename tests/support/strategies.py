@@ -67,8 +67,15 @@ def pool_cases(draw, kind="maxpool", dims=(1, 2, 3), max_size=7):
         *(draw(st.integers(1, max_size)) for _ in range(nd)),
     )
     try:
-        PoolGeometry.build(kind, shape, kernel, params["stride"], params["padding"], params.get("dilation", 1),
-                           params["ceil_mode"])  # fmt: skip
+        PoolGeometry.build(
+            kind,
+            shape,
+            kernel,
+            params["stride"],
+            params["padding"],
+            params.get("dilation", 1),
+            params["ceil_mode"],
+        )
     except GeometryError:
         from hypothesis import assume
 
@@ -90,10 +97,19 @@ def conv_transpose_cases(draw, dims=(1, 2, 3), max_size=4):
     size = [draw(st.integers(1, max_size)) for _ in range(nd)]
     from hypothesis import assume
 
-    assume(all((i - 1) * s - 2 * p + d * (k - 1) + op + 1 >= 1
-               for i, s, p, d, k, op in zip(size, stride, padding, dilation, kernel, output_padding)))  # fmt: skip
-    params = {"stride": stride, "padding": padding, "output_padding": output_padding, "dilation": dilation,
-              "groups": groups}  # fmt: skip
+    assume(
+        all(
+            (i - 1) * s - 2 * p + d * (k - 1) + op + 1 >= 1
+            for i, s, p, d, k, op in zip(size, stride, padding, dilation, kernel, output_padding)
+        )
+    )
+    params = {
+        "stride": stride,
+        "padding": padding,
+        "output_padding": output_padding,
+        "dilation": dilation,
+        "groups": groups,
+    }
     return (draw(st.integers(1, 2)), cin, *size), (cin, cout // groups, *kernel), params
 
 
@@ -104,8 +120,12 @@ def _layer_params(draw, kind, nd, channels):
         return {}, None
     if kind in ("maxpool", "avgpool"):
         kernel = ints(1, 3)
-        params = {"kernel": kernel, "stride": ints(1, 2), "padding": [draw(st.integers(0, k // 2)) for k in kernel],
-                  "ceil_mode": draw(st.booleans())}  # fmt: skip
+        params = {
+            "kernel": kernel,
+            "stride": ints(1, 2),
+            "padding": [draw(st.integers(0, k // 2)) for k in kernel],
+            "ceil_mode": draw(st.booleans()),
+        }
         if kind == "maxpool":
             params["dilation"] = ints(1, 2)
         else:

@@ -91,8 +91,11 @@ def test_playing_the_backward_pass_adds_each_windows_terms():
         return expression(app), grad.values[:2, :2].tolist(), grad.values[2:, :].sum()
 
     # step 1: the window of y1 adds w1·δ1 … w4·δ1 = 1, 2, 3, 4 to a, b, e, f, nothing else yet
-    assert explore(["right", "space"], check=after) == ("∂L/∂b so far = w2·δ1 = 2  (of w2·δ1 + w1·δ2)",
-                                                       [[1.0, 2.0], [3.0, 4.0]], 0.0)  # fmt: skip
+    assert explore(["right", "space"], check=after) == (
+        "∂L/∂b so far = w2·δ1 = 2  (of w2·δ1 + w1·δ2)",
+        [[1.0, 2.0], [3.0, 4.0]],
+        0.0,
+    )
     expr, top, rest = explore(["right", "space", "space"], check=after)
     assert expr == "∂L/∂b so far = w2·δ1 + w1·δ2 = 3  (of w2·δ1 + w1·δ2)"
     assert top == [[1.0, 3.0], [3.0, 4.0 + 3.0]]  # y2's window adds w1, w2, w3, w4 to b, c, f, g

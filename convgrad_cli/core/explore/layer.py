@@ -30,8 +30,18 @@ class Layer:
     @classmethod
     def of(cls, p: Problem) -> Layer:
         g = p.geom
-        return cls(g.in_size, g.kernel_size, g.batch, g.in_channels, g.out_channels, g.groups, g.stride,
-                   g.padding, g.dilation, p.x is not None and p.w is not None)  # fmt: skip
+        return cls(
+            g.in_size,
+            g.kernel_size,
+            g.batch,
+            g.in_channels,
+            g.out_channels,
+            g.groups,
+            g.stride,
+            g.padding,
+            g.dilation,
+            p.x is not None and p.w is not None,
+        )
 
     def changed(self, knob: str, by: int) -> Layer:
         """The layer with one knob turned by ``by`` (on every axis)."""
@@ -52,8 +62,11 @@ class Layer:
         if knob in ("in_channels", "out_channels"):  # by whole groups, so that groups still divide
             return replace(self, **{knob: max(self.groups, getattr(self, knob) + by * self.groups)})
         if knob == "groups":  # the next count that divides both channel counts
-            options = [d for d in range(1, self.in_channels + 1)
-                       if self.in_channels % d == 0 and self.out_channels % d == 0]  # fmt: skip
+            options = [
+                d
+                for d in range(1, self.in_channels + 1)
+                if self.in_channels % d == 0 and self.out_channels % d == 0
+            ]
             i = options.index(self.groups) if self.groups in options else 0
             return replace(self, groups=options[(i + by) % len(options)])
         raise ValueError(knob)
@@ -77,7 +90,16 @@ def build_layer(layer: Layer, base: Problem) -> Problem:
     if not layer.numbers:
         delta = Fill("names")
     return build(
-        operand(base.x, x_shape), operand(base.w, w_shape), delta=delta, stride=layer.stride,
-        padding=layer.padding, dilation=layer.dilation, groups=layer.groups, dims=len(layer.in_size),
-        dtype=base.dtype, seed=base.seed, source=base.source, max_bytes=base.max_bytes,
-    )  # fmt: skip
+        operand(base.x, x_shape),
+        operand(base.w, w_shape),
+        delta=delta,
+        stride=layer.stride,
+        padding=layer.padding,
+        dilation=layer.dilation,
+        groups=layer.groups,
+        dims=len(layer.in_size),
+        dtype=base.dtype,
+        seed=base.seed,
+        source=base.source,
+        max_bytes=base.max_bytes,
+    )

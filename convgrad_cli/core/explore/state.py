@@ -218,11 +218,15 @@ class State:
             return replace(self, message=f"{what}: {exc}")
         if terms.term_count(problem.geom) > terms.MAX_TERMS and not layer.numbers:
             return replace(self, message=f"{what}: too many products to write in names; numbers stay")
-        shape = {"input": problem.geom.input_shape, "output": problem.geom.output_shape,
-                 "kernel": problem.geom.kernel_shape}[self.focus]  # fmt: skip
+        shape = {
+            "input": problem.geom.input_shape,
+            "output": problem.geom.output_shape,
+            "kernel": problem.geom.kernel_shape,
+        }[self.focus]
         index = tuple(min(i, s - 1) for i, s in zip(self.index, shape))
-        moved = replace(self, problem=problem, layer=layer, derived=Derived.of(problem), index=index, step=0,
-                        message=what)  # fmt: skip
+        moved = replace(
+            self, problem=problem, layer=layer, derived=Derived.of(problem), index=index, step=0, message=what
+        )
         return replace(moved, other=moved._other_for(self.focus, index))
 
     # -- the backward pass -----------------------------------------------------------------------
@@ -274,7 +278,13 @@ class State:
         padding = (
             compact(b for b, _ in pads) if all(b == a for b, a in pads) else str([list(p) for p in pads])
         )
-        parts = [f"convgrad trace {flag} {shlex.quote(self.trace.name)}", f"--x {fill}:{shape}",
-                 f"-k {fill}:{kernel}", f"--stride {compact(g.stride)}", f"--padding {padding}",
-                 f"--dilation {compact(g.dilation)}", f"--groups {g.groups}"]  # fmt: skip
+        parts = [
+            f"convgrad trace {flag} {shlex.quote(self.trace.name)}",
+            f"--x {fill}:{shape}",
+            f"-k {fill}:{kernel}",
+            f"--stride {compact(g.stride)}",
+            f"--padding {padding}",
+            f"--dilation {compact(g.dilation)}",
+            f"--groups {g.groups}",
+        ]
         return " ".join(parts)

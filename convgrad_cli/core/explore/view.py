@@ -89,8 +89,9 @@ def view(s: State) -> View:
     )
 
 
-def _stepped(s: State, marks: dict[str, dict[Index, Mark]], x_lead: Index, d_lead: Index
-             ) -> tuple[np.ndarray | None, str]:  # fmt: skip
+def _stepped(
+    s: State, marks: dict[str, dict[Index, Mark]], x_lead: Index, d_lead: Index
+) -> tuple[np.ndarray | None, str]:
     """The marks of the window the last step added, and ∂L/∂x so far."""
     g, namer, w = s.problem.geom, s.namer, s.windows
     n = w.sample
@@ -176,8 +177,15 @@ def _input_panel(s: State, lead: Index, marks: dict[Index, Mark]) -> Panel | Non
     return made
 
 
-def _panel(s: State, title: str, kind: str, values: np.ndarray | None, array: str, lead: Index,
-           marks: dict[Index, Mark]) -> Panel | None:  # fmt: skip
+def _panel(
+    s: State,
+    title: str,
+    kind: str,
+    values: np.ndarray | None,
+    array: str,
+    lead: Index,
+    marks: dict[Index, Mark],
+) -> Panel | None:
     g = s.problem.geom
     shape = g.kernel_shape if kind == "kernel" else g.output_shape
     names = s.derived.names[kind]
@@ -209,8 +217,11 @@ def _grad_panel(s: State, lead: Index, marks: dict[Index, Mark], partial: np.nda
         z = s.index[2] if s.focus == "input" else 0
         lead_here = (*lead_here, z)
         marks = {i: m for i, m in marks.items() if i[2] == z}
-    cells = {((0, i[-1]) if g.ndim == 1 else (i[-2], i[-1])): m for i, m in marks.items()
-             if tuple(i[:2]) == tuple(lead)}  # fmt: skip
+    cells = {
+        ((0, i[-1]) if g.ndim == 1 else (i[-2], i[-1])): m
+        for i, m in marks.items()
+        if tuple(i[:2]) == tuple(lead)
+    }
     focus = next(iter(cells), None)
     title = "∂L/∂x so far" if partial is not None else "∂L/∂x"
     made = panel(title, "input_grad", lead_here, values, None, g.ndim, cells, focus)

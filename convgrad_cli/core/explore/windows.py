@@ -28,9 +28,13 @@ class Windows:
     def of(cls, p: Problem, sample: int) -> Windows:
         g = p.geom
         og, cg = g.out_channels // g.groups, g.in_channels // g.groups
-        o, cl, *rest = np.meshgrid(np.arange(g.out_channels), np.arange(cg),
-                                   *[np.arange(n) for n in g.out_size], *[np.arange(k) for k in g.kernel_size],
-                                   indexing="ij")  # fmt: skip
+        o, cl, *rest = np.meshgrid(
+            np.arange(g.out_channels),
+            np.arange(cg),
+            *[np.arange(n) for n in g.out_size],
+            *[np.arange(k) for k in g.kernel_size],
+            indexing="ij",
+        )
         pos, taps = rest[: g.ndim], rest[g.ndim :]
         at = [q * s + k * d - b for q, k, s, d, (b, _) in zip(pos, taps, g.stride, g.dilation, g.padding)]
         inside = np.logical_and.reduce([(a >= 0) & (a < n) for a, n in zip(at, g.in_size)])
@@ -41,8 +45,15 @@ class Windows:
         w_index = np.ravel_multi_index((o, cl, *taps), g.kernel_shape)[inside]
         d_index = window
         order = np.argsort(window, kind="stable")
-        return cls(p, sample, window[order], x_index[order], w_index[order], d_index[order],
-                   g.out_channels * prod(g.out_size))  # fmt: skip
+        return cls(
+            p,
+            sample,
+            window[order],
+            x_index[order],
+            w_index[order],
+            d_index[order],
+            g.out_channels * prod(g.out_size),
+        )
 
     def upto(self, step: int) -> slice:
         """The terms of the first ``step`` windows."""
