@@ -93,6 +93,36 @@ def build(
     >>> p.geom.out_size, p.x[0, 0, 0, 1]
     ((2, 2), np.float64(2.0))
     """
+    seed, groups = _settings(dtype, seed, groups)
+    rng = _LazyRng(seed)
+    limit = budget.Limit(max_bytes, dtype)
+    x_shape, x = _operand(input, "input", dtype, rng, limit)
+    w_shape, w = _operand(kernel, "kernel", dtype, rng, limit)
+    ranks, geom = _geometry(x_shape, w_shape, dims, groups, stride, dilation, padding)
+    limit.check_problem(geom)
+    b = None if bias is None else _bias(bias, geom, dtype, rng, limit)
+    d = None
+    if delta is not None:
+        d = _delta(delta, geom, ranks.output_shape(geom.output_shape), dtype, rng, limit)
+    named = {"input": x, "kernel": w, **({"delta": d} if delta is not None else {})}
+    _refuse_too_many_names(geom, [name for name, v in named.items() if v is None])
+    budget.check_products(geom, x, w, b, d, dtype or _dtype_of(x, w))
+    return Problem(
+        geom=geom,
+        ranks=ranks,
+        x=None if x is None else x.reshape(geom.input_shape),
+        w=None if w is None else w.reshape(geom.kernel_shape),
+        bias=b,
+        delta=None if d is None else d.reshape(geom.output_shape),
+        dtype=dtype or _dtype_of(x, w),
+        seed=seed,
+        source=source,
+        max_bytes=max_bytes,
+    )
+
+
+def _settings(dtype: str | None, seed: Any, groups: Any) -> tuple[int, int]:
+    """The dtype checked, and the seed and groups as ints."""
     if dtype is not None and dtype not in DTYPES:
         raise ConfigError(f"dtype {dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
     seed = _int(seed, "seed")
@@ -101,11 +131,19 @@ def build(
     groups = _int(groups, "groups")
     if groups < 1:
         raise GeometryError(f"groups is {groups}; it must be at least 1")
-    rng = _LazyRng(seed)
-    limit = budget.Limit(max_bytes, dtype)
+    return seed, groups
 
-    x_shape, x = _operand(input, "input", dtype, rng, limit)
-    w_shape, w = _operand(kernel, "kernel", dtype, rng, limit)
+
+def _geometry(
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    dims: Any,
+    groups: int,
+    stride: Any,
+    dilation: Any,
+    padding: Any,
+) -> tuple[Ranks, Geometry]:
+    """The ranks the operands were given in, and the geometry of their full shapes."""
     dims = infer_dims(len(x_shape), len(w_shape)) if dims is None else _int(dims, "dims")
     if dims not in (1, 2, 3):
         raise ConfigError(f"dims {dims} is not allowed; allowed: 1, 2 or 3")
@@ -128,46 +166,42 @@ def build(
         dilation=_geometry_arg(dilation, "dilation"),
         padding=_geometry_arg(padding, "padding"),
     )
-    limit.check_problem(geom)
+    return ranks, geom
 
-    b = None
-    if bias is not None:
-        b_shape, b = _operand(bias, "bias", dtype, rng, limit, default_shape=(geom.out_channels,))
-        if b is None:
-            raise ConfigError("bias cannot be filled with names; give numbers or a numeric fill")
-        if b_shape != (geom.out_channels,):
-            raise ArrayError(
-                f"bias has shape {b_shape}; it must be ({geom.out_channels},), one per output channel"
-            )
-    d = None
-    out_shape = ranks.output_shape(geom.output_shape)
-    if delta is not None:
-        d_shape, d = _operand(delta, "delta", dtype, rng, limit, default_shape=out_shape)
-        if d_shape not in (out_shape, geom.output_shape):
-            raise ArrayError(f"delta has shape {d_shape}; it must match the output, {out_shape}")
-    symbolic = [
-        name
-        for name, v, given in (("input", x, True), ("kernel", w, True), ("delta", d, delta is not None))
-        if given and v is None
-    ]
+
+def _bias(bias: Any, geom: Geometry, dtype: str | None, rng: _LazyRng, limit: budget.Limit) -> np.ndarray:
+    b_shape, b = _operand(bias, "bias", dtype, rng, limit, default_shape=(geom.out_channels,))
+    if b is None:
+        raise ConfigError("bias cannot be filled with names; give numbers or a numeric fill")
+    if b_shape != (geom.out_channels,):
+        raise ArrayError(
+            f"bias has shape {b_shape}; it must be ({geom.out_channels},), one per output channel"
+        )
+    return b
+
+
+def _delta(
+    delta: Any,
+    geom: Geometry,
+    out_shape: tuple[int, ...],
+    dtype: str | None,
+    rng: _LazyRng,
+    limit: budget.Limit,
+) -> np.ndarray | None:
+    """δ in the output's shape as the operands were given (``out_shape``) or in full; None for names."""
+    d_shape, d = _operand(delta, "delta", dtype, rng, limit, default_shape=out_shape)
+    if d_shape not in (out_shape, geom.output_shape):
+        raise ArrayError(f"delta has shape {d_shape}; it must match the output, {out_shape}")
+    return d
+
+
+def _refuse_too_many_names(geom: Geometry, symbolic: list[str]) -> None:
+    """Operands filled with names are written out term by term: refuse more than a reader can use."""
     if symbolic and terms.term_count(geom) > terms.MAX_TERMS:
         raise TooLargeError(
             f"{' and '.join(symbolic)} filled with names make {terms.term_count(geom)} products, over the "
             f"{terms.MAX_TERMS} convgrad writes out as names; give numbers (e.g. fill: random) at this size"
         )
-    budget.check_products(geom, x, w, b, d, dtype or _dtype_of(x, w))
-    return Problem(
-        geom=geom,
-        ranks=ranks,
-        x=None if x is None else x.reshape(geom.input_shape),
-        w=None if w is None else w.reshape(geom.kernel_shape),
-        bias=b,
-        delta=None if d is None else d.reshape(geom.output_shape),
-        dtype=dtype or _dtype_of(x, w),
-        seed=seed,
-        source=source,
-        max_bytes=max_bytes,
-    )
 
 
 def _dtype_of(*arrays: np.ndarray | None) -> str:

@@ -131,6 +131,8 @@ class Layout:
             yield (slice(None), index, slice(None), *inside), (slice(None), slice(None), *source)
 
 
+# Longer than our 60 lines, on purpose: phase, shift and where close over this geometry's
+# residues and flat strides, and the kernel rows reuse them; split, each part would take them all.
 @lru_cache(maxsize=256)
 def layout_for(
     in_size: tuple[int, ...],
