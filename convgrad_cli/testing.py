@@ -38,7 +38,7 @@ def assert_conv_backward(
 
     from convgrad_cli.config import load
     from convgrad_cli.core.check import InProcess, Options, check_case, sweep
-    from convgrad_cli.render.junit import case_lines, summary_line
+    from convgrad_cli.core.views.check import case_lines, summary_line
 
     wanted = tuple(dims)
     problems = [(str(c), load(c)) for c in configs]

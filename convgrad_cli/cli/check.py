@@ -200,16 +200,15 @@ def check(
             if implementation is not None:
                 implementation.close()
         saved = _save(results, save_failing, impl) if save_failing is not None else {}
-        from convgrad_cli.render import check as views
-        from convgrad_cli.render import document, json
+        from convgrad_cli.core.views.check import check_view
+        from convgrad_cli.render import json
         from convgrad_cli.render.junit import junit_xml as to_junit
 
         if junit_xml is not None:
             make_folder(junit_xml.parent)
             write_atomic(junit_xml, to_junit(results), force=out.force)
         label = printable(impl or "convgrad")
-        show(out, Shown(lambda: views.check_view(results, label, saved), lambda: json.check_json(results, saved),
-                        lambda: document.check_blocks(results)))  # fmt: skip
+        show(out, Shown(lambda: check_view(results, label, saved), lambda: json.check_json(results, saved)))
         from convgrad_cli.core.check.run import BAD
 
         bad = any(r.status in BAD for r in results)

@@ -160,6 +160,8 @@ def show(out: OutputFlags, shown: Shown) -> None:
         if out.format is Format.json:
             if shown.problem is not None:  # the document is every value, as Python objects and text
                 shown.problem.require("the JSON document", document=True, pipeline=shown.pipeline)
+            from convgrad_cli.render.json import json_text
+
             text = json_text(shown.document())
         elif out.format is Format.latex:
             from convgrad_cli.render.latex import to_latex
@@ -199,35 +201,6 @@ def show(out: OutputFlags, shown: Shown) -> None:
 
 def _blocks(shown: Shown) -> Any:
     return shown.blocks() if shown.blocks is not None else shown.view().blocks
-
-
-def json_text(document: Any) -> str:
-    """One JSON document. A non-finite number, which JSON has no word for, is
-    written as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (as
-    Protocol Buffers' JSON writes them); NumPy scalars as plain numbers."""
-    import json
-
-    def plain(v: Any) -> Any:
-        return v.item()
-
-    try:
-        return json.dumps(document, ensure_ascii=False, allow_nan=False, default=plain) + "\n"
-    except ValueError:  # a non-finite number somewhere: spell them out
-        return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False, default=plain) + "\n"
-
-
-def _finite(value: Any) -> Any:
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item") and not hasattr(value, "__len__"):
-        return _finite(value.item())
-    return value
 
 
 def _export(out: OutputFlags, renderable: Any, frames: Optional[list], width: int, plain: bool) -> None:

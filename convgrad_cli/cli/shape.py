@@ -75,8 +75,8 @@ def shape(
     def body() -> int:
         check_export(out)
         from convgrad_cli.core import shape as core
-        from convgrad_cli.render import document, json
-        from convgrad_cli.render import shape as views
+        from convgrad_cli.core.views import shape as views
+        from convgrad_cli.render import json
 
         fixed = {
             name: _sizes(name, text)
@@ -87,13 +87,13 @@ def shape(
             return ExitStatus.OK
         if config is not None:
             g = load(config, ProblemFlags()).geom
-            return _show_map(out, g, "input", views, json, document)
+            return _show_map(out, g, "input", views, json)
         n = _sizes("in", sizes_in)
         if n is None:
             raise ConfigError("give --in (and --out, or --map), or a config")
         if coverage:
             g = _geometry(n, fixed, padding, output_padding, transposed)
-            return _show_map(out, g, "output" if transposed else "input", views, json, document)
+            return _show_map(out, g, "output" if transposed else "input", views, json)
         m = _sizes("out", sizes_out)
         if m is None:
             raise ConfigError("give --out, the size wanted (or --map for the coverage map of a geometry)")
@@ -104,8 +104,7 @@ def shape(
             a = found[0].axes[0]
             same = core.same_padding(n[0], a.kernel, a.stride, a.dilation)
         show(out, Shown(lambda: views.solutions_view(n, m, found, transposed, nearest, same),
-                        lambda: json.shape_json(n, m, found, transposed, nearest, same),
-                        lambda: document.shape_blocks(n, m, found, transposed)))  # fmt: skip
+                        lambda: json.shape_json(n, m, found, transposed, nearest, same)))  # fmt: skip
         return ExitStatus.OK if found else ExitStatus.CHECK_FAILED
 
     guard(out.debug, body)
@@ -141,13 +140,6 @@ def _geometry(
     )
 
 
-def _show_map(out: OutputFlags, g: Any, what: str, views: Any, json: Any, document: Any) -> int:
-    show(
-        out,
-        Shown(
-            lambda: views.map_view(g, what),
-            lambda: json.coverage_json(g, what),
-            lambda: document.coverage_blocks(g, what),
-        ),
-    )
+def _show_map(out: OutputFlags, g: Any, what: str, views: Any, json: Any) -> int:
+    show(out, Shown(lambda: views.map_view(g, what), lambda: json.coverage_json(g, what)))
     return ExitStatus.OK

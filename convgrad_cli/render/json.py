@@ -292,3 +292,35 @@ def coverage_json(geom: Geometry, what: str) -> dict[str, Any]:
         "uncovered": [list(map(int, i)) for i in np.argwhere(counts == 0)],
         "notes": checkerboard(geom),
     }
+
+
+# -- the text of a document ------------------------------------------------------------------
+
+
+def json_text(document: Any) -> str:
+    """One JSON document. A non-finite number, which JSON has no word for, is
+    written as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (as
+    Protocol Buffers' JSON writes them); NumPy scalars as plain numbers."""
+    import json
+
+    def plain(v: Any) -> Any:
+        return v.item()
+
+    try:
+        return json.dumps(document, ensure_ascii=False, allow_nan=False, default=plain) + "\n"
+    except ValueError:  # a non-finite number somewhere: spell them out
+        return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False, default=plain) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and not hasattr(value, "__len__"):
+        return _finite(value.item())
+    return value

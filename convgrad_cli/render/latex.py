@@ -255,14 +255,24 @@ def _spans(spans: Sequence[model.Span]) -> str:
     out = []
     for s in spans:
         text = r"\\ ".join(inline(line) for line in s.text.split("\n"))
-        if s.colour is not None:
-            text = rf"\textcolor{{cgw{s.colour % len(PALETTE)}}}{{{text}}}"
+        if s.colour is not None or s.tone:
+            colour = f"cgw{s.colour % len(PALETTE)}" if s.colour is not None else TONES[s.tone]
+            text = rf"\textcolor{{{colour}}}{{{text}}}"
         if s.strong:
             text = rf"\textbf{{{text}}}"
         if s.quiet:
             text = rf"\textcolor{{gray}}{{{text}}}"
         out.append(text)
     return "".join(out)
+
+
+#: a verdict's tone, as a colour xcolor knows
+TONES = {"good": "green!50!black", "bad": "red", "doubtful": "orange"}
+
+
+@block.register
+def _together(b: model.Together) -> str:
+    return "\n\n".join(t for t in (block(part) for part in b.blocks) if t)
 
 
 @block.register
@@ -321,6 +331,8 @@ def _table(b: model.Table) -> str:
     lines = [rf"\noindent\textbf{{{inline(b.title)}}}\par\smallskip", r"{\footnotesize\noindent"]
     lines.append(rf"\cgfit{{\begin{{tabular}}{{{'l' * len(b.header)}}}")
     for row in [b.header, *b.rows]:
-        lines.append("  " + " & ".join(inline(str(c)) for c in row) + r" \\")
+        lines.append(
+            "  " + " & ".join(inline(c) if isinstance(c, str) else _spans((c,)) for c in row) + r" \\"
+        )
     lines.append(r"\end{tabular}}}")
     return "\n".join(lines)

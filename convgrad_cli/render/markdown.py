@@ -55,6 +55,11 @@ def _spans(spans: Sequence[model.Span]) -> str:
 
 
 @block.register
+def _together(b: model.Together) -> list[str]:
+    return [line for part in b.blocks for line in block(part)]
+
+
+@block.register
 def _sentence(b: model.Sentence) -> list[str]:
     return [_spans(b.spans).replace("\n", "  \n"), ""]  # a hard line break
 
@@ -97,7 +102,8 @@ def _result(b: model.Result) -> list[str]:
 def _table(b: model.Table) -> list[str]:
     lines = [f"**{_md(b.title)}**", ""] if b.title else []
     lines += ["| " + " | ".join(_md(h) for h in b.header) + " |", "|" + "---|" * len(b.header)]
-    return lines + ["| " + " | ".join(_md(c) for c in row) + " |" for row in b.rows] + [""]
+    cells = [[_md(c) if isinstance(c, str) else _spans((c,)) for c in row] for row in b.rows]
+    return lines + ["| " + " | ".join(row) + " |" for row in cells] + [""]
 
 
 @block.register

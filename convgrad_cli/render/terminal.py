@@ -48,12 +48,15 @@ def styles(tints: model.Tints) -> dict[str, str]:
     return {name: window_style(colour) for name, colour in tints.items()}
 
 
+#: a verdict's tone, as a colour
+TONES = {"good": "green", "bad": "red", "doubtful": "yellow", "": ""}
+
+
 def spans(items: Sequence[model.Span]) -> Text:
     text = Text()
     for s in items:
-        style = " ".join(
-            (window_style(s.colour) if s.colour is not None else "", "bold" if s.strong else "", ZERO if s.quiet else "")
-        ).strip()  # fmt: skip
+        colour = window_style(s.colour) if s.colour is not None else TONES[s.tone]
+        style = " ".join(t for t in (colour, "bold" if s.strong else "", ZERO if s.quiet else "") if t)
         text.append(s.text, style)
     return text
 
@@ -79,7 +82,8 @@ def sentence(b: model.Sentence) -> list[RenderableType]:
 def section(b: model.Panels) -> list[RenderableType]:
     """A section's title, its panels side by side as they fit, and what was left out."""
     grids = [Grid(p, styles(b.tints)) for p in b.panels]
-    parts: list[RenderableType] = [Text(b.title, "bold"), Columns(grids, padding=(0, 2))]
+    parts: list[RenderableType] = [Text(b.title, "bold")] if b.title else []
+    parts.append(grids[0] if len(grids) == 1 else Columns(grids, padding=(0, 2)))
     if b.note:
         parts.append(Text(b.note, ZERO))
     return [Group(*parts)]
@@ -128,11 +132,17 @@ def table(b: model.Table) -> list[RenderableType]:
     from rich import box
 
     t = RichTable(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in b.header:
-        t.add_column(column, overflow="fold")
+    for i, column in enumerate(b.header):
+        t.add_column(column, overflow="fold", justify="right" if i in b.numbers else "left")
     for row in b.rows:
-        t.add_row(*map(Text, row))  # Text, not str: a file name such as [red].yaml is a name, not markup
+        # Text, not str: a file name such as [red].yaml is a name, not markup
+        t.add_row(*(Text(c) if isinstance(c, str) else spans((c,)) for c in row))
     return [Group(Text(b.title, "bold"), t)] if b.title else [t]
+
+
+@block.register
+def together(b: model.Together) -> list[RenderableType]:
+    return [Group(*parts(b.blocks))]
 
 
 @block.register

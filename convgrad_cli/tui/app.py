@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.columns import Columns
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -20,7 +19,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from convgrad_cli.core.explore import State, view_of
-from convgrad_cli.render.grid import Grid
 from convgrad_cli.render.style import window_style
 
 from .keys import BINDINGS, HELP
@@ -142,13 +140,9 @@ class ExploreApp(App[None]):
 
     def picture(self) -> RenderableType:
         """The current view as one renderable (for the SVG export)."""
-        view = view_of(self.state)
-        grids = [Grid(p) for p in (view.input, view.delta, view.kernel, view.input_grad) if p is not None]
-        parts: list[RenderableType] = [Columns(grids, padding=(0, 2))]
-        if view.overlay is not None:
-            parts.append(Grid(view.overlay))
-        parts += [Text(view.expression, "bold"), Text(view.step)]
-        return Group(*parts)
+        from convgrad_cli.render.terminal import parts
+
+        return parts([view_of(self.state).picture()])[0]
 
     def apply(self, state: State) -> None:
         self.state = state

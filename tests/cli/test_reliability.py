@@ -256,7 +256,7 @@ def test_json_has_no_word_for_nan_so_it_is_a_string(tmp_path):
 
     doc = json.loads(result.stdout, parse_constant=refuse)
     assert doc["failed"] == 1
-    from convgrad_cli.cli.output import json_text
+    from convgrad_cli.render.json import json_text
 
     written = json_text({"a": float("nan"), "b": [np.float64("inf"), -np.inf], "c": np.float32(1.5)})
     assert json.loads(written, parse_constant=refuse) == {

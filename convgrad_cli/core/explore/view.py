@@ -11,6 +11,8 @@ from convgrad_cli.core.explain import CellTrace, InputTrace
 from convgrad_cli.core.names import Index
 from convgrad_cli.core.panels import Mark, Panel, panel
 from convgrad_cli.core.pictures.base import marked_panels, padded_input, read_at
+from convgrad_cli.core.views.blocks import Block, Panels, Sentence, Together
+from convgrad_cli.core.views.numbers import fmt
 
 from .state import State
 
@@ -27,6 +29,14 @@ class View:
     expression: str  # the cursor cell's result, ``∂L/∂b = w2·δ1 + w1·δ2 = 3``
     step: str  # what the last step of the backward pass added, or how to play it
     windows: list[str]  # the window of each colour
+
+    def picture(self) -> Together:
+        """The panels and lines as the views' blocks, drawn together (the app's export)."""
+        grids = tuple(p for p in (self.input, self.delta, self.kernel, self.input_grad) if p is not None)
+        blocks: list[Block] = [Panels("", grids)]
+        if self.overlay is not None:
+            blocks.append(Panels("", (self.overlay,)))
+        return Together((*blocks, Sentence.of(self.expression, strong=True), Sentence.of(self.step)))
 
 
 def view(s: State) -> View:
@@ -128,10 +138,10 @@ def _expression(s: State) -> str:
         return f"{ct.lhs} = ?  (type its terms, e.g. w2·δ1 + w1·δ2)"
     if s.step and s.focus == "input":
         done = [t for t in ct.terms if _window_number(s, t.delta) < s.step]
-        part = InputTrace(ct.problem, ct.namer, ct.index, done)
-        value = "" if part.value is None else f" = {_number(part.value)}"
+        part = ct.with_terms(done)
+        value = "" if part.value is None else f" = {fmt(part.value)}"
         return f"{ct.lhs} so far = {part.expression}{value}  (of {ct.expression})"
-    value = "" if ct.value is None else f" = {_number(ct.value)}"
+    value = "" if ct.value is None else f" = {fmt(ct.value)}"
     return f"{ct.lhs} = {_shortened(ct)}{value}"
 
 
@@ -143,18 +153,14 @@ def _shortened(ct: CellTrace) -> str:
     """The expression, or its first and last terms and how many there are."""
     if len(ct.terms) <= SHOWN_TERMS:
         return ct.expression
-    head = type(ct)(ct.problem, ct.namer, ct.index, ct.terms[: SHOWN_TERMS - 2]).expression
-    tail = type(ct)(ct.problem, ct.namer, ct.index, ct.terms[-2:]).expression
+    head = ct.with_terms(ct.terms[: SHOWN_TERMS - 2]).expression
+    tail = ct.with_terms(ct.terms[-2:]).expression
     return f"{head} + … + {tail} ({len(ct.terms)} terms)"
 
 
 def _window_number(s: State, delta: Index) -> int:
     g = s.problem.geom
     return delta[1] * prod(g.out_size) + int(np.ravel_multi_index(delta[2:], g.out_size))
-
-
-def _number(v: float) -> str:
-    return f"{v:.6g}"
 
 
 def _input_panel(s: State, lead: Index, marks: dict[Index, Mark]) -> Panel | None:

@@ -22,12 +22,14 @@ Tints = Mapping[str, int]
 
 @dataclass(frozen=True)
 class Span:
-    """A run of words: in a colour (a window's, a δ entry's), strong, or quiet."""
+    """A run of words: in a colour (a window's, a δ entry's), strong, or quiet; a
+    verdict's ``tone`` is ``good``, ``bad`` or ``doubtful``."""
 
     text: str
     colour: int | None = None
     strong: bool = False
     quiet: bool = False
+    tone: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,8 @@ class Sentence:
     spans: tuple[Span, ...]
 
     @classmethod
-    def of(cls, text: str, strong: bool = False, quiet: bool = False) -> Sentence:
-        return cls((Span(text, strong=strong, quiet=quiet),))
+    def of(cls, text: str, strong: bool = False, quiet: bool = False, tone: str = "") -> Sentence:
+        return cls((Span(text, strong=strong, quiet=quiet, tone=tone),))
 
     @property
     def text(self) -> str:
@@ -113,11 +115,20 @@ class Result:
 
 @dataclass(frozen=True)
 class Table:
-    """A table with a header row."""
+    """A table with a header row; a cell is words, or a span (a verdict in its tone);
+    ``numbers`` are the columns that hold numbers."""
 
     title: str
     header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[str | Span, ...], ...]
+    numbers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Together:
+    """Blocks said as one: drawn with no space between them (a failure's lines)."""
+
+    blocks: tuple[Block, ...]
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,7 @@ class Legend:
     styled: tuple[str, ...] = ()
 
 
-Block = Union[Heading, Sentence, Panels, Pipeline, Equations, Result, Table, Legend]
+Block = Union[Heading, Sentence, Panels, Pipeline, Equations, Result, Table, Legend, Together]
 
 
 @dataclass(frozen=True)
@@ -146,11 +157,17 @@ class View:
 
     def of_kind(self, *kinds: type) -> list[Block]:
         """The blocks of those kinds, a pipeline's sections among the sections."""
-        out: list[Block] = []
-        for b in self.blocks:
-            if isinstance(b, Pipeline):
-                parts: Sequence[Block] = [p for p in (b.padded_delta, b.flipped_kernel, b.input_grad) if p]
-                out += [p for p in (*parts, *b.said) if isinstance(p, kinds)]
-            elif isinstance(b, kinds):
-                out.append(b)
-        return out
+        return _of_kind(self.blocks, kinds)
+
+
+def _of_kind(blocks: Sequence[Block], kinds: tuple[type, ...]) -> list[Block]:
+    out: list[Block] = []
+    for b in blocks:
+        if isinstance(b, Together):
+            out += _of_kind(b.blocks, kinds)
+        elif isinstance(b, Pipeline):
+            parts: Sequence[Block] = [p for p in (b.padded_delta, b.flipped_kernel, b.input_grad) if p]
+            out += [p for p in (*parts, *b.said) if isinstance(p, kinds)]
+        elif isinstance(b, kinds):
+            out.append(b)
+    return out

@@ -1,0 +1,184 @@
+"""The view of `check`: a row per case, then for each failure what is wrong,
+which references agree, what mistake it looks like, a picture of the error,
+the first wrong cell traced and the smallest failing case; and the summary.
+Its lines are JUnit's and the pytest plugin's too."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from convgrad_cli.core.check.mistakes import CATALOGUE
+from convgrad_cli.core.check.run import BAD, CaseResult, Wrong, summary
+from convgrad_cli.core.check.sweep import DESCRIBE
+from convgrad_cli.core.explain import CellTrace
+from convgrad_cli.core.panels import Mark, Panel, panel
+
+from .blocks import Block, Panels, Sentence, Span, Table, Together, View
+
+NAMES = {"input_grad": "∂L/∂x", "weight_grad": "∂L/∂W", "bias_grad": "∂L/∂bias"}
+#: each status's word in the table, and its tone
+VERDICT = {"passed": ("pass", "good"), "failed": ("FAIL", "bad"), "error": ("ERROR", "bad"),
+           "skipped": ("skip", "doubtful"), "not_run": ("not run", "bad")}  # fmt: skip
+
+
+def check_view(results: list[CaseResult], impl: str, saved: Mapping[str, str] | None = None) -> View:
+    """What was checked against what, the table of cases, each failure, the summary."""
+    tolerance = results[0].tolerance if results else ""
+    intro = (
+        f"checking {impl} against the definition, the slides' pipeline, finite differences (FD: every "
+        f"entry or random directions) and the adjoint identity; largest relative error per gradient; "
+        f"{tolerance}"
+    )
+    blocks: list[Block] = [Sentence.of(intro, strong=True), _table(results)]
+    blocks += [failure(r, (saved or {}).get(r.name)) for r in results if r.status in ("failed", "error")]
+    bad = any(r.status in BAD for r in results)
+    blocks.append(Sentence.of(summary_line(results), strong=True, tone="bad" if bad else "good"))
+    return View("check", (Together(tuple(blocks)),))
+
+
+def _table(results: list[CaseResult]) -> Table:
+    rows: list[tuple[str | Span, ...]] = []
+    for r in results:
+        errors = []
+        for quantity in NAMES:
+            values = [c.max_rel for c in r.comparisons if c.quantity == quantity]
+            errors.append(f"{max(values):.0e}" if values else "—")
+        word, tone = VERDICT[r.status]
+        rows.append(
+            (Path(r.name).stem, r.geometry, r.mode, *errors, Span(word, strong=tone != "doubtful", tone=tone))
+        )
+    return Table("", ("case", "geometry", "FD", *NAMES.values(), "result"), tuple(rows), numbers=(3, 4, 5))
+
+
+def failure(r: CaseResult, saved: str | None) -> Together:
+    """What is wrong with one case: a line per quantity, its error as a grid, the
+    first wrong cell traced, and the smallest failing case."""
+    parts: list[Block] = [Sentence.of(f"{r.name} [{r.geometry}]", strong=True, tone="bad")]
+    parts += [Sentence.of("  " + line) for line in case_lines(r)]
+    for quantity in r.failing:
+        parts.append(Panels("", (error_panel(r, quantity),), "  ✗ past its bound; the other entries agree"))
+        parts.append(Sentence.of("  " + traced(r, quantity, first_wrong(r.wrong[quantity]))))
+    if r.smallest is not None:
+        where = f", saved as {saved}" if saved else " (--save-failing DIR writes it as a config)"
+        parts.append(Sentence.of(f"  smallest failing case: {r.smallest.geom.describe()}{where}"))
+    elif saved:
+        parts.append(Sentence.of(f"  no smaller case fails; saved as {saved}"))
+    return Together(tuple(parts))
+
+
+def first_wrong(wrong: Wrong) -> tuple[int, ...]:
+    over = np.abs(wrong.actual - wrong.expected) > wrong.bounds
+    return tuple(int(i) for i in np.argwhere(over)[0])
+
+
+def error_panel(r: CaseResult, quantity: str) -> Panel:
+    """expected − actual over the slice that holds the first wrong entry, wrong ones marked ✗."""
+    wrong = r.wrong[quantity]
+    diff = wrong.expected - wrong.actual
+    over = np.abs(diff) > wrong.bounds
+    first = first_wrong(wrong)
+    title = f"expected − actual, {NAMES[quantity]}"
+    if quantity == "bias_grad":
+        marks = {(0, int(i)): Mark("wrong") for i in np.flatnonzero(over)}
+        return Panel(title, "bias", (), diff.reshape(1, -1), None, 1, marks=marks, focus=(0, first[0]))
+    spatial = r.problem.geom.ndim
+    lead = first[: len(first) - min(spatial, 2)]
+
+    def cell(i: tuple[int, ...]) -> tuple[int, int]:
+        return (0, i[-1]) if spatial == 1 else (i[-2], i[-1])
+
+    marks = {
+        cell(tuple(int(v) for v in i)): Mark("wrong")
+        for i in np.argwhere(over)
+        if tuple(i[: len(lead)]) == lead
+    }
+    made = panel(title, quantity, lead, diff, None, spatial)
+    return Panel(
+        made.title, made.array, made.lead, made.values, None, spatial, marks=marks, focus=cell(first)
+    )
+
+
+def traced(r: CaseResult, quantity: str, index: tuple[int, ...]) -> str:
+    """The first wrong entry's expected terms beside the value under check."""
+    wrong = r.wrong[quantity]
+    got = float(wrong.actual[index])
+    text = ",".join(map(str, index))
+    kind = {"input_grad": "input", "weight_grad": "weight"}.get(quantity)
+    if kind is None:
+        return f"∂L/∂bias[{index[0]}] = Σδ over its output channel = {float(wrong.expected[index]):.6g}; got {got:.6g}"
+    ct = CellTrace.of(kind, r.problem, text)
+    expression = ct.expression
+    if len(expression) > 120:
+        expression = expression[:117] + "…"
+    return f"{ct.lhs} = {expression} = {float(wrong.expected[index]):.6g} expected; got {got:.6g}"
+
+
+# -- the lines JUnit and the pytest plugin share -------------------------------------------------
+
+
+def _index(index: tuple[int, ...]) -> str:
+    return f"[{','.join(map(str, index))}]"
+
+
+def case_lines(r: CaseResult) -> list[str]:
+    """What is wrong with one case, one line per failing quantity (or its error)."""
+    if r.status == "error":
+        named = [d.mistake for ds in r.diagnosis.values() for d in ds]
+        return [f"error: {r.error}" + (f" — looks like {named[0]}: {CATALOGUE[named[0]]}" if named else "")]
+    if r.status in ("skipped", "not_run"):
+        return [f"{r.status.replace('_', ' ')}: {r.error}"]
+    lines = []
+    for quantity in r.failing:
+        failed = [c for c in r.comparisons if c.quantity == quantity and not c.passed]
+        entrywise = next((c for c in failed if c.reference == "definition"), failed[0])
+        line = f"{quantity} ({NAMES[quantity]}): "
+        if entrywise.reference == "definition":
+            worst = entrywise.mismatches[0] if entrywise.mismatches else None
+            line += f"wrong at {entrywise.wrong} of {entrywise.entries} entries"
+            if worst is not None:
+                line += (
+                    f"; worst {_index(worst.index)}: expected {worst.expected:.6g}, got {worst.actual:.6g} "
+                    f"(bound {entrywise.tolerance:.2g})"
+                )
+        else:
+            line += f"max error {entrywise.max_abs:.3g} > {entrywise.tolerance:.3g}"
+        line += "; seen by " + _and([c.reference for c in failed])
+        found = r.diagnosis.get(quantity, [])
+        if found:
+            best = found[0]
+            line += f" — looks like {best.mistake} (explains {best.explains:.0%} of its entries): {CATALOGUE[best.mistake]}"
+            if len(found) > 1:
+                line += "; or " + ", ".join(f"{d.mistake} ({d.explains:.0%})" for d in found[1:3])
+        lines.append(line)
+    return lines
+
+
+def _and(items: list[str]) -> str:
+    items = list(dict.fromkeys(items))
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def summary_line(results: list[CaseResult]) -> str:
+    """``13 of 15 cases pass, 1 fails, 1 error; passed on 20 of 22 classes; fails only when groups > 1``."""
+    statuses = ("passed", "failed", "error", "skipped", "not_run")
+    count = {s: sum(r.status == s for r in results) for s in statuses}
+    text = f"{count['passed']} of {len(results)} cases pass"
+    text += "".join(
+        f", {count[s]} {w}"
+        for s, w in (("failed", "fail"), ("error", "error"), ("skipped", "skipped"), ("not_run", "not run"))
+        if count[s]
+    )
+    if count["not_run"]:  # why, once: each not-run case has the same reason
+        text += f" ({next(r.error for r in results if r.status == 'not_run')})"
+    s = summary(results)
+    covered, passed = s["classes_covered"], s["classes_passed"]
+    if len(covered) > 3:
+        text += f"; passed on {len(passed)} of {len(covered)} classes"
+        if s["fails_only_when"]:
+            text += "; fails only with " + _and([DESCRIBE[c] for c in s["fails_only_when"]])
+        if s["classes_not_covered"] and any(r.name.startswith("random-") for r in results):
+            text += "; not covered: " + ", ".join(DESCRIBE[c] for c in s["classes_not_covered"])
+    return text

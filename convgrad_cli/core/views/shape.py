@@ -1,0 +1,90 @@
+"""The views of `shape`: the geometries that map one size to another, with the
+calls that make them; and the coverage map of one geometry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from convgrad_cli.core.axes import compact
+from convgrad_cli.core.coverage import checkerboard
+from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.pictures import coverage_panel
+from convgrad_cli.core.shape import SameReport, Solution, jax_call, keras_call, torch_call
+
+from .blocks import Block, Panels, Sentence, Table, Together, View
+from .parts import EVERYTHING
+
+#: Solutions listed, at most.
+SHOWN = 12
+
+
+def solutions_view(
+    sizes_in: Sequence[int], sizes_out: Sequence[int], found: Sequence[Solution], transposed: bool,
+    nearest: Sequence[tuple[int, ...]], same: SameReport | None,
+) -> View:  # fmt: skip
+    """The table of solutions, the best one as PyTorch, JAX and Keras calls, and
+    what 'same' padding means there; or the nearest sizes within reach."""
+    kind = "transposed convolution" if transposed else "convolution"
+    head = Sentence.of(f"{compact(list(sizes_in))} → {compact(list(sizes_out))} by a {kind}", strong=True)
+    if not found:
+        near = " or ".join(compact(list(n)) for n in nearest)
+        text = f"No kernel ≤ 7, stride ≤ 4, dilation ≤ 3 does it; the nearest sizes within reach: {near}"
+        if not transposed and any(m > n for n, m in zip(sizes_in, sizes_out)):
+            text += f". To grow a size, try a transposed convolution: --in {compact(list(sizes_in))} --out {compact(list(sizes_out))} --transposed"
+        return View("shape", (head, Sentence.of(text)))
+    blocks: list[Block] = [head, _table(found, transposed)]
+    if len(found) > SHOWN:
+        blocks.append(Sentence.of(f"… {len(found) - SHOWN} more (all in {EVERYTHING})", quiet=True))
+    best = found[0]
+    keras = keras_call(best, sizes_in)
+    lines = [f"best: {torch_call(best)}", f"      {jax_call(best)}"]
+    lines.append(
+        f"      {keras}" if keras else "      Keras: neither 'same' nor 'valid' gives it (pad explicitly)"
+    )
+    blocks.append(Sentence.of("\n".join(lines)))
+    if not transposed and any(a.uncovered for a in best.axes):
+        blocks.append(
+            Sentence.of("left over: the last rows no window reaches (their gradient is 0)", quiet=True)
+        )
+    if same is not None:
+        blocks.append(Sentence.of(same_sentence(same, best), quiet=True))
+    return View("shape", tuple(blocks))
+
+
+def _table(found: Sequence[Solution], transposed: bool) -> Table:
+    rows = []
+    for sol in found[:SHOWN]:
+        pads = compact([f"{a.padding[0]}" if a.padding[0] == a.padding[1] else f"{a.padding[0]}/{a.padding[1]}"
+                      for a in sol.axes])  # fmt: skip
+        last = compact([a.output_padding if transposed else a.uncovered for a in sol.axes])
+        rows.append((compact([a.kernel for a in sol.axes]), compact([a.stride for a in sol.axes]),
+                     compact([a.dilation for a in sol.axes]), pads, last, torch_call(sol).replace("torch.nn.", "")))  # fmt: skip
+    last_column = "output_padding" if transposed else "left over"
+    return Table("", ("kernel", "stride", "dilation", "padding", last_column, "PyTorch"), tuple(rows))
+
+
+def same_sentence(same: SameReport, sol: Solution) -> str:
+    a = sol.axes[0]
+    tf = f"{same.tensorflow[0]}/{same.tensorflow[1]}"
+    where = f"'same' at kernel {a.kernel}, stride {a.stride}, dilation {a.dilation} (first axis): "
+    if same.torch is None:
+        return (
+            where
+            + f"PyTorch refuses 'same' at a stride > 1; TensorFlow and JAX pad {tf} (before/after) and agree"
+        )
+    if same.agree:
+        return where + f"PyTorch, TensorFlow and JAX all pad {tf} (before/after)"
+    return where + f"PyTorch pads {same.torch[0]}/{same.torch[1]}, TensorFlow and JAX {tf}: they do not agree"
+
+
+def map_view(geom: Geometry, what: str) -> View:
+    """How many windows each cell belongs to, uncovered cells marked, and why."""
+    panel = coverage_panel(geom, f"windows per cell of the {what}")
+    head = Sentence.of(
+        f"coverage of {geom.describe()}: how many windows each cell of the {what} belongs to", strong=True
+    )
+    sentences = checkerboard(geom)
+    if any(m.role == "uncovered" for m in panel.marks.values()):
+        sentences.append("✗ no window reaches the cell")
+    said = "\n".join(sentences) or "every cell is covered alike away from the borders"
+    return View("shape", (Together((head, Panels("", (panel,)), Sentence.of(said, quiet=True))),))
