@@ -14,6 +14,7 @@ BELOW = {
     "engine": set(),
     "core": {"engine"},
     "api": {"core"},
+    "notebook": {"core", "render"},
     "plain_yaml": set(),
     "config": {"core", "plain_yaml"},
     "render": {"core"},
@@ -67,6 +68,7 @@ def test_each_module_imports_only_the_layers_below(path):
         ("convgrad_cli.engine", ("rich", "typer", "yaml", "click", "convgrad_cli.core.problem")),
         ("convgrad_cli.render.json", ("typer", "yaml", "click", "rich")),
         ("convgrad_cli", ("rich", "typer", "yaml", "click")),
+        ("convgrad_cli.notebook", ("rich", "typer", "yaml", "click")),  # Rich loads when a picture is drawn
         ("convgrad_cli.core.explore", ("rich", "typer", "yaml", "click", "textual")),
         ("convgrad_cli.render.page", ("typer", "yaml", "click", "textual")),
         ("convgrad_cli.cli", ("textual",)),  # only `explore` (its app) loads Textual

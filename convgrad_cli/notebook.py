@@ -1,0 +1,224 @@
+"""Pictures in Python and in notebooks: the views of the commands as objects.
+
+>>> import convgrad_cli as cg
+>>> view = cg.trace(input="f", stride=1)   # the seed's 4×4 input a…p, 2×2 kernel w1…w4
+>>> "∂L/∂f = w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5" in str(view)
+True
+
+Each view prints as a Rich renderable in a terminal (``rich.print(view)``),
+shows itself in Jupyter as HTML in colour with its legend, and gives
+``.to_json()``, ``.to_latex()``, ``.to_markdown()`` and ``.save("f.svg")``
+(``.html``, ``.txt``, ``.png``, ``.pdf``, ``.json``, ``.tex``, ``.md``): the same
+model the command line draws, drawn by the same renderers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .core import explain
+from .core import problem as problems
+from .core.views import View, backward_view, cell_view, every_view, forward_view, steps_view
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+
+#: the width a picture is laid out at when nothing says otherwise (a notebook's cell)
+WIDTH = 100
+
+
+class Picture:
+    """One view of a layer: drawn by every format, decided once."""
+
+    def __init__(self, view: View, document: Callable[[], dict[str, Any]]) -> None:
+        self.view = view
+        self._document = document
+
+    # -- the terminal and the notebook -----------------------------------------------------------
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from .render.terminal import draw
+
+        yield draw(self.view)
+
+    def __str__(self) -> str:
+        """The picture as plain text (every mark is text too)."""
+        return self._console(plain=True).export_text()
+
+    def __repr__(self) -> str:
+        return f"<convgrad {self.view.command}: {len(self.view.blocks)} blocks; print() or display() it>"
+
+    def _repr_html_(self) -> str:
+        """A ``<pre>`` in the terminal's colours (light), as Jupyter shows it."""
+        from .render.export import THEMES
+
+        fragment = "<pre style=\"white-space: pre; overflow-x: auto; line-height: 1.25; font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace\">{code}</pre>"  # noqa: E501
+        return self._console(plain=False).export_html(
+            theme=THEMES["light"], inline_styles=True, code_format=fragment
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": self._repr_html_()}
+
+    def _console(self, plain: bool, width: int = WIDTH) -> Console:
+        from .render import export
+        from .render.terminal import draw
+
+        return export.record(draw(self.view), width, plain, theme="light")
+
+    # -- the other formats ------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """Every value, as ``--format json`` writes it."""
+        from .render.json import json_text
+
+        return json_text(self._document())
+
+    def to_latex(self, standalone: bool = False) -> str:
+        from .render.latex import to_latex
+
+        return to_latex(self.view.blocks, standalone=standalone)
+
+    def to_markdown(self) -> str:
+        from .render.markdown import to_markdown
+
+        return to_markdown(self.view.blocks)
+
+    def save(self, path: str | Path, width: int = WIDTH, theme: str = "light") -> Path:
+        """Write the picture in the format its suffix names; returns the path."""
+        from .render import export
+        from .render.terminal import draw, frames
+
+        path = Path(path)
+        suffix = path.suffix.lower()
+        text: str | bytes
+        if suffix in WRITERS:
+            text = WRITERS[suffix](self)
+        elif suffix == ".svg" and self.view.frames:
+            text = export.animated_svg(frames(self.view), width, theme)
+        elif suffix == ".svg":
+            text = export.svg(draw(self.view), width, theme)
+        elif suffix in (".html", ".htm"):
+            text = export.html(draw(self.view), width, theme)
+        elif suffix in (".png", ".pdf"):
+            text = export.image(draw(self.view), width, theme, suffix)
+        elif suffix == ".txt":
+            text = export.plain_text(draw(self.view), width)
+        else:
+            from .errors import OutputError
+
+            raise OutputError(
+                f"{str(path)!r}: a picture is saved as .svg, .html, .txt, .png, .pdf, .json, .tex or .md"
+            )
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+
+class Report(Picture):
+    """A check's picture, and whether every gradient agreed with every reference."""
+
+    def __init__(self, view: View, document: Callable[[], dict[str, Any]], passed: bool) -> None:
+        super().__init__(view, document)
+        self.passed = passed
+
+
+WRITERS: dict[str, Callable[[Picture], str]] = {
+    ".json": Picture.to_json,
+    ".tex": Picture.to_latex,
+    ".md": Picture.to_markdown,
+}
+
+
+# -- the views ------------------------------------------------------------------------------------
+
+
+def _problem(x: Any, w: Any, delta: Any, bias: Any, geometry: Mapping[str, Any]) -> problems.Problem:
+    """The seed's example where an operand is not given; a fill's name (``"names"``)
+    fills the seed's shape."""
+
+    def operand(value: Any, shape: tuple[int, ...] | None, default: str) -> Any:
+        if value is None:
+            return problems.Fill(default, shape)
+        return problems.Fill(value, shape) if isinstance(value, str) else value
+
+    return problems.build(
+        operand(x, (4, 4), "arange"), operand(w, (2, 2), "arange"), bias=bias,
+        delta=operand(delta, None, "ones"), **geometry,
+    )  # fmt: skip
+
+
+def forward(
+    x: Any = None, w: Any = None, *, bias: Any = None, only: Mapping[str, int] | None = None, **geometry: Any
+) -> Picture:
+    """The input, the kernel, the output and each output's expression.
+
+    ``x``, ``w``: arrays (or nested lists), a fill's name (``"names"``, ``"arange"``,
+    ``"random"``), or ``None`` for the seed's 4×4 and 2×2; ``geometry``: ``stride``,
+    ``padding``, ``dilation``, ``groups``, ``dims`` as :func:`convgrad_cli.conv2d` takes them.
+    """
+    from .render import json
+
+    result = explain.forward(_problem(x, w, None, bias, geometry))
+    return Picture(forward_view(result, only), lambda: json.forward_json(result, only))
+
+
+def backward(
+    x: Any = None, w: Any = None, delta: Any = None, *, bias: Any = None,
+    only: Mapping[str, int] | None = None, **geometry: Any,
+) -> Picture:  # fmt: skip
+    """δ, dilated and padded, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂bias
+    (``delta`` ``None``: ones)."""
+    from .render import json
+
+    problem = _problem(x, w, delta, bias, geometry)
+    result = explain.backward(problem)
+    return Picture(backward_view(result, only), lambda: json.backward_json(result, only))
+
+
+def trace(
+    x: Any = None, w: Any = None, delta: Any = None, *, input: str | None = None, output: str | None = None,
+    weight: str | None = None, steps: bool = False, only: Mapping[str, int] | None = None, **geometry: Any,
+) -> Picture:  # fmt: skip
+    """Where a cell appears: ``input="f"`` (its windows, the δ entries it depends
+    on, the flipped kernel over the padded δ), ``output="y5"``, ``weight="w2"``;
+    none of them: every input cell's gradient. ``steps``: one window at a time."""
+    from .render import json
+
+    problem = _problem(x, w, delta, None, geometry)
+    chosen = [(k, v) for k, v in (("input", input), ("output", output), ("weight", weight)) if v is not None]
+    if len(chosen) > 1:
+        from .errors import ConfigError
+
+        raise ConfigError("trace one of input=, output= or weight=")
+    if not chosen:
+        cells = explain.every_input(problem)
+        return Picture(every_view(cells), lambda: json.trace_json(cells, True))
+    cell = explain.CellTrace.of(chosen[0][0], problem, chosen[0][1])
+    view = steps_view(cell, only) if steps and isinstance(cell, explain.InputTrace) else cell_view(cell, only)
+    return Picture(view, lambda: json.trace_json([cell], False, only))
+
+
+def check(
+    x: Any = None, w: Any = None, delta: Any = None, *, impl: Callable[..., Any] | None = None,
+    bias: Any = None, **geometry: Any,
+) -> Picture:  # fmt: skip
+    """Every gradient — convgrad's, or ``impl``'s (called as ``impl(x, w, delta,
+    stride=…, padding=…, dilation=…, groups=…)``, returning ``(∂L/∂x, ∂L/∂W,
+    ∂L/∂bias)``) — against the four references; ``.passed`` says whether all agree."""
+    from .core.check import InProcess, Options, check_case
+    from .core.views.check import check_view
+    from .render import json
+
+    problem = _problem(x, w, delta, bias, geometry)
+    label = getattr(impl, "__name__", "the implementation") if impl is not None else "convgrad"
+    implementation = InProcess(impl, label) if impl is not None else None
+    result = check_case(problem, "<api>", implementation, Options(), None)
+    return Report(check_view([result], label), lambda: json.check_json([result]), result.status == "passed")
+
+
+__all__ = ["Picture", "Report", "backward", "check", "forward", "trace"]
