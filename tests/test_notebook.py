@@ -96,6 +96,7 @@ def test_rich_prints_a_picture():
     assert "input x, with its padding" in console.export_text()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to render the notebook's HTML in")
 def test_the_notebook_html_in_a_browser(tmp_path):
     """What a notebook's HTML shows in a real browser: the result's line, and the
