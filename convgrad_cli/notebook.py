@@ -147,9 +147,12 @@ def _problem(x: Any, w: Any, delta: Any, bias: Any, geometry: Mapping[str, Any])
         return problems.Fill(value, shape) if isinstance(value, str) else value
 
     return problems.build(
-        operand(x, (4, 4), "arange"), operand(w, (2, 2), "arange"), bias=bias,
-        delta=operand(delta, None, "ones"), **geometry,
-    )  # fmt: skip
+        operand(x, (4, 4), "arange"),
+        operand(w, (2, 2), "arange"),
+        bias=bias,
+        delta=operand(delta, None, "ones"),
+        **geometry,
+    )
 
 
 def forward(
@@ -168,9 +171,14 @@ def forward(
 
 
 def backward(
-    x: Any = None, w: Any = None, delta: Any = None, *, bias: Any = None,
-    only: Mapping[str, int] | None = None, **geometry: Any,
-) -> Picture:  # fmt: skip
+    x: Any = None,
+    w: Any = None,
+    delta: Any = None,
+    *,
+    bias: Any = None,
+    only: Mapping[str, int] | None = None,
+    **geometry: Any,
+) -> Picture:
     """δ, dilated and padded, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂bias
     (``delta`` ``None``: ones)."""
     from .render import json
@@ -181,9 +189,17 @@ def backward(
 
 
 def trace(
-    x: Any = None, w: Any = None, delta: Any = None, *, input: str | None = None, output: str | None = None,
-    weight: str | None = None, steps: bool = False, only: Mapping[str, int] | None = None, **geometry: Any,
-) -> Picture:  # fmt: skip
+    x: Any = None,
+    w: Any = None,
+    delta: Any = None,
+    *,
+    input: str | None = None,
+    output: str | None = None,
+    weight: str | None = None,
+    steps: bool = False,
+    only: Mapping[str, int] | None = None,
+    **geometry: Any,
+) -> Picture:
     """Where a cell appears: ``input="f"`` (its windows, the δ entries it depends
     on, the flipped kernel over the padded δ), ``output="y5"``, ``weight="w2"``;
     none of them: every input cell's gradient. ``steps``: one window at a time."""
@@ -204,9 +220,14 @@ def trace(
 
 
 def check(
-    x: Any = None, w: Any = None, delta: Any = None, *, impl: Callable[..., Any] | None = None,
-    bias: Any = None, **geometry: Any,
-) -> Picture:  # fmt: skip
+    x: Any = None,
+    w: Any = None,
+    delta: Any = None,
+    *,
+    impl: Callable[..., Any] | None = None,
+    bias: Any = None,
+    **geometry: Any,
+) -> Picture:
     """Every gradient — convgrad's, or ``impl``'s (called as ``impl(x, w, delta,
     stride=…, padding=…, dilation=…, groups=…)``, returning ``(∂L/∂x, ∂L/∂W,
     ∂L/∂bias)``) — against the four references; ``.passed`` says whether all agree."""

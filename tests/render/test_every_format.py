@@ -117,8 +117,11 @@ def json_pairs(doc: dict) -> list[tuple]:
         cells = doc.get("cells", [doc])
         return [(row("", c["expression"].partition(" = ")[2], None)[1], c.get("value")) for c in cells]
     pairs = []
-    for exprs, values in (("output_expressions", "output"), ("input_grad_expressions", "input_grad"),
-                          ("weight_grad_expressions", "weight_grad")):  # fmt: skip
+    for exprs, values in (
+        ("output_expressions", "output"),
+        ("input_grad_expressions", "input_grad"),
+        ("weight_grad_expressions", "weight_grad"),
+    ):
         if doc.get(exprs) is not None:
             numbers = (
                 flat(doc[values]) if doc.get("mode") == "numeric" or exprs == "output_expressions" else []
@@ -130,8 +133,10 @@ def json_pairs(doc: dict) -> list[tuple]:
 
 
 def in_json(r: tuple, pairs: list[tuple]) -> bool:
-    return any(e == r[1] and (r[2] is None or (v is not None and abs(v - r[2]) <= 1e-5 * max(1, abs(v))))
-               for e, v in pairs)  # fmt: skip
+    return any(
+        e == r[1] and (r[2] is None or (v is not None and abs(v - r[2]) <= 1e-5 * max(1, abs(v))))
+        for e, v in pairs
+    )
 
 
 # -- marked cells --------------------------------------------------------------------------------------

@@ -20,8 +20,13 @@ from .blocks import Block, Panels, Sentence, Span, Table, Together, View
 
 NAMES = {"input_grad": "∂L/∂x", "weight_grad": "∂L/∂W", "bias_grad": "∂L/∂bias"}
 #: each status's word in the table, and its tone
-VERDICT = {"passed": ("pass", "good"), "failed": ("FAIL", "bad"), "error": ("ERROR", "bad"),
-           "skipped": ("skip", "doubtful"), "not_run": ("not run", "bad")}  # fmt: skip
+VERDICT = {
+    "passed": ("pass", "good"),
+    "failed": ("FAIL", "bad"),
+    "error": ("ERROR", "bad"),
+    "skipped": ("skip", "doubtful"),
+    "not_run": ("not run", "bad"),
+}
 
 
 def check_view(results: list[CaseResult], impl: str, saved: Mapping[str, str] | None = None) -> View:

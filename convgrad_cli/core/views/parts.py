@@ -53,9 +53,13 @@ def panels(s: Section, hint: str = "", tints: Tints | None = None) -> Panels:
 
 
 def equations(
-    title: str, names: np.ndarray, exprs: np.ndarray, values: np.ndarray | None, prefix: str = "",
+    title: str,
+    names: np.ndarray,
+    exprs: np.ndarray,
+    values: np.ndarray | None,
+    prefix: str = "",
     tints: Tints | None = None,
-) -> Equations:  # fmt: skip
+) -> Equations:
     """``name = expression = value``, a row each, at most :data:`MAX_EQUATIONS`."""
     flat = list(zip(names.ravel(), exprs.ravel(), *([values.ravel()] if values is not None else [])))
     rows = tuple(

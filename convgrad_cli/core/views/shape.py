@@ -19,9 +19,13 @@ SHOWN = 12
 
 
 def solutions_view(
-    sizes_in: Sequence[int], sizes_out: Sequence[int], found: Sequence[Solution], transposed: bool,
-    nearest: Sequence[tuple[int, ...]], same: SameReport | None,
-) -> View:  # fmt: skip
+    sizes_in: Sequence[int],
+    sizes_out: Sequence[int],
+    found: Sequence[Solution],
+    transposed: bool,
+    nearest: Sequence[tuple[int, ...]],
+    same: SameReport | None,
+) -> View:
     """The table of solutions, the best one as PyTorch, JAX and Keras calls, and
     what 'same' padding means there; or the nearest sizes within reach."""
     kind = "transposed convolution" if transposed else "convolution"
@@ -54,11 +58,23 @@ def solutions_view(
 def _table(found: Sequence[Solution], transposed: bool) -> Table:
     rows = []
     for sol in found[:SHOWN]:
-        pads = compact([f"{a.padding[0]}" if a.padding[0] == a.padding[1] else f"{a.padding[0]}/{a.padding[1]}"
-                      for a in sol.axes])  # fmt: skip
+        pads = compact(
+            [
+                f"{a.padding[0]}" if a.padding[0] == a.padding[1] else f"{a.padding[0]}/{a.padding[1]}"
+                for a in sol.axes
+            ]
+        )
         last = compact([a.output_padding if transposed else a.uncovered for a in sol.axes])
-        rows.append((compact([a.kernel for a in sol.axes]), compact([a.stride for a in sol.axes]),
-                     compact([a.dilation for a in sol.axes]), pads, last, torch_call(sol).replace("torch.nn.", "")))  # fmt: skip
+        rows.append(
+            (
+                compact([a.kernel for a in sol.axes]),
+                compact([a.stride for a in sol.axes]),
+                compact([a.dilation for a in sol.axes]),
+                pads,
+                last,
+                torch_call(sol).replace("torch.nn.", ""),
+            )
+        )
     last_column = "output_padding" if transposed else "left over"
     return Table("", ("kernel", "stride", "dilation", "padding", last_column, "PyTorch"), tuple(rows))
 

@@ -92,12 +92,17 @@ def _step_sentence(ct: InputTrace, i: int, name: str, ts: Sequence[Term], tints:
         products = " + ".join(f"{namer.weight(t.weight)}·{namer.delta(t.delta)}" for t in ts)
         opening = f"{i}. Every output {name} reads this window, each with its own filter: {ct.name} receives "
         return Sentence((Span(opening), Span(products, tints.get(d)), Span(".")))
-    return Sentence((
-        Span(f"{i}. In the window of {name}, {ct.name} is multiplied by {w}: "),
-        Span(f"∂{name}/∂{ct.name} = {w}", strong=True),
-        Span(f", and ∂L/∂{name} is "), Span(d, tints.get(d)),
-        Span(f", so {ct.name} receives {w}·"), Span(d, tints.get(d)), Span("."),
-    ))  # fmt: skip
+    return Sentence(
+        (
+            Span(f"{i}. In the window of {name}, {ct.name} is multiplied by {w}: "),
+            Span(f"∂{name}/∂{ct.name} = {w}", strong=True),
+            Span(f", and ∂L/∂{name} is "),
+            Span(d, tints.get(d)),
+            Span(f", so {ct.name} receives {w}·"),
+            Span(d, tints.get(d)),
+            Span("."),
+        )
+    )
 
 
 def matrix_sentence(ct: InputTrace) -> str:
