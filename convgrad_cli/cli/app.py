@@ -82,7 +82,7 @@ def forward(
         from convgrad_cli.render import json
 
         result, only = explain.forward(load(config, flags)), out.only()
-        show(out, Shown(lambda: views.forward_view(result, only), lambda: json.forward_json(result, only),
+        show(out, Shown(lambda: views.forward_view(result, out.scope()), lambda: json.forward_json(result, only),
                         problem=result.problem))  # fmt: skip
 
     guard(out.debug, body)
@@ -113,7 +113,7 @@ def backward(
         from convgrad_cli.render import json
 
         result, only = explain.backward(load(config, flags)), out.only()
-        show(out, Shown(lambda: views.backward_view(result, only), lambda: json.backward_json(result, only),
+        show(out, Shown(lambda: views.backward_view(result, out.scope()), lambda: json.backward_json(result, only),
                         problem=result.problem, pipeline=True))  # fmt: skip
 
     guard(out.debug, body)

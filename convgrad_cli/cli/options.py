@@ -210,8 +210,29 @@ class OutputFlags:
             "(axes: n batch, c input channel, o output channel, z depth).",
         ),
     ] = None
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="forward and backward: every slice and every equation of a layer of several samples or "
+            "channels (by default the first sample, channel and filter, or the --slice given).",
+        ),
+    ] = False
+    precision: Annotated[
+        Optional[int],
+        _flag("--precision", help="Significant digits of the numbers shown (grids 4, equations 6), e.g. 12."),
+    ] = None
     force: ForceOpt = False
     debug: DebugOpt = False
+
+    def scope(self) -> Any:
+        """What forward and backward show: a summary, or everything (``--full``)."""
+        from convgrad_cli.core.views import Scope
+        from convgrad_cli.errors import ConfigError
+
+        if self.precision is not None and not 1 <= self.precision <= 17:
+            raise ConfigError(f"--precision {self.precision} is not allowed; give 1 to 17 significant digits")
+        return Scope(self.full, self.only(), self.precision)
 
     def only(self) -> dict[str, int]:
         """``--slice n=1,o=2`` as ``{"n": 1, "o": 2}``."""

@@ -71,6 +71,7 @@ class Panel:
     marks: Mapping[Cell2, Mark] = field(default_factory=dict)
     focus: Cell2 | None = None  # the cell kept in view when the slice is cut
     crop: Crop | None = None  # rows, columns (half-open) to show, and no more
+    digits: int | None = None  # significant digits of its numbers (None: the grids' default)
 
     @property
     def axes(self) -> tuple[str, ...]:

@@ -89,7 +89,7 @@ def forward_json(result: ForwardResult, only: Mapping[str, int] | None = None) -
         "geometry": geometry_json(result.problem),
         "output": nested(r.restore_output(result.output)) if result.output is not None else expressions,
         "output_expressions": expressions,
-        "panels": panels_json(views.forward_view(result, only)),
+        "panels": panels_json(views.forward_view(result, views.Scope(full=True, only=only or {}))),
     }
 
 
@@ -130,7 +130,7 @@ def backward_json(result: BackwardResult, only: Mapping[str, int] | None = None)
             "crop": [list(c) for c in t.crop],
             "code": t.code,
         },
-        panels=panels_json(views.backward_view(result, only)),
+        panels=panels_json(views.backward_view(result, views.Scope(full=True, only=only or {}))),
     )
     return doc
 

@@ -317,6 +317,9 @@ def _equations(b: model.Equations) -> str:
         equations.append((f"{_lhs(lhs)} &= " + r" \\ &\quad + ".join(chunks), value, len(terms)))
     # short equations three to a row, as the slides list them
     per_row = 3 if all(n <= 2 for _, _, n in equations) else 2 if all(n <= 4 for _, _, n in equations) else 1
+    widest = max(len(lhs) + len(rhs) + len(value or "") for lhs, rhs, value in b.rows)
+    while per_row > 1 and per_row * widest > 110:  # long names: fewer to a row, so the page holds them
+        per_row -= 1
     lines = []
     for i in range(0, len(equations), per_row):
         row = [eq + (f" = {_factor(v)}" if v is not None else "") for eq, v, _ in equations[i : i + per_row]]

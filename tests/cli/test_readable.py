@@ -74,3 +74,25 @@ def test_more_windows_than_colours_are_told_apart_by_name():
     assert sorted(n for t in titles for n in t) == sorted(
         ["y1", "y2", "y3", "y6", "y7", "y8", "y11", "y12", "y13"]
     )
+
+
+@pytest.mark.parametrize("command", ["forward", "backward"])
+def test_a_layer_is_summarised_to_a_screen_and_full_shows_every_slice(command):
+    lines = plain(command, *LAYER)
+    assert len(lines) <= 150
+    note = " ".join(lines[2:5])
+    assert "Shown: sample n=0, input channel c=0, output channel o=0" in note and "--full" in note
+    titles = [line for line in lines if line.startswith("[") or line.startswith("δ [") or "[n=" in line]
+    assert titles and not any("n=1" in t or "c=1" in t or "o=1" in t for t in titles)
+    full = plain(command, *LAYER, "--full")
+    assert len(full) > len(lines) and any("[n=1, " in line for line in full)
+    assert not any(line.startswith("Shown:") for line in full)
+
+
+def test_precision_writes_numbers_whole():
+    """0.1 + 0.2 in float64 is 0.30000000000000004: 17 digits say so, the grid's 4 do not."""
+    args = ["forward", "--x", "[[0.1, 0.2]]", "-k", "[[1, 1]]"]
+    assert "y1 = a·w1 + b·w2 = 0.3" in plain(*args)
+    assert "y1 = a·w1 + b·w2 = 0.30000000000000004" in plain(*args, "--precision", "17")
+    result = runner.invoke(app, [*args, "--precision", "0"])
+    assert result.exit_code == 2 and "--precision 0 is not allowed; give 1 to 17" in result.stderr

@@ -53,8 +53,7 @@ def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = No
     ]
     items = [("δ = ∂L/∂y", array_panels("", "delta", result.delta.values, result.delta.names, sp))]
     if any(s > 1 for s in g.stride):
-        zeros = compact((s - 1 for s in g.stride), "×")
-        title = f"dilated δ: stride − 1 = {zeros} zero(s) between neighbours"
+        title = f"dilated δ: {zeros_between(g)} (stride − 1)"
         items.append(
             (
                 title,
@@ -63,9 +62,8 @@ def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = No
                 ),
             )
         )
-    pads = ", ".join(f"{b}/{a}" for b, a in g.delta_padding)
-    extra = f"; {compact(g.uncovered, '×')} uncovered row/col at the end" if any(g.uncovered) else ""
-    title = f"padded δ: before/after {pads} = dilation·(k−1) − padding{extra}"
+    extra = f", and {uncovered_in_words(g)} at the end" if any(g.uncovered) else ""
+    title = f"padded δ: {padding_in_words(g)} (dilation·(k−1)−padding{extra})"
     items.append(
         (title, array_panels("", "padded_delta", result.padded_delta.values, result.padded_delta.names, sp))
     )
@@ -85,7 +83,8 @@ def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = No
 
 def shape_arithmetic(g: Geometry) -> str:
     """Why correlating the padded δ with the (dilated) flipped kernel gives the input's size."""
-    rows = [f"{p} − {e} + 1 = {n}" for p, e, n in zip(g.padded_delta_size, g.kernel_extent, g.in_size)]
+    # each formula without spaces, so that a line never breaks inside one
+    rows = [f"{p}−{e}+1={n}" for p, e, n in zip(g.padded_delta_size, g.kernel_extent, g.in_size)]
     padded = "×".join(map(str, g.padded_delta_size))
     extent = "×".join(map(str, g.kernel_extent))
     return (
@@ -93,6 +92,45 @@ def shape_arithmetic(g: Geometry) -> str:
         + ", ".join(rows)
         + f" — the input's {'×'.join(map(str, g.in_size))}"
     )
+
+
+def _units(g: Geometry) -> list[tuple[str, str, str]]:
+    """Each spatial axis's unit of zeros and its two sides, as a reader of the grid says them."""
+    rows = [("row", "above", "below"), ("column", "left", "right")]
+    return {1: [("zero", "left", "right")], 2: rows, 3: [("slice", "in front", "behind"), *rows]}[g.ndim]
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}" if n >= 0 else f"{-n} {unit}{'' if n == -1 else 's'} cut"
+
+
+def padding_in_words(g: Geometry) -> str:
+    """δ's padding on each side: ``1 row above and 1 below, 1 column left and 2 right``.
+
+    >>> padding_in_words(Geometry.build((4, 5), (2, 2), stride=2))
+    '1 row above and 1 below, 1 column left and 2 right'
+    """
+    sides = {side for pair in g.delta_padding for side in pair}
+    if g.ndim > 1 and len(sides) == 1:  # one count all round: said once
+        return f"{_count(sides.pop(), 'zero')} on every side"
+    return ", ".join(
+        f"{_count(b, unit)} {first} and {b_after if b_after >= 0 else f'{-b_after} cut'} {second}"
+        for (unit, first, second), (b, b_after) in zip(_units(g), g.delta_padding)
+    )
+
+
+def uncovered_in_words(g: Geometry) -> str:
+    """``the 1 column no window reaches``."""
+    parts = [_count(u, unit) for (unit, _, _), u in zip(_units(g), g.uncovered) if u]
+    return "the " + " and ".join(parts) + " no window reaches"
+
+
+def zeros_between(g: Geometry) -> str:
+    """``1 zero between neighbours``, or per axis when the strides differ."""
+    zeros = [s - 1 for s in g.stride]
+    if len(set(zeros)) == 1:
+        return f"{_count(zeros[0], 'zero')} between neighbours"
+    return ", ".join(f"{_count(z, 'zero')} between {unit}s" for (unit, _, _), z in zip(_units(g), zeros))
 
 
 def coverage_panel(geom: Geometry, title: str) -> Panel:

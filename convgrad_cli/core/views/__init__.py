@@ -17,7 +17,7 @@ from .blocks import (
     Table,
     View,
 )
-from .layer import backward_view, forward_view
+from .layer import Scope, backward_view, forward_view
 from .trace import cell_view, every_view, steps_view
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Panels",
     "Pipeline",
     "Result",
+    "Scope",
     "Sentence",
     "Span",
     "Table",

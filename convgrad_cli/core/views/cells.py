@@ -57,7 +57,7 @@ def cell(panel: Panel, r: int, c: int, names: bool) -> Cell:
     elif names and name is not None:
         own = fmt(name)
     else:
-        own = fmt(value, GRID_DIGITS)
+        own = fmt(value, panel.digits or GRID_DIGITS)
     if mark is not None and mark.role == "cell":
         own = f"[{own}]"
     elif mark is not None and mark.role in ("wrong", "uncovered"):
@@ -68,7 +68,9 @@ def cell(panel: Panel, r: int, c: int, names: bool) -> Cell:
             head = f"{mark.factor}·{own}" if mark.factor_first else f"{own}·{mark.factor}"
         else:
             label = f"{mark.factor}·" if mark.factor_first else f"·{mark.factor}"
-    shown_value = fmt(value, GRID_DIGITS) if names and value is not None and not structural else None
+    shown_value = (
+        fmt(value, panel.digits or GRID_DIGITS) if names and value is not None and not structural else None
+    )
     return Cell(head, label, shown_value, mark, structural, None if name is None else str(name))
 
 

@@ -4,38 +4,124 @@ and the equations of every cell."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from math import prod
+
+import numpy as np
 
 from convgrad_cli.core.explain import BackwardResult, ForwardResult
 from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.panels import Section
 from convgrad_cli.core.pictures import backward_picture, forward_picture, shape_arithmetic
 from convgrad_cli.core.rules import transposed_convolution
 
-from .blocks import Block, Pipeline, Sentence, Span, View
+from .blocks import Block, Equations, Panels, Pipeline, Sentence, Span, Tints, View
 from .numbers import fmt
-from .parts import entry_tints, equations, heading, legend, panels
+from .parts import EVERYTHING, MAX_EQUATIONS, entry_tints, equations, heading, legend, panels
 
 PIPED = ("padded_delta", "flipped_kernel", "input_grad")
+#: Equations a summary of a layer of several slices writes out; --full writes up to MAX_EQUATIONS.
+SUMMARY_EQUATIONS = 6
+AXES = (("n", "sample"), ("c", "input channel"), ("o", "output channel"))
 
 
-def forward_view(result: ForwardResult, only: Mapping[str, int] | None = None) -> View:
+@dataclass(frozen=True)
+class Scope:
+    """What a layer's view shows: every slice (``full``), or the slices of ``only`` — by
+    default the first sample, channel and filter of a layer that has several — and the
+    significant digits of its numbers."""
+
+    full: bool = False
+    only: Mapping[str, int] = field(default_factory=dict)
+    precision: int | None = None
+
+    def focus(self, g: Geometry) -> dict[str, int]:
+        sizes = {"n": g.batch, "c": g.in_channels, "o": g.out_channels}
+        out = dict(self.only)
+        if not self.full:
+            for axis, size in sizes.items():
+                if size > 1:
+                    out.setdefault(axis, 0)
+        return out
+
+    def note(self, g: Geometry) -> Sentence | None:
+        """What a summary left out, and how to see it."""
+        chosen = {a: v for a, v in self.focus(g).items() if a not in self.only}
+        if not chosen:
+            return None
+        said = ", ".join(f"{name} {a}={chosen[a]}" for a, name in AXES if a in chosen)
+        return Sentence.of(
+            f"Shown: {said} of a {'×'.join(map(str, g.input_shape))} input and "
+            f"{g.out_channels} filters. --slice picks others (e.g. --slice n=1,o=2), --full shows "
+            f"every slice, --precision N writes numbers with N digits, {EVERYTHING} has every value.",
+            quiet=True,
+        )
+
+    def equations(
+        self,
+        title: str,
+        names: np.ndarray,
+        exprs: np.ndarray,
+        values: np.ndarray | None,
+        lead: tuple[str, str],
+        g: Geometry,
+        prefix: str = "",
+        tints: Tints | None = None,
+    ) -> Equations:
+        """The equations of the focused slice (every one with ``full``)."""
+        focus = self.focus(g)
+        at = tuple(focus.get(axis, 0) % size for axis, size in zip(lead, names.shape[:2]))
+        summary = not self.full and bool(focus)  # one slice of a layer of several
+        if summary:
+            names, exprs = names[at], exprs[at]
+            values = None if values is None else values[at]
+        limit = SUMMARY_EQUATIONS if summary else MAX_EQUATIONS
+        return equations(
+            title,
+            names,
+            exprs,
+            values,
+            prefix,
+            tints,
+            limit,
+            self.precision or 6,
+            "--full" if summary else "",
+        )
+
+    def panels(self, s: Section, tints: Tints | None = None) -> Panels:
+        made = panels(s, tints=tints)
+        if self.precision is None:
+            return made
+        return replace(made, panels=tuple(replace(p, digits=self.precision) for p in made.panels))
+
+
+def forward_view(result: ForwardResult, scope: Scope | None = None) -> View:
     """The input (with its padding), the kernel, the output, and each output's expression."""
-    picture = forward_picture(result, only)
-    blocks: list[Block] = [heading(result.problem, "forward"), *(panels(s) for s in picture.sections)]
+    scope, g = scope or Scope(), result.problem.geom
+    picture = forward_picture(result, scope.focus(g))
+    blocks: list[Block] = [heading(result.problem, "forward")]
+    note = scope.note(g)
+    blocks += [note] if note else []
+    blocks += [scope.panels(s) for s in picture.sections]
     if result.expressions is not None:
         names = result.namer.grid("output")
-        blocks.append(equations("y = x ⋆ W", names, result.expressions.output, result.output))
+        blocks.append(
+            scope.equations("y = x ⋆ W", names, result.expressions.output, result.output, ("n", "o"), g)
+        )
     if any(p.padding is not None for p in picture.panels):
         blocks.append(legend(picture))
     return View("forward", tuple(blocks))
 
 
-def backward_view(result: BackwardResult, only: Mapping[str, int] | None = None) -> View:
+def backward_view(result: BackwardResult, scope: Scope | None = None) -> View:
     """δ, dilated and padded; the flipped kernel; ∂L/∂x, ∂L/∂W and ∂L/∂bias."""
-    g, exprs = result.problem.geom, result.expressions
+    scope, g, exprs = scope or Scope(), result.problem.geom, result.expressions
     tints = entry_tints(result.delta.names, prod(g.out_size))
-    sections = {s.panels[0].array: panels(s, tints=tints) for s in backward_picture(result, only).sections}
+    picture = backward_picture(result, scope.focus(g))
+    sections = {s.panels[0].array: scope.panels(s, tints=tints) for s in picture.sections}
     blocks: list[Block] = [heading(result.problem, "backward")]
+    note = scope.note(g)
+    blocks += [note] if note else []
     blocks += [s for array, s in sections.items() if array in ("delta", "dilated_delta")]
     if "flipped_kernel" in sections:
         padded, flipped, input_grad = (sections.get(a) for a in PIPED)
@@ -48,15 +134,27 @@ def backward_view(result: BackwardResult, only: Mapping[str, int] | None = None)
     if exprs is not None and result.input_names is not None:
         title = "∂L/∂x, cell by cell"
         blocks.append(
-            equations(title, result.input_names, exprs.input_grad, result.input_grad, "∂L/∂", tints)
+            scope.equations(
+                title, result.input_names, exprs.input_grad, result.input_grad, ("n", "c"), g, "∂L/∂", tints
+            )
         )
     if exprs is not None and result.kernel_names is not None:
         title = "∂L/∂W, tap by tap: each input cell the tap met, times that window's δ"
         blocks.append(
-            equations(title, result.kernel_names, exprs.weight_grad, result.weight_grad, "∂L/∂", tints)
+            scope.equations(
+                title,
+                result.kernel_names,
+                exprs.weight_grad,
+                result.weight_grad,
+                ("o", "c"),
+                g,
+                "∂L/∂",
+                tints,
+            )
         )
     if result.bias_grad is not None:
-        blocks.append(Sentence.of("∂L/∂bias = Σδ = " + ", ".join(fmt(v) for v in result.bias_grad)))
+        digits = scope.precision or 6
+        blocks.append(Sentence.of("∂L/∂bias = Σδ = " + ", ".join(fmt(v, digits) for v in result.bias_grad)))
     return View("backward", tuple(blocks))
 
 

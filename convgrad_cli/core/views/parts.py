@@ -59,15 +59,20 @@ def equations(
     values: np.ndarray | None,
     prefix: str = "",
     tints: Tints | None = None,
+    limit: int = MAX_EQUATIONS,
+    digits: int = 6,
+    hint: str = "",
 ) -> Equations:
-    """``name = expression = value``, a row each, at most :data:`MAX_EQUATIONS`."""
+    """``name = expression = value``, a row each, at most ``limit``; ``hint`` says how
+    to see the rest besides JSON."""
     flat = list(zip(names.ravel(), exprs.ravel(), *([values.ravel()] if values is not None else [])))
     rows = tuple(
-        (f"{prefix}{row[0]}", str(row[1]), None if values is None else fmt(row[2]))
-        for row in flat[:MAX_EQUATIONS]
+        (f"{prefix}{row[0]}", str(row[1]), None if values is None else fmt(row[2], digits))
+        for row in flat[:limit]
     )
-    left = len(flat) - MAX_EQUATIONS
-    return Equations(title, rows, f"{left} more (all in {EVERYTHING})" if left > 0 else "", tints or {})
+    left = len(flat) - limit
+    where = f"{hint} or {EVERYTHING}" if hint else f"all in {EVERYTHING}"
+    return Equations(title, rows, f"{left} more ({where})" if left > 0 else "", tints or {})
 
 
 def result(

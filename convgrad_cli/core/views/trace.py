@@ -15,6 +15,7 @@ from convgrad_cli.core.coverage import why_uncovered
 from convgrad_cli.core.explain import CellTrace, InputTrace
 from convgrad_cli.core.panels import Section
 from convgrad_cli.core.pictures import Picture
+from convgrad_cli.core.pictures.pipeline import padding_in_words
 from convgrad_cli.core.terms import Term
 
 from .blocks import Block, Equations, Sentence, Span, Tints, View
@@ -108,7 +109,7 @@ def _step_sentence(ct: InputTrace, i: int, name: str, ts: Sequence[Term], tints:
 def matrix_sentence(ct: InputTrace) -> str:
     """Why one correlation of the padded δ with the flipped kernel finds the same terms."""
     g = ct.problem.geom
-    pads = ", ".join(f"{b}/{a}" for b, a in g.delta_padding)
+    pads = padding_in_words(g)
     how = "Insert stride − 1 zeros between the δ entries, pad" if any(s > 1 for s in g.stride) else "Pad"
     taps = (g.out_channels // g.groups) * prod(g.kernel_size)
     zeros = taps - len(ct.terms)
@@ -119,7 +120,7 @@ def matrix_sentence(ct: InputTrace) -> str:
     else:
         rest = f"its other {zeros} tap{'s' if zeros > 1 else ''} land{'s' if zeros == 1 else ''} on zeros"
     return (
-        f"Can one matrix operation do it for every cell? {how} δ by {pads} (before/after), "
+        f"Can one matrix operation do it for every cell? {how} δ with {pads}, "
         f"flip W by 180°, and correlate: at {ct.name}'s position the flipped kernel covers "
         f"exactly the δ entries above, each under the weight that met it; {rest}."
     )
