@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core import explain
 from .core import problem as problems
-from .core.views import View, backward_view, cell_view, every_view, forward_view, steps_view
+from .core.views import Scope, View, backward_view, cell_view, every_view, forward_view, steps_view
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -156,9 +156,16 @@ def _problem(x: Any, w: Any, delta: Any, bias: Any, geometry: Mapping[str, Any])
 
 
 def forward(
-    x: Any = None, w: Any = None, *, bias: Any = None, only: Mapping[str, int] | None = None, **geometry: Any
+    x: Any = None,
+    w: Any = None,
+    *,
+    bias: Any = None,
+    only: Mapping[str, int] | None = None,
+    full: bool = False,
+    **geometry: Any,
 ) -> Picture:
-    """The input, the kernel, the output and each output's expression.
+    """The input, the kernel, the output and each output's expression (of a layer of
+    several samples or channels, the first of each or ``only``'s; ``full``: all).
 
     ``x``, ``w``: arrays (or nested lists), a fill's name (``"names"``, ``"arange"``,
     ``"random"``), or ``None`` for the seed's 4×4 and 2×2; ``geometry``: ``stride``,
@@ -167,7 +174,8 @@ def forward(
     from .render import json
 
     result = explain.forward(_problem(x, w, None, bias, geometry))
-    return Picture(forward_view(result, only), lambda: json.forward_json(result, only))
+    scope = Scope(full, dict(only or {}))
+    return Picture(forward_view(result, scope), lambda: json.forward_json(result, only))
 
 
 def backward(
@@ -177,15 +185,17 @@ def backward(
     *,
     bias: Any = None,
     only: Mapping[str, int] | None = None,
+    full: bool = False,
     **geometry: Any,
 ) -> Picture:
     """δ, dilated and padded, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂bias
-    (``delta`` ``None``: ones)."""
+    (``delta`` ``None``: ones; ``only``, ``full`` as :func:`forward`)."""
     from .render import json
 
     problem = _problem(x, w, delta, bias, geometry)
     result = explain.backward(problem)
-    return Picture(backward_view(result, only), lambda: json.backward_json(result, only))
+    scope = Scope(full, dict(only or {}))
+    return Picture(backward_view(result, scope), lambda: json.backward_json(result, only))
 
 
 def trace(
