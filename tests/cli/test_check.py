@@ -60,6 +60,7 @@ def test_random_sweep_of_200_passes():
     assert result.exit_code == 0 and doc["cases"] == 200 and doc["failed"] == 0
 
 
+@pytest.mark.slow
 def test_the_sweep_covers_every_class_on_every_run():
     from convgrad_cli.core.check import CLASSES
 
@@ -79,7 +80,13 @@ def test_correct_implementations_pass(name):
     assert result.exit_code == 0 and doc["failed"] == doc["errors"] == 0
 
 
-@pytest.mark.parametrize("mistake", MISTAKES)
+#: The mistakes the quick run sweeps for: one of ∂L/∂x's, ∂L/∂W's and ∂L/∂bias's; thorough, every one.
+QUICK_MISTAKES = ("kernel_not_flipped", "groups_ignored", "bias_averaged")
+
+
+@pytest.mark.parametrize(
+    "mistake", [m if m in QUICK_MISTAKES else pytest.param(m, marks=pytest.mark.slow) for m in MISTAKES]
+)
 def test_every_classic_mistake_is_caught_and_named(mistake):
     """A default sweep of 40 catches each mistake, and names it on every case it fails
     (the best match, or tied for it; a mistake the case cannot show passes)."""
