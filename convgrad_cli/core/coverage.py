@@ -89,7 +89,7 @@ def checkerboard(geom: Geometry) -> list[str]:
             )
             values = " and ".join(map(str, inner)) if len(inner) == 2 else ", ".join(map(str, inner))
             out.append(f"{names[axis]}s: {why}: cells alternate between {values} windows")
-        u = geom.uncovered[axis]
+        u = geom.uncovered_input[axis]  # padding no window reaches changes no gradient
         if u:
             before, after = geom.padding[axis]
             span = geom.in_size[axis] + before + after - e

@@ -186,6 +186,14 @@ class Geometry:
         """
         return tuple((p - e) % s for p, e, s in zip(self.padded_in_size, self.kernel_extent, self.stride))
 
+    @cached_property
+    def uncovered_input(self) -> tuple[int, ...]:
+        """Input rows/columns at the end that no window reaches (gradient 0): the
+        uncovered rows less the padding after, which holds the rest."""
+        return tuple(
+            min(n, max(0, u - after)) for n, u, (_, after) in zip(self.in_size, self.uncovered, self.padding)
+        )
+
     # -- the backward pass ---------------------------------------------------
 
     @cached_property

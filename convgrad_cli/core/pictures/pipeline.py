@@ -120,9 +120,17 @@ def padding_in_words(g: Geometry) -> str:
 
 
 def uncovered_in_words(g: Geometry) -> str:
-    """``the 1 column no window reaches``."""
+    """``the 1 column no window reaches``; ``of padding`` when no input cell is among
+    them (their gradient is not 0), ``of the padded input`` when some are."""
     parts = [_count(u, unit) for (unit, _, _), u in zip(_units(g), g.uncovered) if u]
-    return "the " + " and ".join(parts) + " no window reaches"
+    where = (
+        ""
+        if g.uncovered_input == g.uncovered
+        else " of padding"
+        if not any(g.uncovered_input)
+        else " of the padded input"
+    )
+    return "the " + " and ".join(parts) + where + " no window reaches"
 
 
 def zeros_between(g: Geometry) -> str:

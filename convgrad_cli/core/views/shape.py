@@ -46,7 +46,7 @@ def solutions_view(
         f"      {keras}" if keras else "      Keras: neither 'same' nor 'valid' gives it (pad explicitly)"
     )
     blocks.append(Sentence.of("\n".join(lines)))
-    if not transposed and any(a.uncovered for a in best.axes):
+    if not transposed and any(a.uncovered > a.padding[1] for a in best.axes):
         blocks.append(
             Sentence.of("left over: the last rows no window reaches (their gradient is 0)", quiet=True)
         )
