@@ -14,9 +14,11 @@ model the command line draws, drawn by the same renderers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .core import explain
 from .core import problem as problems
@@ -24,6 +26,9 @@ from .core.views import Scope, View, backward_view, cell_view, every_view, forwa
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
+
+#: a cell of trace: a name or index as text, or an index as a tuple or list of ints
+Cell = str | Sequence[int]
 
 #: the width a picture is laid out at when nothing says otherwise (a notebook's cell)
 WIDTH = 100
@@ -203,20 +208,26 @@ def trace(
     w: Any = None,
     delta: Any = None,
     *,
-    input: str | None = None,
-    output: str | None = None,
-    weight: str | None = None,
+    input: Cell | None = None,
+    output: Cell | None = None,
+    weight: Cell | None = None,
     steps: bool = False,
     only: Mapping[str, int] | None = None,
     **geometry: Any,
 ) -> Picture:
     """Where a cell appears: ``input="f"`` (its windows, the δ entries it depends
     on, the flipped kernel over the padded δ), ``output="y5"``, ``weight="w2"``;
-    none of them: every input cell's gradient. ``steps``: one window at a time."""
+    none of them: every input cell's gradient. A cell is a name or an index, as a
+    string (``"1,1"``) or a tuple or list of ints (``(1, 1)``), as ``--input`` takes
+    it. ``steps``: one window at a time."""
     from .render import json
 
     problem = _problem(x, w, delta, None, geometry)
-    chosen = [(k, v) for k, v in (("input", input), ("output", output), ("weight", weight)) if v is not None]
+    chosen = [
+        (k, _cell_text(k, v))
+        for k, v in (("input", input), ("output", output), ("weight", weight))
+        if v is not None
+    ]
     if len(chosen) > 1:
         from .errors import ConfigError
 
@@ -227,6 +238,25 @@ def trace(
     cell = explain.CellTrace.of(chosen[0][0], problem, chosen[0][1])
     view = steps_view(cell, only) if steps and isinstance(cell, explain.InputTrace) else cell_view(cell, only)
     return Picture(view, lambda: json.trace_json([cell], False, only))
+
+
+def _cell_text(kind: str, cell: object) -> str:
+    """A cell as the command line's text: ``(1, 1)`` → ``"1,1"``, so that both forms
+    are read, checked and reported alike."""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, (tuple, list)) and cell and all(_is_int(i) for i in cell):
+        return ",".join(str(int(i)) for i in cell)
+    from .errors import CellError
+
+    raise CellError(
+        f"{kind}={cell!r} is not a cell; give a name such as 'f', or an index as a string "
+        "such as '1,1' or a tuple or list of ints such as (1, 1)"
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def check(

@@ -111,3 +111,49 @@ def test_the_notebook_html_in_a_browser(tmp_path):
         )
     assert "∂L/∂f = w4·δ1 = 4" in text and "legend:" in text
     assert colours["y1"] == colours["w4·δ1"] and colours["y1"] != "rgb(0, 0, 0)"
+
+
+def padded_grads(x, w, delta, padding):
+    """y, ∂L/∂x and ∂L/∂W of a 2-D correlation at stride 1 with zero padding, by loops."""
+    xp = np.pad(x, padding)
+    kh, kw = w.shape
+    y, dxp, dw = np.zeros_like(delta), np.zeros_like(xp), np.zeros_like(w)
+    for i in range(delta.shape[0]):
+        for j in range(delta.shape[1]):
+            y[i, j] = (xp[i : i + kh, j : j + kw] * w).sum()
+            dxp[i : i + kh, j : j + kw] += w * delta[i, j]
+            dw += xp[i : i + kh, j : j + kw] * delta[i, j]
+    return y, dxp[padding:-padding, padding:-padding], dw
+
+
+@pytest.mark.parametrize("cell", [(1, 2), [1, 2], (0, 0, 1, 2), [np.int64(1), np.int32(2)], "1,2"])
+def test_trace_takes_a_cell_as_a_tuple_or_list_of_ints_as_it_takes_text(cell):
+    rng = np.random.default_rng(3)
+    x, w, delta = rng.normal(size=(5, 5)), rng.normal(size=(3, 3)), rng.normal(size=(5, 5))
+    y, dx, dw = padded_grads(x, w, delta, 1)
+    doc = json.loads(cg.trace(x, w, delta, input=cell, padding=1).to_json())
+    assert doc["cell"] == "x₁₂" and doc["value"] == pytest.approx(dx[1, 2])
+    doc = json.loads(cg.trace(x, w, delta, weight=cell, padding=1).to_json())
+    assert doc["index"][-2:] == [1, 2] and doc["value"] == pytest.approx(dw[1, 2])
+    doc = json.loads(cg.trace(x, w, delta, output=cell, padding=1).to_json())
+    assert doc["index"][-2:] == [1, 2] and doc["value"] == pytest.approx(y[1, 2])
+
+
+@pytest.mark.parametrize("kind", ["input", "output", "weight"])
+@pytest.mark.parametrize("cell", [5, 1.0, (1.0, 1), (True, 1), (), {1: 1}, None.__class__])
+def test_trace_refuses_a_cell_that_is_neither_text_nor_ints_in_one_line(kind, cell):
+    from convgrad_cli.errors import CellError
+
+    x, w = np.ones((5, 5)), np.ones((3, 3))
+    with pytest.raises(CellError, match=rf"^{kind}=.* is not a cell; give a name .* tuple or list of ints"):
+        cg.trace(x, w, padding=1, **{kind: cell})
+
+
+def test_trace_says_a_tuple_outside_the_array_as_it_says_the_text():
+    from convgrad_cli.errors import CellError
+
+    x, w = np.ones((5, 5)), np.ones((3, 3))
+    with pytest.raises(CellError, match=r"input index '9,9' is outside the shape \(1, 1, 5, 5\)"):
+        cg.trace(x, w, input=(9, 9), padding=1)
+    with pytest.raises(CellError, match=r"input index '1,1,1' has 3 numbers"):
+        cg.trace(x, w, input=[1, 1, 1], padding=1)
