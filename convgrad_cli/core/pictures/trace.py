@@ -18,7 +18,7 @@ from convgrad_cli.core.explain import InputTrace, OutputTrace, WeightTrace
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.names import Index, Namer
 from convgrad_cli.core.ops import dilate, pad
-from convgrad_cli.core.panels import Mark, Panel, Section, keep, slice_label
+from convgrad_cli.core.panels import Crop, Mark, Panel, Section, keep, slice_label
 from convgrad_cli.core.terms import Term
 
 from .base import (
@@ -152,7 +152,28 @@ def _relead(pl: Panel, nc: tuple[int, int], crop: bool) -> Panel:
         (r0, r1), (c0, c1) = box_of(pl.marks)
         rows, cols = pl.shape
         box = ((max(0, r0 - 1), min(rows, r1 + 1)), (max(0, c0 - 1), min(cols, c1 + 1)))
-    return replace(pl, lead=(*nc, *pl.lead[2:]), crop=box)
+    title = pl.title if box is None else cropped_title(pl.title, pl.shape, box, pl.spatial)
+    return replace(pl, title=title, lead=(*nc, *pl.lead[2:]), crop=box)
+
+
+def cropped_title(title: str, shape: tuple[int, int], box: Crop, spatial: int) -> str:
+    """``rows 2–6, columns 2–6 of the 9×9 padded δ``: a cut panel says which part of
+    how large a grid it shows, so its border is not taken for the grid's own.
+
+    >>> cropped_title("padded δ", (9, 9), ((2, 7), (2, 7)), 2)
+    'rows 2–6, columns 2–6 of the 9×9 padded δ'
+    """
+    (r0, r1), (c0, c1) = box
+    rows, cols = shape
+    if box == ((0, rows), (0, cols)):
+        return title
+
+    def span(unit: str, a: int, b: int) -> str:
+        return f"{unit}s {a}–{b - 1}" if b - a > 1 else f"{unit} {a}"
+
+    if spatial == 1:
+        return f"{span('position', c0, c1)} of the {cols}-long {title}"
+    return f"{span('row', r0, r1)}, {span('column', c0, c1)} of the {rows}×{cols} {title}"
 
 
 def _delta_at(g: Geometry, at: Index) -> Index | None:
