@@ -7,6 +7,7 @@ from convgrad_cli.config import build_problem, load
 from convgrad_cli.core import views
 from convgrad_cli.core.explain import CellTrace, every_input
 from convgrad_cli.core.pictures import input_picture
+from convgrad_cli.core.views.blocks import Panels
 from convgrad_cli.render.grid import Grid
 from convgrad_cli.render.style import PALETTE
 from convgrad_cli.render.terminal import draw
@@ -168,6 +169,7 @@ def test_windows_keep_their_colour_from_the_input_to_the_delta():
 
 
 def cropped_overlays(x_shape, k_shape, cell, **geometry):
+    """The padded δ's section of an input's trace: its panels and its note."""
     problem = build_problem(
         {
             "input": {"shape": x_shape, "fill": "names"},
@@ -176,21 +178,22 @@ def cropped_overlays(x_shape, k_shape, cell, **geometry):
             **geometry,
         }
     )
-    picture = input_picture(CellTrace.of("input", problem, cell))
-    return [p for p in picture.panels if p.array == "padded_delta"]
+    view = views.cell_view(CellTrace.of("input", problem, cell))
+    return next(
+        b for b in view.blocks if isinstance(b, Panels) and any(p.array == "padded_delta" for p in b.panels)
+    )
 
 
 def test_a_cropped_padded_delta_says_which_part_of_how_large_a_grid_it_shows():
     # 7×7 input, kernel 3, stride 2, padding 1: the padded δ is 7 + 3 − 1 = 9 on a side
     # (the correlation with a 3×3 kernel gives the 7×7 ∂L/∂x); x[3, 3] is read by the
     # flipped kernel at padded-δ rows and columns 3–5, shown with a cell around: 2–6
-    panels = cropped_overlays([2, 3, 7, 7], [4, 3, 3, 3], "1,2,3,3", stride=2, padding=1)
-    assert [p.title for p in panels] == [
-        f"rows 2–6, columns 2–6 of the 9×9 padded δ [n=1, o={o}]" for o in range(4)
-    ]
-    assert all(p.shape == (9, 9) and p.crop == ((2, 7), (2, 7)) for p in panels)
-    lines = text(draw(views.cell_view(CellTrace.of("input", seed_problem(), "a"))))
-    assert "padded δ" in lines  # one channel, not cut: the title stays as it was
+    section = cropped_overlays([2, 3, 7, 7], [4, 3, 3, 3], "1,2,3,3", stride=2, padding=1)
+    assert section.note == "each panel: rows 2–6, columns 2–6 of the 9×9 padded δ"
+    assert all(p.shape == (9, 9) and p.crop == ((2, 7), (2, 7)) for p in section.panels)
+    # one channel, not cut: nothing to say
+    section = cropped_overlays([4, 4], [2, 2], "0,0", stride=2)
+    assert section.note == "" and all(p.crop is None for p in section.panels)
     # 1-D: 9 positions, kernel 3, stride 2, padding 1: 11 positions, x[4] under 4–6
-    panels = cropped_overlays([2, 3, 9], [4, 3, 3], "1,2,4", stride=2, padding=1, dims=1)
-    assert panels[0].title == "positions 3–7 of the 11-long padded δ [n=1, o=0]"
+    section = cropped_overlays([2, 3, 9], [4, 3, 3], "1,2,4", stride=2, padding=1, dims=1)
+    assert section.note == "each panel: positions 3–7 of the 11-long padded δ"

@@ -18,7 +18,7 @@ from convgrad_cli.core.explain import InputTrace, OutputTrace, WeightTrace
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.names import Index, Namer
 from convgrad_cli.core.ops import dilate, pad
-from convgrad_cli.core.panels import Crop, Mark, Panel, Section, keep, slice_label
+from convgrad_cli.core.panels import Mark, Panel, Section, keep, slice_label
 from convgrad_cli.core.terms import Term
 
 from .base import (
@@ -93,7 +93,7 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
         Section("the forward windows that contain it", keep(windows, only)),
         Section("δ entries it depends on, each with the weight met", keep(deltas, only)),
         Section("the kernel taps it meets, each with its window's δ", keep(kernels, only)),
-        Section(_overlay_title(g, ct.name), keep(overlays, only)),
+        Section(_overlay_title(g, ct.name), keep(overlays, only), crop_note(overlays, "padded δ")),
     ]
     return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
 
@@ -152,28 +152,33 @@ def _relead(pl: Panel, nc: tuple[int, int], crop: bool) -> Panel:
         (r0, r1), (c0, c1) = box_of(pl.marks)
         rows, cols = pl.shape
         box = ((max(0, r0 - 1), min(rows, r1 + 1)), (max(0, c0 - 1), min(cols, c1 + 1)))
-    title = pl.title if box is None else cropped_title(pl.title, pl.shape, box, pl.spatial)
-    return replace(pl, title=title, lead=(*nc, *pl.lead[2:]), crop=box)
+    return replace(pl, lead=(*nc, *pl.lead[2:]), crop=box)
 
 
-def cropped_title(title: str, shape: tuple[int, int], box: Crop, spatial: int) -> str:
-    """``rows 2–6, columns 2–6 of the 9×9 padded δ``: a cut panel says which part of
-    how large a grid it shows, so its border is not taken for the grid's own.
+def crop_note(panels: list[Panel], what: str) -> str:
+    """``each panel: rows 2–6, columns 2–6 of the 9×9 padded δ``: cut panels say which
+    part of how large a grid they show, so their border is not taken for the grid's
+    own (the panels of one cell are cut alike; a line, as titles this long would not
+    let two panels sit side by side).
 
-    >>> cropped_title("padded δ", (9, 9), ((2, 7), (2, 7)), 2)
-    'rows 2–6, columns 2–6 of the 9×9 padded δ'
+    >>> from convgrad_cli.core.panels import Panel
+    >>> crop_note([Panel("", "padded_delta", (0, 0), np.zeros((9, 9)), None, 2, crop=((2, 7), (2, 7)))], "padded δ")
+    'each panel: rows 2–6, columns 2–6 of the 9×9 padded δ'
     """
-    (r0, r1), (c0, c1) = box
-    rows, cols = shape
-    if box == ((0, rows), (0, cols)):
-        return title
+    cut = next(
+        (p for p in panels if p.crop is not None and p.crop != ((0, p.shape[0]), (0, p.shape[1]))), None
+    )
+    if cut is None or cut.crop is None:
+        return ""
+    (r0, r1), (c0, c1) = cut.crop
+    rows, cols = cut.shape
 
     def span(unit: str, a: int, b: int) -> str:
         return f"{unit}s {a}–{b - 1}" if b - a > 1 else f"{unit} {a}"
 
-    if spatial == 1:
-        return f"{span('position', c0, c1)} of the {cols}-long {title}"
-    return f"{span('row', r0, r1)}, {span('column', c0, c1)} of the {rows}×{cols} {title}"
+    if cut.spatial == 1:
+        return f"each panel: {span('position', c0, c1)} of the {cols}-long {what}"
+    return f"each panel: {span('row', r0, r1)}, {span('column', c0, c1)} of the {rows}×{cols} {what}"
 
 
 def _delta_at(g: Geometry, at: Index) -> Index | None:
