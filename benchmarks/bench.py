@@ -1,7 +1,7 @@
 """convgrad against PyTorch on real layer sizes, and the CLI's start-up.
 
     python benchmarks/bench.py                 # everything, markdown on stdout
-    python benchmarks/bench.py --only layers   # or: cli, check, explore
+    python benchmarks/bench.py --only layers   # or: cli, check, scope, explore
     python benchmarks/bench.py --dtype float64 --repeat 3
     python benchmarks/bench.py --only layers --rounds 5   # ratio ranges over 5 rounds
     python benchmarks/bench.py --only layers --without shares  # no layer shared among the cores
@@ -345,6 +345,52 @@ def check_table() -> str:
     return "\n".join(rows)
 
 
+def scope_table(repeat: int = 2) -> str:
+    """`check --random 40` of narrow implementations, learning what each supports (refused
+    calls, probes), against a run of the very cases it checked, all of which it accepts."""
+    from convgrad_cli.core.check import InProcess, Options, Plan, execute
+    from convgrad_cli.core.check.contract import Skipped
+
+    sys.path.insert(0, str(ROOT))
+    from tests.support import narrow_impls
+
+    class Timed(InProcess):
+        refusing = 0.0
+
+        def __call__(self, c):
+            start = time.perf_counter()
+            try:
+                return super().__call__(c)
+            except Skipped:
+                Timed.refusing += time.perf_counter() - start
+                raise
+
+    rows = [
+        "| implementation | supports | learning: s | of which refused calls: s (calls) | its 40 cases alone: s | ratio |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name in ("only_2d", "symmetric_padding_only", "square_kernels_only", "stride1_no_padding"):
+        impl = Timed(getattr(narrow_impls, name), name)
+        learning = Plan([], Options(), count=40)
+
+        def run(plan: Plan, impl: InProcess = impl):
+            Timed.refusing = 0.0
+            start = time.perf_counter()
+            report = execute(plan, impl)
+            return time.perf_counter() - start, Timed.refusing, report
+
+        learned, refusing, report = min((run(learning) for _ in range(repeat)), key=lambda t: t[0])
+        accepted = [(r.name, r.problem) for r in report.results if r.status.checked]
+        told, _, again = min((run(Plan(accepted, Options())) for _ in range(repeat)), key=lambda t: t[0])
+        assert report.checked == again.checked == 40 and not again.bad
+        refused = len(report.results) - report.checked
+        rows.append(
+            f"| `{name}` | {report.supports()} | {learned:.2f} | {refusing:.3f} ({refused}) | {told:.2f} "
+            f"| {learned / told:.2f}× |"
+        )
+    return "\n".join(rows)
+
+
 EXPLORE_OPENS = """
 import asyncio, sys, time
 start = float(sys.argv[1])
@@ -420,7 +466,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=["layers", "cli", "check", "explore"])
+    parser.add_argument("--only", choices=["layers", "cli", "check", "scope", "explore"])
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
@@ -458,6 +504,8 @@ def main() -> None:
         print(layers_table(args.dtype, args.repeat, args.rounds) + "\n")
     if args.only in (None, "check"):
         print(check_table() + "\n")
+    if args.only in (None, "scope"):
+        print(scope_table() + "\n")
     if args.only in (None, "cli"):
         print(cli_table() + "\n")
     if args.only in (None, "explore"):

@@ -1,14 +1,17 @@
 """convgrad's check inside a test suite: ``assert_conv_backward`` raises an
-AssertionError that says where the gradients are wrong and why.
+AssertionError that says where the gradients are wrong and why — or that too
+few cases were checked to say anything.
 
 >>> from convgrad_cli import conv2d_backward
 >>> from convgrad_cli.testing import assert_conv_backward
->>> assert_conv_backward(conv2d_backward, dims=(2,), cases=12)  # passes: nothing happens
+>>> assert_conv_backward(conv2d_backward, dims=(2,), cases=12)
+'12 cases checked, all pass (supports 2-D)'
 
 The function is called as ``fn(x, w, delta, stride=…, padding=…, dilation=…,
 groups=…)`` with arrays (N, C, *spatial), (O, C/groups, *k), (N, O, *out) and
 must return ``(input_grad, weight_grad, bias_grad)`` (see ``docs/check.md``).
-It runs in this process.
+A case it refuses with NotImplementedError is not checked: the sweep draws
+another inside what it accepts. It runs in this process.
 """
 
 from __future__ import annotations
@@ -30,28 +33,33 @@ def assert_conv_backward(
     device: str = "cpu",
     configs: Iterable[str] = (),
     shrink: bool = True,
-) -> None:
-    """Check ``fn`` on a sweep that covers every edge-case class (and on ``configs``);
-    raise AssertionError naming each failing case, its wrong entries, the known
-    mistake it looks like and its smallest failing case."""
-    import numpy as np
-
+    min_checked: int | None = None,
+    square_kernel: bool = False,
+    symmetric_padding: bool = False,
+    same_stride: bool = False,
+) -> str:
+    """Check ``fn`` on ``cases`` cases of a sweep that covers every edge-case class it
+    accepts (and on ``configs``); raise AssertionError naming each failing case, its
+    wrong entries, the known mistake it looks like and its smallest failing case — or
+    saying why fewer than ``min_checked`` (default ``cases``, or 1) were checked. The
+    scope flags are ``check``'s: cases outside them are not drawn. Returns what was checked."""
     from convgrad_cli.config import load
-    from convgrad_cli.core.check import InProcess, Options, check_case, sweep
-    from convgrad_cli.core.views.check import case_lines, summary_line
+    from convgrad_cli.core import check as core
+    from convgrad_cli.core.views.check import case_lines, report_lines, summary_line
 
-    wanted = tuple(dims)
-    problems = [(str(c), load(c)) for c in configs]
-    rng = np.random.default_rng(seed)
-    for i, spec in enumerate(sweep(cases, rng, wanted, {})):
-        problems.append((f"random-{i}", spec.problem(int(rng.integers(0, 2**31)))))
-    options = Options(dtype=dtype, framework=framework, device=device, shrink=shrink)
-    impl = InProcess(fn, getattr(fn, "__name__", "fn"))
-    results = [check_case(p, name, impl, options) for name, p in problems if p.geom.ndim in wanted]
-    bad = [r for r in results if r.status in ("failed", "error")]
-    if not bad:
-        return
-    lines = [summary_line(results)]
+    options = core.Options(dtype=dtype, framework=framework, device=device, shrink=shrink)
+    scope = core.declared(core.dims_of(tuple(dims)), square_kernel, symmetric_padding, same_stride)
+    plan = core.plan(
+        list(configs), load=load, paths=lambda targets: targets, overrides={}, options=options, impl=True,
+        random=cases, sweep_seed=seed, scope=scope, min_checked=min_checked,
+    )  # fmt: skip
+    report = core.execute(plan, core.InProcess(fn, getattr(fn, "__name__", "fn")))
+    results = report.results
+    bad = [r for r in results if r.status.broken]
+    if not bad and report.enough:
+        supports = report.supports()
+        return f"{report.checked} cases checked, all pass" + (f" (supports {supports})" if supports else "")
+    lines = [summary_line(results), *report_lines(report)]
     for r in bad[:5]:
         lines.append(f"{r.name} [{r.geometry}]")
         lines += ["  " + line for line in case_lines(r)]

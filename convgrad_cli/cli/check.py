@@ -4,20 +4,19 @@ No ``from __future__ import annotations``: see :mod:`.options`.
 """
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from convgrad_cli.errors import ConfigError, ExitStatus, OutputError
+from convgrad_cli.core.choices import Convention, Framework, Layout
+from convgrad_cli.errors import ExitStatus, OutputError
 
 from .app import app
 from .files import can_hold, can_write, exists, make_folder, write_atomic
 from .options import Format, Mode, OutputFlags, ProblemFlags, grouped
 from .output import Shown, check_export, guard, show
-
-#: Flags that give arrays: they apply to configs; the sweep draws its own.
-ARRAY_FLAGS = ("x", "kernel", "bias", "delta", "seed")
 
 
 @app.command()
@@ -45,17 +44,46 @@ def check(
         ),
     ] = None,
     framework: Annotated[
-        str, typer.Option(help="The arrays --impl takes and returns: numpy, torch or jax.")
-    ] = "numpy",
+        Framework, typer.Option(help="The arrays --impl takes and returns.")
+    ] = Framework.numpy,
     device: Annotated[
         str, typer.Option(help="Where torch arrays live: cpu, or cuda where there is one.")
     ] = "cpu",
     layout: Annotated[
-        str,
+        Layout,
         typer.Option(
             help="full: arrays (N, C, *spatial) and (O, C/groups, *k); given: the config's own rank."
         ),
-    ] = "full",
+    ] = Layout.full,
+    convention: Annotated[
+        Convention,
+        typer.Option(
+            help="How --impl is called: convgrad, fn(x, w, delta, stride=…, …); cs231n, "
+            "conv_backward_naive(dout, (x, w, b, {'stride': s, 'pad': p})) — 2-D, one stride, one pad."
+        ),
+    ] = Convention.convgrad,
+    min_checked: Annotated[
+        Optional[int],
+        typer.Option(
+            "--min-checked",
+            help="Fail unless at least this many cases were checked (default: N of --random N, or 1).",
+            min=0,
+            show_default=False,
+        ),
+    ] = None,
+    square_kernel: Annotated[
+        bool, typer.Option("--square-kernel", help="--impl handles square kernels only: draw no others.")
+    ] = False,
+    symmetric_padding: Annotated[
+        bool,
+        typer.Option(
+            "--symmetric-padding",
+            help="--impl handles one padding, the same on both sides of every axis: draw no other.",
+        ),
+    ] = False,
+    same_stride: Annotated[
+        bool, typer.Option("--same-stride", help="--impl handles one stride for every axis: draw no other.")
+    ] = False,
     timeout: Annotated[
         float, typer.Option(help="Seconds --impl may take per case before it is stopped.", min=0.1)
     ] = 120.0,
@@ -125,82 +153,48 @@ def check(
 
     def body() -> int:
         check_export(out)
-        for name, value in (("--rtol", rtol), ("--atol", atol)):
-            if value is not None and not (value >= 0 and value != float("inf")):
-                raise ConfigError(f"{name} {value!r} is not allowed; give a finite number ≥ 0")
-        if framework not in ("numpy", "torch", "jax"):
-            raise ConfigError(f"--framework {framework!r} is not allowed; allowed: numpy, torch, jax")
-        if timeout_total is not None and impl is None:
-            raise ConfigError("--timeout-total bounds the time of --impl; give --impl too")
-        if layout not in ("full", "given"):
-            raise ConfigError(f"--layout {layout!r} is not allowed; allowed: full, given")
         if junit_xml is not None:  # its folder is made, as pytest makes it
             can_write(junit_xml, "--junit-xml", make=True)
         if junit_xml is not None and exists(junit_xml) and not out.force:
             raise OutputError(f"{str(junit_xml)!r} exists; pass --force to overwrite it")
         if save_failing is not None:
             can_hold(save_failing, f"--save-failing {str(save_failing)!r}", make=True)
-        _can_finish(timeout, timeout_total, random, directions)
+        from convgrad_cli.core import check as core
+
+        core.limits(random, directions, timeout, timeout_total, impl is not None)
         if flags.layer not in (None, "conv"):  # another kind of layer: its own cases and references
             from .layer_check import check_layer
 
-            refused = {"configs": targets, "--framework": framework != "numpy", "--layout": layout != "full",
-                       "--junit-xml": junit_xml, "--save-failing": save_failing}  # fmt: skip
+            refused = {"configs": targets, "--framework": framework is not Framework.numpy,
+                       "--layout": layout is not Layout.full, "--junit-xml": junit_xml,
+                       "--save-failing": save_failing}  # fmt: skip
             return check_layer(
                 flags, impl, random, sweep_seed, rtol, atol, (timeout, timeout_total), out, refused
             )
-        import numpy as np
-
         from convgrad_cli.config import config_paths, load, source_name
-        from convgrad_cli.core import check as core
-        from convgrad_cli.core.check.tolerance import DTYPES
         from convgrad_cli.core.text import printable
 
-        dims = _dims(flags.dims)
-        dtype = flags.dtype
-        if dtype is not None and dtype not in DTYPES:
-            raise ConfigError(f"dtype {dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
-        _can_run(framework, dtype, impl, device)
-        overrides = {k: v for k, v in flags.overrides().items() if k not in ("dims", "dtype")}
-        if dtype in ("float32", "float64"):
-            overrides["dtype"] = dtype
-        if random:
-            given = [
-                f"--{'x' if k == 'input' else k}"
-                for k in ARRAY_FLAGS
-                if getattr(flags, "x" if k == "input" else k) is not None
-            ]
-            if given:
-                raise ConfigError(
-                    f"{', '.join(given)} does not apply to the --random sweep, which draws its own arrays; "
-                    "give a config for those, or leave them out"
-                )
         from .layer_check import check_stacks, stack_configs
 
         stacks = stack_configs(targets)
         if stacks:
             return check_stacks(stacks, impl, out)
-        cases = [(source_name(p), load(p, overrides)) for p in config_paths(targets or [])]
-        fixed = {k: v for k, v in overrides.items() if k in ("stride", "padding", "dilation", "groups")}
-        rng = np.random.default_rng(sweep_seed)
-        for i, spec in enumerate(core.sweep(random, rng, dims, fixed)):
-            cases.append(
-                (f"random-{i}", spec.problem(int(rng.integers(0, 2**31)), overrides.get("dtype", "float64")))
-            )
-        if not cases:
-            cases = [("default", load(None, overrides))]
         options = core.Options(
-            mode=mode.value, directions=directions, rtol=rtol, atol=atol, dtype=dtype, layout=layout,
-            framework=framework, device=device,
+            mode=mode.value, directions=directions, rtol=rtol, atol=atol, dtype=flags.dtype, layout=layout.value,
+            framework=framework.value, device=device, convention=convention.value,
         )  # fmt: skip
-        implementation = core.Isolated(impl, timeout, timeout_total) if impl else None
-        try:
-            results = _run(cases, implementation, options, dims, out)
-        finally:
-            if implementation is not None:
-                implementation.close()
+        dims = core.dims_of(flags.dims)
+        scope = core.declared(dims, square_kernel, symmetric_padding, same_stride)
+        plan = core.plan(
+            targets or [], load=load, paths=config_paths, name=source_name, overrides=flags.overrides(),
+            options=options, impl=impl is not None, random=random, sweep_seed=sweep_seed, scope=scope,
+            min_checked=min_checked,
+        )  # fmt: skip
+        with core.Isolated(impl, timeout, timeout_total) if impl else nullcontext() as implementation:
+            report = _run(plan, implementation, out)
+        results = report.results
         saved = _save(results, save_failing, impl) if save_failing is not None else {}
-        from convgrad_cli.core.views.check import check_view
+        from convgrad_cli.core.views.check import check_view, report_lines
         from convgrad_cli.render import json
         from convgrad_cli.render.junit import junit_xml as to_junit
 
@@ -208,95 +202,29 @@ def check(
             make_folder(junit_xml.parent)
             write_atomic(junit_xml, to_junit(results), force=out.force)
         label = printable(impl or "convgrad")
-        show(out, Shown(lambda: check_view(results, label, saved), lambda: json.check_json(results, saved)))
-        from convgrad_cli.core.check.run import BAD
-
-        bad = any(r.status in BAD for r in results)
-        return ExitStatus.CHECK_FAILED if bad else ExitStatus.OK
+        notes = report_lines(report)
+        show(out, Shown(lambda: check_view(results, label, saved, notes),
+                        lambda: json.check_json(results, saved, report)))  # fmt: skip
+        shortfall = report.shortfall()
+        if shortfall and not report.bad:  # the one reason the run fails: say it on stderr too
+            print(f"convgrad check: {shortfall}", file=sys.stderr)
+        return ExitStatus.OK if report.passed else ExitStatus.CHECK_FAILED
 
     guard(out.debug, body)
 
 
-def _can_finish(timeout: float, timeout_total: Optional[float], random: int, directions: int) -> None:
-    """Refuse numbers that would not finish, saying what is allowed."""
-    from convgrad_cli.core.check.run import MAX_DIRECTIONS, MAX_RANDOM, MAX_SECONDS
-
-    for name, seconds, low in (("--timeout", timeout, 0.1), ("--timeout-total", timeout_total, 1)):
-        if seconds is not None and not seconds <= MAX_SECONDS:  # inf and nan too
-            raise ConfigError(
-                f"{name} {seconds!r} is not allowed; give {low:g} to {MAX_SECONDS:,.0f} seconds"
-            )
-    if random > MAX_RANDOM:
-        raise ConfigError(f"--random {random} is not allowed; give 0 to {MAX_RANDOM:,} cases")
-    if not 1 <= directions <= MAX_DIRECTIONS:
-        raise ConfigError(
-            f"--directions {directions} is not allowed; give 1 to {MAX_DIRECTIONS}: each costs four forward "
-            "passes, and one already catches a wrong gradient"
-        )
-
-
-def _dims(text: Optional[str]) -> tuple[int, ...]:
-    """``--dims 1,2,3`` (or one of them): the ranks checked."""
-    if text is None:
-        return (1, 2, 3)
-    try:
-        dims = tuple(int(v) for v in str(text).split(","))
-    except ValueError:
-        dims = ()
-    if not dims or any(d not in (1, 2, 3) for d in dims):
-        raise ConfigError(f"--dims {text!r} is not allowed; give 1, 2 or 3, or a list such as 1,2,3")
-    return dims
-
-
-def _can_run(framework: str, dtype: Optional[str], impl: Optional[str], device: str) -> None:
-    """Refuse, before anything runs, what this machine cannot check."""
-    import importlib.util
-
-    if framework != "numpy" and impl is None:
-        raise ConfigError(f"--framework {framework} says what --impl takes; give --impl too")
-    need = {"torch": "torch", "jax": "jax"}.get(framework)
-    if need and importlib.util.find_spec(need) is None:
-        raise ConfigError(f"--framework {framework} needs {need} installed here (pip install {need})")
-    if device != "cpu":
-        if framework != "torch":
-            raise ConfigError(f"--device {device} is for torch tensors; give --framework torch too")
-        import torch
-
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: no CUDA device here; leave --device out (cpu)")
-    if dtype == "bfloat16" and framework == "numpy" and importlib.util.find_spec("ml_dtypes") is None:
-        raise ConfigError(
-            "--dtype bfloat16 with NumPy arrays needs ml_dtypes (pip install ml_dtypes), or --framework torch"
-        )
-
-
-def _run(cases: list, implementation: Any, options: Any, dims: tuple[int, ...], out: OutputFlags) -> list:
-    """Every case, with progress on a terminal; configs of ranks not asked for are skipped."""
-    from dataclasses import replace
-
-    from convgrad_cli.core.check import check_case
-    from convgrad_cli.core.check.run import CaseResult, numeric_problem
-
-    def one(name: str, problem: Any, say: Any) -> Any:
-        if problem.geom.ndim not in dims:
-            skipped = CaseResult(name, numeric_problem(problem), "", "skipped")
-            return replace(
-                skipped, error=f"{problem.geom.ndim}-D; --dims {','.join(map(str, dims))} checks those only"
-            )
-        return check_case(problem, name, implementation, options, say)
+def _run(plan: Any, implementation: Any, out: OutputFlags) -> Any:
+    """The plan's cases, with progress on a terminal."""
+    from convgrad_cli.core.check import execute
 
     if out.format in (None, Format.rich, Format.plain) and sys.stderr.isatty():
         from rich.console import Console
         from rich.progress import Progress
 
         with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("checking", total=len(cases))
-            results = []
-            for name, problem in cases:
-                results.append(one(name, problem, lambda text: progress.update(task, description=text)))
-                progress.advance(task)
-            return results
-    return [one(name, problem, None) for name, problem in cases]
+            task = progress.add_task("checking", total=None)
+            return execute(plan, implementation, lambda text: progress.update(task, description=text))
+    return execute(plan, implementation)
 
 
 def _save(results: list, folder: Path, impl: Optional[str]) -> dict:
@@ -304,11 +232,12 @@ def _save(results: list, folder: Path, impl: Optional[str]) -> dict:
     import re
 
     from convgrad_cli.config import dump
+    from convgrad_cli.core.check.run import Status
 
     make_folder(folder)  # even with nothing to save: a CI step may collect it
     saved = {}
     for r in results:
-        if r.status != "failed":
+        if r.status is not Status.failed:
             continue
         problem = r.smallest or r.problem
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(r.name).stem)[:80] or "case"

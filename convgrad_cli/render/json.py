@@ -21,6 +21,7 @@ from convgrad_cli.core.rules import transposed_convolution
 from convgrad_cli.core.views import Panels, View
 
 if TYPE_CHECKING:
+    from convgrad_cli.core.check.report import Report
     from convgrad_cli.core.check.run import CaseResult
     from convgrad_cli.core.geometry import Geometry
     from convgrad_cli.core.shape import SameReport, Solution
@@ -196,10 +197,11 @@ def case_json(r: CaseResult, saved: str | None = None) -> dict[str, Any]:
         "geometry": r.geometry,
         "classes": list(r.classes),
         "mode": r.mode,
-        "status": r.status,
+        "status": r.status.value,
         "passed": r.passed,
         "error": r.error or None,
         "tolerance": r.tolerance,
+        "unchecked": list(r.unchecked),
         "checks": [
             {
                 "quantity": c.quantity,
@@ -226,18 +228,27 @@ def case_json(r: CaseResult, saved: str | None = None) -> dict[str, Any]:
     }
 
 
-def check_json(results: list[CaseResult], saved: Mapping[str, str] | None = None) -> dict[str, Any]:
-    from convgrad_cli.core.check.run import summary
+def check_json(
+    results: list[CaseResult], saved: Mapping[str, str] | None = None, report: Report | None = None
+) -> dict[str, Any]:
+    from convgrad_cli.core.check.report import Report
+    from convgrad_cli.core.check.run import Status, summary
 
     saved = saved or {}
+    report = report or Report(results)
     return {
         "command": "check",
-        "passed": all(r.status in ("passed", "skipped") for r in results),  # a not-run case fails the run
+        "passed": report.passed,
         "cases": len(results),
-        "failed": sum(r.status == "failed" for r in results),
-        "errors": sum(r.status == "error" for r in results),
-        "skipped": sum(r.status == "skipped" for r in results),
-        "not_run": sum(r.status == "not_run" for r in results),
+        "checked": report.checked,
+        "min_checked": report.min_checked,
+        "shortfall": report.shortfall(),
+        "supports": report.supports(),
+        "refused": list(report.refused),
+        "failed": sum(r.status is Status.failed for r in results),
+        "errors": sum(r.status is Status.error for r in results),
+        "skipped": sum(r.status is Status.skipped for r in results),
+        "not_run": sum(r.status is Status.not_run for r in results),
         **summary(results),
         "results": [case_json(r, saved.get(r.name)) for r in results],
     }

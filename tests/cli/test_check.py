@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from convgrad_cli.cli import app
 from convgrad_cli.config import load
 from convgrad_cli.core.check import CATALOGUE, Options, check_case, definition_grads
+from convgrad_cli.core.check.mistakes import SHAPE_MISTAKES
 from tests.support.broken_impls import MISTAKES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,7 @@ def test_every_classic_mistake_is_caught_and_named(mistake):
     assert result.exit_code == 1
     failing = [r for r in doc["results"] if r["status"] == "failed"]
     named = [r for r in doc["results"] if r["status"] in ("failed", "error") and r["diagnosis"]]
-    assert failing or mistake == "output_padding_missing"
+    assert failing or mistake in ("output_padding_missing", *SHAPE_MISTAKES)
     assert named, mistake
     for r in named:
         best = set()

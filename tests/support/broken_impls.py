@@ -245,6 +245,12 @@ MISTAKES = [
     "channel_axes_not_swapped",
     "bias_averaged",
     "low_precision_accumulation",
+    "kernel_assumed_square",
+    "last_window_dropped",
+    "stride_assumed_to_divide",
+    "padding_crop_empty",
+    "padding_cropped_wrong_axes",
+    "padding_not_cropped",
 ]
 
 
@@ -306,3 +312,20 @@ def integers(x, w, delta, **kw):
 
 def generator_exit(x, w, delta, **kw):
     raise GeneratorExit
+
+
+# -- bugs of real code (2-D loops, tests/support/real_bugs.py) --------------------------------------------
+
+from tests.support.real_bugs import (  # noqa: E402 — listed here so that every catalogue id has one
+    kernel_assumed_square,
+    last_window_dropped,
+    padding_crop_empty,
+    padding_cropped_wrong_axes,
+    padding_not_cropped,
+    stride_assumed_to_divide,
+)
+
+__all__ = [
+    "kernel_assumed_square", "last_window_dropped", "padding_crop_empty", "padding_cropped_wrong_axes",
+    "padding_not_cropped", "stride_assumed_to_divide",
+]  # fmt: skip

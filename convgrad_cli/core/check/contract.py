@@ -25,9 +25,6 @@ from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.text import describe, printable
 
-FRAMEWORKS = ("numpy", "torch", "jax")
-LAYOUTS = ("full", "given")
-
 
 class ContractError(Exception):
     """An implementation broke the contract; ``mistake`` names a known one it looks like."""
@@ -56,6 +53,15 @@ class Call:
     dtype: str
     framework: str = "numpy"
     device: str = "cpu"
+    b: np.ndarray | None = None  # the bias, for conventions that pass it (CS231n's cache)
+    convention: str = "convgrad"
+
+    def arguments(self, arrays: list[Any], b: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The positional and keyword arguments of the call, in its convention."""
+        if self.convention == "cs231n":
+            params = {"stride": self.kwargs["stride"], "pad": self.kwargs["padding"]}
+            return (arrays[2], (arrays[0], arrays[1], b, params)), {}
+        return tuple(arrays), self.kwargs
 
 
 def torch_style(values: tuple[int, ...]) -> int | tuple[int, ...]:
@@ -77,11 +83,23 @@ def geometry_kwargs(geom: Geometry) -> dict[str, Any]:
     }
 
 
+def channels_last(a: np.ndarray, kernel: bool = False, back: bool = False) -> np.ndarray:
+    """An array (N, C, *spatial) as (N, *spatial, C), or a kernel (O, C/g, *k) as (*k, C/g, O);
+    ``back``: the other way."""
+    n = a.ndim
+    order = (*range(2, n), 1, 0) if kernel else (0, *range(2, n), 1)
+    return a.transpose(np.argsort(order) if back else order)
+
+
 def shapes(problem: Problem, layout: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """The shapes of x, W and δ the implementation receives (and of its gradients)."""
     g, r = problem.geom, problem.ranks
     if layout == "full":
         return g.input_shape, g.kernel_shape, g.output_shape
+    if layout == "channels-last":
+        shaped = (np.empty(s, dtype=np.bool_) for s in (g.input_shape, g.kernel_shape, g.output_shape))
+        x, w, d = shaped
+        return channels_last(x).shape, channels_last(w, kernel=True).shape, channels_last(d).shape
     return (
         g.input_shape[len(g.input_shape) - r.input_rank :],
         g.kernel_shape[len(g.kernel_shape) - r.kernel_rank :],
@@ -90,17 +108,15 @@ def shapes(problem: Problem, layout: str) -> tuple[tuple[int, ...], tuple[int, .
 
 
 def make_call(problem: Problem, x: np.ndarray, w: np.ndarray, delta: np.ndarray, layout: str, dtype: str,
-              framework: str = "numpy", device: str = "cpu") -> Call:  # fmt: skip
-    xs, ws, ds = shapes(problem, layout)
-    return Call(
-        x.reshape(xs),
-        w.reshape(ws),
-        delta.reshape(ds),
-        geometry_kwargs(problem.geom),
-        dtype,
-        framework,
-        device,
-    )
+              framework: str = "numpy", device: str = "cpu", b: np.ndarray | None = None,
+              convention: str = "convgrad") -> Call:  # fmt: skip
+    if layout == "channels-last":
+        arrays = (channels_last(x), channels_last(w, kernel=True), channels_last(delta))
+    else:
+        xs, ws, ds = shapes(problem, layout)
+        arrays = (x.reshape(xs), w.reshape(ws), delta.reshape(ds))
+    kwargs = geometry_kwargs(problem.geom)
+    return Call(*arrays, kwargs, dtype, framework, device, b, convention)
 
 
 # -- framework arrays ------------------------------------------------------------------------------
@@ -156,20 +172,24 @@ def to_numpy(value: Any, what: str) -> np.ndarray:
     return arr
 
 
-def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Call ``fn`` as the contract says; its gradients as NumPy arrays (unchecked shapes).
     Raises :class:`ContractError` for anything it does wrong, :class:`Skipped` for a
     NotImplementedError. A KeyboardInterrupt is the user's Ctrl-C and goes on up, unless
-    ``isolated``: a child that ignores Ctrl-C only sees one the implementation raised."""
-    args = [to_framework(a, c.dtype, c.framework, c.device) for a in (c.x, c.w, c.delta)]
+    ``isolated``: a child that ignores Ctrl-C only sees one the implementation raised.
+    An implementation without bias returns two gradients: the bias's is then ``None``."""
+    arrays = [to_framework(a, c.dtype, c.framework, c.device) for a in (c.x, c.w, c.delta)]
+    b = None if c.b is None else to_framework(c.b, c.dtype, c.framework, c.device)
+    args, kwargs = c.arguments(arrays, b)
     try:
-        result = fn(*args, **c.kwargs)
-        if not isinstance(result, (tuple, list)) or len(result) != 3:
+        result = fn(*args, **kwargs)
+        if not isinstance(result, (tuple, list)) or len(result) not in (2, 3):
             raise ContractError(
                 f"it returned {printable(type(result).__name__, 200)}; return (input_grad, weight_grad, bias_grad)"
+                " or, without bias, (input_grad, weight_grad)"
             )
         names = ("input_grad", "weight_grad", "bias_grad")
-        dx, dw, db = (to_numpy(v, what) for v, what in zip(result, names))
+        dx, dw, *db = (to_numpy(v, what) for v, what in zip(result, names))
     except ContractError:
         raise
     except NotImplementedError as exc:
@@ -181,7 +201,7 @@ def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarr
         if isinstance(exc, KeyboardInterrupt) and not isolated:
             raise
         raise ContractError(f"the implementation raised {describe(exc)}{_where(exc)}") from None
-    return dx, dw, db
+    return dx, dw, (db[0] if db else None)
 
 
 def _repr(value: Any) -> str:
@@ -192,38 +212,77 @@ def _repr(value: Any) -> str:
 
 
 def _where(exc: BaseException) -> str:
-    """`` (at file.py:12)``: the last frame of the traceback in the user's own code."""
+    """`` (at file.py:12: dx = dxp[p:-p])``: the innermost frame of the traceback in the
+    user's own code, with its source line."""
     frames = traceback.extract_tb(exc.__traceback__)
     mine = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     roots = {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, mine)}
     for frame in reversed(frames):
         path = os.path.abspath(frame.filename)
         if not any(path.startswith(root + os.sep) for root in roots) and not frame.filename.startswith("<"):
-            return f" (at {printable(os.path.basename(frame.filename), 200)}:{frame.lineno})"
+            line = f": {printable(frame.line.strip(), 120)}" if frame.line and frame.line.strip() else ""
+            return f" (at {printable(os.path.basename(frame.filename), 200)}:{frame.lineno}{line})"
     return ""
 
 
 def check_shapes(
-    problem: Problem, layout: str, grads: tuple[np.ndarray, np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    problem: Problem, layout: str, grads: tuple[np.ndarray, np.ndarray, np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The gradients in float64 and full rank, once their shapes are exactly the
-    operands' and every entry is finite."""
+    operands' and every entry is finite (no bias gradient stays ``None``)."""
     g = problem.geom
     xs, ws, _ = shapes(problem, layout)
     wanted = {"input_grad": xs, "weight_grad": ws, "bias_grad": (g.out_channels,)}
     full = {"input_grad": g.input_shape, "weight_grad": g.kernel_shape, "bias_grad": (g.out_channels,)}
-    out = []
+    out: list[np.ndarray | None] = []
     for (what, shape), arr in zip(wanted.items(), grads):
+        if arr is None:
+            out.append(None)
+            continue
         if arr.shape != tuple(shape):
-            message = f"its {what} has shape {arr.shape}; expected exactly {tuple(shape)}"
-            short = tuple(n - u for n, u in zip(shape[len(shape) - g.ndim :], g.uncovered))
-            if what == "input_grad" and any(g.uncovered) and arr.shape[len(arr.shape) - g.ndim :] == short:
-                raise ContractError(
-                    message + " — the uncovered rows/columns at the end are missing (output_padding)",
-                    "output_padding_missing",
-                )
-            raise ContractError(message)
+            hint, mistake = shape_hint(g, what, arr.shape, tuple(shape), layout)
+            raise ContractError(
+                f"its {what} has shape {arr.shape}; expected exactly {tuple(shape)}{hint}", mistake
+            )
         if not np.isfinite(arr).all():
             raise ContractError(f"its {what} holds NaN or infinity")
-        out.append(arr.astype(np.float64).reshape(full[what]))
+        arr = arr.astype(np.float64)
+        if layout == "channels-last":
+            arr = channels_last(arr, kernel=what == "weight_grad", back=True) if what != "bias_grad" else arr
+        out.append(arr.reshape(full[what]))
+    assert out[0] is not None and out[1] is not None
     return out[0], out[1], out[2]
+
+
+def shape_hint(
+    g: Geometry, what: str, got: tuple[int, ...], want: tuple[int, ...], layout: str
+) -> tuple[str, str | None]:
+    """What a wrong ∂L/∂x shape says in plain words, and the mistake it names (if any)."""
+    if what != "input_grad" or len(got) != len(want) or layout == "channels-last":
+        return "", None
+    nd = g.ndim
+    lead, spatial, wanted = got[: len(got) - nd], got[len(got) - nd :], want[len(want) - nd :]
+    padded = tuple(n + b + a for n, (b, a) in zip(wanted, g.padding))
+    zero = [i for i, (n, m) in enumerate(zip(spatial, wanted)) if n == 0 and m > 0]
+    if zero and all(g.padding[i] == (0, 0) for i in zero):
+        axes = (
+            "rows and columns" if len(zero) == 2 else "entries along an axis" if len(zero) == 1 else "entries"
+        )
+        return (
+            f" — it has 0 {axes}: a slice [p:-p] with p = 0 is empty (use [p:p + H])",
+            "padding_crop_empty",
+        )
+    if spatial == padded and any(any(p) for p in g.padding):
+        if lead != want[: len(want) - nd]:
+            return (
+                " — cropped on the batch and channel axes instead of the spatial ones",
+                "padding_cropped_wrong_axes",
+            )
+        return " — the padding was not cropped off", "padding_not_cropped"
+    short = tuple(n - u for n, u in zip(wanted, g.uncovered))
+    if any(g.uncovered) and spatial == short:
+        return (
+            " — the uncovered rows/columns at the end are missing (output_padding)",
+            "output_padding_missing",
+        )
+    return "", None

@@ -27,11 +27,12 @@ from convgrad_cli.errors import ImplError
 
 from .contract import Call, ContractError, NotRun, Skipped, call
 
-Grads = tuple[np.ndarray, np.ndarray, np.ndarray]
+Grads = tuple[np.ndarray, np.ndarray, np.ndarray | None]  # no bias: None
 
 
 class Implementation(Protocol):
     label: str
+    scope: str | None  # what it declares it supports, in words (its ``convgrad_scope``)
 
     def __call__(self, c: Call) -> Grads: ...
 
@@ -76,6 +77,7 @@ class InProcess:
 
     def __init__(self, fn: Callable[..., Any], label: str) -> None:
         self.fn, self.label = fn, label
+        self.scope: str | None = getattr(fn, "convgrad_scope", None)
 
     def __call__(self, c: Call) -> Grads:
         return call(self.fn, c)
@@ -100,6 +102,7 @@ class Isolated:
         self._deadline = None if total is None else time.monotonic() + total
         self._late = 0  # timeouts in a row
         self.stopped = ""
+        self.scope: str | None = None
         self._child: Any = None
         self._conn: Any = None
         try:
@@ -132,6 +135,7 @@ class Isolated:
         if status == "refused":
             self.close()
             raise ImplError(detail)
+        self.scope = detail
 
     def _left(self) -> float | None:
         return None if self._deadline is None else self._deadline - time.monotonic()
@@ -202,6 +206,12 @@ class Isolated:
 
     def close(self) -> None:
         self._stop()
+
+    def __enter__(self) -> Isolated:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _SafeStream(io.TextIOBase):
@@ -279,7 +289,8 @@ def _serve(fd: int, spec: str) -> None:
         except ImplError as exc:
             conn.send(("refused", str(exc)))
             return
-        conn.send(("ready", None))
+        declared = getattr(fn, "convgrad_scope", None)
+        conn.send(("ready", declared if isinstance(declared, str) else None))
         while True:
             conn.send(_answer(fn, conn.recv()))
     except (EOFError, OSError):  # the parent has gone (or stopped this child): no one to answer

@@ -33,7 +33,20 @@ CATALOGUE = {
     "channel_axes_not_swapped": "the flipped kernel keeps W's (out, in) channel order instead of (in, out)",
     "bias_averaged": "∂L/∂bias is the mean of δ instead of its sum",
     "low_precision_accumulation": "the sums run in a lower precision than the dtype checked",
+    "kernel_assumed_square": "the kernel's width is taken from its height (kw = kh): the taps past the first "
+    "kh columns are left out",
+    "last_window_dropped": "the last window along an axis is left out (a loop bound one short, as in "
+    "range(0, H − k, s))",
+    "stride_assumed_to_divide": "the stride is assumed to divide the padded input: an assertion or an index "
+    "past the end where it does not",
+    "padding_crop_empty": "∂L/∂x is cropped as [p:-p], which is empty when p = 0",
+    "padding_cropped_wrong_axes": "the padding is cropped off the batch and channel axes instead of the "
+    "spatial ones",
+    "padding_not_cropped": "∂L/∂x keeps the padded size: the padding is not cropped off",
 }
+#: Mistakes named from what an implementation raises or returns, not from its numbers.
+SHAPE_MISTAKES = ("stride_assumed_to_divide", "padding_crop_empty", "padding_cropped_wrong_axes",
+                  "padding_not_cropped")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -120,7 +133,50 @@ def _input_grads(g: Geometry, w: np.ndarray, delta: np.ndarray) -> Iterator[tupl
         )
 
 
+def _square(g: Geometry, w: np.ndarray) -> np.ndarray | None:
+    """W with the taps a loop sized by the first axis (kw = kh) never reaches set to 0;
+    ``None`` when every axis is as wide as the first or narrower (then the loop raises)."""
+    k0 = g.kernel_size[0]
+    if not any(k > k0 for k in g.kernel_size[1:]):
+        return None
+    masked = w.copy()
+    for axis in range(1, g.ndim):
+        cut = [slice(None)] * w.ndim
+        cut[2 + axis] = slice(k0, None)
+        masked[tuple(cut)] = 0
+    return masked
+
+
+def _last_dropped(delta: np.ndarray) -> Iterator[np.ndarray]:
+    """δ with its last window along each spatial axis (and along all) set to 0."""
+    every = delta.copy()
+    for axis in range(2, delta.ndim):
+        one = delta.copy()
+        one[(slice(None),) * axis + (-1,)] = 0
+        every[(slice(None),) * axis + (-1,)] = 0
+        yield one
+    if delta.ndim > 3:
+        yield every
+
+
+def _real_code_input_grads(
+    g: Geometry, w: np.ndarray, delta: np.ndarray
+) -> Iterator[tuple[str, np.ndarray | None]]:
+    """Mistakes found in public course and library code."""
+    square = _square(g, w)
+    if square is not None:
+        yield "kernel_assumed_square", rules.input_grad(g, square, delta)
+    for dropped in _last_dropped(delta):
+        yield "last_window_dropped", rules.input_grad(g, w, dropped)
+
+
 def _weight_grads(g: Geometry, x: np.ndarray, delta: np.ndarray) -> Iterator[tuple[str, np.ndarray | None]]:
+    right = rules.weight_grad(g, x, delta)
+    mask = _square(g, np.ones_like(right))
+    if mask is not None:
+        yield "kernel_assumed_square", right * mask
+    for dropped in _last_dropped(delta):
+        yield "last_window_dropped", rules.weight_grad(g, x, dropped)
     if g.groups > 1:
         cg = g.in_channels // g.groups
         first = np.ascontiguousarray(x[:, :cg])  # every output channel reading the first group's input
@@ -173,7 +229,18 @@ def diagnose(
             key=lambda d: (-d.explains, list(CATALOGUE).index(d.mistake)),
         )
         found[quantity] = ranked
-    return found
+    return _prefer_broader(found)
+
+
+def _prefer_broader(found: dict[str, list[Diagnosis]]) -> dict[str, list[Diagnosis]]:
+    """Among equal shares, the mistake that explains more of the failing quantities first:
+    one slip that gives both ∂L/∂x and ∂L/∂W wrong is likelier than two."""
+    reach = {m: sum(any(d.mistake == m for d in ds) for ds in found.values()) for m in CATALOGUE}
+    order = list(CATALOGUE)
+    return {
+        q: sorted(ds, key=lambda d: (-d.explains, -reach[d.mistake], order.index(d.mistake)))
+        for q, ds in found.items()
+    }
 
 
 def _candidates(
@@ -181,6 +248,7 @@ def _candidates(
 ) -> Iterator[tuple[str, np.ndarray | None]]:
     if quantity == "input_grad":
         yield from _input_grads(g, w, delta)
+        yield from _real_code_input_grads(g, w, delta)
     elif quantity == "weight_grad":
         yield from _weight_grads(g, x, delta)
     else:

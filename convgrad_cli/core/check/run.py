@@ -4,8 +4,10 @@ still fails."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ from convgrad_cli.core.budget import CHECK_COPIES
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.errors import ConfigError
 
-from .contract import ContractError, NotRun, Skipped, check_shapes, make_call
+from .contract import Call, ContractError, NotRun, Skipped, check_shapes, make_call
 from .isolate import Implementation
 from .mistakes import Diagnosis, diagnose
 from .references import (
@@ -31,8 +33,6 @@ from .shrink import shrink
 from .sweep import classes, spec_of
 from .tolerance import Tolerance, round_to
 
-#: The statuses that make a run fail: a not-run case is not a checked one.
-BAD = ("failed", "error", "not_run")
 #: In ``auto`` mode, problems with at most this many entries in x, W and b get every entry's finite difference.
 FULL_FD_ENTRIES = 600
 #: ``--mode full`` is refused beyond this many entries: two forward passes each.
@@ -55,7 +55,8 @@ class Options:
     rtol: float | None = None
     atol: float | None = None
     dtype: str | None = None  # the dtype the implementation is checked in; None: each problem's
-    layout: str = "full"  # full, or given: the rank the config gave
+    layout: str = "full"  # full, given (the rank the config gave) or channels-last
+    convention: str = "convgrad"  # how the implementation is called: convgrad or cs231n
     framework: str = "numpy"
     device: str = "cpu"
     diagnose: bool = True
@@ -71,14 +72,39 @@ class Wrong:
     bounds: np.ndarray
 
 
+class Status(str, Enum):
+    """A case's verdict: a wrong number *fails*; breaking the contract is an *error*;
+    a case the implementation refuses (NotImplementedError) is *skipped*; one it was not
+    called for (it hung too often, or the run's time ran out) is *not run*. Neither of
+    the last two is checked."""
+
+    passed = "passed"
+    failed = "failed"
+    error = "error"
+    skipped = "skipped"
+    not_run = "not_run"
+
+    @property
+    def broken(self) -> bool:
+        """A wrong result or a broken contract: something to show."""
+        return self in (Status.failed, Status.error)
+
+    @property
+    def bad(self) -> bool:
+        """It makes the run fail: a not-run case is not a checked one."""
+        return self.broken or self is Status.not_run
+
+    @property
+    def checked(self) -> bool:
+        return self in (Status.passed, Status.failed, Status.error)
+
+
 @dataclass(frozen=True)
 class CaseResult:
     name: str
     problem: Problem  # with numbers, as checked
     mode: str
-    # passed, failed, error (the implementation broke the contract), skipped (it declined),
-    # or not_run (it was not called: it hung too often, or the run's time ran out)
-    status: str
+    status: Status
     comparisons: list[Comparison] = field(default_factory=list)
     error: str = ""
     classes: tuple[str, ...] = ()
@@ -86,10 +112,11 @@ class CaseResult:
     tolerance: str = ""
     wrong: dict[str, Wrong] = field(default_factory=dict)
     smallest: Problem | None = None
+    unchecked: tuple[str, ...] = ()  # quantities the implementation does not return (no bias)
 
     @property
     def passed(self) -> bool:
-        return self.status == "passed"
+        return self.status is Status.passed
 
     @property
     def geometry(self) -> str:
@@ -159,23 +186,30 @@ def check_case(
     assert p.x is not None and p.w is not None and p.bias is not None and p.delta is not None
     x, w, b, d = (round_to(a, dtype) for a in (p.x, p.w, p.bias, p.delta))
     mode = resolve_mode(options.mode, x.size + w.size + b.size)
-    base = CaseResult(name, replace(p, x=x, w=w, bias=b, delta=d), mode, "passed", classes=classes(g),
+    base = CaseResult(name, replace(p, x=x, w=w, bias=b, delta=d), mode, Status.passed, classes=classes(g),
                       tolerance=tol.describe())  # fmt: skip
     say(f"{name}: the gradients under check")
     if impl is None:
         grads = _own_gradients(p, x, w, d)
     else:
         try:
-            raw = impl(make_call(p, x, w, d, options.layout, dtype, options.framework, options.device))
+            raw = impl(_call(p, x, w, b, d, options, dtype))
             dx, dw, db = check_shapes(p, options.layout, raw)
         except Skipped as exc:
-            return replace(base, status="skipped", error=str(exc))
+            return replace(base, status=Status.skipped, error=str(exc))
         except NotRun as exc:
-            return replace(base, status="not_run", error=str(exc))
+            return replace(base, status=Status.not_run, error=str(exc))
         except ContractError as exc:
             named = {"input_grad": [Diagnosis(exc.mistake, 1.0)]} if exc.mistake else {}
-            return replace(base, status="error", error=str(exc), diagnosis=named)
-        grads = {"input_grad": dx, "weight_grad": dw, "bias_grad": db}
+            result = replace(base, status=Status.error, error=str(exc), diagnosis=named)
+            if options.shrink and _cheap_to_repeat(result.error):
+                say(f"{name}: the smallest case that still raises it")
+                result = replace(result, smallest=_smallest_error(result, impl, options, dtype))
+            return result
+        if db is None:  # no bias: its gradient is not checked, and the report says so
+            base = replace(base, unchecked=("bias_grad",))
+        grads = {"input_grad": dx, "weight_grad": dw, "bias_grad": d.sum(axis=(0, *range(2, d.ndim)))
+                 if db is None else db}  # fmt: skip
 
     say(f"{name}: the references")
     sums, counts = term_sums(g, x, w, d)
@@ -193,12 +227,13 @@ def check_case(
         g, operands, b, d, grads, bounds, tol.floor, mode, rng, options.directions, rounding
     )
     comparisons += adjoint(x, w, rules.forward(g, x, w), d, grads, bounds, tol.floor, rounding)
+    comparisons = [c for c in comparisons if c.quantity not in base.unchecked]
     result = replace(base, comparisons=comparisons)
     failing = set(result.failing)
     if not failing:
         return result
     wrong = {q: Wrong(expected[q], grads[q], bounds[q]) for q in failing}
-    result = replace(result, status="failed", wrong=wrong)
+    result = replace(result, status=Status.failed, wrong=wrong)
     if options.diagnose:
         say(f"{name}: which mistake it looks like")
         found = diagnose(g, x, w, d, grads, expected, bounds, sums, counts, failing, tol)
@@ -217,9 +252,8 @@ def _smallest(
     def fails(candidate: Problem) -> bool:
         x, w, d = (round_to(a, dtype) for a in (candidate.x, candidate.w, candidate.delta))  # type: ignore[arg-type]
         try:
-            raw = impl(
-                make_call(candidate, x, w, d, options.layout, dtype, options.framework, options.device)
-            )
+            b = round_to(candidate.bias, dtype)  # type: ignore[arg-type]
+            raw = impl(_call(candidate, x, w, b, d, options, dtype))
             got = dict(zip(QUANTITIES, check_shapes(candidate, options.layout, raw)))
         except (Skipped, ContractError, NotRun):
             return False
@@ -230,33 +264,116 @@ def _smallest(
             "weight_grad": rules.weight_grad(candidate.geom, x, d),
             "bias_grad": rules.bias_grad(d),
         }
-        return any(np.any(np.abs(got[q] - right[q]) > tol.bounds(sums[q], counts[q])) for q in failing)
+        return any(
+            got[q] is not None and np.any(np.abs(got[q] - right[q]) > tol.bounds(sums[q], counts[q]))
+            for q in failing
+        )
 
     return shrink(spec_of(result.problem), fails, result.problem.seed, "float64")
 
 
+def _cheap_to_repeat(error: str) -> bool:
+    """Whether shrinking may call the implementation again: not after a hang (each step would
+    wait --timeout) nor a dead process (each step would start a new one)."""
+    return not error.startswith("no result within") and "ended its process" not in error
+
+
+def error_kind(message: str) -> str:
+    """What makes two errors the same: the exception's type, or the message without its numbers.
+
+    >>> error_kind("the implementation raised IndexError: index 3 is out of bounds (at f.py:9: x[i])")
+    'IndexError'
+    >>> error_kind("its input_grad has shape (1, 1, 0, 0); expected exactly (1, 1, 5, 5) — it has 0 rows")
+    'its input_grad has shape ; expected exactly  — it has  rows'
+    """
+    raised = re.match(r"the implementation raised (\w+)", message)
+    return raised.group(1) if raised else re.sub(r"\(?[\d, ]*\d\)?", "", message)
+
+
+def _smallest_error(result: CaseResult, impl: Implementation, options: Options, dtype: str) -> Problem | None:
+    """The smallest problem on which the implementation still breaks the contract the same way."""
+    kind = error_kind(result.error)
+
+    def raises(candidate: Problem) -> bool:
+        x, w, b, d = (round_to(a, dtype) for a in (candidate.x, candidate.w, candidate.bias, candidate.delta))  # type: ignore[arg-type]
+        try:
+            check_shapes(candidate, options.layout, impl(_call(candidate, x, w, b, d, options, dtype)))
+        except ContractError as exc:
+            return error_kind(str(exc)) == kind
+        except (Skipped, NotRun):
+            return False
+        return False
+
+    return shrink(spec_of(result.problem), raises, result.problem.seed, "float64")
+
+
+def _call(p: Problem, x: np.ndarray, w: np.ndarray, b: np.ndarray, d: np.ndarray, options: Options,
+          dtype: str) -> Call:  # fmt: skip
+    return make_call(
+        p, x, w, d, options.layout, dtype, options.framework, options.device, b, options.convention
+    )
+
+
 def summary(results: list[CaseResult]) -> dict[str, Any]:
-    """Which classes were covered, and on which the failures fall."""
+    """Which classes were covered, and on which the failures fall — wrong numbers and
+    errors each on their own, since one bug may give both."""
     from .sweep import CLASSES
 
-    covered = {cid: [r for r in results if cid in r.classes and r.status in ("passed", "failed", "error")]
-               for cid, _, _ in CLASSES}  # fmt: skip
+    covered = {cid: [r for r in results if cid in r.classes and r.status.checked] for cid, _, _ in CLASSES}
     hit = {cid: rs for cid, rs in covered.items() if rs}
     passed = [cid for cid, rs in hit.items() if any(r.passed for r in rs)]  # handled in some case
-    bad = [r for r in results if r.status in ("failed", "error")]
-    good = [r for r in results if r.passed]
-    only = []
-    if bad and good:
-        # classes every failure has, that some passing case lacks, and on which most cases fail
-        common = set.intersection(*(set(r.classes) for r in bad))
-        for cid, _, _ in CLASSES:
-            with_it = covered[cid]
-            failing = sum(not r.passed for r in with_it)
-            if cid in common and any(cid not in r.classes for r in good) and 2 * failing > len(with_it):
-                only.append(cid)
+    raises = _only_when(results, lambda r: r.status is Status.error)
+    numbers = [r for r in results if r.status is not Status.error]  # the cases that gave numbers
+    fails = _only_when(numbers, lambda r: r.status is Status.failed)
     return {
         "classes_covered": list(hit),
         "classes_not_covered": [cid for cid, _, _ in CLASSES if cid not in hit],
         "classes_passed": passed,
-        "fails_only_when": only,
+        "fails_only_when": fails,
+        "fails_only_without": [] if fails else _only_when(numbers, lambda r: r.status is Status.failed, True),
+        "raises_only_when": raises,
+        "raises_only_without": []
+        if raises
+        else _only_when(results, lambda r: r.status is Status.error, True),
+        "errors_look_like": [ERROR_MISTAKES[c] for c in raises if c in ERROR_MISTAKES],
     }
+
+
+#: An error that comes only with a class is a known mistake: code that asserts the stride divides the input.
+ERROR_MISTAKES = {"uncovered": "stride_assumed_to_divide"}
+
+
+def _only_when(
+    results: list[CaseResult], bad: Callable[[CaseResult], bool], without: bool = False
+) -> list[str]:
+    """The classes every ``bad`` case has, that some other checked case lacks, and on which
+    most of the checked cases are bad — or (``without``) that no bad case has, that some other
+    case has, and without which most cases are bad ("raises only with padding 0")."""
+    from .sweep import CLASSES
+
+    checked = [r for r in results if r.status.checked]
+    worse, good = [r for r in checked if bad(r)], [r for r in checked if not bad(r)]
+    if not worse or not good:
+        return []
+
+    def has(r: CaseResult, cid: str) -> bool:
+        return (cid in r.classes) != without
+
+    only = []
+    for cid, _, _ in CLASSES:
+        with_it = [r for r in checked if has(r, cid)]
+        count = sum(bad(r) for r in with_it)
+        if (
+            all(has(r, cid) for r in worse)
+            and any(not has(r, cid) for r in good)
+            and 2 * count > len(with_it)
+        ):
+            only.append(cid)
+    if without:  # "without padding" says "without padding that crops δ's" already: keep the broadest
+        only = [c for c in only if not any(o != c and _implies(checked, c, o) for o in only)]
+    return only
+
+
+def _implies(results: list[CaseResult], narrow: str, broad: str) -> bool:
+    """Whether every case of class ``narrow`` is of class ``broad`` too."""
+    return all(broad in r.classes for r in results if narrow in r.classes)

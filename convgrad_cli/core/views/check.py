@@ -5,13 +5,14 @@ Its lines are JUnit's and the pytest plugin's too."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from convgrad_cli.core.check.mistakes import CATALOGUE
-from convgrad_cli.core.check.run import BAD, CaseResult, Wrong, summary
+from convgrad_cli.core.check.report import Report
+from convgrad_cli.core.check.run import CaseResult, Wrong, summary
 from convgrad_cli.core.check.sweep import DESCRIBE
 from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.panels import Mark, Panel, panel
@@ -29,7 +30,9 @@ VERDICT = {
 }
 
 
-def check_view(results: list[CaseResult], impl: str, saved: Mapping[str, str] | None = None) -> View:
+def check_view(
+    results: list[CaseResult], impl: str, saved: Mapping[str, str] | None = None, notes: Sequence[str] = ()
+) -> View:
     """What was checked against what, the table of cases, each failure, the summary."""
     tolerance = results[0].tolerance if results else ""
     intro = (
@@ -38,9 +41,11 @@ def check_view(results: list[CaseResult], impl: str, saved: Mapping[str, str] | 
         f"{tolerance}"
     )
     blocks: list[Block] = [Sentence.of(intro, strong=True), _table(results)]
-    blocks += [failure(r, (saved or {}).get(r.name)) for r in results if r.status in ("failed", "error")]
-    bad = any(r.status in BAD for r in results)
+    blocks += [failure(r, (saved or {}).get(r.name)) for r in results if r.status.broken]
+    bad = any(r.status.bad for r in results) or any(n.startswith("NOT PASSED") for n in notes)
     blocks.append(Sentence.of(summary_line(results), strong=True, tone="bad" if bad else "good"))
+    blocks += [Sentence.of(n, strong=n.startswith("NOT PASSED"), tone="bad" if n.startswith("NOT") else "")
+               for n in notes]  # fmt: skip
     return View("check", (Together(tuple(blocks)),))
 
 
@@ -184,6 +189,32 @@ def summary_line(results: list[CaseResult]) -> str:
         text += f"; passed on {len(passed)} of {len(covered)} classes"
         if s["fails_only_when"]:
             text += "; fails only with " + _and([DESCRIBE[c] for c in s["fails_only_when"]])
+        if s["fails_only_without"]:
+            text += "; fails only without " + _and([DESCRIBE[c] for c in s["fails_only_without"]])
+        if s["raises_only_without"]:
+            text += "; raises only without " + _and([DESCRIBE[c] for c in s["raises_only_without"]])
+        if s["raises_only_when"]:
+            text += "; raises only with " + _and([DESCRIBE[c] for c in s["raises_only_when"]])
+            for mistake in s["errors_look_like"]:
+                text += f" — looks like {mistake}: {CATALOGUE[mistake]}"
         if s["classes_not_covered"] and any(r.name.startswith("random-") for r in results):
             text += "; not covered: " + ", ".join(DESCRIBE[c] for c in s["classes_not_covered"])
     return text
+
+
+def report_lines(report: Report) -> list[str]:
+    """What the implementation supports, what it refused, and whether enough was checked."""
+    lines = []
+    supports = report.supports()
+    if supports:
+        lines.append(f"supports: {supports}")
+    if report.refused:
+        lines.append("refused: " + ", ".join(report.refused))
+    if any("bias_grad" in r.unchecked for r in report.results):
+        lines.append("∂L/∂bias not checked: the implementation returns (input_grad, weight_grad)")
+    if report.swept or report.min_checked > 1:
+        lines.append(f"{report.checked} cases checked (at least {report.min_checked} required)")
+    shortfall = report.shortfall()
+    if shortfall:
+        lines.append("NOT PASSED: " + shortfall)
+    return lines
