@@ -26,11 +26,11 @@ def check(*args):
 @pytest.mark.parametrize(
     "name, flags",
     [
-        ("channels_last", ["--layout", "channels-last"]),
         ("conv_backward_naive", ["--convention", "cs231n"]),
-        ("no_bias", []),
-        pytest.param("torch_unfold", ["--framework", "torch"], marks=pytest.mark.skipif(
-            importlib.util.find_spec("torch") is None, reason="torch is not installed")),
+        pytest.param("channels_last", ["--layout", "channels-last"], marks=pytest.mark.slow),
+        pytest.param("no_bias", [], marks=pytest.mark.slow),
+        pytest.param("torch_unfold", ["--framework", "torch"], marks=[pytest.mark.slow, pytest.mark.skipif(
+            importlib.util.find_spec("torch") is None, reason="torch is not installed")]),
     ],
 )  # fmt: skip
 def test_a_convention_is_checked_without_an_adapter(name, flags):
@@ -69,7 +69,10 @@ def test_no_bias_checks_the_other_two_and_says_so():
     assert all(c["quantity"] != "bias_grad" for r in doc["results"] for c in r["checks"])
 
 
-@pytest.mark.parametrize("mistake", SHAPE_MISTAKES)
+@pytest.mark.parametrize(
+    "mistake",
+    [m if m == "padding_crop_empty" else pytest.param(m, marks=pytest.mark.slow) for m in SHAPE_MISTAKES],
+)
 def test_a_shape_or_error_mistake_is_named_in_words(mistake):
     words = {
         "stride_assumed_to_divide": "AssertionError: height does not work (at real_bugs.py:",
@@ -98,6 +101,7 @@ def test_an_error_is_shrunk_and_its_line_shown():
         assert small is not None and small["input_shape"][:2] == [1, 1] and small["uncovered"] != [0, 0]
 
 
+@pytest.mark.slow
 def test_errors_and_wrong_numbers_each_get_their_own_fails_only_when():
     """kh used for kw: wrong numbers where kw > kh, an IndexError where kw < kh."""
     result, doc = check("--random", "40", "--impl", f"{BROKEN}:kernel_assumed_square")

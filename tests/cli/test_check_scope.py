@@ -27,12 +27,13 @@ def check(*args):
 @pytest.mark.parametrize(
     "name, supports",
     [
-        ("only_2d", "2-D, groups 1"),
-        ("groups_one", "any rank, groups 1"),
-        ("symmetric_padding_only",
-         "2-D, groups 1, no dilation, symmetric padding, one padding for every axis"),
-        ("square_kernels_only", "2-D, groups 1, square kernels"),
         ("stride1_no_padding", "2-D, groups 1, no dilation, stride 1, no padding"),
+        pytest.param("only_2d", "2-D, groups 1", marks=pytest.mark.slow),
+        pytest.param("groups_one", "any rank, groups 1", marks=pytest.mark.slow),
+        pytest.param("symmetric_padding_only",
+                     "2-D, groups 1, no dilation, symmetric padding, one padding for every axis",
+                     marks=pytest.mark.slow),
+        pytest.param("square_kernels_only", "2-D, groups 1, square kernels", marks=pytest.mark.slow),
     ],
 )  # fmt: skip
 def test_a_narrow_implementation_gets_n_cases_checked(name, supports):
@@ -68,6 +69,7 @@ def test_min_checked_sets_the_bar():
     assert result.exit_code == 1 and doc["checked"] == 1
 
 
+@pytest.mark.slow
 def test_a_declared_scope_is_honoured_without_probing():
     """The implementation raises AssertionError (an error) if called outside what it declares."""
     result, doc = check("--random", "40", "--impl", f"{NARROW}:declares_its_scope")
