@@ -284,7 +284,7 @@ def error_kind(message: str) -> str:
     >>> error_kind("the implementation raised IndexError: index 3 is out of bounds (at f.py:9: x[i])")
     'IndexError'
     >>> error_kind("its input_grad has shape (1, 1, 0, 0); expected exactly (1, 1, 5, 5) — it has 0 rows")
-    'its input_grad has shape ; expected exactly  — it has  rows'
+    'its input_grad has shape ; expected exactly  — it has rows'
     """
     raised = re.match(r"the implementation raised (\w+)", message)
     return raised.group(1) if raised else re.sub(r"\(?[\d, ]*\d\)?", "", message)
