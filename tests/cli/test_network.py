@@ -104,7 +104,7 @@ def test_the_delta_arriving_from_a_max_pool_is_labelled_at_each_window_winner(tm
     result = run(tmp_path, SMALL, "backward", "--format", "plain", "--width", "200")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
-    x_section = text.split("x2, each window's winner labelled with its δ")[1].split("∂L/∂x2")[0]
+    x_section = text.split("x⁽²⁾, each window's winner labelled with its δ")[1].split("∂L/∂x⁽²⁾")[0]
     # relu(x) = [0, 2, 0, 3, 5, 4]: windows [0, 2), [2, 4), [4, 6) are won by 2, 3 and 5
     row = [line for line in x_section.splitlines() if "·δ" in line][0]
     assert [cell.strip() for cell in row.split("│")[1:-1]] == ["", "·δ1", "", "·δ2", "·δ3", ""]

@@ -76,19 +76,19 @@ def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = No
     if result.input_grad is not None:
         items.append(("∂L/∂x", array_panels("", "input_grad", result.input_grad, None, sp)))
     if result.weight_grad is not None:
-        title = "∂L/∂W = input ⋆ dilated δ"
+        title = "∂L/∂W = input ⋆ " + ("dilated δ" if any(s > 1 for s in g.stride) else "δ")
         items.append((title, array_panels("", "weight_grad", result.weight_grad, None, sp)))
     return Picture(_sections(items, only), [])
 
 
-def shape_arithmetic(g: Geometry) -> str:
+def shape_arithmetic(g: Geometry, layer: str = "") -> str:
     """Why correlating the padded δ with the (dilated) flipped kernel gives the input's size."""
     # each formula without spaces, so that a line never breaks inside one
     rows = [f"{p}−{e}+1={n}" for p, e, n in zip(g.padded_delta_size, g.kernel_extent, g.in_size)]
     padded = "×".join(map(str, g.padded_delta_size))
     extent = "×".join(map(str, g.kernel_extent))
     return (
-        f"∂L/∂x = correlate(padded δ {padded}, flipped kernel {extent}): "
+        f"∂L/∂x{layer} = correlate(padded δ{layer} {padded}, flipped kernel {extent}): "
         + ", ".join(rows)
         + f" — the input's {'×'.join(map(str, g.in_size))}"
     )

@@ -97,10 +97,10 @@ def backward_view(stack: Stack, passes: list[LayerPass]) -> View:
         below = (
             "∂L/∂x, the network input's gradient"
             if i == 0
-            else f"the δ of layer {i} ({passes[i - 1].layer.kind})"
+            else f"δ{sup(i)}, the δ of layer {i} ({passes[i - 1].layer.kind})"
         )
         blocks.append(Sentence((Span(f"layer {i + 1} · {layer_text(p.layer)}", strong=True),
-                                Span(f" — δ{i + 1} = ∂L/∂y{i + 1} arrives from {source}; it sends down {below}",
+                                Span(f" — δ{sup(i + 1)} = ∂L/∂y{sup(i + 1)} arrives from {source}; it sends down {below}",
                                      quiet=True))))  # fmt: skip
         blocks += _layer_blocks(i, p)
         legend |= isinstance(p.layer, MaxPool)
@@ -122,15 +122,16 @@ def loss_sentence(stack: Stack, top: np.ndarray) -> Sentence:
 
 def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
     n = i + 1
-    delta = array_section(f"δ{n} = ∂L/∂y{n}, arriving", "delta", p.delta)
-    grad = f"∂L/∂x{n}: the δ it sends down"
+    L = sup(n)
+    delta = array_section(f"δ{L} = ∂L/∂y{L}, the δ arriving at layer {n}", "delta", p.delta)
+    grad = f"∂L/∂x{L}: the δ it sends down"
     layer = p.layer
     if isinstance(layer, Conv):
         steps = rules.backward_steps(layer.geom, layer.w, p.delta)
-        said = (Sentence.of(shape_arithmetic(layer.geom), strong=True), transposed_sentence(layer.geom))
+        said = (Sentence.of(shape_arithmetic(layer.geom, L), strong=True), transposed_sentence(layer.geom))
         pipe = Pipeline(
-            array_section(f"δ{n}, dilated and padded", "padded_delta", steps.padded_delta),
-            array_section(f"W{n}, flipped", "flipped_kernel", steps.flipped_kernel),
+            array_section(f"δ{L}, {_dilated_and(layer.geom)}padded", "padded_delta", steps.padded_delta),
+            array_section(f"W{L}, flipped", "flipped_kernel", steps.flipped_kernel),
             array_section(grad, "input_grad", p.input_grad),
             layer.geom.out_channels // layer.geom.groups > 1, said,
         )  # fmt: skip
@@ -138,19 +139,19 @@ def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
         return [
             delta,
             pipe,
-            array_section(f"∂L/∂W{n}: the input correlated with δ{n}", "weight_grad", p.weight_grad),
+            array_section(f"∂L/∂W{L}: the input x{L} correlated with δ{L}", "weight_grad", p.weight_grad),
         ]
     if isinstance(layer, ConvTranspose):
         assert p.weight_grad is not None
         return [
             delta,
             Sentence.of(
-                "a transposed convolution's backward is a convolution: ∂L/∂x = correlate(pad(δ), W) with its stride, "
+                f"a transposed convolution's backward is a convolution: ∂L/∂x{L} = correlate(pad(δ{L}), W{L}) with its stride, "
                 "padding and dilation — the forward of the convolution it transposes"
             ),
-            array_section(f"W{n}", "kernel", layer.w),
+            array_section(f"W{L}", "kernel", layer.w),
             array_section(grad, "input_grad", p.input_grad),
-            array_section(f"∂L/∂W{n}: δ{n} correlated with the input", "weight_grad", p.weight_grad),
+            array_section(f"∂L/∂W{L}: δ{L} correlated with the input x{L}", "weight_grad", p.weight_grad),
         ]
     if isinstance(layer, MaxPool):
         return max_pool_blocks(n, p)
@@ -159,12 +160,12 @@ def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
         return [
             delta,
             array_section(
-                f"x{n}: δ passes where x > 0 and stops where x ≤ 0 (at exactly 0 too, as in PyTorch)",
+                f"x{L}: δ passes where x > 0 and stops where x ≤ 0 (at exactly 0 too, as in PyTorch)",
                 "input",
                 p.input,
                 passed,
             ),  # fmt: skip
-            array_section(f"∂L/∂x{n}: δ where x > 0, else 0", "input_grad", p.input_grad, passed),
+            array_section(f"∂L/∂x{L}: δ where x > 0, else 0", "input_grad", p.input_grad, passed),
         ]
     return [delta, Sentence.of("each δ is shared by the cells of its window: δ / divisor (PyTorch's divisor)"),
             array_section(grad, "input_grad", p.input_grad)]  # fmt: skip
@@ -194,11 +195,18 @@ def max_pool_blocks(n: int, p: LayerPass) -> list[Block]:
             winner_marks[lead + cell] = Mark("window", k % COLOURS, f"δ{k + 1}")
     blocks: list[Block] = [
         array_section(
-            f"δ{n} = ∂L/∂y{n}, arriving: one entry per window", "delta", p.delta, entry_marks, names
+            f"δ{sup(n)} = ∂L/∂y{sup(n)}, the δ arriving at layer {n}: one entry per window",
+            "delta",
+            p.delta,
+            entry_marks,
+            names,
         ),
-        array_section(f"x{n}, each window's winner labelled with its δ", "input", p.input, winner_marks),
+        array_section(f"x{sup(n)}, each window's winner labelled with its δ", "input", p.input, winner_marks),
         array_section(
-            f"∂L/∂x{n}: each δ at its window's winner, 0 elsewhere", "input_grad", p.input_grad, winner_marks
+            f"∂L/∂x{sup(n)}: each δ at its window's winner, 0 elsewhere",
+            "input_grad",
+            p.input_grad,
+            winner_marks,
         ),  # fmt: skip
     ]
     if _overlap(g):
@@ -208,13 +216,26 @@ def max_pool_blocks(n: int, p: LayerPass) -> list[Block]:
     return blocks
 
 
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sup(n: int) -> str:
+    """Layer n as a parenthesised superscript, ``⁽³⁾``: entry names (δ3, x₁₁) never look like it."""
+    return f"⁽{str(n).translate(_SUPERSCRIPT)}⁾"
+
+
+def _dilated_and(g: object) -> str:
+    """Only a stride > 1 dilates δ: at stride 1 nothing is."""
+    return "dilated and " if any(s > 1 for s in getattr(g, "stride", ())) else ""
+
+
 def _overlap(g: PoolGeometry) -> bool:
     return any(s < e for s, e in zip(g.stride, g.extent))
 
 
 def max_pool_legend() -> Legend:
     return Legend((
-        "δ3 a max-pool's δ entry, in its window's colour",
-        "·δ3 the cell that won that window (the first greatest in scan order, as PyTorch breaks ties): "
-        "it alone receives δ3",
+        "δk a max-pool's δ entry k (δ1, δ2, …), in its window's colour",
+        "·δk the cell that won that window (the first greatest in scan order, as PyTorch breaks ties): "
+        "it alone receives δk",
     ))  # fmt: skip
