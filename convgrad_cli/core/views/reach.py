@@ -15,7 +15,7 @@ from convgrad_cli.core.receptive import Distill, Field, InputReach, OutputReach
 from convgrad_cli.core.stack import Stack
 
 from .blocks import Block, Legend, Sentence, Table, View
-from .stack import array_section, heading, layer_text
+from .stack import array_section, heading, layer_text, sup
 
 #: Marks per grid at most: no panel draws more cells.
 MAX_MARKS = 4096
@@ -42,7 +42,7 @@ def _level_name(stack: Stack, level: int) -> str:
     return (
         "x, the input"
         if level == 0
-        else f"y{level}, the output of layer {level} · {layer_text(stack.layers[level - 1])}"
+        else f"y{sup(level)}, the output of layer {level} · {layer_text(stack.layers[level - 1])}"
     )
 
 
@@ -60,11 +60,11 @@ def output_view(stack: Stack, reach: OutputReach) -> View:
         paths = reach.paths[level]
         cell = reach.index if level == top else None
         array = "input" if level == 0 else "output"
-        title = f"paths to y{top}{list(reach.index)} from each cell of {_level_name(stack, level)}: {field_text(reach.fields[level])}"
+        title = f"paths to y{sup(top)}{list(reach.index)} from each cell of {_level_name(stack, level)}: {field_text(reach.fields[level])}"
         blocks.append(array_section(title, array, paths, _marks(paths, cell)))
     blocks.append(
         array_section(
-            f"∂y{top}{list(reach.index)}/∂x through the actual weights and activations", "input", reach.gradient,
+            f"∂y{sup(top)}{list(reach.index)}/∂x through the actual weights and activations", "input", reach.gradient,
             _marks(reach.gradient),
         )
     )  # fmt: skip

@@ -77,8 +77,8 @@ def forward_view(stack: Stack, passes: list[tuple[np.ndarray, np.ndarray, object
     for i, (layer, (_, y, _)) in enumerate(zip(stack.layers, passes)):
         name = f"layer {i + 1} · {layer_text(layer)}"
         if layer.weights is not None:
-            blocks.append(array_section(f"{name}: kernel W{i + 1}", "kernel", layer.weights))
-        blocks.append(array_section(f"{name}: output y{i + 1} {_shape(y)}", "output", y))
+            blocks.append(array_section(f"{name}: kernel W{sup(i + 1)}", "kernel", layer.weights))
+        blocks.append(array_section(f"{name}: output y{sup(i + 1)} {_shape(y)}", "output", y))
     return View("forward", tuple(blocks))
 
 
