@@ -844,3 +844,21 @@ def test_what_was_typed_is_shown_escaped_in_every_line(tmp_path):
     wrote = convgrad("init", name)
     assert wrote.returncode == 0 and (b"\\xff\\x1b[31m x.yaml' --input a\n") in wrote.stderr
     assert b"\x1b" not in wrote.stderr and os.path.exists(name)
+
+
+@pytest.mark.parametrize(
+    "flags, said",
+    [
+        (["--groups", "0"], "--groups 0 is not allowed; give an int, at least 1"),
+        (["--stride", "0.1"], "--stride 0.1 is not allowed"),
+        (["--stride", "0"], "--stride 0 is not allowed"),
+        (["--dilation", "0"], "--dilation 0 is not allowed"),
+        (["--padding", "0.5"], "--padding 0.5 is not allowed"),
+        (["--padding", "-1"], "--padding -1 is not allowed"),
+    ],
+)
+def test_a_sweep_flag_no_case_takes_is_one_line_before_any_case(flags, said):
+    """It was a ZeroDivisionError or TypeError traceback from inside the sweep."""
+    result = convgrad("check", *flags, "--random", "10000", timeout=60)
+    one_error_line(result, said)
+    assert result.stdout == b""

@@ -9,10 +9,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from convgrad_cli.core.axes import per_axis, per_axis_padding
 from convgrad_cli.core.choices import Convention, Framework
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.text import printable
-from convgrad_cli.errors import ConfigError
+from convgrad_cli.errors import ConfigError, GeometryError
 
 from .run import MAX_DIRECTIONS, MAX_RANDOM, MAX_SECONDS, Options
 from .scope import RANKS, Scope, parse
@@ -124,6 +125,29 @@ def validate(options: Options, impl: bool) -> None:
         )
 
 
+def validate_fixed(fixed: Mapping[str, Any]) -> None:
+    """The problem flags every case of a sweep takes, checked before any case is drawn
+    (``--groups 0`` would otherwise fail inside the sweep, once per case)."""
+    for name, least in (("stride", 1), ("dilation", 1), ("padding", 0), ("groups", 1)):
+        value = fixed.get(name)
+        if value is None or (name == "padding" and value in ("same", "valid")):
+            continue
+        n = len(value) if isinstance(value, (list, tuple)) else 1
+        try:
+            if name == "groups":
+                given = per_axis(value, 1, name)
+            elif name == "padding":
+                given = tuple(v for pair in per_axis_padding(value, n) for v in pair)
+            else:
+                given = per_axis(value, n, name)
+        except GeometryError:
+            given = ()
+        if not given or min(given) < least:
+            allowed = "an int" if name == "groups" else "an int or one per axis"
+            more = ", 'same' or 'valid'" if name == "padding" else ""
+            raise GeometryError(f"--{name} {value!r} is not allowed; give {allowed}, at least {least}{more}")
+
+
 def plan(
     targets: Sequence[str],
     *,
@@ -151,6 +175,8 @@ def plan(
             "give a config for those, or leave them out"
         )
     local = {k: v for k, v in overrides.items() if k not in ("dims", "dtype")}
+    if random:
+        validate_fixed({k: v for k, v in local.items() if k in SWEEP_FLAGS and v is not None})
     if options.dtype in ("float32", "float64"):
         local["dtype"] = options.dtype
     configs = [(name(p), load(p, local)) for p in paths(list(targets))]
