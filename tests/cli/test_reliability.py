@@ -531,6 +531,8 @@ def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_p
     why = "the implementation timed out 3 times in a row; convgrad stopped calling it"
     assert [r["status"] for r in doc["results"]] == ["error"] * 3 + ["not_run"] * 37
     assert {r["error"] for r in doc["results"][3:]} == {why}
+    # the shortfall gives the stop as its reason, not the sweep's scope
+    assert doc["shortfall"].endswith(f"; 37 not run ({why})"), doc["shortfall"]
     assert doc["classes_passed"] == [] and len(doc["classes_covered"]) < 27  # not run is not checked
     assert (suite.get("errors"), suite.get("skipped")) == ("3", "37")
     assert suite.findall(".//skipped")[0].get("message") == f"not run: {why}"

@@ -64,7 +64,10 @@ class Report:
         )
         if skipped:
             text += f": {len(skipped)} refused (" + "; ".join(f"{n}× {e}" for e, n in why) + ")"
-        if self.swept:
+        not_run = [r for r in self.results if r.status is Status.not_run]
+        if not_run:  # the run was cut short: that, not the sweep, is why the rest were not checked
+            text += f"; {len(not_run)} not run ({not_run[0].error})"
+        elif self.swept:
             text += (
                 f"; the sweep found nothing more it accepts (it supports {self.scope.describe()})"
                 if self.scope.dims
