@@ -266,3 +266,13 @@ def test_check_layer_refuses_flags_it_would_not_use():
     for extra in (["--stride", "2"], ["--kernel-size", "2"], ["--dtype", "float32"]):
         result = runner.invoke(app, ["check", "--layer", "maxpool", *extra])
         assert result.exit_code == 2 and "is not taken by check --layer maxpool" in result.stderr, extra
+
+
+def test_check_layer_that_checked_nothing_is_not_a_pass():
+    """Every case refused: exit 1 and a line saying nothing was checked, never '0 of 8 cases pass' and 0."""
+    impl = "tests/support/layer_impls.py:maxpool_refused"
+    plain = runner.invoke(app, ["check", "--layer", "maxpool", "--impl", impl, "--format", "plain"])
+    assert plain.exit_code == 1, plain.stdout + plain.stderr
+    assert "NOT PASSED: no case was checked" in plain.stdout and "work in progress" in plain.stdout
+    doc = json.loads(runner.invoke(app, ["check", "--layer", "maxpool", "--impl", impl, "-f", "json"]).stdout)
+    assert doc["passed"] is False and doc["failed"] == doc["errors"] == 0

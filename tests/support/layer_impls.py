@@ -114,3 +114,7 @@ def relu_exits(x, delta):
     import sys
 
     sys.exit(3)
+
+
+def maxpool_refused(x, delta, kernel_size, stride, padding, dilation, ceil_mode):
+    raise NotImplementedError("work in progress")

@@ -37,6 +37,10 @@ def layercheck_view(kind: str, label: str, results: list[LayerResult]) -> View:
     if not_run:  # why, once: each has the same reason
         verdict += f", {len(not_run)} not run ({not_run[0].error})"
     blocks.append(Sentence((Span(verdict, strong=True),)))
+    refused = [r for r in results if r.status == "skipped"]
+    if not passed and not bad and not not_run:  # a run that checked nothing is not a pass
+        why = f": {len(refused)} refused ({refused[0].error})" if refused else ""
+        blocks.append(Sentence.of(f"NOT PASSED: no case was checked{why}", strong=True, tone="bad"))
     return View("check", tuple(blocks))
 
 
