@@ -316,6 +316,10 @@ def generator_exit(x, w, delta, **kw):
 
 # -- bugs of real code (2-D loops, tests/support/real_bugs.py) --------------------------------------------
 
+# loaded as a file of its own folder (an --impl in check's child): make `tests` importable
+if not __package__:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
 from tests.support.real_bugs import (  # noqa: E402 — listed here so that every catalogue id has one
     kernel_assumed_square,
     last_window_dropped,
