@@ -84,12 +84,8 @@ def max_pool_backward(
     out = delta.shape[2:]
     grad = _zeros_padded(delta, in_size, padding)
     for i, tap in enumerate(taps(kernel)):
-        np.add(
-            grad[_tap_slice(tap, out, stride, dilation)],
-            delta,
-            out=grad[_tap_slice(tap, out, stride, dilation)],
-            where=winner == i,
-        )
+        cells = grad[_tap_slice(tap, out, stride, dilation)]
+        np.add(cells, delta, out=cells, where=winner == i)
     return _crop(grad, padding)
 
 
