@@ -19,7 +19,7 @@ All in float64, entry by entry, within the bounds of :mod:`.tolerance`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 
 import numpy as np
@@ -155,50 +155,92 @@ def finite_differences(
     """Central differences of ``L(v) = ⟨conv(x, W) + b, δ⟩`` in float64, for each of
     ``operands`` (``input_grad``: x, ``weight_grad``: W) and the bias. With
     ``rounding``, each bound adds float64's own rounding of the two losses."""
-    x, w = operands["input_grad"], operands["weight_grad"]
-    y = rules.forward(geom, x, w)  # a step in the bias alone leaves conv(x, W) as it is
-
-    def loss(name: str, value: np.ndarray) -> float:
-        if name == "bias_grad":
-            return float(np.vdot(y + value.reshape(1, -1, *([1] * (y.ndim - 2))), delta))
-        args = {**operands, name: value}
-        return float(np.vdot(rules.forward(geom, args["input_grad"], args["weight_grad"], b), delta))
-
+    losses = _Losses(geom, operands["input_grad"], operands["weight_grad"], b, delta)
     out = []
     for name, base in {**operands, "bias_grad": b}.items():
         grad, bound = grads[name], bounds[name]
         if mode == "full":
-            numeric = np.empty(base.shape)
-            worst = 0.0
-            for idx, step in _unit_steps(base):
-                up, down = loss(name, base + step), loss(name, base - step)
-                numeric[idx] = (up - down) / 2
-                worst = max(worst, abs(up), abs(down))
+            up, down = losses.of(name, base, _unit_steps(base.shape))
+            numeric = ((up - down) / 2).reshape(base.shape)
+            worst = float(np.max(np.abs([up, down]), initial=0.0))
             extra = _rounding(worst, delta.size) if rounding else 0.0
             out.append(compare(name, "finite differences", grad, numeric, bound + extra, "every entry"))
             continue
-        projected, numeric_d, tol = [], [], []
-        for _ in range(directions):
-            v = rng.standard_normal(base.shape)
-            up, down = loss(name, base + v), loss(name, base - v)
-            numeric_d.append((up - down) / 2)
-            projected.append(float(np.vdot(grad, v)))
-            slack = float(np.sum(np.abs(v) * (bound - floor)))
-            tol.append(floor + slack + (_rounding(max(abs(up), abs(down)), delta.size) if rounding else 0.0))
+        v = rng.standard_normal((directions, *base.shape))
+        up, down = losses.of(name, base, v)
+        projected = v.reshape(directions, -1) @ grad.reshape(-1)
+        slack = np.abs(v).reshape(directions, -1) @ (np.broadcast_to(bound, base.shape) - floor).reshape(-1)
+        tol = floor + slack
+        if rounding:
+            tol += np.array([_rounding(w, delta.size) for w in np.maximum(np.abs(up), np.abs(down))])
         note = f"{directions} random directions"
-        out.append(
-            compare(name, "finite differences", np.array(projected), np.array(numeric_d), np.array(tol), note)
-        )
+        out.append(compare(name, "finite differences", projected, (up - down) / 2, tol, note))
     return out
 
 
-def _unit_steps(base: np.ndarray) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
-    """Each entry's unit step, one at a time (never all of them in memory)."""
-    step = np.zeros_like(base)
-    for idx in np.ndindex(*base.shape):
-        step[idx] = 1.0
-        yield idx, step
-        step[idx] = 0.0
+#: Perturbed copies of an operand go through the forward pass together, this many entries at a time.
+_BATCH_ENTRIES = 1 << 18
+
+
+@dataclass(frozen=True)
+class _Losses:
+    """``L`` at many perturbed copies of one operand, the copies in one forward pass
+    (stacked on the batch axis for x, as groups of their own for W) rather than one each."""
+
+    geom: Geometry
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    delta: np.ndarray
+
+    def of(
+        self, name: str, base: np.ndarray, steps: Iterator[np.ndarray] | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``L(base + step)`` and ``L(base − step)`` for each step, ``name`` saying which operand ``base`` is."""
+        per_copy = self.x.size + self.delta.size + (self.x.size if name == "weight_grad" else 0)
+        chunk = max(1, _BATCH_ENTRIES // per_copy)
+        up, down = [], []
+        for block in _chunks(steps, chunk):
+            up.append(self._at(name, base + block))
+            down.append(self._at(name, base - block))
+        return np.concatenate(up), np.concatenate(down)
+
+    def _at(self, name: str, copies: np.ndarray) -> np.ndarray:
+        m, g, d = len(copies), self.geom, self.delta
+        if name == "bias_grad":  # a step in the bias alone leaves conv(x, W) as it is
+            y = rules.forward(g, self.x, self.w)
+            return np.array([np.vdot(y + c.reshape(1, -1, *([1] * (y.ndim - 2))), d) for c in copies])
+        if name == "input_grad":
+            batch = replace(g, batch=g.batch * m)
+            y = rules.forward(batch, copies.reshape(-1, *self.x.shape[1:]), self.w, self.b)
+            return y.reshape(m, -1) @ d.reshape(-1)
+        wide = replace(g, in_channels=g.in_channels * m, out_channels=g.out_channels * m, groups=g.groups * m)
+        x = np.tile(self.x, (1, m, *([1] * (self.x.ndim - 2))))
+        y = rules.forward(wide, x, copies.reshape(-1, *self.w.shape[1:]), np.tile(self.b, m))
+        return np.einsum("nmk,nk->m", y.reshape(g.batch, m, -1), d.reshape(g.batch, -1))
+
+
+def _chunks(steps: Iterator[np.ndarray] | np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """``steps`` in stacks of at most ``size``."""
+    if isinstance(steps, np.ndarray):
+        yield from (steps[i : i + size] for i in range(0, len(steps), size))
+        return
+    block: list[np.ndarray] = []
+    for step in steps:
+        block.append(step)
+        if len(block) == size:
+            yield np.stack(block)
+            block = []
+    if block:
+        yield np.stack(block)
+
+
+def _unit_steps(shape: tuple[int, ...]) -> Iterator[np.ndarray]:
+    """Each entry's unit step, in C order (made one at a time, never all in memory at once)."""
+    for flat in range(prod(shape)):
+        step = np.zeros(shape)
+        step.flat[flat] = 1.0
+        yield step
 
 
 def _rounding(magnitude: float, terms: int) -> float:
