@@ -372,8 +372,9 @@ def source_name(config: str | Path | None) -> str:
     return "<stdin>" if str(config) == "-" else printable(str(config))
 
 
-def dump(problem: Problem, note: str, impl: str | None = None) -> str:
-    """A problem as a config that reproduces it: every array written out, in full rank."""
+def dump(problem: Problem, note: str, again: str | None = None) -> str:
+    """A problem as a config that reproduces it: every array written out, in full rank;
+    ``again`` the flags that check it again (``--impl my.py:backward``)."""
     import yaml
 
     g = problem.geom
@@ -383,8 +384,8 @@ def dump(problem: Problem, note: str, impl: str | None = None) -> str:
         stride=list(g.stride), padding=[list(p) for p in g.padding], dilation=list(g.dilation), groups=g.groups,
         dims=g.ndim, dtype="float64",
     )  # fmt: skip
-    again = f"# convgrad check THIS.yaml{' --impl ' + impl if impl else ''}\n"
-    return f"# {note}: {g.describe()}\n{again}" + yaml.safe_dump(
+    command = f"# convgrad check THIS.yaml{' ' + again if again else ''}\n"
+    return f"# {note}: {g.describe()}\n{command}" + yaml.safe_dump(
         doc, sort_keys=False, default_flow_style=None
     )
 

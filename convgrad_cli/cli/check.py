@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from convgrad_cli.core.choices import Convention, Framework, Layout
-from convgrad_cli.errors import ExitStatus, OutputError
+from convgrad_cli.errors import ConfigError, ExitStatus, OutputError
 
 from .app import app
 from .files import can_hold, can_write, exists, make_folder, write_atomic
@@ -40,6 +40,14 @@ def check(
         Optional[str],
         typer.Option(
             help="Check your own backward: mymodule:conv_backward or path/to/file.py:backward.",
+            show_default=False,
+        ),
+    ] = None,
+    forward: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Check your own forward instead: f(x, w, bias=None, stride=…, padding=…, dilation=…, groups=…) "
+            "returning y, e.g. my_conv.py:conv2d.",
             show_default=False,
         ),
     ] = None,
@@ -161,7 +169,14 @@ def check(
             can_hold(save_failing, f"--save-failing {str(save_failing)!r}", make=True)
         from convgrad_cli.core import check as core
 
-        core.limits(random, directions, timeout, timeout_total, impl is not None)
+        if impl is not None and forward is not None:
+            raise ConfigError("--impl and --forward each name the code to check; give one of them")
+        kind, code = ("forward", forward) if forward is not None else ("backward", impl)
+        core.limits(random, directions, timeout, timeout_total, code is not None)
+        if forward is not None and (flags.layer not in (None, "conv") or _stacks(targets)):
+            raise ConfigError(
+                "--forward checks one convolution's forward; --layer and stack configs take --impl"
+            )
         if flags.layer not in (None, "conv"):  # another kind of layer: its own cases and references
             from .layer_check import check_layer
 
@@ -181,19 +196,20 @@ def check(
             return check_stacks(stacks, impl, out)
         options = core.Options(
             mode=mode.value, directions=directions, rtol=rtol, atol=atol, dtype=flags.dtype, layout=layout.value,
-            framework=framework.value, device=device, convention=convention.value,
+            framework=framework.value, device=device, convention=convention.value, kind=kind,
         )  # fmt: skip
         dims = core.dims_of(flags.dims)
         scope = core.declared(dims, square_kernel, symmetric_padding, same_stride)
         plan = core.plan(
             targets or [], load=load, paths=config_paths, name=source_name, overrides=flags.overrides(),
-            options=options, impl=impl is not None, random=random, sweep_seed=sweep_seed, scope=scope,
+            options=options, impl=code is not None, random=random, sweep_seed=sweep_seed, scope=scope,
             min_checked=min_checked,
         )  # fmt: skip
-        with core.Isolated(impl, timeout, timeout_total) if impl else nullcontext() as implementation:
+        with core.Isolated(code, timeout, timeout_total) if code else nullcontext() as implementation:
             report = _run(plan, implementation, out)
         results = report.results
-        saved = _save(results, save_failing, impl) if save_failing is not None else {}
+        again = None if code is None else f"--{'forward' if forward else 'impl'} {code}"
+        saved = _save(results, save_failing, again) if save_failing is not None else {}
         from convgrad_cli.core.views.check import check_view, report_lines
         from convgrad_cli.render import json
         from convgrad_cli.render.junit import junit_xml as to_junit
@@ -201,9 +217,9 @@ def check(
         if junit_xml is not None:
             make_folder(junit_xml.parent)
             write_atomic(junit_xml, to_junit(results), force=out.force)
-        label = printable(impl or "convgrad")
+        label = printable(code or "convgrad")
         notes = report_lines(report)
-        show(out, Shown(lambda: check_view(results, label, saved, notes),
+        show(out, Shown(lambda: check_view(results, label, saved, notes, forward=kind == "forward"),
                         lambda: json.check_json(results, saved, report)))  # fmt: skip
         shortfall = report.shortfall()
         if shortfall and not report.bad:  # the one reason the run fails: say it on stderr too
@@ -225,6 +241,12 @@ def _run(plan: Any, implementation: Any, out: OutputFlags) -> Any:
             task = progress.add_task("checking", total=None)
             return execute(plan, implementation, lambda text: progress.update(task, description=text))
     return execute(plan, implementation)
+
+
+def _stacks(targets: Optional[list[str]]) -> bool:
+    from .layer_check import stack_configs
+
+    return bool(stack_configs(targets))
 
 
 def _save(results: list, folder: Path, impl: Optional[str]) -> dict:

@@ -121,7 +121,8 @@ def test_a_hand_written_loop_that_forgets_dilation_is_named():
 
 
 def test_every_catalogue_id_has_a_broken_implementation():
-    assert sorted(MISTAKES) == sorted(CATALOGUE)
+    """The backward's ids here; the forward's have theirs in forward_impls (test_check_forward)."""
+    assert sorted(MISTAKES) == sorted(m for m in CATALOGUE if not m.startswith("forward_"))
 
 
 def test_a_failure_says_where_and_why():

@@ -7,7 +7,8 @@ supports (``scope``) — into a ``Report`` that says whether enough was checked.
 ``run`` checks one case against the four references (``references``) within
 per-entry bounds (``tolerance``); on a failure it names the known mistake it
 looks like (``mistakes``) and finds the smallest case that still fails
-(``shrink``). ``contract`` and ``isolate`` call a user's implementation safely.
+(``shrink``). ``forward`` does the same for a forward pass (``--forward``).
+``contract`` and ``isolate`` call a user's implementation safely.
 """
 
 from convgrad_cli.core.choices import Framework, Layout

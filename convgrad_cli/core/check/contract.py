@@ -29,9 +29,14 @@ from convgrad_cli.core.text import describe, printable
 class ContractError(Exception):
     """An implementation broke the contract; ``mistake`` names a known one it looks like."""
 
-    def __init__(self, message: str, mistake: str | None = None) -> None:
+    def __init__(self, message: str, mistake: str | tuple[str, ...] | None = None) -> None:
         super().__init__(message)
         self.mistake = mistake
+
+    @property
+    def mistakes(self) -> tuple[str, ...]:
+        """The known mistakes it looks like, the likeliest first."""
+        return (self.mistake,) if isinstance(self.mistake, str) else tuple(self.mistake or ())
 
 
 class Skipped(Exception):
@@ -53,14 +58,19 @@ class Call:
     dtype: str
     framework: str = "numpy"
     device: str = "cpu"
-    b: np.ndarray | None = None  # the bias, for conventions that pass it (CS231n's cache)
+    b: np.ndarray | None = None  # the bias, for conventions that pass it (CS231n's cache) and the forward
     convention: str = "convgrad"
+    kind: str = "backward"  # or "forward": fn(x, w, bias=…, stride=…, …) returns y
 
     def arguments(self, arrays: list[Any], b: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The positional and keyword arguments of the call, in its convention."""
         if self.convention == "cs231n":
             params = {"stride": self.kwargs["stride"], "pad": self.kwargs["padding"]}
+            if self.kind == "forward":  # conv_forward_naive(x, w, b, conv_param)
+                return (arrays[0], arrays[1], b, params), {}
             return (arrays[2], (arrays[0], arrays[1], b, params)), {}
+        if self.kind == "forward":
+            return (arrays[0], arrays[1]), {"bias": b, **self.kwargs}
         return tuple(arrays), self.kwargs
 
 
@@ -109,14 +119,14 @@ def shapes(problem: Problem, layout: str) -> tuple[tuple[int, ...], tuple[int, .
 
 def make_call(problem: Problem, x: np.ndarray, w: np.ndarray, delta: np.ndarray, layout: str, dtype: str,
               framework: str = "numpy", device: str = "cpu", b: np.ndarray | None = None,
-              convention: str = "convgrad") -> Call:  # fmt: skip
+              convention: str = "convgrad", kind: str = "backward") -> Call:  # fmt: skip
     if layout == "channels-last":
         arrays = (channels_last(x), channels_last(w, kernel=True), channels_last(delta))
     else:
         xs, ws, ds = shapes(problem, layout)
         arrays = (x.reshape(xs), w.reshape(ws), delta.reshape(ds))
     kwargs = geometry_kwargs(problem.geom)
-    return Call(*arrays, kwargs, dtype, framework, device, b, convention)
+    return Call(*arrays, kwargs, dtype, framework, device, b, convention, kind)
 
 
 # -- framework arrays ------------------------------------------------------------------------------
@@ -172,8 +182,9 @@ def to_numpy(value: Any, what: str) -> np.ndarray:
     return arr
 
 
-def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Call ``fn`` as the contract says; its gradients as NumPy arrays (unchecked shapes).
+def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Call ``fn`` as the contract says; its gradients as NumPy arrays (unchecked shapes) — or,
+    for a forward (``c.kind``), ``(y, None, None)``.
     Raises :class:`ContractError` for anything it does wrong, :class:`Skipped` for a
     NotImplementedError. A KeyboardInterrupt is the user's Ctrl-C and goes on up, unless
     ``isolated``: a child that ignores Ctrl-C only sees one the implementation raised.
@@ -183,6 +194,8 @@ def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarr
     args, kwargs = c.arguments(arrays, b)
     try:
         result = fn(*args, **kwargs)
+        if c.kind == "forward":
+            return _output(result, c.convention), None, None
         if not isinstance(result, (tuple, list)) or len(result) not in (2, 3):
             raise ContractError(
                 f"it returned {printable(type(result).__name__, 200)}; return (input_grad, weight_grad, bias_grad)"
@@ -202,6 +215,17 @@ def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarr
             raise
         raise ContractError(f"the implementation raised {describe(exc)}{_where(exc)}") from None
     return dx, dw, (db[0] if db else None)
+
+
+def _output(result: Any, convention: str) -> np.ndarray:
+    """A forward's y; CS231n's ``conv_forward_naive`` returns ``(out, cache)``."""
+    if convention == "cs231n" and isinstance(result, (tuple, list)) and len(result) == 2:
+        result = result[0]
+    if isinstance(result, (tuple, list)):
+        raise ContractError(
+            f"it returned a {type(result).__name__} of {len(result)}; a forward returns y, one array"
+        )
+    return to_numpy(result, "output")
 
 
 def _repr(value: Any) -> str:
@@ -226,7 +250,7 @@ def _where(exc: BaseException) -> str:
 
 
 def check_shapes(
-    problem: Problem, layout: str, grads: tuple[np.ndarray, np.ndarray, np.ndarray | None]
+    problem: Problem, layout: str, grads: tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The gradients in float64 and full rank, once their shapes are exactly the
     operands' and every entry is finite (no bias gradient stays ``None``)."""
@@ -252,6 +276,22 @@ def check_shapes(
         out.append(arr.reshape(full[what]))
     assert out[0] is not None and out[1] is not None
     return out[0], out[1], out[2]
+
+
+def check_output(problem: Problem, layout: str, y: np.ndarray) -> np.ndarray:
+    """A forward's y in float64 and full rank, once its shape is exactly the output's
+    and every entry is finite."""
+    from .forward import output_shape_hint
+
+    g = problem.geom
+    want = tuple(shapes(problem, layout)[2])
+    if y.shape != want:
+        hint, named = ("", ()) if layout == "channels-last" else output_shape_hint(g, y.shape, want)
+        raise ContractError(f"its output y has shape {y.shape}; expected exactly {want}{hint}", named)
+    if not np.isfinite(y).all():
+        raise ContractError("its output y holds NaN or infinity")
+    y = y.astype(np.float64)
+    return (channels_last(y, back=True) if layout == "channels-last" else y).reshape(g.output_shape)
 
 
 def shape_hint(

@@ -27,7 +27,7 @@ from convgrad_cli.errors import ImplError
 
 from .contract import Call, ContractError, NotRun, Skipped, call
 
-Grads = tuple[np.ndarray, np.ndarray, np.ndarray | None]  # no bias: None
+Grads = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # no bias: None; a forward: (y, None, None)
 
 
 class Implementation(Protocol):

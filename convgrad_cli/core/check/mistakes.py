@@ -43,10 +43,28 @@ CATALOGUE = {
     "padding_cropped_wrong_axes": "the padding is cropped off the batch and channel axes instead of the "
     "spatial ones",
     "padding_not_cropped": "∂L/∂x keeps the padded size: the padding is not cropped off",
+    # the forward's (--forward); kernel_assumed_square and last_window_dropped are named there too
+    "forward_kernel_flipped": "y is a true convolution, the kernel rotated by 180°, where a layer computes a "
+    "cross-correlation (W as it is)",
+    "forward_bias_missing": "the bias is not added to y",
+    "forward_padding_one_side": "all of an axis's padding is put on one side of the input instead of "
+    "before and after it",
+    "forward_dilation_ignored": "the kernel's taps are read side by side, without dilation − 1 cells between "
+    "them (dilation > 1)",
+    "forward_stride_on_kernel": "the stride steps the kernel's taps (x[p·d + k·s]) instead of the windows "
+    "(x[p·s + k·d])",
+    "forward_groups_ignored": "every output channel reads the first group's input channels (groups > 1)",
+    "forward_output_size_off_by_one": "y has one row or column too few or too many: (H + 2p − d·(k−1) − 1)/s "
+    "+ 1 computed with a + 1 lost or added, or rounded up",
+    "forward_padding_ignored": "y has the size of an unpadded convolution: the padding is not applied",
 }
 #: Mistakes named from what an implementation raises or returns, not from its numbers.
 SHAPE_MISTAKES = ("stride_assumed_to_divide", "padding_crop_empty", "padding_cropped_wrong_axes",
                   "padding_not_cropped")  # fmt: skip
+#: The forward's mistakes (the ids ``check --forward`` can name, besides the two it shares).
+FORWARD_MISTAKES = tuple(m for m in CATALOGUE if m.startswith("forward_")) + (
+    "kernel_assumed_square", "last_window_dropped", "stride_assumed_to_divide",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -201,6 +219,7 @@ def diagnose(
     counts: Gradients,
     failing: set[str],
     tolerance: Tolerance,
+    bias: np.ndarray | None = None,
 ) -> dict[str, list[Diagnosis]]:
     """For each failing quantity, the mistakes that explain more of its entries than
     the right answer does, best first."""
@@ -209,7 +228,7 @@ def diagnose(
         user, right, bound = actual[quantity], expected[quantity], bounds[quantity]
         agrees = float(np.mean(np.abs(user - right) <= bound))
         best: dict[str, float] = {}
-        for mistake, candidate in _candidates(quantity, g, x, w, delta):
+        for mistake, candidate in _candidates(quantity, g, x, w, delta, bias):
             if (
                 candidate is None
                 or candidate.shape != user.shape
@@ -244,9 +263,14 @@ def _prefer_broader(found: dict[str, list[Diagnosis]]) -> dict[str, list[Diagnos
 
 
 def _candidates(
-    quantity: str, g: Geometry, x: np.ndarray, w: np.ndarray, delta: np.ndarray
+    quantity: str, g: Geometry, x: np.ndarray, w: np.ndarray, delta: np.ndarray, bias: np.ndarray | None
 ) -> Iterator[tuple[str, np.ndarray | None]]:
-    if quantity == "input_grad":
+    if quantity == "output":
+        from .forward import forward_candidates
+
+        assert bias is not None
+        yield from forward_candidates(g, x, w, bias)
+    elif quantity == "input_grad":
         yield from _input_grads(g, w, delta)
         yield from _real_code_input_grads(g, w, delta)
     elif quantity == "weight_grad":

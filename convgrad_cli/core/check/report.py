@@ -95,21 +95,22 @@ def execute(
     learner = Learner(plan.scope & _declared(impl))
     if plan.count:
         results += _sweep(plan, impl, learner, say)
-    results = _name_errors(results)
+    results = _name_errors(results, "output" if plan.options.kind == "forward" else "input_grad")
     return Report(results, plan.min_checked, learner.scope, tuple(describe_refusals(learner.found)),
                   swept=bool(plan.count))  # fmt: skip
 
 
-def _name_errors(results: list[CaseResult]) -> list[CaseResult]:
+def _name_errors(results: list[CaseResult], quantity: str) -> list[CaseResult]:
     """Errors that come only with one class, named for the mistake that gives them (see
-    :data:`.run.ERROR_MISTAKES`) on each such case the error alone did not name."""
+    :data:`.run.ERROR_MISTAKES`) on each such case the error alone did not name (as a
+    mistake of ``quantity``)."""
     only = set(summary(results)["raises_only_when"])
     named = {cid: m for cid, m in ERROR_MISTAKES.items() if cid in only}
     out = []
     for r in results:
         hit = [m for cid, m in named.items() if cid in r.classes]
         if r.status is Status.error and hit and not r.diagnosis:
-            r = replace(r, diagnosis={"input_grad": [Diagnosis(hit[0], 1.0)]})
+            r = replace(r, diagnosis={quantity: [Diagnosis(hit[0], 1.0)]})
         out.append(r)
     return out
 

@@ -17,7 +17,8 @@ from convgrad_cli.core.budget import CHECK_COPIES
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.errors import ConfigError
 
-from .contract import Call, ContractError, NotRun, Skipped, check_shapes, make_call
+from .contract import Call, ContractError, NotRun, Skipped, check_output, check_shapes, make_call
+from .forward import forward_comparisons, output_terms
 from .isolate import Implementation
 from .mistakes import Diagnosis, diagnose
 from .references import (
@@ -59,6 +60,7 @@ class Options:
     convention: str = "convgrad"  # how the implementation is called: convgrad or cs231n
     framework: str = "numpy"
     device: str = "cpu"
+    kind: str = "backward"  # or "forward": the implementation computes y (--forward)
     diagnose: bool = True
     shrink: bool = True
 
@@ -124,7 +126,11 @@ class CaseResult:
 
     @property
     def failing(self) -> list[str]:
-        return [q for q in QUANTITIES if any(c.quantity == q and not c.passed for c in self.comparisons)]
+        return [
+            q
+            for q in (*QUANTITIES, "output")
+            if any(c.quantity == q and not c.passed for c in self.comparisons)
+        ]
 
 
 def numeric_problem(problem: Problem) -> Problem:
@@ -188,24 +194,18 @@ def check_case(
     mode = resolve_mode(options.mode, x.size + w.size + b.size)
     base = CaseResult(name, replace(p, x=x, w=w, bias=b, delta=d), mode, Status.passed, classes=classes(g),
                       tolerance=tol.describe())  # fmt: skip
+    if options.kind == "forward":
+        assert impl is not None
+        return _check_forward(replace(base, mode=""), impl, options, dtype, say)
     say(f"{name}: the gradients under check")
     if impl is None:
         grads = _own_gradients(p, x, w, d)
     else:
         try:
-            raw = impl(_call(p, x, w, b, d, options, dtype))
-            dx, dw, db = check_shapes(p, options.layout, raw)
-        except Skipped as exc:
-            return replace(base, status=Status.skipped, error=str(exc))
-        except NotRun as exc:
-            return replace(base, status=Status.not_run, error=str(exc))
-        except ContractError as exc:
-            named = {"input_grad": [Diagnosis(exc.mistake, 1.0)]} if exc.mistake else {}
-            result = replace(base, status=Status.error, error=str(exc), diagnosis=named)
-            if options.shrink and _cheap_to_repeat(result.error):
-                say(f"{name}: the smallest case that still raises it")
-                result = replace(result, smallest=_smallest_error(result, impl, options, dtype))
-            return result
+            got = _outcome(base.problem, impl, options, dtype)
+        except (Skipped, NotRun, ContractError) as exc:
+            return _not_an_answer(base, exc, impl, options, dtype, say)
+        dx, dw, db = got["input_grad"], got["weight_grad"], got.get("bias_grad")
         if db is None:  # no bias: its gradient is not checked, and the report says so
             base = replace(base, unchecked=("bias_grad",))
         grads = {"input_grad": dx, "weight_grad": dw, "bias_grad": d.sum(axis=(0, *range(2, d.ndim)))
@@ -244,32 +244,97 @@ def check_case(
     return result
 
 
+def _not_an_answer(
+    base: CaseResult, exc: Exception, impl: Implementation, options: Options, dtype: str,
+    say: Callable[[str], None],
+) -> CaseResult:  # fmt: skip
+    """A case refused, not run, or broken: a broken one named when its error says which
+    mistake it is, and shrunk to the smallest case that still raises it."""
+    if isinstance(exc, Skipped):
+        return replace(base, status=Status.skipped, error=str(exc))
+    if isinstance(exc, NotRun):
+        return replace(base, status=Status.not_run, error=str(exc))
+    assert isinstance(exc, ContractError)
+    where = "output" if options.kind == "forward" else "input_grad"
+    named = {where: [Diagnosis(m, 1.0) for m in exc.mistakes]} if exc.mistakes else {}
+    result = replace(base, status=Status.error, error=str(exc), diagnosis=named)
+    if options.shrink and _cheap_to_repeat(result.error):
+        say(f"{base.name}: the smallest case that still raises it")
+        result = replace(result, smallest=_smallest_error(result, impl, options, dtype))
+    return result
+
+
+def _outcome(problem: Problem, impl: Implementation, options: Options, dtype: str) -> dict[str, Any]:
+    """What the implementation answers on ``problem`` (its arrays rounded to ``dtype``), checked
+    for shape: the gradients (bias's ``None`` without bias), or a forward's ``output``."""
+    x, w, b, d = (round_to(a, dtype) for a in (problem.x, problem.w, problem.bias, problem.delta))  # type: ignore[arg-type]
+    raw = impl(_call(problem, x, w, b, d, options, dtype))
+    if options.kind == "forward":
+        return {"output": check_output(problem, options.layout, raw[0])}
+    return dict(zip(QUANTITIES, check_shapes(problem, options.layout, raw)))
+
+
+def _right(
+    problem: Problem, tol: Tolerance, kind: str
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The right answers on ``problem`` (operands as the implementation got them) and their bounds."""
+    g = problem.geom
+    x, w, b, d = (round_to(a, tol.dtype) for a in (problem.x, problem.w, problem.bias, problem.delta))  # type: ignore[arg-type]
+    if kind == "forward":
+        total, count = output_terms(g, x, w, b)
+        return {"output": rules.forward(g, x, w, b)}, {"output": tol.bounds(total, count)}
+    sums, counts = term_sums(g, x, w, d)
+    right = {"input_grad": rules.input_grad(g, w, d), "weight_grad": rules.weight_grad(g, x, d),
+             "bias_grad": rules.bias_grad(d)}  # fmt: skip
+    return right, {q: tol.bounds(sums[q], counts[q]) for q in QUANTITIES}
+
+
 def _smallest(
     result: CaseResult, impl: Implementation, options: Options, dtype: str, failing: set[str]
 ) -> Problem | None:
     """The smallest problem on which the implementation still gets a failing quantity wrong."""
 
     def fails(candidate: Problem) -> bool:
-        x, w, d = (round_to(a, dtype) for a in (candidate.x, candidate.w, candidate.delta))  # type: ignore[arg-type]
         try:
-            b = round_to(candidate.bias, dtype)  # type: ignore[arg-type]
-            raw = impl(_call(candidate, x, w, b, d, options, dtype))
-            got = dict(zip(QUANTITIES, check_shapes(candidate, options.layout, raw)))
+            got = _outcome(candidate, impl, options, dtype)
         except (Skipped, ContractError, NotRun):
             return False
-        tol = Tolerance(dtype, options.rtol, options.atol)
-        sums, counts = term_sums(candidate.geom, x, w, d)
-        right = {
-            "input_grad": rules.input_grad(candidate.geom, w, d),
-            "weight_grad": rules.weight_grad(candidate.geom, x, d),
-            "bias_grad": rules.bias_grad(d),
-        }
-        return any(
-            got[q] is not None and np.any(np.abs(got[q] - right[q]) > tol.bounds(sums[q], counts[q]))
-            for q in failing
-        )
+        right, bounds = _right(candidate, Tolerance(dtype, options.rtol, options.atol), options.kind)
+        return any(got.get(q) is not None and np.any(np.abs(got[q] - right[q]) > bounds[q]) for q in failing)
 
     return shrink(spec_of(result.problem), fails, result.problem.seed, "float64")
+
+
+def _check_forward(
+    base: CaseResult, impl: Implementation, options: Options, dtype: str, say: Callable[[str], None]
+) -> CaseResult:
+    """A forward's y against the definition, the windows and the adjoint identity."""
+    p = base.problem
+    g, name = p.geom, base.name
+    say(f"{name}: the output under check")
+    try:
+        y = _outcome(p, impl, options, dtype)["output"]
+    except (Skipped, NotRun, ContractError) as exc:
+        return _not_an_answer(base, exc, impl, options, dtype, say)
+    assert p.x is not None and p.w is not None and p.bias is not None and p.delta is not None
+    say(f"{name}: the references")
+    tol = Tolerance(dtype, options.rtol, options.atol)
+    sums, counts = output_terms(g, p.x, p.w, p.bias)
+    bounds = tol.bounds(sums, counts)
+    comparisons, expected = forward_comparisons(g, p.x, p.w, p.bias, p.delta, y, bounds, tol)
+    result = replace(base, comparisons=comparisons)
+    if not result.failing:
+        return result
+    result = replace(result, status=Status.failed, wrong={"output": Wrong(expected, y, bounds)})
+    if options.diagnose:
+        say(f"{name}: which mistake it looks like")
+        found = diagnose(g, p.x, p.w, p.delta, {"output": y}, {"output": expected}, {"output": bounds},
+                         {"output": sums}, {"output": counts}, {"output"}, tol, bias=p.bias)  # fmt: skip
+        result = replace(result, diagnosis=found)
+    if options.shrink:
+        say(f"{name}: the smallest failing case")
+        result = replace(result, smallest=_smallest(result, impl, options, dtype, {"output"}))
+    return result
 
 
 def _cheap_to_repeat(error: str) -> bool:
@@ -295,9 +360,8 @@ def _smallest_error(result: CaseResult, impl: Implementation, options: Options, 
     kind = error_kind(result.error)
 
     def raises(candidate: Problem) -> bool:
-        x, w, b, d = (round_to(a, dtype) for a in (candidate.x, candidate.w, candidate.bias, candidate.delta))  # type: ignore[arg-type]
         try:
-            check_shapes(candidate, options.layout, impl(_call(candidate, x, w, b, d, options, dtype)))
+            _outcome(candidate, impl, options, dtype)
         except ContractError as exc:
             return error_kind(str(exc)) == kind
         except (Skipped, NotRun):
@@ -310,7 +374,17 @@ def _smallest_error(result: CaseResult, impl: Implementation, options: Options, 
 def _call(p: Problem, x: np.ndarray, w: np.ndarray, b: np.ndarray, d: np.ndarray, options: Options,
           dtype: str) -> Call:  # fmt: skip
     return make_call(
-        p, x, w, d, options.layout, dtype, options.framework, options.device, b, options.convention
+        p,
+        x,
+        w,
+        d,
+        options.layout,
+        dtype,
+        options.framework,
+        options.device,
+        b,
+        options.convention,
+        options.kind,
     )
 
 

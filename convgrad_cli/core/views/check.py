@@ -19,7 +19,9 @@ from convgrad_cli.core.panels import Mark, Panel, panel
 
 from .blocks import Block, Panels, Sentence, Span, Table, Together, View
 
-NAMES = {"input_grad": "∂L/∂x", "weight_grad": "∂L/∂W", "bias_grad": "∂L/∂bias"}
+NAMES = {"input_grad": "∂L/∂x", "weight_grad": "∂L/∂W", "bias_grad": "∂L/∂bias", "output": "y"}
+#: The columns of the table: a backward's three gradients, or a forward's y.
+COLUMNS = {False: ("input_grad", "weight_grad", "bias_grad"), True: ("output",)}
 #: each status's word in the table, and its tone
 VERDICT = {
     "passed": ("pass", "good"),
@@ -31,16 +33,20 @@ VERDICT = {
 
 
 def check_view(
-    results: list[CaseResult], impl: str, saved: Mapping[str, str] | None = None, notes: Sequence[str] = ()
-) -> View:
+    results: list[CaseResult], impl: str, saved: Mapping[str, str] | None = None, notes: Sequence[str] = (),
+    forward: bool = False,
+) -> View:  # fmt: skip
     """What was checked against what, the table of cases, each failure, the summary."""
     tolerance = results[0].tolerance if results else ""
     intro = (
-        f"checking {impl} against the definition, the slides' pipeline, finite differences (FD: every "
+        f"checking the forward {impl} (y = conv(x, W) + b) against the definition, the input's sliding "
+        f"windows and the adjoint identity ⟨y − b, δ⟩ = ⟨x, ∂L/∂x⟩; largest relative error of y; {tolerance}"
+        if forward
+        else f"checking {impl} against the definition, the slides' pipeline, finite differences (FD: every "
         f"entry or random directions) and the adjoint identity; largest relative error per gradient; "
         f"{tolerance}"
     )
-    blocks: list[Block] = [Sentence.of(intro, strong=True), _table(results)]
+    blocks: list[Block] = [Sentence.of(intro, strong=True), _table(results, forward)]
     blocks += [failure(r, (saved or {}).get(r.name)) for r in results if r.status.broken]
     bad = any(r.status.bad for r in results) or any(n.startswith("NOT PASSED") for n in notes)
     blocks.append(Sentence.of(summary_line(results), strong=True, tone="bad" if bad else "good"))
@@ -49,18 +55,20 @@ def check_view(
     return View("check", (Together(tuple(blocks)),))
 
 
-def _table(results: list[CaseResult]) -> Table:
+def _table(results: list[CaseResult], forward: bool = False) -> Table:
     rows: list[tuple[str | Span, ...]] = []
+    columns = COLUMNS[forward]
     for r in results:
         errors = []
-        for quantity in NAMES:
+        for quantity in columns:
             values = [c.max_rel for c in r.comparisons if c.quantity == quantity]
             errors.append(f"{max(values):.0e}" if values else "—")
         word, tone = VERDICT[r.status]
-        rows.append(
-            (Path(r.name).stem, r.geometry, r.mode, *errors, Span(word, strong=tone != "doubtful", tone=tone))
-        )
-    return Table("", ("case", "geometry", "FD", *NAMES.values(), "result"), tuple(rows), numbers=(3, 4, 5))
+        cells = (Path(r.name).stem, r.geometry) + (() if forward else (r.mode,))
+        rows.append((*cells, *errors, Span(word, strong=tone != "doubtful", tone=tone)))
+    head = ("case", "geometry", *(() if forward else ("FD",)), *(NAMES[q] for q in columns), "result")
+    numbers = (2,) if forward else (3, 4, 5)
+    return Table("", head, tuple(rows), numbers=numbers)
 
 
 def failure(r: CaseResult, saved: str | None) -> Together:
@@ -116,11 +124,11 @@ def traced(r: CaseResult, quantity: str, index: tuple[int, ...]) -> str:
     wrong = r.wrong[quantity]
     got = float(wrong.actual[index])
     text = ",".join(map(str, index))
-    kind = {"input_grad": "input", "weight_grad": "weight"}.get(quantity)
+    kind = {"input_grad": "input", "weight_grad": "weight", "output": "output"}.get(quantity)
     if kind is None:
         return f"∂L/∂bias[{index[0]}] = Σδ over its output channel = {float(wrong.expected[index]):.6g}; got {got:.6g}"
     ct = CellTrace.of(kind, r.problem, text)
-    expression = ct.expression
+    expression = ct.expression + (f" + bias[{index[1]}]" if quantity == "output" else "")
     if len(expression) > 120:
         expression = expression[:117] + "…"
     return f"{ct.lhs} = {expression} = {float(wrong.expected[index]):.6g} expected; got {got:.6g}"
