@@ -216,7 +216,7 @@ def check(
 
         if junit_xml is not None:
             make_folder(junit_xml.parent)
-            write_atomic(junit_xml, to_junit(results), force=out.force)
+            write_atomic(junit_xml, to_junit(results, report.shortfall()), force=out.force)
         label = printable(code or "convgrad")
         notes = report_lines(report)
         show(out, Shown(lambda: check_view(results, label, saved, notes, forward=kind == "forward"),

@@ -17,12 +17,14 @@ def _clean(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def junit_xml(results: list[CaseResult]) -> str:
+def junit_xml(results: list[CaseResult], shortfall: str | None = None) -> str:
+    """One testcase per case; a ``shortfall`` (fewer cases checked than required) is a failing
+    testcase of its own, so that a CI that reads only the XML does not take it for a pass."""
     suite = ET.Element(
         "testsuite",
         name="convgrad check",
-        tests=str(len(results)),
-        failures=str(sum(r.status == "failed" for r in results)),
+        tests=str(len(results) + (shortfall is not None)),
+        failures=str(sum(r.status == "failed" for r in results) + (shortfall is not None)),
         errors=str(sum(r.status == "error" for r in results)),
         skipped=str(sum(r.status in ("skipped", "not_run") for r in results)),  # JUnit has no "not run"
     )
@@ -37,5 +39,11 @@ def junit_xml(results: list[CaseResult]) -> str:
         if tag:
             element = ET.SubElement(case, tag, message=lines[0] if lines else r.status)
             element.text = "\n".join(lines)
+    if shortfall is not None:
+        case = ET.SubElement(
+            suite, "testcase", classname="convgrad.check", name="enough cases checked (--min-checked)"
+        )
+        message = _clean(f"NOT PASSED: {shortfall}")
+        ET.SubElement(case, "failure", message=message).text = message
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -128,3 +128,21 @@ def test_scope_words_parse_back():
     assert scope.describe() == "2-D, groups 1, no dilation, symmetric padding, square kernels"
     with pytest.raises(ConfigError, match="'round kernels' is not a scope"):
         parse("2-D, round kernels", "here")
+
+
+def test_junit_records_a_shortfall_as_a_failure(tmp_path):
+    """A CI that reads only the XML must not see a pass where too few cases were checked."""
+    import xml.etree.ElementTree as ET
+
+    report = tmp_path / "report.xml"
+    for name in ("refuses_everything", "one_class_only"):
+        result, doc = check("--random", "12", "--impl", f"{NARROW}:{name}", "--junit-xml", report, "--force")
+        assert result.exit_code == 1 and doc["shortfall"]
+        suite = ET.parse(report).getroot()
+        shortfall = suite.find("testcase[@name='enough cases checked (--min-checked)']/failure")
+        assert shortfall is not None and f"only {doc['checked']} case" in shortfall.get("message")
+        assert int(suite.get("failures")) == doc["failed"] + 1
+        assert int(suite.get("tests")) == doc["cases"] + 1
+    result, doc = check("--random", "6", "--impl", f"{NARROW}:only_2d", "--junit-xml", report, "--force")
+    suite = ET.parse(report).getroot()
+    assert result.exit_code == 0 and suite.get("failures") == "0" and int(suite.get("tests")) == doc["cases"]
