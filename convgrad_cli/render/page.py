@@ -1,149 +1,208 @@
-"""`convgrad explore --export page.html`: one self-contained page — the grids of
-x, W, y, δ and ∂L/∂x, every cell's terms embedded as JSON, a little JavaScript
-to light a cell's dependencies on hover (or tap) and to step through the
-backward pass. No network, no server.
+"""`convgrad explore --export page.html`: the page's model (:mod:`convgrad_cli.core.explore.page`)
+drawn as one self-contained HTML file — every block as HTML, the script's data as
+JSON, and a little JavaScript that lights a hovered (or tapped) cell's dependencies
+as the model lights the cursor's, and steps through the backward pass. No network,
+no server.
 
 Each cell carries ``data-cell`` with the name `trace` prints (``b``, ``δ2``,
-``w1``, ``x₀₁₂₂``; ∂L/∂x's cells ``∂L/∂b``); the expression is shown in
-``#expression``.
+``w1``, ``x₀₁₂₂``; ∂L/∂x's cells ``∂L/∂b``), its text as the other formats write
+it (``[b]``, ``w2·δ1``), and its marks as classes.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from math import prod
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import singledispatch
 
 import numpy as np
 
-from convgrad_cli.core import terms
 from convgrad_cli.core.explore import State
-from convgrad_cli.core.names import Index
-from convgrad_cli.core.panels import slice_label, slices
-from convgrad_cli.core.views.numbers import fmt
-from convgrad_cli.errors import TooLargeError
+from convgrad_cli.core.explore.page import PageModel, page_model
+from convgrad_cli.core.panels import Panel
+from convgrad_cli.core.views import blocks as model
+from convgrad_cli.core.views import cells
 
 from .style import PALETTE
 
-#: Cells per array the page holds (each with its terms); larger layers are for the terminal.
-MAX_CELLS = 4096
-
 
 def page(state: State) -> str:
-    p, g = state.problem, state.problem.geom
-    biggest = max(prod(g.input_shape), prod(g.output_shape), prod(g.kernel_shape))
-    if biggest > MAX_CELLS:
-        raise TooLargeError(
-            f"the page holds every cell's trace, for arrays of up to {MAX_CELLS} cells; this layer has "
-            f"{biggest} in one array — use convgrad explore in the terminal, or a smaller layer"
-        )
-    namer = state.namer
-    y = None
-    if p.x is not None and p.w is not None:
-        from convgrad_cli.core import rules
+    return draw_page(page_model(state))
 
-        y = rules.forward(g, p.x, p.w, p.bias)
-    grids = [
-        _grid("input x", "input", p.x, namer.grid("input"), ""),
-        _grid("kernel W", "kernel", p.w, namer.grid("kernel"), ""),
-        _grid("output y", "output", y, namer.grid("output"), ""),
-        _grid("δ = ∂L/∂y", "delta", p.delta, namer.grid("delta"), ""),
-        _grid("∂L/∂x", "input_grad", state.derived.input_grad, namer.grid("input"), "∂L/∂"),
-    ]
-    data = _data(state, y)
-    blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-    title = f"convgrad explore: {g.describe()}"
+
+def draw_page(m: PageModel) -> str:
+    """The model as a page: its view, the result and step line in a bar that stays in
+    view, and the script's data."""
+    heading = next(b for b in m.view.blocks if isinstance(b, model.Heading))
+    blob = json.dumps(m.data, ensure_ascii=False).replace("</", "<\\/")
+    body = "\n".join(line for b in m.view.blocks for line in block(b, m.names))
     return TEMPLATE.format(
-        title=html.escape(title), geometry=html.escape(g.describe()), source=html.escape(p.source),
-        grids="\n".join(grids), data=blob, steps=data["windows"],
-        colours="\n".join(f"td.w{i} {{ background: {c}55; }}" for i, c in enumerate(PALETTE)),
-    )  # fmt: skip
-
-
-def _grid(title: str, array: str, values: np.ndarray | None, names: np.ndarray, prefix: str) -> str:
-    """Every slice of one array as a table; each cell its name (``data-cell``) and number."""
-    spatial = names.ndim - 2
-    axes = {"input": ("n", "c"), "input_grad": ("n", "c"), "kernel": ("o", "c"), "output": ("n", "o"),
-            "delta": ("n", "o")}[array] + (("z",) if spatial == 3 else ())  # fmt: skip
-    out = [f'<section class="array" data-array="{array}"><h2>{html.escape(title)}</h2>']
-    for lead in slices(names.shape, spatial):
-        label = slice_label(axes, lead, names.shape).strip()
-        block = names[lead] if spatial > 1 else names[lead].reshape(1, -1)
-        vals = None if values is None else (values[lead] if spatial > 1 else values[lead].reshape(1, -1))
-        rows = []
-        for r in range(block.shape[0]):
-            tds = []
-            for c in range(block.shape[1]):
-                name = prefix + str(block[r, c])
-                number = "" if vals is None else f'<span class="value">{html.escape(fmt(vals[r, c]))}</span>'
-                shown = html.escape(str(block[r, c])) if not prefix else ""
-                tds.append(
-                    f'<td data-cell="{html.escape(name)}"><span class="name">{shown}</span>{number}</td>'
-                )
-            rows.append("<tr>" + "".join(tds) + "</tr>")
-        caption = f"<caption>{html.escape(label)}</caption>" if label else ""
-        out.append(f'<table class="grid">{caption}{"".join(rows)}</table>')
-    out.append("</section>")
-    return "\n".join(out)
-
-
-class Ids:
-    """Each cell's number on the page: its place among the ``data-cell`` elements,
-    which come array by array (x, W, y, δ, ∂L/∂x), each in C order."""
-
-    ARRAYS = ("input", "kernel", "output", "delta", "input_grad")
-
-    def __init__(self, shapes: dict[str, tuple[int, ...]]) -> None:
-        self.start: dict[str, int] = {}
-        self.strides: dict[str, tuple[int, ...]] = {}
-        at = 0
-        for array in self.ARRAYS:
-            shape = shapes[array]
-            self.start[array] = at
-            self.strides[array] = tuple(prod(shape[i + 1 :]) for i in range(len(shape)))
-            at += prod(shape)
-
-    def __call__(self, array: str, idx: Index) -> int:
-        return self.start[array] + sum(i * s for i, s in zip(idx, self.strides[array]))
-
-
-def _data(state: State, y: np.ndarray | None) -> dict[str, Any]:
-    """What the page's script needs, by cell number: each cell's terms (pairs of
-    cell numbers, the same terms `trace` finds) and value, how many windows the
-    backward pass of sample 0 has, and the numbers of W and δ it multiplies. The
-    script writes the expressions, lights the cells (a window reads what its
-    output's terms name) and replays the steps from these, so the page grows
-    with the terms and not with their square."""
-    p, g = state.problem, state.problem.geom
-    ids = Ids({"input": g.input_shape, "kernel": g.kernel_shape, "output": g.output_shape,
-               "delta": g.output_shape, "input_grad": g.input_shape})  # fmt: skip
-
-    def said(v: float | None) -> str | None:
-        return None if v is None else fmt(v)
-
-    inputs, outputs, kernel = [], [], []
-    for idx in np.ndindex(*g.output_shape):
-        found = terms.output_terms(g, idx)
-        pairs = [i for t in found for i in (ids("input", t.input), ids("kernel", t.weight))]
-        outputs.append([pairs, said(None if y is None else float(y[idx]))])
-    for idx in np.ndindex(*g.input_shape):
-        found = terms.input_terms(g, idx)
-        pairs = [i for t in found for i in (ids("kernel", t.weight), ids("delta", t.delta))]
-        value = None if p.w is None or p.delta is None else terms.input_grad_value(found, p.w, p.delta)
-        inputs.append([pairs, said(value)])
-    for idx in np.ndindex(*g.kernel_shape):
-        found = terms.weight_terms(g, idx)
-        pairs = [i for t in found for i in (ids("input", t.input), ids("delta", t.delta))]
-        value = None if p.x is None or p.delta is None else terms.weight_grad_value(found, p.x, p.delta)
-        kernel.append([pairs, said(value)])
-    numbers = (
-        {}
-        if p.w is None or p.delta is None
-        else {"w": p.w.ravel().tolist(), "delta": p.delta[0].ravel().tolist()}
+        title=html.escape(f"convgrad {heading.title}: {heading.geometry}"),
+        body=body,
+        expression=_result_text(m.expression),
+        step=_spans(m.step.spans),
+        steps=m.data["windows"],
+        data=blob,
+        colours="\n".join(f".w{i} {{ background: {c}55; }}" for i, c in enumerate(PALETTE)),
+        script=SCRIPT,
     )
-    return {"start": ids.start, "input": inputs, "output": outputs, "kernel": kernel,
-            "windows": prod(g.output_shape[1:]), "numbers": numbers, "palette": list(PALETTE)}  # fmt: skip
+
+
+# -- the blocks ----------------------------------------------------------------------------------------
+
+Names = dict[str, np.ndarray]
+
+
+@singledispatch
+def block(b: model.Block, names: Names) -> list[str]:
+    """One block of the model as HTML; each kind registers its own."""
+    raise TypeError(f"no drawing of {type(b).__name__}")
+
+
+@block.register
+def _heading(b: model.Heading, names: Names) -> list[str]:
+    return [
+        f"<h1>convgrad {html.escape(b.title)}</h1>",
+        f'<p class="geometry">{html.escape(b.geometry)} <span>({html.escape(b.source)}, {html.escape(b.mode)})</span></p>',
+    ]
+
+
+def _spans(spans: Sequence[model.Span]) -> str:
+    out = []
+    for s in spans:
+        classes = " ".join(
+            c
+            for c in (
+                f"w{s.colour % len(PALETTE)}" if s.colour is not None else "",
+                "quiet" if s.quiet else "",
+                s.tone,
+            )
+            if c
+        )
+        text = html.escape(s.text).replace("\n", "<br>")
+        text = f"<b>{text}</b>" if s.strong else text
+        out.append(f'<span class="{classes}">{text}</span>' if classes else text)
+    return "".join(out)
+
+
+@block.register
+def _sentence(b: model.Sentence, names: Names) -> list[str]:
+    return [f'<p class="sentence">{_spans(b.spans)}</p>']
+
+
+@block.register
+def _together(b: model.Together, names: Names) -> list[str]:
+    return [line for part in b.blocks for line in block(part, names)]
+
+
+@block.register
+def _panels(b: model.Panels, names: Names) -> list[str]:
+    array = b.panels[0].array if b.panels else ""
+    out = [f'<section class="array" data-array="{array}">']
+    out += [f"<h2>{html.escape(b.title)}</h2>"] if b.title else []
+    for p in (*b.panels, *b.hidden):
+        out.append(table(p, names.get(p.array)))
+    out += [f'<p class="note">{html.escape(b.note)}</p>'] if b.note else []
+    return out + ["</section>"]
+
+
+@block.register
+def _pipeline(b: model.Pipeline, names: Names) -> list[str]:
+    out = [line for part in (b.padded_delta, b.flipped_kernel) if part for line in _panels(part, names)]
+    out += [line for s in b.said for line in _sentence(s, names)]
+    return out + (_panels(b.input_grad, names) if b.input_grad else [])
+
+
+def _result_text(b: model.Result) -> str:
+    value = "" if b.value is None else f" = {html.escape(b.value)}"
+    return f"{_spans(b.lead)}{html.escape(b.lhs)} = {html.escape(b.expression)}{value}"
+
+
+@block.register
+def _result(b: model.Result, names: Names) -> list[str]:
+    return [f'<p class="result">{_result_text(b)}</p>']
+
+
+@block.register
+def _equations(b: model.Equations, names: Names) -> list[str]:
+    out = [f"<h2>{html.escape(b.title)}</h2>"] if b.title else []
+    out.append("<ul>")
+    for lhs, rhs, value in b.rows:
+        said = "" if value is None else f" = {html.escape(value)}"
+        out.append(f"<li><code>{html.escape(lhs)} = {html.escape(rhs)}</code>{said}</li>")
+    out += [f"<li>… {html.escape(b.more)}</li>"] if b.more else []
+    return out + ["</ul>"]
+
+
+@block.register
+def _table(b: model.Table, names: Names) -> list[str]:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(c) if isinstance(c, str) else _spans((c,))}</td>" for c in row)
+        + "</tr>"
+        for row in b.rows
+    )
+    title = f"<h2>{html.escape(b.title)}</h2>" if b.title else ""
+    return [f'{title}<table class="plain"><tr>{head}</tr>{rows}</table>']
+
+
+@block.register
+def _legend(b: model.Legend, names: Names) -> list[str]:
+    out = ['<p class="legend">legend: ' + "<br>".join(html.escape(e) for e in b.entries + b.styled)]
+    if b.windows:
+        coloured = "  ".join(
+            f'<span class="w{i % len(PALETTE)}">{html.escape(n)}</span>' for i, n in enumerate(b.windows)
+        )
+        out.append(f"<br>colour = window: {coloured}" + (f" {html.escape(b.more)}" if b.more else ""))
+    return ["".join(out) + "</p>"]
+
+
+# -- a panel -------------------------------------------------------------------------------------------
+
+
+def table(p: Panel, names: np.ndarray | None) -> str:
+    """Every cell of a panel: its text as :mod:`~convgrad_cli.core.views.cells` writes
+    it, its mark as classes, its name (``data-cell``, or for the padded δ ``data-pad``)
+    and its unmarked text (``data-own``), which the script marks anew."""
+    shown = cells.show_names(p)
+    bare = replace(p, marks={})
+    rows, cols = p.shape
+    out = []
+    for r in range(rows):
+        tds = []
+        for c in range(cols):
+            drawn, own = cells.cell(p, r, c, shown), cells.cell(bare, r, c, shown)
+            address = _address(p, names, r, c)
+            same = address == f' data-cell="{html.escape(own.head)}"'  # the script reads its name instead
+            attrs = address + ("" if same else f' data-own="{html.escape(own.head)}"')
+            mark = drawn.mark
+            classes = (
+                []
+                if mark is None
+                else [mark.role] + ([f"w{mark.window % len(PALETTE)}"] if mark.window is not None else [])
+            )
+            classes += ["zero"] if drawn.structural else []
+            spans = "".join(
+                f'<span class="{kind}">{html.escape(text)}</span>'
+                for kind, text in (("head", drawn.head), ("label", drawn.label), ("value", drawn.value))
+                if text is not None
+            )
+            classed = f' class="{" ".join(classes)}"' if classes else ""
+            tds.append(f"<td{classed}{attrs}>{spans}</td>")
+        out.append("<tr>" + "".join(tds) + "</tr>")
+    caption = f"<caption>{html.escape(p.title)}</caption>" if p.title else ""
+    return f'<table class="grid" data-names="{int(shown)}">{caption}{"".join(out)}</table>'
+
+
+def _address(p: Panel, names: np.ndarray | None, r: int, c: int) -> str:
+    if p.array == "padded_delta":
+        return ' data-pad=""'
+    if names is None:
+        return ""
+    return f' data-cell="{html.escape(str(names[p.index((r, c))]))}"'
 
 
 TEMPLATE = """<!doctype html>
@@ -155,16 +214,21 @@ TEMPLATE = """<!doctype html>
 <style>
 body {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; margin: 1.5em; color: #191919; background: #fff; }}
 h1 {{ font-size: 1.2em; margin: 0; }} h2 {{ font-size: 1em; margin: .3em 0; }}
-.geometry {{ color: #555; margin-top: .2em; }}
-.panels {{ display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }}
+.geometry, .quiet, .legend, .note {{ color: #555; }} .geometry {{ margin-top: .2em; }}
+main {{ display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }}
+main > p {{ flex-basis: 100%; margin: .4em 0; }}
 table.grid {{ border-collapse: collapse; margin-bottom: .6em; }}
 table.grid caption {{ text-align: left; color: #555; font-size: .85em; }}
 table.grid td {{ border: 1px solid #bbb; padding: .15em .45em; text-align: right; cursor: pointer; min-width: 2.2em; }}
-td .name {{ display: block; }} td .value {{ display: block; color: #666; font-size: .85em; }}
+td span {{ display: block; }} td .label:empty {{ display: none; }}
+td .value, td .label {{ color: #666; font-size: .85em; }}
+td.zero {{ color: #aaa; }}
 td.cell {{ outline: 3px solid #191919; outline-offset: -3px; font-weight: bold; }}
 td.contributor {{ font-weight: bold; }}
 td.window {{ background: #e8e8e8; }}
-td.changed .value {{ color: #000; font-weight: bold; }}
+td.tap {{ outline: 1px dashed #191919; outline-offset: -3px; color: #777; }}
+td.pending {{ outline: 1px dashed #888; outline-offset: -3px; color: #999; }}
+td.changed .head {{ color: #000; font-weight: bold; }}
 {colours}
 #expression {{ font-size: 1.1em; font-weight: bold; min-height: 1.4em; margin: 1em 0 .4em; }}
 .bar {{ position: sticky; bottom: 0; background: #fff; border-top: 1px solid #bbb; padding-bottom: .5em; }}  /* in view however far the grids scroll */
@@ -173,122 +237,177 @@ td.changed .value {{ color: #000; font-weight: bold; }}
 </style>
 </head>
 <body>
-<h1>convgrad explore</h1>
-<p class="geometry">{geometry} <span>({source})</span></p>
-<p>Hover or tap a cell of x, y, δ or W: what it depends on lights up, in the colour of each window.</p>
-<div class="panels">
-{grids}
-</div>
+<main>
+{body}
+</main>
 <div class="bar">
-<p id="expression">hover a cell</p>
+<p id="expression">{expression}</p>
 <div id="steps">
 <button id="prev" type="button">◀</button>
 <input id="scrub" type="range" min="0" max="{steps}" value="0" aria-label="windows of the backward pass added">
 <button id="next" type="button">▶</button>
 <button id="play" type="button">play</button>
-<span id="step-text">step through the backward pass: each window adds its w·δ terms into ∂L/∂x</span>
+<span id="step-text">{step}</span>
 </div>
 </div>
 <script id="data" type="application/json">{data}</script>
 <script>
+{script}
+</script>
+</body>
+</html>
+"""
+
+#: The script: lights a cell as the model's ``lights`` does, from the embedded terms.
+SCRIPT = """\
 "use strict";
-const data = JSON.parse(document.getElementById("data").textContent);
-const cells = Array.from(document.querySelectorAll("[data-cell]")), S = data.start;
+const data = JSON.parse(document.getElementById("data").textContent), W = data.words;
+const cells = Array.from(document.querySelectorAll("[data-cell]")), pads = Array.from(document.querySelectorAll("[data-pad]"));
+const S = data.start, O = data.overlay, N = data.numbers;
 const name = i => cells[i].dataset.cell;
-cells.forEach((td, i) => {{
+const fill = (t, v) => t.replace(/\\{(\\w+)\\}/g, (_, k) => v[k]);
+cells.forEach((td, i) => {
   td.addEventListener("mouseenter", () => show(i));
   td.addEventListener("click", () => show(i));
-}});
-const roles = ["cell", "window", "contributor", "changed", "w0", "w1", "w2", "w3", "w4", "w5", "w6"];
-const expression = document.getElementById("expression");
-let lit = [];
-function clear() {{ for (const i of lit) cells[i].classList.remove(...roles); lit = []; }}
-function mark(i, role, w) {{
-  cells[i].classList.add(role); lit.push(i);
-  if (w !== undefined) cells[i].classList.add("w" + (w % 7));
-}}
+});
+let lit = new Set(document.querySelectorAll("td[class]"));
+function draw(td, role, w, factor, first) {  // a cell's mark, in class and in text, as the other formats write it
+  td.className = td.className.split(" ").filter(c => c === "zero").join(" ");
+  let own = td.dataset.own ?? td.dataset.cell, head = own, label = "";
+  if (role) {
+    td.classList.add(role); lit.add(td);
+    if (w !== undefined && w !== null) td.classList.add("w" + (w % 7));
+    if (role === "cell") head = "[" + own + "]";
+    if (factor) {
+      if (td.closest("table").dataset.names === "1") head = first ? factor + "·" + head : head + "·" + factor;
+      else label = first ? factor + "·" : "·" + factor;
+    }
+  }
+  td.querySelector(".head").textContent = head; labelOf(td).textContent = label;
+}
+function labelOf(td) {  // the line under a number that says which factor it meets (made when first needed)
+  let span = td.querySelector(".label");
+  if (!span) { span = document.createElement("span"); span.className = "label"; td.querySelector(".head").after(span); }
+  return span;
+}
+function clear() { for (const td of lit) draw(td); lit = new Set(); }
+const mark = (i, role, w, factor, first) => draw(cells[i], role, w, factor, first);
 const said = v => v === null ? "" : " = " + v;
-function join(pairs) {{
+function join(pairs, upto) {
   const out = [];
-  for (let k = 0; k < pairs.length; k += 2) out.push(name(pairs[k]) + "·" + name(pairs[k + 1]));
+  for (let k = 0; k < pairs.length; k += 2) if (!upto || upto(pairs[k + 1])) out.push(name(pairs[k]) + "·" + name(pairs[k + 1]));
   return out.join(" + ") || "0";
-}}
-function show(i) {{
+}
+let selected = data.cell;  // the input cell the step-through follows on the padded δ
+const overlayTitle = document.querySelector('[data-array="padded_delta"] h2');
+function overlay(x, colour, done) {  // rot180(W) over the padded δ at x, for each output channel of its group
+  overlayTitle.textContent = fill(W.overlay, {padded: O.padded_words, cell: name(x)});
+  const Q = O.positions, n = Math.floor(x / (O.channels * Q)), c = Math.floor(x / Q) % O.channels, q = x % Q;
+  const [cg, og] = O.group, K = O.kernel, first = Math.floor(c / cg) * og;
+  for (let o = first; o < first + og; o++) {
+    O.taps[q].forEach((at, k) => {
+      const held = O.holds[at], w = S.kernel + (o * cg + c % cg) * K + (K - 1 - k), td = pads[(n * O.outputs + o) * O.padded + at];
+      if (held < 0) { draw(td, "tap", null, name(w), true); return; }
+      const d = S.delta + (n * O.outputs + o) * O.out + held;
+      draw(td, done && !done(d) ? "pending" : "contributor", colour.get(d), name(w), true);
+    });
+  }
+}
+function colours(pairs) {  // each δ entry of a cell's terms: its window's colour, in the order of the terms
+  const colour = new Map();
+  for (let k = 1; k < pairs.length; k += 2) if (!colour.has(pairs[k])) colour.set(pairs[k], colour.size);
+  return colour;
+}
+function input(x) {  // an input cell: its windows, its terms in their colours, the flipped kernel over the padded δ
+  const [pairs, v] = data.input[x], colour = colours(pairs);
+  for (const d of colour.keys()) {
+    const read = data.output[d - S.delta][0];
+    for (let r = 0; r < read.length; r += 2) mark(read[r], "window");
+  }
+  for (let k = 0; k < pairs.length; k += 2) {
+    const j = colour.get(pairs[k + 1]);
+    mark(pairs[k + 1], "contributor", j, name(pairs[k]), true); mark(pairs[k], "contributor", j, name(pairs[k + 1]));
+  }
+  mark(x, "cell"); mark(S.input_grad + x, "cell");
+  overlay(x, colour);
+  return [pairs, v];
+}
+const result = document.querySelector("main p.result"), expression = document.getElementById("expression");
+function show(i) {
   clear();
-  if (i < S.kernel || i >= S.input_grad) {{  // x, or ∂L/∂x: the windows that hold the cell
-    const x = i < S.kernel ? i : i - S.input_grad, [pairs, v] = data.input[x];
-    for (let k = 1; k < pairs.length; k += 2) {{  // what each window reads: its output's terms
-      const read = data.output[pairs[k] - S.delta][0];
-      for (let r = 0; r < read.length; r += 2) if (read[r] !== x) mark(read[r], "window");
-    }}
-    mark(x, "cell"); mark(S.input_grad + x, "cell");
-    const window = new Map();
-    for (let k = 0; k < pairs.length; k += 2) {{
-      if (!window.has(pairs[k + 1])) window.set(pairs[k + 1], window.size);
-      mark(pairs[k], "contributor", window.get(pairs[k + 1])); mark(pairs[k + 1], "contributor", window.get(pairs[k + 1]));
-    }}
-    expression.textContent = "∂L/∂" + name(x) + " = " + join(pairs) + said(v);
-  }} else if (i < S.output) {{  // a weight: every window it met
+  if (i < S.kernel || i >= S.input_grad) {
+    const x = i < S.kernel ? i : i - S.input_grad, [pairs, v] = input(x);
+    selected = x;
+    expression.textContent = result.textContent = "∂L/∂" + name(x) + " = " + join(pairs) + said(v);
+  } else if (i < S.output) {  // a weight: every window it met
     const [pairs, v] = data.kernel[i - S.kernel];
     mark(i, "cell");
-    for (let k = 0; k < pairs.length; k += 2) {{ mark(pairs[k], "contributor", k / 2); mark(pairs[k + 1], "contributor", k / 2); }}
-    expression.textContent = "∂L/∂" + name(i) + " = " + join(pairs) + said(v);
-  }} else {{  // y or δ: one window, forward and back
-    const o = i < S.delta ? i - S.output : i - S.delta, [pairs, v] = data.output[o];
+    for (let k = 0; k < pairs.length; k += 2) {
+      mark(pairs[k], "contributor", k / 2, name(pairs[k + 1])); mark(pairs[k + 1], "contributor", k / 2, name(pairs[k]), true);
+    }
+    expression.textContent = result.textContent = "∂L/∂" + name(i) + " = " + join(pairs) + said(v);
+  } else {  // y or δ: one window, forward and back
+    const o = i < S.delta ? i - S.output : i - S.delta, [pairs, v] = data.output[o], flows = [];
     mark(S.output + o, "cell", 0); mark(S.delta + o, "cell", 0);
-    const flows = [];
-    for (let k = 0; k < pairs.length; k += 2) {{
-      mark(pairs[k], "contributor", 0); mark(pairs[k + 1], "contributor", 0); mark(S.input_grad + pairs[k], "contributor", 0);
-      if (k < 16) flows.push(name(pairs[k + 1]) + "·" + name(S.delta + o) + " to ∂L/∂" + name(pairs[k]));
-    }}
-    const more = pairs.length > 16 ? ", … " + (pairs.length / 2 - 8) + " more" : "";
-    expression.textContent = i < S.delta ? name(i) + " = " + join(pairs) + said(v)
-      : name(i) + " flows back: adds " + flows.join(" + ") + more;
-  }}
-}}
-const grad = [];
-document.querySelectorAll('[data-array="input_grad"] [data-cell]').forEach((td, x) => {{
-  const v = td.querySelector(".value"); grad.push({{v, total: v ? v.textContent : ""}});
-}});
+    for (let k = 0; k < pairs.length; k += 2) {
+      mark(pairs[k], "contributor", 0, name(pairs[k + 1])); mark(pairs[k + 1], "contributor", 0, name(pairs[k]), true);
+      mark(S.input_grad + pairs[k], "contributor", 0, name(pairs[k + 1]), true);
+      if (k < 16) flows.push(fill(W.add, {weight: name(pairs[k + 1]), delta: name(S.delta + o), input: name(pairs[k])}));
+    }
+    const more = pairs.length > 16 ? fill(W.more, {count: pairs.length / 2 - 8}) : "";
+    if (i < S.delta) result.textContent = name(i) + " = " + join(pairs) + said(v);
+    expression.textContent = i < S.delta ? result.textContent
+      : fill(W.flows, {delta: name(i), adds: flows.join(" + ") + more});
+  }
+}
+const grad = Array.from(document.querySelectorAll('[data-array="input_grad"] [data-cell]')).map(td => ({td, total: td.dataset.own ?? td.dataset.cell}));
 const scrub = document.getElementById("scrub"), stepText = document.getElementById("step-text");
-function fmt(x) {{ return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6))); }}
+function fmt(x) { return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6))); }
 // the backward pass of sample 0: window j is y's and δ's cell j, adding w·δ to ∂L/∂x for each of its terms
-const steps = data.windows, N = data.numbers;
-function setStep(k) {{
+const steps = data.windows;
+function setStep(k) {
   k = Math.max(0, Math.min(steps, k)); scrub.value = k; clear();
-  const sums = new Float64Array(grad.length);
-  if (N.w) for (let j = 0; j < k; j++) {{
+  const sums = new Float64Array(grad.length);  // ∂L/∂x of sample 0 after k windows
+  if (N.w) for (let j = 0; j < k; j++) {
     const pairs = data.output[j][0];
     for (let t = 0; t < pairs.length; t += 2) sums[pairs[t]] += N.w[pairs[t + 1] - S.kernel] * N.delta[j];
-  }}
-  grad.forEach((g, x) => {{
-    if (g.v) g.v.textContent = k === steps || k === 0 ? (k ? g.total : "0") : fmt(sums[x]);
-  }});
-  if (k === 0) {{ stepText.textContent = "0 of " + steps + " windows: ∂L/∂x starts at zero"; return; }}
-  const d = S.delta + k - 1, y = S.output + k - 1, pairs = data.output[k - 1][0], adds = [];
+  }
+  if (N.w) grad.forEach((g, x) => { g.td.dataset.own = k === steps ? g.total : fmt(sums[x]); draw(g.td); });
+  followed(k);
+  if (k === 0) { stepText.textContent = fill(W.start, {count: steps}); return; }
+  const d = S.delta + k - 1, y = S.output + k - 1, here = data.output[k - 1][0], adds = [];
   mark(d, "cell", 0); mark(y, "cell", 0);
-  for (let t = 0; t < pairs.length; t += 2) {{
-    const x = pairs[t], w = pairs[t + 1];
-    mark(x, "window", 0); mark(w, "contributor", 0); mark(S.input_grad + x, "contributor", 0);
-    mark(S.input_grad + x, "changed");
-    adds.push(name(w) + "·" + name(d) + " to ∂L/∂" + name(x));
-  }}
-  stepText.textContent = "step " + k + " of " + steps + ": the window of " + name(y) + " adds " + adds.join(", ");
-  expression.textContent = name(d) + " flows back through the window of " + name(y);
-}}
+  for (let t = 0; t < here.length; t += 2) {
+    const x = here[t], w = here[t + 1];
+    if (x !== selected) mark(x, "window", 0, name(w));
+    mark(w, "contributor", 0, name(d)); mark(S.input_grad + x, "contributor", 0);
+    cells[S.input_grad + x].classList.add("changed");
+    labelOf(cells[S.input_grad + x]).textContent = "+" + name(w) + "·" + name(d);
+    adds.push(fill(W.add, {weight: name(w), delta: name(d), input: name(x)}));
+  }
+  stepText.textContent = fill(W.step, {step: k, count: steps, output: name(y), adds: adds.join(", ") || W.nothing});
+  expression.textContent = fill(W.through, {delta: name(d), output: name(y)});
+}
+function followed(k) {  // the followed cell on the padded δ: the terms of the windows added so far, and their sum
+  const [pairs] = data.input[selected], n = Math.floor(selected / (O.channels * O.positions));
+  const done = d => n === 0 && d - S.delta < k;
+  let sum = 0;
+  for (let t = 0; t < pairs.length; t += 2) if (done(pairs[t + 1])) sum += N.w ? N.w[pairs[t] - S.kernel] * N.delta[pairs[t + 1] - S.delta] : 0;
+  mark(selected, "cell");
+  overlay(selected, colours(pairs), done);
+  const value = N.w ? " = " + fmt(sum) : "";
+  result.textContent = fill(W.so_far, {lhs: "∂L/∂" + name(selected), expression: join(pairs, done), value, all: join(pairs)});
+}
 scrub.addEventListener("input", () => setStep(Number(scrub.value)));
 document.getElementById("prev").addEventListener("click", () => setStep(Number(scrub.value) - 1));
 document.getElementById("next").addEventListener("click", () => setStep(Number(scrub.value) + 1));
 let timer = null;
-document.getElementById("play").addEventListener("click", () => {{
-  if (timer) {{ clearInterval(timer); timer = null; return; }}
+document.getElementById("play").addEventListener("click", () => {
+  if (timer) { clearInterval(timer); timer = null; return; }
   if (Number(scrub.value) >= steps) setStep(0);
-  timer = setInterval(() => {{
-    if (Number(scrub.value) >= steps) {{ clearInterval(timer); timer = null; return; }}
+  timer = setInterval(() => {
+    if (Number(scrub.value) >= steps) { clearInterval(timer); timer = null; return; }
     setStep(Number(scrub.value) + 1);
-  }}, 700);
-}});
-</script>
-</body>
-</html>
+  }, 700);
+});
 """

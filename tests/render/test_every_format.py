@@ -7,8 +7,10 @@ grid lines, Markdown's tables and list items, LaTeX's arrays and aligned
 equations, JSON's fields — and the formats are compared with one another.
 """
 
+import dataclasses
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -234,3 +236,78 @@ def test_every_format_says_the_same(config):
             assert in_order(words(said), tex_words), (what, said)
             seen["sentences"] += 1
     assert all(seen.values()), seen  # the parsers found something to compare
+
+
+# -- the explore page ----------------------------------------------------------------------------------
+
+
+class PageCells(HTMLParser):
+    """The page's grid cells: each one's name, classes and lines of text; its words."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self.words, self._td, self._span = [], [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "td" and ("data-cell" in a or "data-pad" in a):
+            self._td = {"name": a.get("data-cell"), "classes": (a.get("class") or "").split(), "lines": []}
+        elif tag == "span" and self._td is not None:
+            self._span = a.get("class")
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._td is not None:
+            self.cells.append(self._td)
+            self._td = None
+        elif tag == "span":
+            self._span = None
+
+    def handle_data(self, data):
+        if self._td is not None and self._span:
+            self._td["lines"].append(data)
+        elif self._td is None:
+            self.words.append(data)
+
+
+def page_of(config: Path, **cursor):
+    from convgrad_cli.core.explore import State
+    from convgrad_cli.core.explore.page import page_model
+    from convgrad_cli.render.page import draw_page
+
+    state = State.start(load(config))
+    if cursor:
+        state = dataclasses.replace(state, **cursor)
+    m = page_model(state)
+    parsed = PageCells()
+    parsed.feed(draw_page(m))
+    return m, parsed
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_the_explore_page_says_what_every_format_says(config):
+    """The page draws its model as the terminal, Markdown and LaTeX draw it: the same
+    cells with the same text, the same marks, the same sentences and result."""
+    m, page = page_of(config)
+    plain = text(draw(m.view), width=WIDE)
+    md, tex = to_markdown(m.view.blocks), to_latex(m.view.blocks, standalone=True)
+    drawn = ["<br>".join(c["lines"]) for c in page.cells]
+    marks = marks_of(drawn)
+    assert marks == markdown_marks(md) == latex_marks(tex), config.stem
+    cut = any("⋯" in line or "⋮" in line for line in plain)  # the terminal cuts grids over 12 × 10
+    assert cut or marks == plain_marks(plain), config.stem
+    assert marks["boxed"] == 2 and marks["labelled"] > 0  # the cursor's cell in x and ∂L/∂x, and its terms
+    # each cell as Markdown writes it, in the same order (Markdown's row and column indices aside)
+    md_cells = [
+        c.strip() for line in md.splitlines() if re.match(r"\| \d+ \|", line) for c in line.split(" | ")[1:]
+    ]
+    assert [d.replace("|", "\\|") for d in drawn] == [c.removesuffix(" |") for c in md_cells], config.stem
+    # the names: every cell of x, W, y, δ and ∂L/∂x, as trace names them
+    named = [c["name"] for c in page.cells if c["name"] is not None]
+    expected = [str(n) for a in ("input", "kernel", "output", "delta") for n in m.names[a].ravel()]
+    assert named == expected + [f"∂L/∂{n}" for n in m.names["input"].ravel()]
+    prose = re.sub(r"\s+", " ", " ".join(page.words))
+    for sentence in m.view.of_kind(Sentence):
+        assert sentence.text in prose
+    assert plain_rows(plain) == [row(m.expression.lhs, m.expression.expression, m.expression.value)]
+    assert f"{m.expression.lhs} = {m.expression.expression}" in prose
+    assert all(e in prose for e in m.legend.entries)

@@ -2,6 +2,7 @@
 cell named as `trace` names it, and — in a real browser — hovering a cell
 lights what it depends on and shows its expression."""
 
+import dataclasses
 import json
 import re
 import shutil
@@ -151,7 +152,7 @@ def test_in_a_browser_hovering_b_shows_its_gradient_and_stepping_fills_dx(tmp_pa
         page.click("#next")
         page.click("#next")
         values = page.eval_on_selector_all(
-            '[data-array="input_grad"] .value', "els => els.map(e => e.textContent)"
+            '[data-array="input_grad"] .head', "els => els.map(e => e.textContent)"
         )
         assert values[:4] == ["1", "3", "2", "0"] and values[4:8] == ["3", "7", "4", "0"]
         assert page.text_content("#step-text").startswith("step 2 of 9: the window of y2 adds w1·δ2 to ∂L/∂b")
@@ -192,3 +193,177 @@ def test_in_a_browser_a_grouped_cell_lights_its_windows_on_its_group_only(tmp_pa
         assert by_role["contributor"] == deltas | weights and len(deltas) == len(weights) > 1
         expression = page.text_content("#expression")
         assert expression.startswith("∂L/∂x₀₁₁₃ = ") and expression.count("·") == len(deltas)
+
+
+# -- the padded δ under the flipped kernel ------------------------------------------------------------
+
+
+def naive_terms(g, cell):
+    """(weight, δ) index pairs of input cell ``cell``, by the definition: y[n,o,p] reads
+    x[n, c, p·s + k·d − pad] with weight W[o, c − group start, k]."""
+    n, c, *q = cell
+    cg, og = g.in_channels // g.groups, g.out_channels // g.groups
+    found = set()
+    for o in range(c // cg * og, (c // cg + 1) * og):
+        for p in np.ndindex(*g.out_size):
+            for k in np.ndindex(*g.kernel_size):
+                at = [
+                    pi * s + ki * d - b for pi, ki, s, d, (b, _) in zip(p, k, g.stride, g.dilation, g.padding)
+                ]
+                if at == q:
+                    found.add(((o, c % cg, *k), (n, o, *p)))
+    return found
+
+
+def overlay_as_the_script_reads_it(data, g, x):
+    """The flipped kernel over the padded δ at input cell number ``x``, decoded from the
+    page's data the way its script places it: (padded slice, position, weight, δ or None)."""
+    o_ = data["overlay"]
+    q_, chans = o_["positions"], o_["channels"]
+    n, c, q = x // (chans * q_), x // q_ % chans, x % q_
+    cg, og = o_["group"]
+    k_ = o_["kernel"]
+    out = set()
+    for o in range(c // cg * og, (c // cg + 1) * og):
+        for k, at in enumerate(o_["taps"][q]):
+            w = np.unravel_index((o * cg + c % cg) * k_ + (k_ - 1 - k), g.kernel_shape)
+            held = o_["holds"][at]
+            d = None if held < 0 else (n, o, *np.unravel_index(held, g.out_size))
+            out.add(
+                (
+                    (n, o),
+                    np.unravel_index(at, g.padded_delta_size),
+                    tuple(map(int, w)),
+                    d and tuple(map(int, d)),
+                )
+            )
+    return out
+
+
+@pytest.mark.parametrize(
+    "config, flags",
+    [
+        ("seed_stride1.yaml", []),
+        ("stride2.yaml", []),
+        ("uneven.yaml", []),
+        ("asymmetric_padding.yaml", []),
+        ("groups.yaml", ["--stride", "2", "--padding", "1", "--dilation", "2"]),
+        ("conv1d.yaml", []),
+        ("conv3d.yaml", []),
+    ],
+)
+def test_the_pages_flipped_kernel_covers_each_cells_terms_and_zeros_elsewhere(tmp_path, config, flags):
+
+    path = make(tmp_path, ROOT / "configs" / config, *flags)
+    data = page_data(path.read_text())
+    g = _problem(config, flags).geom
+    before = [d * (k - 1) - b for d, k, (b, _) in zip(g.dilation, g.kernel_size, g.padding)]
+    taps = list(np.ndindex(*g.kernel_size))
+    og = g.out_channels // g.groups
+    for x, cell in enumerate(np.ndindex(*g.input_shape)):
+        placed = overlay_as_the_script_reads_it(data, g, x)
+        want = naive_terms(g, cell)
+        assert {(w, d) for _, _, w, d in placed if d is not None} == want, cell
+        assert len(placed) == og * len(taps)
+        for _, at, w, d in placed:  # tap k of rot180(W) at q + k·d is W's tap k_max − k
+            k = tuple(size - 1 - wi for size, wi in zip(g.kernel_size, w[2:]))
+            assert tuple(at) == tuple(qi + ki * di for qi, ki, di in zip(cell[2:], k, g.dilation))
+            if d is not None:  # a δ entry sits at before + p·s in the padded δ
+                assert tuple(at) == tuple(b + p * s for b, p, s in zip(before, d[2:], g.stride))
+
+
+DRAWN = "els => els.map(e => [e.className.split(' ').filter(c => c).sort(), Array.from(e.querySelectorAll('span')).map(s => s.textContent).filter(t => t)])"
+
+
+def model_page(config, flags, focus, index, step=0):
+    """The cells of the page the model draws with the cursor on ``index`` of ``focus``."""
+    from convgrad_cli.core.explore import State
+    from convgrad_cli.core.explore.page import page_model
+    from convgrad_cli.render.page import draw_page
+    from tests.render.test_every_format import PageCells
+
+    state = State.start(_problem(config, flags))
+    state = dataclasses.replace(state, focus=focus, index=index, step=step)
+    parsed = PageCells()
+    parsed.feed(draw_page(page_model(state)))
+    return [[sorted(c["classes"]), c["lines"]] for c in parsed.cells], state
+
+
+def _problem(config, flags):
+    """The problem of ``config`` with ``flags`` (``--stride 2`` …) on top, as the CLI loads it."""
+    from convgrad_cli.config import load
+
+    return load(
+        ROOT / "configs" / config, {k.removeprefix("--"): int(v) for k, v in zip(flags[::2], flags[1::2])}
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
+@pytest.mark.parametrize(
+    "config, flags, hovers",
+    [
+        ("seed_stride1.yaml", [], [("input", "f"), ("output", "y5"), ("kernel", "w2"), ("input", "p")]),
+        ("stride2.yaml", [], [("input", "b"), ("input", "f"), ("output", "y4")]),
+        (
+            "groups.yaml",
+            ["--stride", "2", "--padding", "1", "--dilation", "2"],
+            [("input", "x₀₁₁₃"), ("kernel", "w₃₁₀₁"), ("output", "y₀₂₁₁")],
+        ),
+    ],
+)
+def test_in_a_browser_a_hover_lights_what_the_model_lights(tmp_path, config, flags, hovers):
+    """The script lights a hovered cell exactly as the model lights the cursor's cell:
+    every cell's marks, in class and in text, the padded δ under the flipped kernel too."""
+    from convgrad_cli.core.explore import State
+    from convgrad_cli.core.explore.page import page_model
+
+    path = make(tmp_path, ROOT / "configs" / config, *flags)
+    names = page_model(State.start(_problem(config, flags))).names
+    with opened(path) as page:
+        for focus, cell in hovers:
+            index = next(i for i in np.ndindex(*names[focus].shape) if names[focus][i] == cell)
+            page.hover(f'[data-cell="{cell}"]')
+            shown = page.eval_on_selector_all("td[data-cell], td[data-pad]", DRAWN)
+            want, state = model_page(config, flags, focus, index)
+            assert shown == want, (focus, cell)
+            if focus != "output":  # a δ cell would say where it flows
+                assert page.text_content("main p.result") == page.text_content("#expression")
+                assert page.text_content("#expression") == f"{state.trace.lhs} = {state.trace.expression}" + (
+                    "" if state.trace.value is None else f" = {_fmt(state.trace.value)}"
+                )
+
+
+def _fmt(v):
+    from convgrad_cli.core.views.numbers import fmt
+
+    return fmt(v)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
+def test_in_a_browser_stepping_fills_the_followed_cells_terms_on_the_padded_delta(tmp_path):
+    # δ = 1…9 so that the running sum tells the windows apart: f's terms are
+    # w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5 = 4·1 + 3·2 + 2·4 + 1·5
+    path = make(tmp_path, "--delta", "arange:1x1x3x3")
+    with opened(path) as page:
+        page.hover('[data-cell="f"]')
+        page.click("#next")
+        page.click("#next")
+        assert (
+            page.text_content("main p.result")
+            == "∂L/∂f so far = w4·δ1 + w3·δ2 = 10  (of w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5)"
+        )
+        pads = page.eval_on_selector_all("td[data-pad]", DRAWN)
+        lit = {tuple(lines): classes for classes, lines in pads if classes and classes != ["zero"]}
+        assert lit[("w4·δ1", "1")][0] == "contributor" and lit[("w3·δ2", "2")][0] == "contributor"
+        assert "pending" in lit[("w2·δ4", "4")] and "pending" in lit[("w1·δ5", "5")]
+        assert (
+            page.text_content('[data-array="padded_delta"] h2')
+            == "padded δ under the flipped kernel, at f's position"
+        )
+        for _ in range(7):
+            page.click("#next")
+        assert page.text_content("main p.result").startswith(
+            "∂L/∂f so far = w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5 = 23 "
+        )

@@ -15,6 +15,7 @@ from convgrad_cli.core.views.blocks import Block, Panels, Sentence, Together
 from convgrad_cli.core.views.numbers import fmt
 
 from .state import State
+from .words import WORDS
 
 
 @dataclass(frozen=True)
@@ -122,12 +123,14 @@ def _stepped(
             marks["input"][full] = Mark("window", 0, namer.weight(wk))
             marks["input_grad"][full] = Mark("contributor", 0, f"+{namer.weight(wk)}·{dname}")
         marks["kernel"][wk] = Mark("contributor", 0, dname)
-        added.append(f"{namer.weight(wk)}·{namer.delta(d_index)} to ∂L/∂{namer.input(full)}")
+        added.append(WORDS["add"].format(weight=namer.weight(wk), delta=dname, input=namer.input(full)))
     marks["delta"][d_index] = Mark("cell", 0)
     if d_index[:2] != tuple(d_lead):
         marks["delta"] = {}
-    shown = ", ".join(added[:4]) + (f", … {len(added) - 4} more" if len(added) > 4 else "")
-    line = f"step {s.step} of {w.count}: the window of {namer.output(d_index)} adds " + (shown or "nothing")
+    shown = ", ".join(added[:4]) + (WORDS["more"].format(count=len(added) - 4) if len(added) > 4 else "")
+    line = WORDS["step"].format(
+        step=s.step, count=w.count, output=namer.output(d_index), adds=shown or WORDS["nothing"]
+    )
     partial = w.partial(s.step)
     return (None if partial is None else partial[x_lead[1]]), line
 
@@ -140,7 +143,7 @@ def _expression(s: State) -> str:
         done = [t for t in ct.terms if _window_number(s, t.delta) < s.step]
         part = ct.with_terms(done)
         value = "" if part.value is None else f" = {fmt(part.value)}"
-        return f"{ct.lhs} so far = {part.expression}{value}  (of {ct.expression})"
+        return WORDS["so_far"].format(lhs=ct.lhs, expression=part.expression, value=value, all=ct.expression)
     value = "" if ct.value is None else f" = {fmt(ct.value)}"
     return f"{ct.lhs} = {_shortened(ct)}{value}"
 
