@@ -92,7 +92,7 @@ def screens(outdir: Path) -> list[Path]:
                            cwd=ROOT, stderr=subprocess.DEVNULL)  # fmt: skip
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-                page = browser.new_page(viewport={"width": 1000, "height": 420})
+                page = browser.new_page(viewport={"width": 1000, "height": 720})
                 page.goto(page_path.as_uri())
                 page.hover('[data-cell="b"]')
                 page.screenshot(path=str(outdir / "explore_page.png"))
