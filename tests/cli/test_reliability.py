@@ -275,14 +275,17 @@ def test_the_memory_budget_counts_what_each_command_builds():
     args = ["--x", "random:2x2", "-k", "ones:1x1", "--padding", "6000", "--stride", "1200"]
     one_error_line(convgrad("backward", *args, env=small), "the slides' pipeline", "over the 256 MiB allowed")
     one_error_line(convgrad("check", *args, env=small), "checking of", "over the 256 MiB allowed")
+    # the numbers are small, but a picture of the 12002×12002 padded input is refused before it is built
     given = ["--x", "[[1, 2], [3, 4]]", *args[2:]]
-    forward = convgrad(
-        "forward", *given, "-f", "json", env=small
-    )  # no pipeline: 11×11 outputs of a 2×2 input
+    for fmt in ("plain", "json"):
+        one_error_line(convgrad("forward", *given, "-f", fmt, env=small), "12002×12002 cells", "smaller")
+    # with padding 600 and stride 600 the picture fits: y[i, j] = x_pad[600 i, 600 j]
+    given = ["--x", "[[1, 2], [3, 4]]", "-k", "ones:1x1", "--padding", "600", "--stride", "600"]
+    forward = convgrad("forward", *given, "-f", "json", env=small)
     assert forward.returncode == 0, forward.stderr
     y = json.loads(forward.stdout)["output"]
-    # y[i, j] = x_pad[1200 i, 1200 j]: x[0, 0] sits at 6000 = 1200·5, the rest between windows
-    assert len(y) == 11 and y[5][5] == 1.0 and sum(map(sum, y)) == 1.0
+    # x[0, 0] sits at 600 = 600·1, x[0, 1] at 601 is between windows
+    assert len(y) == 3 and y[1][1] == 1.0 and sum(map(sum, y)) == 1.0
     tiny = {"CONVGRAD_MAX_GB": "0.01"}
     one_error_line(convgrad("forward", "--x", "random:300x300", "-f", "json", env=tiny), "the JSON document")
     assert convgrad("forward", "--x", "random:300x300", "-f", "plain", env=tiny).returncode == 0

@@ -11,6 +11,7 @@ import numpy as np
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.names import Index, Namer
 from convgrad_cli.core.panels import Cell2, Crop, Mark, Panel, Section, panel, slice_label
+from convgrad_cli.errors import TooLargeError
 
 MAX_NAMED = 50_000
 
@@ -61,6 +62,10 @@ def box_of(cells: Iterable[Cell2]) -> Crop:
 
 # -- the padded input -----------------------------------------------------------------------------
 
+#: Cells of one padded-input picture: its numbers, names and padding mask take ~17 bytes a cell,
+#: so this is ~70 MB — and a grid far past any screen or page.
+MAX_PICTURE_CELLS = 1 << 22
+
 
 def padded_input(
     title: str,
@@ -78,6 +83,11 @@ def padded_input(
     sizes = geom.in_size[-2:] if geom.ndim > 1 else (1, geom.in_size[0])
     real_depth = geom.ndim < 3 or 0 <= lead[2] < geom.in_size[0]
     shape = (sizes[0] + sum(pads[0]), sizes[1] + sum(pads[1]))
+    if prod(shape) > MAX_PICTURE_CELLS:
+        raise TooLargeError(
+            f"the picture of the padded input would be {shape[0]}×{shape[1]} cells, over the "
+            f"{MAX_PICTURE_CELLS:,} one picture may have; use a smaller shape or padding"
+        )
     inside = (slice(pads[0][0], pads[0][0] + sizes[0]), slice(pads[1][0], pads[1][0] + sizes[1]))
     padding = np.ones(shape, dtype=bool)
     if real_depth:
