@@ -110,7 +110,8 @@ class TransposedConvolution:
     """A transposed convolution of δ with the same W, and the crop after it, that give ∂L/∂x.
 
     ``code`` is that as one Python expression over ``delta`` and ``W`` (torch
-    tensors) and ``F`` (``torch.nn.functional``): it runs as printed.
+    tensors) and ``F`` (``torch.nn.functional``): it runs as printed, each
+    argument that is PyTorch's default left out.
     """
 
     function: str
@@ -123,11 +124,16 @@ class TransposedConvolution:
 
     @property
     def code(self) -> str:
-        call = (
-            f"F.{self.function.rsplit('.', 1)[-1]}(delta, W, stride={compact(self.stride, None)}, "
-            f"padding={compact(self.padding, None)}, output_padding={compact(self.output_padding, None)}, "
-            f"dilation={compact(self.dilation, None)}, groups={self.groups})"
+        # PyTorch's defaults left out, so that the call fits a line of 80 columns
+        given = (
+            ("stride", self.stride, 1),
+            ("padding", self.padding, 0),
+            ("output_padding", self.output_padding, 0),
+            ("dilation", self.dilation, 1),
         )
+        args = [f"{name}={compact(v, None)}" for name, v, default in given if any(n != default for n in v)]
+        args += [f"groups={self.groups}"] if self.groups != 1 else []
+        call = f"F.{self.function.rsplit('.', 1)[-1]}({', '.join(['delta', 'W', *args])})"
         if not any(b or a for b, a in self.crop):
             return call
         cuts = [f"{b or ''}:{-a if a else ''}" for b, a in self.crop]
@@ -142,7 +148,7 @@ def transposed_convolution(geom: Geometry) -> TransposedConvolution:
 
     >>> t = transposed_convolution(Geometry.build((5, 5), (2, 2), stride=2))
     >>> t.output_padding, t.code
-    ((1, 1), 'F.conv_transpose2d(delta, W, stride=2, padding=0, output_padding=1, dilation=1, groups=1)')
+    ((1, 1), 'F.conv_transpose2d(delta, W, stride=2, output_padding=1)')
     >>> transposed_convolution(Geometry.build((5,), (3,), padding=((1, 2),))).code[-10:]
     '[..., :-1]'
     """

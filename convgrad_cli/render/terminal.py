@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import singledispatch
 
+from rich.cells import cell_len
 from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table as RichTable
@@ -17,6 +18,7 @@ from convgrad_cli.core.views import blocks as model
 
 from .grid import Grid
 from .style import ZERO, expression_text, window_style
+from .wrap import Wrapped
 
 
 def draw(view: model.View) -> RenderableType:
@@ -70,22 +72,29 @@ def block(b: model.Block) -> list[RenderableType]:
 @block.register
 def heading(b: model.Heading) -> list[RenderableType]:
     """``convgrad 1×1×4×4 * 1×1×2×2 s1  (<default>, numbers and names)``"""
-    return [Text.assemble(("convgrad ", "bold"), b.geometry, (f"  ({b.source}, {b.mode})", "dim"))]
+    return [wrapped(Text.assemble(("convgrad ", "bold"), b.geometry, (f"  ({b.source}, {b.mode})", "dim")))]
+
+
+def wrapped(text: Text, indent: int | None = None) -> Wrapped:
+    """``text`` wrapped at its terms' boundaries, continued under its own indent
+    (under the ``=`` of a result)."""
+    lead = len(text.plain) - len(text.plain.lstrip(" "))
+    return Wrapped(text, lead if indent is None else indent)
 
 
 @block.register
 def sentence(b: model.Sentence) -> list[RenderableType]:
-    return [spans(b.spans)]
+    return [wrapped(spans(b.spans))]
 
 
 @block.register
 def section(b: model.Panels) -> list[RenderableType]:
     """A section's title, its panels side by side as they fit, and what was left out."""
     grids = [Grid(p, styles(b.tints)) for p in b.panels]
-    parts: list[RenderableType] = [Text(b.title, "bold")] if b.title else []
+    parts: list[RenderableType] = [wrapped(Text(b.title, "bold"))] if b.title else []
     parts.append(grids[0] if len(grids) == 1 else Columns(grids, padding=(0, 2)))
     if b.note:
-        parts.append(Text(b.note, ZERO))
+        parts.append(wrapped(Text(b.note, ZERO)))
     return [Group(*parts)]
 
 
@@ -93,7 +102,7 @@ def section(b: model.Panels) -> list[RenderableType]:
 def pipeline(b: model.Pipeline) -> list[RenderableType]:
     """The padded δ and the flipped kernel, what is said of them, then ∂L/∂x."""
     out = section(b.padded_delta) if b.padded_delta else []
-    out += section(b.flipped_kernel) + [spans(s.spans) for s in b.said]
+    out += section(b.flipped_kernel) + [wrapped(spans(s.spans)) for s in b.said]
     return out + (section(b.input_grad) if b.input_grad else [])
 
 
@@ -101,30 +110,33 @@ def pipeline(b: model.Pipeline) -> list[RenderableType]:
 def equations(b: model.Equations) -> list[RenderableType]:
     """``name = expression = value``, a row each, and how many were left out."""
     table = RichTable(show_header=False, box=None, padding=0)
-    table.add_column(justify="right")
+    table.add_column(justify="right", no_wrap=True)
     table.add_column()
     valued = any(value is not None for _, _, value in b.rows)
-    if valued:
-        table.add_column(justify="right")
+    if valued:  # the value on a wrapped sum's last line
+        table.add_column(justify="right", vertical="bottom", no_wrap=True)
     for lhs, expression, value in b.rows:
-        cells: list[RenderableType] = [Text(lhs), Text(" = ") + expression_text(expression, styles(b.tints))]
+        # a continued sum's "+" under the "=" of its first line
+        cells: list[RenderableType] = [
+            Text(lhs),
+            Wrapped(Text(" = ") + expression_text(expression, styles(b.tints)), 1),
+        ]
         if valued:
             cells.append(Text(f" = {value}", "bold") if value is not None else Text(""))
         table.add_row(*cells)
     if b.more:
-        table.add_row(Text("…"), Text(b.more, ZERO))
-    return [Group(Text(b.title, "bold"), table)]
+        table.add_row(Text("…"), wrapped(Text(b.more, ZERO)))
+    return [Group(wrapped(Text(b.title, "bold")), table)]
 
 
 @block.register
 def result(b: model.Result) -> list[RenderableType]:
     """``∂L/∂b = w2·δ1 + w1·δ2 = 3``, each term in its window's colour."""
-    text = spans(b.lead) + Text.assemble(
-        (f"{b.lhs} = ", "bold"), expression_text(b.expression, styles(b.tints))
-    )
+    lead = spans(b.lead)
+    text = lead + Text.assemble((f"{b.lhs} = ", "bold"), expression_text(b.expression, styles(b.tints)))
     if b.value is not None:
         text.append(f" = {b.value}", "bold")
-    return [text]
+    return [wrapped(text, cell_len(lead.plain + b.lhs) + 1)]  # a continued sum's "+" under its "="
 
 
 @block.register
@@ -160,12 +172,15 @@ class LegendText:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         b, styled = self.legend, console.color_system is not None and not console.no_color
-        text = Text()  # the dim is the words', not the window colours'
-        text.append("legend: " + "\n        ".join(b.entries + (b.styled if styled else ())), "dim")
+        lead = "legend: "
+        for i, entry in enumerate(b.entries + (b.styled if styled else ())):
+            # an entry's continuation lines under its first line's words, two further in
+            yield Wrapped(Text((lead if i == 0 else " " * len(lead)) + entry, "dim"), len(lead) + 2)
         if b.windows and styled:
-            text.append("\ncolour = window: ", "dim")
+            text = Text()  # the dim is the words', not the window colours'
+            text.append("colour = window: ", "dim")
             for i, name in enumerate(b.windows):
                 text.append(("  " if i else "") + name, window_style(i))
             if b.more:
                 text.append(f"  {b.more}", "dim")
-        yield text
+            yield Wrapped(text, len("colour = window: "))

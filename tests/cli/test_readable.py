@@ -2,11 +2,13 @@
 line counts at 100 columns, one name per weight, no dangling labels, an honest legend."""
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from convgrad_cli.cli import app
+from convgrad_cli.config import load
 
 runner = CliRunner()
 TEXTBOOK = ["trace", "--x", "arange:5x5", "-k", "arange:3x3", "--padding", "1", "--input", "1,1"]
@@ -97,3 +99,99 @@ def test_precision_writes_numbers_whole():
     assert "y1 = a·w1 + b·w2 = 0.30000000000000004" in plain(*args, "--precision", "17")
     result = runner.invoke(app, [*args, "--precision", "0"])
     assert result.exit_code == 2 and "--precision 0 is not allowed; give 1 to 17" in result.stderr
+
+
+# -- wrapping at 80 columns ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+FIVE = ["--x", "arange:5x5", "-k", "arange:3x3", "--padding", "1"]
+SEVEN_LAYER = ["--x", "arange:7x7", "-k", "arange:3x3", "--padding", "1"]
+SOURCES = [
+    *([str(p)] for p in sorted((ROOT / "configs").glob("*.yaml"))),
+    FIVE,
+    SEVEN_LAYER,
+    LAYER,
+]
+
+
+def _views(source):
+    """Every view the commands draw of one layer: forward, backward, a trace of each kind
+    (an input cell in the middle), the steps, every cell, and the coverage map."""
+    if source[0].endswith(".yaml"):
+        size = load(source[0]).geom.in_size
+    else:
+        size = tuple(int(n) for n in source[1].split(":")[1].split("x")[-2:])
+    middle = ",".join(["0", "0", *(str(n // 2) for n in size)])
+    zeros = ",".join(["0"] * (len(size) + 2))
+    yield ["forward", *source]
+    yield ["backward", *source]
+    yield ["trace", *source, "--input", middle]
+    yield ["trace", *source, "--input", middle, "--steps"]
+    yield ["trace", *source, "--output", zeros]
+    yield ["trace", *source, "--weight", zeros]
+    yield ["trace", *source, "--all"]
+    if source[0].endswith(".yaml"):
+        yield ["shape", *source]
+
+
+def _stack_views():
+    for config in sorted((ROOT / "configs" / "layers").glob("*.yaml")):
+        for command in (["forward"], ["backward"], ["shape"], ["trace", "--input", "0,0,0,0"]):
+            yield [command[0], str(config), *command[1:]]
+
+
+EVERY_VIEW = [args for source in SOURCES for args in _views(source)] + list(_stack_views())
+
+
+def ends_mid_expression(line: str) -> bool:
+    """A line that stops where an expression goes on: after an operator or ``=``, an
+    opening bracket, a ``·``, or a comma between a call's brackets."""
+    line = line.rstrip()
+    if re.search(r"(^|\s)[+−=×⋆]$|[(·=\[]$", line):
+        return True
+    return line.endswith(",") and _inside_a_call(line)
+
+
+def _inside_a_call(line: str) -> bool:
+    opened = []
+    for i, ch in enumerate(line):
+        if ch in "([":
+            opened.append(ch == "[" or (i > 0 and line[i - 1] not in " "))
+        elif ch in ")]" and opened:
+            opened.pop()
+    return any(opened)
+
+
+@pytest.mark.parametrize("args", EVERY_VIEW, ids=lambda a: " ".join(Path(x).name for x in a))
+def test_no_line_at_80_columns_ends_mid_expression(args):
+    lines = plain(*args, width=80)
+    assert not [line for line in lines if ends_mid_expression(line)]
+
+
+def test_the_checker_sees_the_breaks_the_issue_saw():
+    for line in ("w2·δ12 +", "7 − 3 + 1 =", "output_padding=(0,", "rows [0,", "a·", "f("):
+        assert ends_mid_expression(line), line
+    for line in ("∂L/∂x₁₁ = w9·δ1 + w8·δ2", "(configs/conv3d.yaml,", "legend: [f] the cell followed"):
+        assert not ends_mid_expression(line), line
+
+
+def test_a_long_sum_goes_on_under_its_equals_sign():
+    """The 5×5 textbook cell x₁₁ meets all nine taps of arange:3x3 (1 … 9) with δ = 1: 45."""
+    lines = plain(*TEXTBOOK, width=80)
+    at = next(i for i, line in enumerate(lines) if line.startswith("∂L/∂x₁₁ = "))
+    continued = lines[at + 1]
+    assert continued.lstrip().startswith("+ ") and continued.index("+") == lines[at].index("=")
+    terms = re.findall(r"w(\d)·δ(\d+)", lines[at] + continued)
+    assert sorted(int(w) for w, _ in terms) == list(range(1, 10))
+    assert continued.endswith(f"= {sum(range(1, 10))}")
+
+
+def test_a_legend_entry_goes_on_under_its_first_line():
+    lines = plain("trace", "--input", "f", width=40)
+    legend = lines[next(i for i, line in enumerate(lines) if line.startswith("legend: ")) :]
+    legend = legend[: legend.index("")] if "" in legend else legend
+    entries = [line for line in legend if line.startswith("legend: ") or re.match(r" {8}\S", line)]
+    continued = [line for line in legend if line not in entries]
+    assert continued and all(re.match(r" {10}\S", line) for line in continued)
+    whole = " ".join(line.strip() for line in legend)
+    assert "a·w1 a cell of a window, with the weight it meets" in whole
