@@ -101,11 +101,13 @@ class Panel:
 
 @dataclass(frozen=True)
 class Section:
-    """Panels shown together, under one title; ``note`` says what was left out."""
+    """Panels shown together, under one title; ``note`` says what was left out, and
+    ``hidden`` holds it (JSON has it)."""
 
     title: str
     panels: list[Panel]
     note: str = ""
+    hidden: list[Panel] = field(default_factory=list)
 
 
 def slices(shape: tuple[int, ...], spatial: int) -> list[Index]:

@@ -24,11 +24,26 @@ def plain(*args, width=100):
     return result.stdout.splitlines()
 
 
-# 101: the line saying which part of the 9×9 padded δ its cut panels show
-@pytest.mark.parametrize("args, most", [(TEXTBOOK, 70), (MULTICHANNEL, 101)])
+@pytest.mark.parametrize("args, most", [(TEXTBOOK, 70), (MULTICHANNEL, 100)])
 def test_a_trace_fits_a_screen_at_100_columns(args, most):
     lines = plain(*args)
     assert len(lines) <= most and max(len(line) for line in lines) <= 100
+
+
+def test_a_multichannel_trace_draws_windows_on_the_cells_own_channel_and_says_what_it_left_out():
+    """x₁₂₃₃ at stride 2, padding 1, kernel 3: rows (and columns) 3 = 2·i − 1 + k for
+    output i = 1 (k = 2) and i = 2 (k = 0), so four windows, each read by o = 0…3."""
+    lines = plain(*MULTICHANNEL, width=80)
+    titles = [t for line in lines for t in re.findall(r"y₁ₒ(\S\S), o = 0…3 \[n=1, c=(\d)\]", line)]
+    assert sorted(titles) == [("₁₁", "2"), ("₁₂", "2"), ("₂₁", "2"), ("₂₂", "2")]
+    said = " ".join(lines)
+    assert "each window also reads channels c=0, 1 at the same rows and columns" in said
+    assert "--slice c=0 draws them" in said
+    other = plain(*MULTICHANNEL, "--slice", "c=0", width=80)
+    assert (
+        sorted(t for line in other for t in re.findall(r"y₁ₒ\S\S, o = 0…3 \[n=1, c=(\d)\]", line))
+        == ["0"] * 4
+    )
 
 
 @pytest.mark.parametrize("args", [TEXTBOOK, MULTICHANNEL, SEVEN], ids=["5x5", "2x3x7x7", "7x7"])

@@ -65,14 +65,17 @@ def test_an_input_cells_picture_marks_exactly_what_it_depends_on(g, data):
     weights = {w for _, w, _ in products}
     assert union(panels_of(picture, "delta"), "contributor") == deltas
     assert union(panels_of(picture, "kernel"), "contributor") == weights
-    # each window: every cell it reads on every channel of the group, the cell itself marked as such
+    # each window: every cell it reads on every channel of the group, the cell itself marked as such;
+    # drawn on the cell's own channel, the group's other channels kept aside (JSON has them)
     windows = {y[2:] for y in deltas}
     read = {
         x
         for y, _, x in reads(g)
         if y[0] == cell[0] and y[2:] in windows and y[1] == min(d[1] for d in deltas)
     }
-    inputs = panels_of(picture, "input")
+    drawn = panels_of(picture, "input")
+    assert all(p.lead[1] == cell[1] for p in drawn)
+    inputs = drawn + picture.sections[0].hidden if products else drawn
     assert union(inputs, "cell", "window", "padding_tap") == read
     assert {x for x in read if not inside(g, x)} == union(inputs, "padding_tap")
     assert union(inputs, "cell") == ({cell} if products else set())

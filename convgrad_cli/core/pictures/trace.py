@@ -1,8 +1,9 @@
 """The panels of `trace`: one cell followed through the layer.
 
-A traced input cell is shown in its own sample only: its windows on every
-input channel of its group (each window is read by every output channel of
-the group), the δ entries and kernel slices of that group, and the padded δ
+A traced input cell is shown in its own sample only: its windows on its own
+channel (each window is read by every output channel of the group; its cells on
+the group's other channels hold none of the cell's terms, and are named in a
+line and kept for JSON), the δ entries and kernel slices of that group, and the padded δ
 under the flipped kernel. Windows are numbered by their position; the number
 is the window's colour.
 """
@@ -89,13 +90,32 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
                                                                         namer.delta(t.delta)) for t in ts})  # fmt: skip
     overlays = [pl for o in outs for pl in _overlay(ct, o, number, crop=len(outs) > 1)]
     only = only or {}
+    shown, others, note = _own_channel(ct, keep(windows, only), "c" in only)
     sections = [
-        Section("the forward windows that contain it", keep(windows, only)),
+        Section("the forward windows that contain it", shown, note, others),
         Section("δ entries it depends on, each with the weight met", keep(deltas, only)),
         Section("the kernel taps it meets, each with its window's δ", keep(kernels, only)),
         Section(_overlay_title(g, ct.name), keep(overlays, only), crop_note(overlays, "padded δ")),
     ]
     return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
+
+
+def _own_channel(ct: InputTrace, windows: list[Panel], chosen: bool) -> tuple[list[Panel], list[Panel], str]:
+    """The windows' panels on the cell's own channel, those on the group's other
+    channels (which hold other cells, and so none of its terms), and a line saying
+    what was left out — unless ``--slice c=…`` chose the channel."""
+    c = ct.index[1]
+    others = [pl for pl in windows if pl.lead[1] != c]
+    if chosen or not others:
+        return windows, [], ""
+    channels = sorted({pl.lead[1] for pl in others})
+    said = ", ".join(map(str, channels))
+    note = (
+        f"each window also reads channel{'s' if len(channels) > 1 else ''} c={said} at the same rows and "
+        f"columns: other cells than {ct.name}, left out (--slice c={channels[0]} draws them; "
+        "--format json has all)"
+    )
+    return [pl for pl in windows if pl.lead[1] == c], others, note
 
 
 def _window_name(namer: Namer, g: Geometry, n: int, outs: range, pos: Index) -> str:

@@ -49,7 +49,8 @@ def panels(s: Section, hint: str = "", tints: Tints | None = None) -> Panels:
     left = len(s.panels) - MAX_PANELS
     cut = f"… {left} more panels ({hint or '--slice'} picks which; {EVERYTHING} has all)" if left > 0 else ""
     note = "; ".join(t for t in (cut, s.note) if t)
-    return Panels(s.title, tuple(s.panels[:MAX_PANELS]), note, tints or {}, tuple(s.panels[MAX_PANELS:]))
+    hidden = (*s.panels[MAX_PANELS:], *s.hidden)
+    return Panels(s.title, tuple(s.panels[:MAX_PANELS]), note, tints or {}, hidden)
 
 
 def equations(
