@@ -78,3 +78,43 @@ def test_importing_a_layer_loads_nothing_above_it(module, banned):
     code = f"import sys, {module}; print(','.join(m for m in {banned!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def module_of(path: Path) -> str:
+    parts = ["convgrad_cli", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """The package's modules ``path`` names, at any depth of its code (a function's
+    own imports and typing-only ones too): ``from a import b`` names ``a.b`` where
+    that is a module, else ``a``."""
+    package = module_of(path).split(".") if path.name == "__init__.py" else module_of(path).split(".")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
+            module = ".".join(m for m in (base, node.module or "") if m)
+            subs = {f"{module}.{a.name}" for a in node.names} & known
+            found |= subs or ({module} & known)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names} & known
+    return found
+
+
+def test_no_module_imports_itself_through_others():
+    paths = sorted(PACKAGE.rglob("*.py"))
+    known = {module_of(p) for p in paths}
+    graph = {module_of(p): imported_modules(p, known) - {module_of(p)} for p in paths}
+    circles = []
+    for start in graph:
+        seen, todo = set(), [(start, (start,))]
+        while todo:
+            here, trail = todo.pop()
+            for nxt in graph[here]:
+                if nxt == start:
+                    circles.append(" → ".join((*trail, start)))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    todo.append((nxt, (*trail, nxt)))
+    assert circles == []

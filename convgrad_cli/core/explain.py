@@ -9,7 +9,7 @@ nothing here knows colours or JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Literal, overload
 
@@ -25,7 +25,6 @@ from .terms import Expressions, Term
 
 if TYPE_CHECKING:
     from .geometry import Geometry
-    from .pictures import Picture
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,8 @@ def backward(problem: Problem) -> BackwardResult:
 @dataclass(frozen=True)
 class CellTrace:
     """One cell and the products that make it; a subclass per kind of cell, each
-    with its own parsing, terms, question and picture."""
+    with its own parsing, terms and question (its picture is drawn by
+    ``pictures.trace_picture``, which sits above this module)."""
 
     kind: ClassVar[str]  # "input", "output" or "weight": the trace option that names it
     slice_axes: ClassVar[tuple[str, ...]]  # the axes whose slices its picture has several of
@@ -170,10 +170,6 @@ class CellTrace:
         """The expression's number, or ``None`` when an operand has names only."""
         raise NotImplementedError
 
-    def picture(self, only: Mapping[str, int] | None = None) -> Picture:
-        """The panels that show the cell, marked from its terms."""
-        raise NotImplementedError
-
     def with_terms(self, chosen: Sequence[Term]) -> CellTrace:
         """The same cell made of ``chosen`` terms only (a running sum)."""
         return replace(self, terms=list(chosen))
@@ -200,11 +196,6 @@ class InputTrace(CellTrace):
     @property
     def question(self) -> str:
         return f"Start with input {self.name}. Where does it appear?"
-
-    def picture(self, only: Mapping[str, int] | None = None) -> Picture:
-        from .pictures import input_picture
-
-        return input_picture(self, only)
 
     @property
     def expression(self) -> str:
@@ -237,11 +228,6 @@ class OutputTrace(CellTrace):
     @property
     def question(self) -> str:
         return f"What is {self.name} made of?"
-
-    def picture(self, only: Mapping[str, int] | None = None) -> Picture:
-        from .pictures import output_picture
-
-        return output_picture(self, only)
 
     @property
     def lhs(self) -> str:
@@ -281,11 +267,6 @@ class WeightTrace(CellTrace):
     @property
     def question(self) -> str:
         return f"∂L/∂{self.name}: every input cell that {self.name} met, times that window's δ"
-
-    def picture(self, only: Mapping[str, int] | None = None) -> Picture:
-        from .pictures import weight_picture
-
-        return weight_picture(self, only)
 
     @property
     def expression(self) -> str:

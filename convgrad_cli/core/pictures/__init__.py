@@ -4,7 +4,7 @@ one source of truth for what the terminal, JSON, the exports and ``explore`` mar
 
 from .base import MAX_NAMED, Picture, padded_input
 from .pipeline import backward_picture, coverage_panel, forward_picture, shape_arithmetic
-from .trace import input_picture, output_picture, weight_picture
+from .trace import input_picture, output_picture, trace_picture, weight_picture
 
 __all__ = [
     "MAX_NAMED",
@@ -16,5 +16,6 @@ __all__ = [
     "output_picture",
     "padded_input",
     "shape_arithmetic",
+    "trace_picture",
     "weight_picture",
 ]

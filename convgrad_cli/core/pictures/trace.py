@@ -11,11 +11,12 @@ is the window's colour.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import singledispatch
 from math import prod
 
 import numpy as np
 
-from convgrad_cli.core.explain import InputTrace, OutputTrace, WeightTrace
+from convgrad_cli.core.explain import CellTrace, InputTrace, OutputTrace, WeightTrace
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.names import Index, Namer
 from convgrad_cli.core.ops import dilate, pad
@@ -37,9 +38,19 @@ from .base import (
 #: Windows drawn whole (the padded input each); more are cut to the window alone.
 CROP_WINDOWS = 4
 
+
+@singledispatch
+def trace_picture(ct: CellTrace, only: Mapping[str, int] | None = None) -> Picture:
+    """The panels that show a traced cell, marked from its terms: one drawing per
+    kind of cell, registered below (here, not on the trace, so that the traces
+    never import their pictures)."""
+    raise TypeError(f"no picture for a {type(ct).__name__}")
+
+
 # -- ∂L/∂x at one cell ------------------------------------------------------------------------------
 
 
+@trace_picture.register
 def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Picture:
     """Windows, δ entries, kernel slices and the padded δ under the flipped kernel."""
     p, g, namer = ct.problem, ct.problem.geom, ct.namer
@@ -215,6 +226,7 @@ def _delta_at(g: Geometry, at: Index) -> Index | None:
 # -- an output, and ∂L/∂w at one weight ----------------------------------------------------------------
 
 
+@trace_picture.register
 def output_picture(ct: OutputTrace, only: Mapping[str, int] | None = None) -> Picture:
     """The window of one output on each input channel of its group (padding taps
     too), the kernel slices it uses, and where the output lies."""
@@ -254,6 +266,7 @@ def output_picture(ct: OutputTrace, only: Mapping[str, int] | None = None) -> Pi
     )  # fmt: skip
 
 
+@trace_picture.register
 def weight_picture(ct: WeightTrace, only: Mapping[str, int] | None = None) -> Picture:
     """Every input cell the weight met (one per window, each sample), and each
     window's δ."""

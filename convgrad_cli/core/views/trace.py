@@ -14,7 +14,7 @@ from math import prod
 from convgrad_cli.core.coverage import why_uncovered
 from convgrad_cli.core.explain import CellTrace, InputTrace
 from convgrad_cli.core.panels import Section
-from convgrad_cli.core.pictures import Picture
+from convgrad_cli.core.pictures import Picture, trace_picture
 from convgrad_cli.core.pictures.pipeline import padding_in_words
 from convgrad_cli.core.terms import Term
 
@@ -25,7 +25,7 @@ from .parts import heading, legend, panels, result, term_tints
 
 def cell_view(ct: CellTrace, only: Mapping[str, int] | None = None) -> View:
     """The cell's picture, its result, and the legend of what is marked."""
-    picture = ct.picture(only)
+    picture = trace_picture(ct, only)
     tints = term_tints(picture)
     hint = "--slice " + " or ".join(f"{a}=…" for a in ct.slice_axes)
     blocks: list[Block] = [heading(ct.problem, f"trace of {ct.name}"), *_opening(ct)]
@@ -56,7 +56,7 @@ def steps_view(ct: InputTrace, only: Mapping[str, int] | None = None) -> View:
     """The slides' reasoning: each window's picture, the terms it adds and the
     running sum; then the flipped kernel that finds them all at once. Its frames
     are one per window, then the flipped kernel."""
-    picture = ct.picture(only)
+    picture = trace_picture(ct, only)
     tints = term_tints(picture)
     opening: list[Block] = [heading(ct.problem, f"trace of {ct.name}"), *_opening(ct)]
     steps = _steps(ct, picture, tints)
