@@ -390,6 +390,24 @@ def dump(problem: Problem, note: str, again: str | None = None) -> str:
     )
 
 
+def dump_layer(case: Any, note: str, again: str | None = None) -> str:
+    """A case of ``check --layer`` as a stack config of that one layer, every array written out;
+    ``again`` the flags that check it again (``--impl my.py:backward``)."""
+    import numpy as np
+    import yaml
+
+    x, w, delta = case.operands()
+    params = {k: v for k, v in case.params.items() if v is not None}
+    if w is not None:
+        params["kernel"] = np.asarray(w).tolist()
+    doc = {"input": np.asarray(x).tolist(), "layers": [{case.kind: params}],
+           "loss": {"delta": np.asarray(delta).tolist()}, "dtype": "float64"}  # fmt: skip
+    command = f"# convgrad check THIS.yaml --layer {case.kind}{' ' + again if again else ''}\n"
+    return f"# {note}: {case.describe()}\n{command}" + yaml.safe_dump(
+        doc, sort_keys=False, default_flow_style=None
+    )
+
+
 def config_paths(targets: list[str]) -> list[Path]:
     """Files, directories (their *.yaml / *.yml) and globs, in a stable order."""
     import glob

@@ -177,21 +177,13 @@ def check(
             raise ConfigError(
                 "--forward checks one convolution's forward; --layer and stack configs take --impl"
             )
-        if flags.layer not in (None, "conv"):  # another kind of layer: its own cases and references
-            from .layer_check import check_layer
-
-            refused = {"configs": targets, "--framework": framework is not Framework.numpy,
-                       "--layout": layout is not Layout.full, "--junit-xml": junit_xml,
-                       "--save-failing": save_failing}  # fmt: skip
-            return check_layer(
-                flags, impl, random, sweep_seed, rtol, atol, (timeout, timeout_total), out, refused
-            )
-        from convgrad_cli.config import config_paths, load, source_name
+        from convgrad_cli.config import config_paths, load, load_any, source_name
         from convgrad_cli.core.text import printable
 
         from .layer_check import check_stacks, stack_configs
 
-        stacks = stack_configs(targets)
+        layer = flags.layer or "conv"
+        stacks = stack_configs(targets) if layer == "conv" else []
         if stacks:
             return check_stacks(stacks, impl, out)
         options = core.Options(
@@ -201,16 +193,20 @@ def check(
         dims = core.dims_of(flags.dims)
         scope = core.declared(dims, square_kernel, symmetric_padding, same_stride)
         plan = core.plan(
-            targets or [], load=load, paths=config_paths, name=source_name, overrides=flags.overrides(),
-            options=options, impl=code is not None, random=random, sweep_seed=sweep_seed, scope=scope,
-            min_checked=min_checked,
+            targets or [], load=load if layer == "conv" else load_any, paths=config_paths, name=source_name,
+            overrides=flags.overrides(kind_given=True), options=options, impl=code is not None, random=random,
+            sweep_seed=sweep_seed, scope=scope, min_checked=min_checked, layer=layer,
         )  # fmt: skip
-        with core.Isolated(code, timeout, timeout_total) if code else nullcontext() as implementation:
+        with (
+            core.implementation(plan, code, timeout, timeout_total)
+            if code
+            else nullcontext() as implementation
+        ):
             report = _run(plan, implementation, out)
         results = report.results
         again = None if code is None else f"--{'forward' if forward else 'impl'} {code}"
         saved = _save(results, save_failing, again) if save_failing is not None else {}
-        from convgrad_cli.core.views.check import check_view, report_lines
+        from convgrad_cli.core.views.check import report_view
         from convgrad_cli.render import json
         from convgrad_cli.render.junit import junit_xml as to_junit
 
@@ -218,8 +214,7 @@ def check(
             make_folder(junit_xml.parent)
             write_atomic(junit_xml, to_junit(results, report.shortfall()), force=out.force)
         label = printable(code or "convgrad")
-        notes = report_lines(report)
-        show(out, Shown(lambda: check_view(results, label, saved, notes, forward=kind == "forward"),
+        show(out, Shown(lambda: report_view(report, label, saved, forward=kind == "forward"),
                         lambda: json.check_json(results, saved, report)))  # fmt: skip
         shortfall = report.shortfall()
         if shortfall and not report.bad:  # the one reason the run fails: say it on stderr too
@@ -253,22 +248,26 @@ def _save(results: list, folder: Path, impl: Optional[str]) -> dict:
     """Each failure's smallest failing case (or the case itself) as a config in ``folder``."""
     import re
 
-    from convgrad_cli.config import dump
-    from convgrad_cli.core.check.run import Status
+    from convgrad_cli.config import dump, dump_layer
+    from convgrad_cli.core.check.run import CaseResult, Status
 
     make_folder(folder)  # even with nothing to save: a CI step may collect it
     saved = {}
     for r in results:
         if r.status is not Status.failed:
             continue
-        problem = r.smallest or r.problem
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(r.name).stem)[:80] or "case"
+        named = Path(r.name).stem if isinstance(r, CaseResult) else Path(r.name).name  # "x.yaml layer 3"
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", named)[:80] or "case"
         path = folder / f"{stem}-failing.yaml"
         note = (
             f"the smallest failing case of {r.name} found by convgrad check"
             if r.smallest
             else f"{r.name}, as checked"
         )
-        write_atomic(path, dump(problem, note, impl), force=True)
+        if isinstance(r, CaseResult):
+            text = dump(r.smallest or r.problem, note, impl)
+        else:  # a layer of another kind's case
+            text = dump_layer(r.smallest or r.case, note, impl)
+        write_atomic(path, text, force=True)
         saved[r.name] = str(path)
     return saved

@@ -133,12 +133,13 @@ class ProblemFlags:
                  "count_include_pad": "count_include_pad", "divisor": "divisor"}  # fmt: skip
         return {key: getattr(self, name) for name, key in names.items() if getattr(self, name) is not None}
 
-    def overrides(self) -> dict[str, Any]:
-        """The flags given, as config values parsed with the config's own grammar."""
+    def overrides(self, kind_given: bool = False) -> dict[str, Any]:
+        """The flags given, as config values parsed with the config's own grammar;
+        ``kind_given``: the command reads ``--layer`` itself (``check``)."""
         from convgrad_cli.errors import ConfigError
 
         layered = [f"--{name.replace('_', '-')}" for name in LAYER_FLAGS if getattr(self, name) is not None
-                   and not (name == "layer" and self.layer == "conv")]  # fmt: skip
+                   and not (name == "layer" and (self.layer == "conv" or kind_given))]  # fmt: skip
         if layered:
             raise ConfigError(
                 f"{', '.join(layered)}: for a layer of another kind, given to forward, backward, trace or shape "

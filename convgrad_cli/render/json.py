@@ -232,10 +232,26 @@ def check_json(
     results: list[CaseResult], saved: Mapping[str, str] | None = None, report: Report | None = None
 ) -> dict[str, Any]:
     from convgrad_cli.core.check.report import Report
-    from convgrad_cli.core.check.run import Status, summary
+    from convgrad_cli.core.check.run import summary
 
     saved = saved or {}
     report = report or Report(results)
+    if report.layer != "conv":
+        from .stack_json import layercheck_json
+
+        return {**verdict_json(report), **layercheck_json(report, saved)}
+    return {
+        **verdict_json(report),
+        **summary(results),
+        "results": [case_json(r, saved.get(r.name)) for r in results],
+    }
+
+
+def verdict_json(report: Report) -> dict[str, Any]:
+    """What every check's JSON says first: whether it passed, and how many cases were what."""
+    from convgrad_cli.core.check.run import Status
+
+    results = report.results
     return {
         "command": "check",
         "passed": report.passed,
@@ -249,8 +265,6 @@ def check_json(
         "errors": sum(r.status is Status.error for r in results),
         "skipped": sum(r.status is Status.skipped for r in results),
         "not_run": sum(r.status is Status.not_run for r in results),
-        **summary(results),
-        "results": [case_json(r, saved.get(r.name)) for r in results],
     }
 
 

@@ -8,10 +8,12 @@ The network input's gradient is ``layers[0].input_grad``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from convgrad_cli.core.check.report import Report
 from convgrad_cli.core.layercheck import LayerResult
 from convgrad_cli.core.layercheck.stack import StackCheck
 from convgrad_cli.core.layers import Layer
@@ -110,8 +112,9 @@ def distill_json(stack: Stack, rows: list[Distill]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def layercheck_json(kind: str, results: list[LayerResult]) -> dict[str, Any]:
-    """``check --layer``: every case, its checks, diagnosis and smallest failing case."""
+def layercheck_json(report: Report, saved: Mapping[str, str]) -> dict[str, Any]:
+    """``check --layer``: every case, its checks, diagnosis and smallest failing case
+    (after :func:`~convgrad_cli.render.json.verdict_json`, which every check's JSON opens with)."""
 
     def case(c: Any) -> dict[str, Any] | None:
         if c is None:
@@ -119,19 +122,14 @@ def layercheck_json(kind: str, results: list[LayerResult]) -> dict[str, Any]:
         return {"layer": c.describe(), "shape": list(c.shape), "params": c.params,
                 "kernel_shape": None if c.w_shape is None else list(c.w_shape), "values": c.values, "seed": c.seed}  # fmt: skip
 
+    results: list[LayerResult] = report.results  # type: ignore[assignment]
     return {
-        "command": "check",
-        "layer": kind,
-        "passed": all(r.status in ("passed", "skipped") for r in results) and any(r.passed for r in results),
-        "cases": len(results),
-        "failed": sum(r.status == "failed" for r in results),
-        "errors": sum(r.status == "error" for r in results),
-        "not_run": sum(r.status == "not_run" for r in results),
+        "layer": report.layer,
         "results": [
-            {"name": r.case.name, "case": case(r.case), "status": r.status, "error": r.error,
+            {"name": r.case.name, "case": case(r.case), "status": r.status.value, "error": r.error,
              "checks": [vars(c) for c in r.checks],
              "diagnosis": [{"mistake": d.mistake, "explains": d.explains} for d in r.diagnosis],
-             "smallest_failing": case(r.smallest)}
+             "smallest_failing": case(r.smallest), "saved": saved.get(r.name)}
             for r in results
         ],
     }  # fmt: skip

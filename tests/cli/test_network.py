@@ -222,7 +222,15 @@ def test_check_layer_passes_a_right_backward_and_convgrads_own():
 
 def test_check_layer_refuses_what_it_does_not_take():
     result = runner.invoke(app, ["check", "configs/", "--layer", "relu"])
-    assert result.exit_code == 2 and "configs is not taken by check --layer relu" in result.stderr
+    assert (
+        result.exit_code == 2
+        and "is one convolution; check --layer relu takes stack configs" in result.stderr
+    )
+    result = runner.invoke(app, ["check", "configs/layers/lenet.yaml", "--layer", "avgpool"])
+    assert (
+        result.exit_code == 2
+        and "has no avgpool layer; its layers: conv, relu, maxpool, conv" in result.stderr
+    )
 
 
 def test_check_of_the_shipped_stacks_passes_and_says_what_it_left_out():
@@ -263,9 +271,14 @@ def test_check_layer_runs_the_implementation_apart_and_names_what_it_did(fn, sai
 
 
 def test_check_layer_refuses_flags_it_would_not_use():
-    for extra in (["--stride", "2"], ["--kernel-size", "2"], ["--dtype", "float32"]):
+    for extra in (["--stride", "2"], ["--layout", "given"], ["--square-kernel"], ["--convention", "cs231n"]):
         result = runner.invoke(app, ["check", "--layer", "maxpool", *extra])
         assert result.exit_code == 2 and "is not taken by check --layer maxpool" in result.stderr, extra
+    result = runner.invoke(app, ["check", "--layer", "maxpool", "--kernel-size", "2"])
+    assert (
+        result.exit_code == 2
+        and "--kernel-size: for a layer of another kind, given to forward" in result.stderr
+    )
 
 
 def test_check_layer_that_checked_nothing_is_not_a_pass():
@@ -273,6 +286,7 @@ def test_check_layer_that_checked_nothing_is_not_a_pass():
     impl = "tests/support/layer_impls.py:maxpool_refused"
     plain = runner.invoke(app, ["check", "--layer", "maxpool", "--impl", impl, "--format", "plain"])
     assert plain.exit_code == 1, plain.stdout + plain.stderr
-    assert "NOT PASSED: no case was checked" in plain.stdout and "work in progress" in plain.stdout
+    assert "NOT PASSED: only 0 cases checked" in plain.stdout and "work in progress" in plain.stdout
+    assert "only 0 cases checked" in plain.stderr
     doc = json.loads(runner.invoke(app, ["check", "--layer", "maxpool", "--impl", impl, "-f", "json"]).stdout)
-    assert doc["passed"] is False and doc["failed"] == doc["errors"] == 0
+    assert doc["passed"] is False and doc["failed"] == doc["errors"] == 0 and doc["checked"] == 0

@@ -118,3 +118,108 @@ def relu_exits(x, delta):
 
 def maxpool_refused(x, delta, kernel_size, stride, padding, dilation, ceil_mode):
     raise NotImplementedError("work in progress")
+
+
+# -- PyTorch's autograd as the backward of each kind, in the dtype and framework it is given --------
+
+
+def _as_torch(a):
+    import torch
+
+    return a.detach().clone() if isinstance(a, torch.Tensor) else torch.from_numpy(np.array(a))
+
+
+def _autograd(kind, x, delta, w=None, **kw):
+    """∂L/∂x (and ∂L/∂W) of L = ⟨f(x), δ⟩ by torch.autograd, computed in x's own dtype."""
+    import torch
+
+    F = torch.nn.functional
+    tx = _as_torch(x).requires_grad_(True)
+    nd = tx.ndim - 2
+    if kind == "maxpool":
+        y = getattr(F, f"max_pool{nd}d")(tx, kw["kernel_size"], kw["stride"], kw["padding"], kw["dilation"],
+                                         kw["ceil_mode"])  # fmt: skip
+    elif kind == "avgpool":
+        y = _avg_pool(tx, **kw)
+    elif kind == "relu":
+        y = torch.relu(tx)
+    else:
+        tw = _as_torch(w).requires_grad_(True)
+        y = getattr(F, f"conv_transpose{nd}d")(tx, tw, None, kw["stride"], kw["padding"], kw["output_padding"],
+                                               kw["groups"], kw["dilation"])  # fmt: skip
+    y.backward(_as_torch(delta).to(y.dtype))
+    grads = (tx.grad,) if w is None else (tx.grad, tw.grad)
+    if not isinstance(x, torch.Tensor):
+        grads = tuple(g.numpy() for g in grads)
+    return grads[0] if w is None else grads
+
+
+def _avg_pool(tx, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    """avg_pool1d takes no divisor_override: a 1-D pool as a 2-D one of height 1."""
+    import torch.nn.functional as F
+
+    if tx.ndim == 3:
+        one = lambda v: (1, v if isinstance(v, int) else v[0])  # noqa: E731
+        y = F.avg_pool2d(tx.unsqueeze(2), one(kernel_size), one(stride), (0, one(padding)[1]), ceil_mode,
+                         count_include_pad, divisor_override)  # fmt: skip
+        return y.squeeze(2)
+    return getattr(F, f"avg_pool{tx.ndim - 2}d")(tx, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                                 divisor_override)  # fmt: skip
+
+
+def maxpool_autograd(x, delta, **kw):
+    return _autograd("maxpool", x, delta, **kw)
+
+
+def avgpool_autograd(x, delta, **kw):
+    return _autograd("avgpool", x, delta, **kw)
+
+
+def relu_autograd(x, delta):
+    return _autograd("relu", x, delta)
+
+
+def conv_transpose_autograd(x, w, delta, **kw):
+    return _autograd("conv_transpose", x, delta, w, **kw)
+
+
+def _torch_only(fn):
+    def checked(x, *args, **kw):
+        import torch
+
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
+        return fn(x, *args, **kw)
+
+    return checked
+
+
+def _float32_only(fn):
+    def checked(x, *args, **kw):
+        if np.asarray(x).dtype != np.float32:
+            raise TypeError(f"expected float32, got {np.asarray(x).dtype}")
+        return fn(x, *args, **kw)
+
+    return checked
+
+
+def _in_float16(fn):
+    """The backward computed in float16 and handed back in the dtype it was given: too coarse for float32."""
+
+    def coarse(*args, **kw):
+        given = np.asarray(args[0]).dtype
+        out = fn(*(np.asarray(a).astype(np.float16).astype(np.float32) for a in args), **kw)
+        return out.astype(np.float16).astype(given)
+
+    return coarse
+
+
+maxpool_torch_only = _torch_only(maxpool_autograd)
+avgpool_torch_only = _torch_only(avgpool_autograd)
+relu_torch_only = _torch_only(relu_autograd)
+conv_transpose_torch_only = _torch_only(conv_transpose_autograd)
+maxpool_float32_only = _float32_only(maxpool_autograd)
+avgpool_float32_only = _float32_only(avgpool_autograd)
+relu_float32_only = _float32_only(relu_autograd)
+conv_transpose_float32_only = _float32_only(conv_transpose_autograd)
+avgpool_in_float16 = _in_float16(avgpool_autograd)

@@ -15,7 +15,7 @@ from convgrad_cli.core.choices import Framework, Layout
 
 from .isolate import InProcess, Isolated, load_impl
 from .mistakes import CATALOGUE, Diagnosis
-from .plan import Plan, declared, dims_of, limits, plan
+from .plan import Plan, declared, dims_of, implementation, limits, plan
 from .references import Comparison, Mismatch, definition_grads
 from .report import Report, execute
 from .run import CaseResult, Options, Status, check_case, numeric_problem, summary
@@ -47,6 +47,7 @@ __all__ = [
     "definition_grads",
     "dims_of",
     "execute",
+    "implementation",
     "limits",
     "load_impl",
     "numeric_problem",

@@ -43,6 +43,8 @@ class Plan:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     scope: Scope = field(default_factory=Scope)
     min_checked: int = 1
+    layer: str = "conv"  # another kind of layer (check --layer): its cases are ``cases``
+    cases: list[Any] = field(default_factory=list)
 
 
 def dims_of(text: str | Sequence[int] | None) -> tuple[int, ...]:
@@ -151,7 +153,7 @@ def validate_fixed(fixed: Mapping[str, Any]) -> None:
 def plan(
     targets: Sequence[str],
     *,
-    load: Callable[[Any, Any], Problem],
+    load: Callable[[Any, Any], Any],
     paths: Callable[[Any], Sequence[object]],
     name: Callable[[Any], str] = lambda p: printable(str(p)),
     overrides: Mapping[str, Any],
@@ -161,11 +163,19 @@ def plan(
     sweep_seed: int = 0,
     scope: Scope | None = None,
     min_checked: int | None = None,
+    layer: str = "conv",
 ) -> Plan:
     """The cases to check: each config of ``targets`` (``load``-ed with ``overrides``, the
     problem flags), then a sweep of ``random`` cases inside ``scope``; ``min_checked``
-    (default: ``random``, or 1) is how many must be checked for the run to count."""
+    (default: ``random``, or 1) is how many must be checked for the run to count.
+    Another kind of ``layer``: the layers of that kind in the stack configs of ``targets``,
+    its anchors and ``random`` cases of its own."""
     validate(options, impl)
+    if min_checked is not None and min_checked < 0:
+        raise ConfigError(f"--min-checked {min_checked} is not allowed; give a count ≥ 0")
+    if layer != "conv":
+        return _layer_plan(layer, targets, load, paths, name, overrides, options, impl, random, sweep_seed,
+                           scope or Scope(), min_checked)  # fmt: skip
     if min_checked is not None and min_checked < 0:
         raise ConfigError(f"--min-checked {min_checked} is not allowed; give a count ≥ 0")
     given = [f"--{k}" for k in ARRAY_FLAGS if overrides.get("input" if k == "x" else k) is not None]
@@ -192,3 +202,45 @@ def plan(
         scope=(scope or Scope()) & CONVENTION_SCOPE[Convention(options.convention)],
         min_checked=(random or 1) if min_checked is None else min_checked,
     )
+
+
+#: The options that shape a convolution's cases, by what a plan holds of them.
+_SCOPE_FLAGS = {"kernel_not_square": "--square-kernel", "strides_per_axis": "--same-stride",
+                "padding_asymmetric": "--symmetric-padding"}  # fmt: skip
+
+
+def _layer_plan(
+    kind: str, targets: Sequence[str], load: Callable[[Any, Any], Any], paths: Callable[[Any], Sequence[object]],
+    name: Callable[[Any], str], overrides: Mapping[str, Any], options: Options, impl: bool, random: int,
+    sweep_seed: int, scope: Scope, min_checked: int | None,
+) -> Plan:  # fmt: skip
+    from convgrad_cli.core.layercheck import plan as layer
+
+    given = [
+        f"--{'x' if k == 'input' else k}"
+        for k, v in overrides.items()
+        if v is not None and k not in ("dims", "dtype")
+    ]
+    given += [flag for f, flag in _SCOPE_FLAGS.items() if f in scope.refused]
+    given += [f"--{o}" for o, v in (("layout", options.layout), ("convention", options.convention),
+                                   ("mode", options.mode)) if v != Options.__dataclass_fields__[o].default]  # fmt: skip
+    layer.refuse(kind, given)
+    dtype = options.dtype or "float64"
+    if not impl and dtype not in ("float32", "float64"):
+        raise ConfigError(f"convgrad computes in float32 or float64; --dtype {dtype} checks an --impl")
+    cases, least = layer.plan(kind, targets, load=load, paths=paths, name=name, options=options, random=random,
+                              sweep_seed=sweep_seed, dims=scope.dims, min_checked=min_checked)  # fmt: skip
+    return Plan(
+        [], options, count=random, seed=sweep_seed, dtype=dtype, min_checked=least, layer=kind, cases=cases
+    )
+
+
+def implementation(plan: Plan, spec: str, timeout: float, total: float | None) -> Any:
+    """``--impl SPEC`` in a child process, called as the plan's kind of layer is."""
+    from .isolate import Isolated
+
+    if plan.layer == "conv":
+        return Isolated(spec, timeout, total)
+    from convgrad_cli.core.layercheck.plan import isolated
+
+    return isolated(plan.layer, spec, timeout, total)

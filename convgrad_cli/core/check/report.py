@@ -35,6 +35,7 @@ class Report:
     scope: Scope = field(default_factory=Scope)  # declared, narrowed by what was learned
     refused: tuple[str, ...] = ()  # the ranks and features found refused, in words
     swept: bool = False
+    layer: str = "conv"  # the kind of layer checked: another's results are LayerResults
 
     @property
     def checked(self) -> int:
@@ -87,6 +88,11 @@ def execute(
 ) -> Report:
     """Every config, then the sweep, each case checked by :func:`.check_case`."""
     say = progress or (lambda _: None)
+    if plan.layer != "conv":
+        from convgrad_cli.core.layercheck.plan import execute as execute_layers
+
+        layered = execute_layers(plan.cases, impl, plan.options, plan.dtype, say)
+        return Report(layered, plan.min_checked, layer=plan.layer)  # type: ignore[arg-type]
     dims = plan.scope.dims
     results = [
         _config(name, problem, dims) or check_case(problem, name, impl, plan.options, say)

@@ -28,6 +28,10 @@ class LayerCase:
     w_shape: tuple[int, ...] | None = None
     values: str = "normal"
     seed: int = 0
+    #: x, W (or None) and δ as given (a config's layer): drawn from ``seed`` when None
+    arrays: tuple[np.ndarray, np.ndarray | None, np.ndarray] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def layer(self) -> Layer:
         return layers.make(
@@ -36,6 +40,8 @@ class LayerCase:
 
     def operands(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """x, W (or None) and δ, seeded; integer x where the case asks for ties and zeros."""
+        if self.arrays is not None:
+            return self.arrays
         rng = np.random.default_rng(self.seed)
         draw = (
             (lambda s: rng.integers(-2, 3, size=s).astype(float))
@@ -55,7 +61,8 @@ class LayerCase:
         return text + (" (integers: ties, zeros)" if self.values == "integers" else "")
 
     def with_(self, **changes: Any) -> LayerCase:
-        return replace(self, **changes)
+        """The case changed; its arrays, if given, no longer fit it, and are drawn from its seed."""
+        return replace(self, arrays=None, **changes)
 
 
 def _short(v: Any) -> str:

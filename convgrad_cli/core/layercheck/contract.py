@@ -71,40 +71,16 @@ def call(
     except BaseException as exc:  # noqa: B036 — user code may raise anything
         raise ContractError(f"the implementation raised {describe(exc)}") from None
     if w is None:
-        return _checked(result, "input_grad", x.shape), None
+        return checked(result, "input_grad", x.shape), None
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise ContractError(f"it returned {type(result).__name__}; return (input_grad, weight_grad)")
-    return _checked(result[0], "input_grad", x.shape), _checked(result[1], "weight_grad", w.shape)
+    return checked(result[0], "input_grad", x.shape), checked(result[1], "weight_grad", w.shape)
 
 
-def _checked(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
+def checked(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
     arr = to_numpy(value, what)
     if arr.shape != tuple(shape):
         raise ContractError(f"its {what} has shape {arr.shape}; expected exactly {tuple(shape)}")
     if not np.isfinite(arr).all():
         raise ContractError(f"its {what} holds NaN or infinity")
     return arr.astype(np.float64)
-
-
-def isolated(kind: str, spec: str, timeout: float, total: float | None = None) -> tuple[Any, Any]:
-    """The user's function in a child process, each call given ``timeout`` seconds (and the
-    run ``total``): ``(impl, closer)`` with ``impl`` called as :func:`call` is."""
-    import os
-
-    from convgrad_cli.core.check.contract import Call
-    from convgrad_cli.core.check.isolate import Isolated
-
-    from .adapter import VARIABLE
-
-    os.environ[VARIABLE] = f"{kind}|{spec}"
-    child = Isolated("convgrad_cli.core.layercheck.adapter:backward", timeout, total)
-
-    def impl(
-        case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        dx, dw, _ = child(Call(x, np.zeros(1) if w is None else w, delta, kwargs(case), "float64"))
-        if w is None:
-            return _checked(dx, "input_grad", x.shape), None
-        return _checked(dx, "input_grad", x.shape), _checked(dw, "weight_grad", w.shape)
-
-    return impl, child.close

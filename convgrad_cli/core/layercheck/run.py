@@ -13,14 +13,15 @@ which every kind keeps, a max-pool and a ReLU being positively homogeneous.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from convgrad_cli.core.check.contract import ContractError, NotRun, Skipped
 from convgrad_cli.core.check.mistakes import Diagnosis
-from convgrad_cli.core.check.tolerance import Tolerance
+from convgrad_cli.core.check.run import Status
+from convgrad_cli.core.check.tolerance import Tolerance, round_to
 from convgrad_cli.core.layers import AvgPool, ConvTranspose, Layer, MaxPool
 from convgrad_cli.errors import ConvgradError
 
@@ -47,16 +48,27 @@ class Check:
 
 @dataclass(frozen=True)
 class LayerResult:
+    """One case's verdict, in the statuses of ``check`` (:class:`~convgrad_cli.core.check.run.Status`)."""
+
     case: LayerCase
-    status: str  # passed, failed, error, skipped, not_run
+    status: Status
     checks: list[Check] = field(default_factory=list)
     error: str = ""
     diagnosis: list[Diagnosis] = field(default_factory=list)
     smallest: LayerCase | None = None
+    tolerance: str = ""
 
     @property
     def passed(self) -> bool:
-        return self.status == "passed"
+        return self.status is Status.passed
+
+    @property
+    def name(self) -> str:
+        return self.case.name
+
+    @property
+    def geometry(self) -> str:
+        return self.case.describe()
 
 
 def user(fn: Any) -> Impl:
@@ -67,10 +79,22 @@ def user(fn: Any) -> Impl:
 def own(
     case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """convgrad's own backward of the layer."""
+    """convgrad's own backward of the layer, in the operands' dtype."""
     layer = _bound(case, w)
     _, saved = layer.forward(x)
     return layer.backward(x, saved, delta)
+
+
+def own_in(dtype: str) -> Impl:
+    """convgrad's own backward computed in ``dtype`` (float32 or float64), returned in float64."""
+
+    def run(
+        case: LayerCase, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        dx, dw = own(case, x.astype(dtype), None if w is None else w.astype(dtype), delta.astype(dtype))
+        return dx.astype(np.float64), None if dw is None else dw.astype(np.float64)
+
+    return run
 
 
 def _bound(case: LayerCase, w: np.ndarray | None) -> Layer:
@@ -81,19 +105,23 @@ def _bound(case: LayerCase, w: np.ndarray | None) -> Layer:
 
 
 def check_case(
-    case: LayerCase, impl: Impl | None = None, tol: Tolerance | None = None, shrink: bool = True
-) -> LayerResult:
-    """The gradient under check (convgrad's own without ``impl``) against every reference."""
+    case: LayerCase, impl: Impl | None = None, tol: Tolerance | None = None, shrink: bool = True,
+    directions: int = 3,
+) -> LayerResult:  # fmt: skip
+    """The gradient under check (convgrad's own without ``impl``) against every reference,
+    its operands rounded to ``tol.dtype`` and each entry held to that dtype's bound."""
     tol = tol or Tolerance("float64")
-    x, w, delta = case.operands()
+    x, w, delta = (None if a is None else round_to(a, tol.dtype) for a in case.operands())
+    assert x is not None and delta is not None
+    base = LayerResult(case, Status.passed, tolerance=tol.describe())
     try:
-        got = (impl or own)(case, x, w, delta)
+        got = (impl or own_in(tol.dtype))(case, x, w, delta)
     except Skipped as exc:
-        return LayerResult(case, "skipped", error=str(exc))
+        return replace(base, status=Status.skipped, error=str(exc))
     except NotRun as exc:  # it hung too often, or the run's time ran out: never a pass
-        return LayerResult(case, "not_run", error=str(exc))
+        return replace(base, status=Status.not_run, error=str(exc))
     except ContractError as exc:
-        return LayerResult(case, "error", error=str(exc))
+        return replace(base, status=Status.error, error=str(exc))
     layer = _bound(case, w)
     right = own(case, x, w, delta)
     bounds = _bounds(layer, x, w, delta, tol)
@@ -103,13 +131,13 @@ def check_case(
     windows = _windows(layer, x, delta)
     if windows is not None:
         checks.append(_compare("input_grad", "windows", got[0], windows, bounds[0]))
-    checks += _finite_differences(case, layer, x, w, delta, got, tol)
+    checks += _finite_differences(case, layer, x, w, delta, got, tol, bounds, directions)
     checks += _adjoint(layer, x, w, delta, got, tol)
     if all(c.passed for c in checks):
-        return LayerResult(case, "passed", checks)
+        return replace(base, checks=checks)
     diagnosis = _diagnose(layer, x, w, delta, got[0], right[0], bounds[0])
     smallest = _smallest(case, impl, tol) if shrink and impl is not None else None
-    return LayerResult(case, "failed", checks, diagnosis=diagnosis, smallest=smallest)
+    return replace(base, status=Status.failed, checks=checks, diagnosis=diagnosis, smallest=smallest)
 
 
 def _compare(quantity: str, reference: str, got: np.ndarray, want: np.ndarray, bound: np.ndarray) -> Check:
@@ -163,10 +191,12 @@ def _windows(layer: Layer, x: np.ndarray, delta: np.ndarray) -> np.ndarray | Non
 
 def _finite_differences(
     case: LayerCase, layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray,
-    got: tuple[np.ndarray, np.ndarray | None], tol: Tolerance,
+    got: tuple[np.ndarray, np.ndarray | None], tol: Tolerance, bounds: tuple[np.ndarray, np.ndarray],
+    directions: int = 3,
 ) -> list[Check]:  # fmt: skip
-    """Central differences of ``L = ⟨f(x), δ⟩`` along 3 random directions per operand."""
-    if case.values == "integers" and case.kind in ("maxpool", "relu"):
+    """Central differences of ``L = ⟨f(x), δ⟩`` (in float64) along random directions per operand,
+    each allowed the difference quotient's error and the dtype's bound of every entry it weighs."""
+    if _kinked(case, layer, x):
         return [
             Check(
                 "input_grad", "finite differences", True, note="left out: ties and zeros, where f has kinks"
@@ -174,11 +204,14 @@ def _finite_differences(
         ]
     rng = np.random.default_rng(case.seed + 1)
     out = []
-    for name, base, grad in (("input_grad", x, got[0]), ("weight_grad", w, got[1])):
+    for name, base, grad, bound in (
+        ("input_grad", x, got[0], bounds[0]),
+        ("weight_grad", w, got[1], bounds[1]),
+    ):
         if base is None or grad is None:
             continue
         worst, wrong = 0.0, 0
-        for _ in range(3):
+        for _ in range(directions):
             v = rng.standard_normal(base.shape)
             h = 1e-6 * max(1.0, float(np.abs(base).max()))
 
@@ -190,9 +223,24 @@ def _finite_differences(
             exact = float(np.sum(grad * v))
             err = abs(numeric - exact)
             worst = max(worst, err)
-            wrong += err > 1e-5 * (1 + abs(exact)) + tol.floor
-        out.append(Check(name, "finite differences", wrong == 0, wrong, 3, worst))
+            rounding = float(np.sum(np.abs(v) * bound)) if bound.shape == base.shape else 0.0
+            wrong += err > 1e-5 * (1 + abs(exact)) + tol.floor + rounding
+        out.append(Check(name, "finite differences", wrong == 0, wrong, directions, worst))
     return out
+
+
+def _kinked(case: LayerCase, layer: Layer, x: np.ndarray) -> bool:
+    """Whether ``f`` may have a kink at ``x``: a ReLU input at exactly 0, a max-pool window tied."""
+    if case.kind not in ("maxpool", "relu"):
+        return False
+    if case.values == "integers":
+        return True
+    if case.kind == "relu":
+        return bool(np.any(x == 0))
+    from .mistakes import MISTAKES
+
+    ones = np.ones(layer.out_shape)
+    return bool(np.sum(MISTAKES["maxpool_every_tie"](layer, x, None, ones)) > ones.size)
 
 
 def _adjoint(
@@ -238,7 +286,7 @@ def _smallest(case: LayerCase, impl: Impl | None, tol: Tolerance) -> LayerCase |
     def fails(c: LayerCase) -> bool:
         try:
             c.layer()
-            return check_case(c, impl, tol, shrink=False).status == "failed"
+            return check_case(c, impl, tol, shrink=False).status is Status.failed
         except ConvgradError:
             return False
 

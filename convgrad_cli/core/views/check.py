@@ -141,8 +141,23 @@ def _index(index: tuple[int, ...]) -> str:
     return f"[{','.join(map(str, index))}]"
 
 
+def report_view(
+    report: Report, impl: str, saved: Mapping[str, str] | None = None, forward: bool = False
+) -> View:
+    """The view of any check's report: a convolution's (its backward, or ``forward``), or a layer of another kind's."""
+    if report.layer != "conv":
+        from .layercheck import layercheck_view
+
+        return layercheck_view(report, impl, saved, report_lines(report))
+    return check_view(report.results, impl, saved, report_lines(report), forward=forward)
+
+
 def case_lines(r: CaseResult) -> list[str]:
     """What is wrong with one case, one line per failing quantity (or its error)."""
+    if not isinstance(r, CaseResult):  # a layer of another kind's
+        from .layercheck import layer_case_lines
+
+        return layer_case_lines(r)
     if r.status == "error":
         named = [d.mistake for ds in r.diagnosis.values() for d in ds]
         return [f"error: {r.error}" + (f" — looks like {named[0]}: {CATALOGUE[named[0]]}" if named else "")]
@@ -218,7 +233,7 @@ def report_lines(report: Report) -> list[str]:
         lines.append(f"supports: {supports}")
     if report.refused:
         lines.append("refused: " + ", ".join(report.refused))
-    if any("bias_grad" in r.unchecked for r in report.results):
+    if any("bias_grad" in getattr(r, "unchecked", ()) for r in report.results):
         lines.append("∂L/∂bias not checked: the implementation returns (input_grad, weight_grad)")
     if report.swept or report.min_checked > 1:
         lines.append(f"{report.checked} cases checked (at least {report.min_checked} required)")

@@ -3,6 +3,9 @@ is wrong, which mistake it looks like and the smallest case that still fails."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+from convgrad_cli.core.check.report import Report
 from convgrad_cli.core.layercheck import CATALOGUE, LayerResult
 from convgrad_cli.core.layercheck.contract import SIGNATURES
 from convgrad_cli.core.layercheck.stack import StackCheck
@@ -12,7 +15,12 @@ from .blocks import Block, Heading, Sentence, Span, Table, View
 MARK = {"passed": "✓", "failed": "✗", "error": "error", "skipped": "skipped", "not_run": "not run"}
 
 
-def layercheck_view(kind: str, label: str, results: list[LayerResult]) -> View:
+def layercheck_view(
+    report: Report, label: str, saved: Mapping[str, str] | None = None, notes: Sequence[str] = ()
+) -> View:
+    """A row per case, each failure, the verdict and, as ``check`` says them, its ``notes``."""
+    results: list[LayerResult] = report.results  # type: ignore[assignment]
+    kind = report.layer
     rows = []
     for r in results:
         said = " ".join(f"{c.reference}{'' if c.quantity == 'input_grad' else ' ∂L/∂W'} {'✓' if c.passed else '✗'}"
@@ -28,8 +36,10 @@ def layercheck_view(kind: str, label: str, results: list[LayerResult]) -> View:
             tuple(rows),
         ),  # fmt: skip
     ]
+    if results and results[0].tolerance:
+        blocks.append(Sentence.of(results[0].tolerance, quiet=True))
     for r in results:
-        blocks += _failure(r)
+        blocks += _failure(r, (saved or {}).get(r.name))
     bad = sum(r.status in ("failed", "error") for r in results)
     passed = sum(r.passed for r in results)
     verdict = f"{passed} of {len(results)} cases pass" + (f", {bad} fail" if bad else "")
@@ -37,35 +47,42 @@ def layercheck_view(kind: str, label: str, results: list[LayerResult]) -> View:
     if not_run:  # why, once: each has the same reason
         verdict += f", {len(not_run)} not run ({not_run[0].error})"
     blocks.append(Sentence((Span(verdict, strong=True),)))
-    refused = [r for r in results if r.status == "skipped"]
-    if not passed and not bad and not not_run:  # a run that checked nothing is not a pass
-        why = f": {len(refused)} refused ({refused[0].error})" if refused else ""
-        blocks.append(Sentence.of(f"NOT PASSED: no case was checked{why}", strong=True, tone="bad"))
+    blocks += [Sentence.of(n, strong=n.startswith("NOT PASSED"), tone="bad" if n.startswith("NOT") else "")
+               for n in notes]  # fmt: skip
     return View("check", tuple(blocks))
 
 
-def _failure(r: LayerResult) -> list[Block]:
-    if r.status == "error":
-        return [Sentence((Span(f"{r.case.name}: ", strong=True), Span(r.error)))]
+def layer_case_lines(r: LayerResult) -> list[str]:
+    """What is wrong with one case, a line per reference it fails (or its error), and the mistake it looks like."""
+    if r.status in ("error", "skipped", "not_run"):
+        return [f"{r.status.replace('_', ' ')}: {r.error}"]
     if r.status != "failed":
         return []
-    wrong = [c for c in r.checks if not c.passed]
-    where = "; ".join(
+    lines = [
         f"{c.quantity} against {c.reference}: "
-        + (
-            f"{c.wrong} of {c.entries} entries wrong"
-            if c.reference not in ("adjoint",)
-            else "the identity fails"
-        )
+        + (f"{c.wrong} of {c.entries} entries wrong" if c.reference != "adjoint" else "the identity fails")
         + f" (worst |error| {c.max_abs_error:.3g})"
-        for c in wrong
-    )
-    out: list[Block] = [Sentence((Span(f"{r.case.name}: ", strong=True), Span(where)))]
-    for d in r.diagnosis[:2]:
-        out.append(Sentence.of(f"  looks like {d.mistake} ({d.explains:.0%} of the wrong entries): "
-                               f"{CATALOGUE[d.mistake][1]}"))  # fmt: skip
+        for c in r.checks
+        if not c.passed
+    ]
+    lines += [f"looks like {d.mistake} ({d.explains:.0%} of the wrong entries): {CATALOGUE[d.mistake][1]}"
+              for d in r.diagnosis[:2]]  # fmt: skip
+    return lines
+
+
+def _failure(r: LayerResult, saved: str | None) -> list[Block]:
+    if r.status not in ("failed", "error"):
+        return []
+    lines = layer_case_lines(r)
+    out: list[Block] = [
+        Sentence((Span(f"{r.case.name}: ", strong=True), Span(lines[0].removeprefix("error: "))))
+    ]
+    out += [Sentence.of("  " + line) for line in lines[1:]]
     if r.smallest is not None:
-        out.append(Sentence.of(f"  smallest failing case: {r.smallest.describe()}"))
+        where = f", saved as {saved}" if saved else " (--save-failing DIR writes it as a config)"
+        out.append(Sentence.of(f"  smallest failing case: {r.smallest.describe()}{where}"))
+    elif saved:
+        out.append(Sentence.of(f"  no smaller case fails; saved as {saved}"))
     return out
 
 
