@@ -108,8 +108,8 @@ def backward(
         kd = (1,) * nd
     spread = _dilate(delta, sd) if dilate else delta
     around = [
-        (kdi * (k - 1) - b + pad_shift, kdi * (k - 1) - a + (u if output_padding else 0) + pad_shift)
-        for kdi, k, (b, a), u in zip(kd, ks, pads, uncovered)
+        (kdi * (k - 1) - b + shift, kdi * (k - 1) - a + (u if output_padding else 0) + shift)
+        for kdi, k, (b, a), u, shift in zip(kd, ks, pads, uncovered, (pad_shift * any(p) for p in pads))
     ]
     dx = _correlate(_pad(spread, around), np.ascontiguousarray(kernel), kd, kernel_groups)
     if output_padding:

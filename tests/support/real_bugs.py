@@ -94,3 +94,15 @@ def last_window_dropped(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
             dxp[:, :, rows, cols] += np.einsum("nf,fchw->nchw", g, w)
     dx = dxp[:, :, top : top + x.shape[2], left : left + x.shape[3]]
     return dx, dw, delta.sum(axis=(0, 2, 3))
+
+
+def scatter_with_rotated_kernel(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
+    """A scatter loop, dx[window] += W·δ, that rotates W by 180° first, as if the backward
+    needed the flip the slides' correlation form has: the same numbers as a correlation that
+    forgets it (kernel_not_flipped)."""
+    sh, sw, dh, dw_, pads = _geometry(x, stride, padding, dilation, groups)
+    _, dw, db = _conv2d_backward_loops(x, w, delta, sh, sw, pads, dh, dw_)
+    dx, _, _ = _conv2d_backward_loops(
+        x, np.ascontiguousarray(w[:, :, ::-1, ::-1]), delta, sh, sw, pads, dh, dw_
+    )
+    return dx, dw, db

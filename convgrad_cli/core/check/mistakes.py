@@ -22,10 +22,13 @@ from .tolerance import Tolerance
 
 #: Every mistake's id and what it is, in the order reports list them.
 CATALOGUE = {
-    "kernel_not_flipped": "∂L/∂x correlates the padded δ with W itself, not W rotated by 180°",
+    "kernel_not_flipped": "∂L/∂x meets each δ entry with the kernel's taps in mirrored order (tap k − 1 − i "
+    "where tap i belongs): a correlation of the padded δ with W not rotated by 180°, or a loop that scatters "
+    "δ through W rotated",
     "kernel_flipped_one_axis": "the kernel is flipped along one spatial axis only",
     "delta_not_dilated": "δ is padded without stride − 1 zeros between its entries (stride > 1)",
-    "padding_off_by_one": "δ gets one zero too many, or too few, on each side",
+    "padding_off_by_one": "the layer's padding p is taken as p ± 1 when δ is padded (d·(k−1) − p zeros on "
+    "each side): one zero too few, or too many (padding > 0)",
     "output_padding_missing": "the uncovered rows/columns at the end are left out (uneven coverage)",
     "stride_dilation_swapped": "δ is dilated by the dilation and the kernel by the stride",
     "kernel_not_dilated": "the flipped kernel's taps sit side by side, without dilation − 1 holes (dilation > 1)",
@@ -65,6 +68,26 @@ SHAPE_MISTAKES = ("stride_assumed_to_divide", "padding_crop_empty", "padding_cro
 FORWARD_MISTAKES = tuple(m for m in CATALOGUE if m.startswith("forward_")) + (
     "kernel_assumed_square", "last_window_dropped", "stride_assumed_to_divide",
 )  # fmt: skip
+
+
+def _padded(g: Geometry) -> bool:
+    return any(any(p) for p in g.padding)
+
+
+#: Mistakes that can only be made on some geometries: never suggested elsewhere, whatever share of
+#: a case's entries they happen to give (a padding mistake on a layer without padding confuses).
+APPLIES = {
+    "padding_off_by_one": _padded,
+    "forward_padding_one_side": _padded,
+    "forward_padding_ignored": _padded,
+    "delta_not_dilated": lambda g: max(g.stride) > 1,
+    "output_padding_missing": lambda g: any(g.uncovered),
+    "kernel_not_dilated": lambda g: max(g.dilation) > 1,
+    "forward_dilation_ignored": lambda g: max(g.dilation) > 1,
+    "groups_ignored": lambda g: g.groups > 1,
+    "forward_groups_ignored": lambda g: g.groups > 1,
+    "kernel_assumed_square": lambda g: len(set(g.kernel_size)) > 1,
+}
 
 
 @dataclass(frozen=True)
@@ -118,8 +141,8 @@ def _input_grads(g: Geometry, w: np.ndarray, delta: np.ndarray) -> Iterator[tupl
     flipped = flip_kernel(w, gr)
     if any(v > 1 for v in s):
         yield "delta_not_dilated", _pipeline(g, flipped, delta, (1,) * g.ndim, pads, d, gr)
-    for shift in (1, -1):
-        shifted = tuple((b + shift, a + shift) for b, a in pads)
+    for shift in (1, -1):  # p ∓ 1 on each padded axis: one zero more, or fewer, on each side of δ
+        shifted = tuple((b + shift, a + shift) if any(p) else (b, a) for (b, a), p in zip(pads, g.padding))
         yield "padding_off_by_one", _pipeline(g, flipped, delta, s, shifted, d, gr)
     if any(g.uncovered):
         short = tuple((b, a - u) for (b, a), u in zip(pads, g.uncovered))
@@ -230,7 +253,8 @@ def diagnose(
         best: dict[str, float] = {}
         for mistake, candidate in _candidates(quantity, g, x, w, delta, bias):
             if (
-                candidate is None
+                not APPLIES.get(mistake, lambda _: True)(g)
+                or candidate is None
                 or candidate.shape != user.shape
                 or np.all(np.abs(candidate - right) <= bound)
             ):
