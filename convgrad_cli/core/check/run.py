@@ -443,11 +443,21 @@ def _only_when(
             and 2 * count > len(with_it)
         ):
             only.append(cid)
-    if without:  # "without padding" says "without padding that crops δ's" already: keep the broadest
-        only = [c for c in only if not any(o != c and _implies(checked, c, o) for o in only)]
-    return only
+    return _minimal(only, good, has)
 
 
-def _implies(results: list[CaseResult], narrow: str, broad: str) -> bool:
-    """Whether every case of class ``narrow`` is of class ``broad`` too."""
-    return all(broad in r.classes for r in results if narrow in r.classes)
+def _minimal(only: list[str], good: list[CaseResult], has: Callable[[CaseResult, str], bool]) -> list[str]:
+    """The conditions of ``only`` that matter: one is dropped, the broadest first, while the
+    good cases that meet the rest are no more than those that meet them all ("with uncovered
+    rows at the end" says "with a stride > 1" already; so does "without padding" say "without
+    padding that crops δ's")."""
+
+    def admitted(conditions: list[str]) -> int:
+        return sum(all(has(r, c) for c in conditions) for r in good)
+
+    kept = list(only)
+    for cid in sorted(only, key=lambda c: -sum(has(r, c) for r in good)):
+        rest = [c for c in kept if c != cid]
+        if rest and admitted(rest) == admitted(kept):
+            kept = rest
+    return kept

@@ -1,0 +1,71 @@
+"""What `check` suggests is what can be so: a message that holds for any form of
+code, no mistake the failing geometry cannot have, and "fails only when" with
+only the conditions that matter."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from convgrad_cli.cli import app
+from convgrad_cli.core.check import CATALOGUE, CaseResult, Status, summary
+from convgrad_cli.core.check.mistakes import APPLIES
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPPORT = ROOT / "tests" / "support"
+runner = CliRunner()
+
+
+def check(*args):
+    result = runner.invoke(app, ["check", *map(str, args), "--format", "json"])
+    return result, json.loads(result.stdout)
+
+
+def test_kernel_not_flipped_is_said_for_a_scatter_loop_too():
+    """A scatter loop that rotates W gives the numbers of a correlation that does not: the
+    words name both forms."""
+    result, doc = check("--random", "40", "--impl", f"{SUPPORT / 'real_bugs.py'}:scatter_with_rotated_kernel")
+    failing = [r for r in doc["results"] if r["status"] == "failed"]
+    assert result.exit_code == 1 and failing
+    for r in failing:
+        assert r["diagnosis"]["input_grad"][0]["mistake"] == "kernel_not_flipped", r["geometry"]
+    words = CATALOGUE["kernel_not_flipped"]
+    assert "a correlation of the padded δ with W not rotated" in words and "a loop that scatters" in words
+
+
+def test_no_mistake_is_suggested_where_the_geometry_cannot_have_it():
+    """padding_off_by_one was offered at 52% on an unpadded case of a kernel that was not
+    flipped; every mistake with a condition is now offered only where it holds."""
+    for impl in ("kernel_not_flipped", "delta_not_dilated", "stride_dilation_swapped"):
+        result, doc = check("--random", "40", "--impl", f"{SUPPORT / 'broken_impls.py'}:{impl}")
+        for r in doc["results"]:
+            named = {d["mistake"] for ds in r["diagnosis"].values() for d in ds}
+            if "padded" not in r["classes"]:
+                assert "padding_off_by_one" not in named, (impl, r["geometry"])
+            for mistake in named & set(APPLIES):
+                assert mistake != "delta_not_dilated" or "strided" in r["classes"]
+                assert mistake != "kernel_not_dilated" or "dilated" in r["classes"]
+                assert mistake != "groups_ignored" or "grouped" in r["classes"]
+
+
+def _case(classes: tuple[str, ...], status: Status) -> CaseResult:
+    return CaseResult("c", None, "", status, classes=classes)  # type: ignore[arg-type]
+
+
+def test_fails_only_when_keeps_only_the_conditions_that_matter():
+    """Three conditions every failing case has; only dilation separates them from the passing ones."""
+    bad = [_case(("strided", "padded", "dilated"), Status.failed)] * 2
+    good = [_case(("strided",), Status.passed), _case(("padded",), Status.passed), _case((), Status.passed)]
+    assert summary(bad + good)["fails_only_when"] == ["dilated"]
+    # two that matter together stay together: each alone lets a passing case in
+    bad = [_case(("strided", "padded"), Status.failed)] * 3
+    good = [_case(("strided",), Status.passed), _case(("padded",), Status.passed)]
+    assert summary(bad + good)["fails_only_when"] == ["strided", "padded"]
+
+
+def test_an_error_with_uncovered_rows_is_said_once():
+    """'raises only with a stride > 1 and uncovered rows' named two conditions; the second implies the first."""
+    result, doc = check("--random", "40", "--impl", f"{SUPPORT / 'real_bugs.py'}:stride_assumed_to_divide")
+    assert doc["raises_only_when"] == ["uncovered"]
+    result, doc = check("--random", "40", "--impl", f"{SUPPORT / 'broken_impls.py'}:output_padding_missing")
+    assert doc["raises_only_when"] == ["uncovered"]
