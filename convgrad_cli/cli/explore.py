@@ -42,6 +42,7 @@ def explore(
       convgrad explore
       convgrad explore configs/stride2.yaml
       convgrad explore --export page.html
+      convgrad explore configs/layers/lenet.yaml --export page.html
     """
 
     def body() -> None:
@@ -50,6 +51,19 @@ def explore(
                 raise OutputError(f"--export {str(export)!r}: the page is HTML; give a file ending in .html")
             if exists(export) and not force:
                 raise OutputError(f"{str(export)!r} exists; pass --force to overwrite it")
+        from .network import stack_of
+
+        stack = stack_of(config, flags)
+        if stack is not None:
+            if export is None:
+                raise ConfigError(
+                    "explore in the terminal takes one convolution; --export page.html explores a stack"
+                )
+            from convgrad_cli.core.explore.stack_page import stack_page
+            from convgrad_cli.render.stack_page import draw_stack_page
+
+            _write(export, draw_stack_page(stack_page(stack)))
+            return
         problem = load(config, flags)
         from convgrad_cli.core.explore import State
 
@@ -57,10 +71,7 @@ def explore(
         if export is not None:
             from convgrad_cli.render.page import page
 
-            write_atomic(export, page(state))
-            from convgrad_cli.core.text import printable
-
-            print(f"wrote {printable(str(export))}; open it in a browser", file=sys.stderr)
+            _write(export, page(state))
             return
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise ConfigError("explore needs a terminal; --export page.html writes the web page instead")
@@ -69,3 +80,10 @@ def explore(
         ExploreApp(state, save=write_atomic).run()
 
     guard(debug, body)
+
+
+def _write(path: Path, text: str) -> None:
+    from convgrad_cli.core.text import printable
+
+    write_atomic(path, text)
+    print(f"wrote {printable(str(path))}; open it in a browser", file=sys.stderr)

@@ -45,9 +45,14 @@ def draw_page(m: PageModel) -> str:
         step=_spans(m.step.spans),
         steps=m.data["windows"],
         data=blob,
-        colours="\n".join(f".w{i} {{ background: {c}55; }}" for i, c in enumerate(PALETTE)),
+        style=style(),
         script=SCRIPT,
     )
+
+
+def style() -> str:
+    """The page's CSS: the grids, the marks, each window's colour."""
+    return STYLE + "\n".join(f"td.w{i}, .w{i} {{ background: {c}55; }}" for i, c in enumerate(PALETTE))
 
 
 # -- the blocks ----------------------------------------------------------------------------------------
@@ -205,6 +210,30 @@ def _address(p: Panel, names: np.ndarray | None, r: int, c: int) -> str:
     return f' data-cell="{html.escape(str(names[p.index((r, c))]))}"'
 
 
+STYLE = """\
+body { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; margin: 1.5em; color: #191919; background: #fff; }
+h1 { font-size: 1.2em; margin: 0; } h2 { font-size: 1em; margin: .3em 0; }
+.geometry, .quiet, .legend, .note { color: #555; } .geometry { margin-top: .2em; }
+main { display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }
+main > p { flex-basis: 100%; margin: .4em 0; }
+table.grid { border-collapse: collapse; margin-bottom: .6em; }
+table.grid caption { text-align: left; color: #555; font-size: .85em; }
+table.grid td { border: 1px solid #bbb; padding: .15em .45em; text-align: right; cursor: pointer; min-width: 2.2em; }
+td span { display: block; } td .label:empty { display: none; }
+td .value, td .label { color: #666; font-size: .85em; }
+td.zero { color: #aaa; }
+td.cell { outline: 3px solid #191919; outline-offset: -3px; font-weight: bold; }
+td.contributor { font-weight: bold; }
+td.window { background: #e8e8e8; }
+td.tap { outline: 1px dashed #191919; outline-offset: -3px; color: #777; }
+td.pending { outline: 1px dashed #888; outline-offset: -3px; color: #999; }
+td.changed .head { color: #000; font-weight: bold; }
+#expression { font-size: 1.1em; font-weight: bold; min-height: 1.4em; margin: 1em 0 .4em; }
+.bar { position: sticky; bottom: 0; background: #fff; border-top: 1px solid #bbb; padding-bottom: .5em; }  /* in view however far the grids scroll */
+#steps { display: flex; gap: .6em; align-items: center; flex-wrap: wrap; }
+#step-text { color: #333; }
+"""
+
 TEMPLATE = """<!doctype html>
 <html lang="en">
 <head>
@@ -212,29 +241,7 @@ TEMPLATE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>
-body {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; margin: 1.5em; color: #191919; background: #fff; }}
-h1 {{ font-size: 1.2em; margin: 0; }} h2 {{ font-size: 1em; margin: .3em 0; }}
-.geometry, .quiet, .legend, .note {{ color: #555; }} .geometry {{ margin-top: .2em; }}
-main {{ display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }}
-main > p {{ flex-basis: 100%; margin: .4em 0; }}
-table.grid {{ border-collapse: collapse; margin-bottom: .6em; }}
-table.grid caption {{ text-align: left; color: #555; font-size: .85em; }}
-table.grid td {{ border: 1px solid #bbb; padding: .15em .45em; text-align: right; cursor: pointer; min-width: 2.2em; }}
-td span {{ display: block; }} td .label:empty {{ display: none; }}
-td .value, td .label {{ color: #666; font-size: .85em; }}
-td.zero {{ color: #aaa; }}
-td.cell {{ outline: 3px solid #191919; outline-offset: -3px; font-weight: bold; }}
-td.contributor {{ font-weight: bold; }}
-td.window {{ background: #e8e8e8; }}
-td.tap {{ outline: 1px dashed #191919; outline-offset: -3px; color: #777; }}
-td.pending {{ outline: 1px dashed #888; outline-offset: -3px; color: #999; }}
-td.changed .head {{ color: #000; font-weight: bold; }}
-{colours}
-#expression {{ font-size: 1.1em; font-weight: bold; min-height: 1.4em; margin: 1em 0 .4em; }}
-.bar {{ position: sticky; bottom: 0; background: #fff; border-top: 1px solid #bbb; padding-bottom: .5em; }}  /* in view however far the grids scroll */
-#steps {{ display: flex; gap: .6em; align-items: center; flex-wrap: wrap; }}
-#step-text {{ color: #333; }}
-</style>
+{style}</style>
 </head>
 <body>
 <main>

@@ -14,4 +14,9 @@ WORDS = {
     "through": "{delta} flows back through the window of {output}",
     "overlay": "{padded} under the flipped kernel, at {cell}'s position",
     "so_far": "{lhs} so far = {expression}{value}  (of {all})",
+    "stack_hint": "Move over a cell of the top output: the number of paths from each cell of each level "
+    "lights up, layer by layer down to the input, and the cells with at least one make its receptive field.",
+    "stack_backward": "The backward pass, from the loss down: each step is one layer.",
+    "stack_start": "0 of {count} layers: ▶ steps down one layer",
+    "stack_step": "step {step} of {count}: {layer}",
 }

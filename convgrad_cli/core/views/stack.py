@@ -90,7 +90,16 @@ def backward_view(stack: Stack, passes: list[LayerPass]) -> View:
     """The loss, then from the top down each layer: the δ that arrives, what the
     layer does with it, and the δ it sends to the layer below."""
     blocks: list[Block] = [heading(stack, "backward"), loss_sentence(stack, passes[-1].output)]
-    legend = False
+    blocks += [b for step in backward_steps(passes) for b in step]
+    if any(isinstance(p.layer, MaxPool) for p in passes):
+        blocks.append(max_pool_legend())
+    return View("backward", tuple(blocks))
+
+
+def backward_steps(passes: list[LayerPass]) -> list[list[Block]]:
+    """Each layer's part of the backward pass, from the top: what arrives, what it
+    sends down, and how."""
+    steps = []
     for i in reversed(range(len(passes))):
         p = passes[i]
         source = "the loss" if i == len(passes) - 1 else f"layer {i + 2} ({passes[i + 1].layer.kind})"
@@ -99,14 +108,11 @@ def backward_view(stack: Stack, passes: list[LayerPass]) -> View:
             if i == 0
             else f"δ{sup(i)}, the δ of layer {i} ({passes[i - 1].layer.kind})"
         )
-        blocks.append(Sentence((Span(f"layer {i + 1} · {layer_text(p.layer)}", strong=True),
-                                Span(f" — δ{sup(i + 1)} = ∂L/∂y{sup(i + 1)} arrives from {source}; it sends down {below}",
-                                     quiet=True))))  # fmt: skip
-        blocks += _layer_blocks(i, p)
-        legend |= isinstance(p.layer, MaxPool)
-    if legend:
-        blocks.append(max_pool_legend())
-    return View("backward", tuple(blocks))
+        said = Sentence((Span(f"layer {i + 1} · {layer_text(p.layer)}", strong=True),
+                         Span(f" — δ{sup(i + 1)} = ∂L/∂y{sup(i + 1)} arrives from {source}; it sends down {below}",
+                              quiet=True)))  # fmt: skip
+        steps.append([said, *_layer_blocks(i, p)])
+    return steps
 
 
 def loss_sentence(stack: Stack, top: np.ndarray) -> Sentence:
