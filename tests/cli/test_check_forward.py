@@ -25,6 +25,7 @@ from convgrad_cli.core.check.forward import (
 from convgrad_cli.core.geometry import Geometry
 from tests.support import forward_impls
 from tests.support.forward_impls import FORWARD_MISTAKES
+from tests.support.profile import examples
 from tests.support.strategies import geometries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +49,7 @@ def operands(g: Geometry, seed: int = 0):
             rng.standard_normal(g.out_channels))  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(geometries())
 def test_the_references_are_the_naive_loop(g):
     """The definition and the windows agree with a loop over output positions written apart."""
@@ -59,7 +60,7 @@ def test_the_references_are_the_naive_loop(g):
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(geometries())
 def test_the_references_are_torchs(g):
     import torch
