@@ -12,25 +12,35 @@ input (the caller derives both from the geometry).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
 
-Pair = tuple[int, int]
+from .layout import Pair
 
 
-def taps(kernel: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
-    """The kernel's taps in PyTorch's scan order: depth, then row, then column."""
-    return product(*(range(k) for k in kernel))
+@dataclass(frozen=True)
+class Window:
+    """How a pool's window slides, per spatial axis: its ``kernel``, ``stride``,
+    ``padding`` ``(before, after)`` and ``dilation``. Every entry point here takes
+    one (the sizes come with the arrays, the output's from the caller)."""
 
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[Pair, ...]
+    dilation: tuple[int, ...]
 
-def _tap_slice(
-    tap: tuple[int, ...], out: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]
-) -> tuple[slice, ...]:
-    """Where tap ``tap`` of every window lies in the padded input."""
-    return (slice(None), slice(None)) + tuple(
-        slice(t * d, t * d + (o - 1) * s + 1, s) for t, o, s, d in zip(tap, out, stride, dilation)
-    )
+    def taps(self) -> Iterator[tuple[int, ...]]:
+        """The kernel's taps in PyTorch's scan order: depth, then row, then column."""
+        return product(*(range(k) for k in self.kernel))
+
+    def tap_slice(self, tap: tuple[int, ...], out: tuple[int, ...]) -> tuple[slice, ...]:
+        """Where tap ``tap`` of every window lies in the padded input."""
+        return (slice(None), slice(None)) + tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, o, s, d in zip(tap, out, self.stride, self.dilation)
+        )
 
 
 def _pad(x: np.ndarray, padding: tuple[Pair, ...], fill: float) -> np.ndarray:
@@ -44,27 +54,20 @@ def _crop(grad: np.ndarray, padding: tuple[Pair, ...]) -> np.ndarray:
     return grad[(slice(None), slice(None)) + inner]
 
 
-def max_pool(
-    x: np.ndarray,
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-    out: tuple[int, ...],
-) -> tuple[np.ndarray, np.ndarray]:
-    """The maximum of each window and which tap won it (index in :func:`taps` order).
+def max_pool(x: np.ndarray, window: Window, out: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The maximum of each window and which tap won it (index in :meth:`Window.taps` order).
 
     A tap replaces the best so far only if strictly greater, so of equal values
     the first in scan order wins, as in PyTorch's CPU kernel (``val > maxval``).
     Padding reads −∞ and never wins a window that holds an input cell.
     """
-    xp = _pad(x, padding, -np.inf)
-    first, *rest = taps(kernel)
-    best = xp[_tap_slice(first, out, stride, dilation)].copy()
+    xp = _pad(x, window.padding, -np.inf)
+    first, *rest = window.taps()
+    best = xp[window.tap_slice(first, out)].copy()
     winner = np.zeros(best.shape, dtype=np.int8 if len(rest) < 127 else np.int32)
     greater = np.empty(best.shape, dtype=bool)
     for i, tap in enumerate(rest, start=1):
-        value = xp[_tap_slice(tap, out, stride, dilation)]
+        value = xp[window.tap_slice(tap, out)]
         np.greater(value, best, out=greater)
         np.copyto(best, value, where=greater)
         np.copyto(winner, i, where=greater)
@@ -72,53 +75,33 @@ def max_pool(
 
 
 def max_pool_backward(
-    delta: np.ndarray,
-    winner: np.ndarray,
-    in_size: tuple[int, ...],
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
+    delta: np.ndarray, winner: np.ndarray, in_size: tuple[int, ...], window: Window
 ) -> np.ndarray:
     """``dX[winner of window o] += δ[o]``: each δ goes to the one cell that won its window."""
     out = delta.shape[2:]
-    grad = _zeros_padded(delta, in_size, padding)
-    for i, tap in enumerate(taps(kernel)):
-        cells = grad[_tap_slice(tap, out, stride, dilation)]
+    grad = _zeros_padded(delta, in_size, window.padding)
+    for i, tap in enumerate(window.taps()):
+        cells = grad[window.tap_slice(tap, out)]
         np.add(cells, delta, out=cells, where=winner == i)
-    return _crop(grad, padding)
+    return _crop(grad, window.padding)
 
 
-def sum_pool(
-    x: np.ndarray,
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-    out: tuple[int, ...],
-) -> np.ndarray:
+def sum_pool(x: np.ndarray, window: Window, out: tuple[int, ...]) -> np.ndarray:
     """The sum of each window, padding read as zeros."""
-    xp = _pad(x, padding, 0.0)
+    xp = _pad(x, window.padding, 0.0)
     total = np.zeros((*x.shape[:2], *out), dtype=x.dtype)
-    for tap in taps(kernel):
-        total += xp[_tap_slice(tap, out, stride, dilation)]
+    for tap in window.taps():
+        total += xp[window.tap_slice(tap, out)]
     return total
 
 
-def sum_pool_backward(
-    delta: np.ndarray,
-    in_size: tuple[int, ...],
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[Pair, ...],
-    dilation: tuple[int, ...],
-) -> np.ndarray:
+def sum_pool_backward(delta: np.ndarray, in_size: tuple[int, ...], window: Window) -> np.ndarray:
     """``dX[cell] += δ[o]`` for every cell of window ``o``: the adjoint of :func:`sum_pool`."""
     out = delta.shape[2:]
-    grad = _zeros_padded(delta, in_size, padding)
-    for tap in taps(kernel):
-        grad[_tap_slice(tap, out, stride, dilation)] += delta
-    return _crop(grad, padding)
+    grad = _zeros_padded(delta, in_size, window.padding)
+    for tap in window.taps():
+        grad[window.tap_slice(tap, out)] += delta
+    return _crop(grad, window.padding)
 
 
 def _zeros_padded(delta: np.ndarray, in_size: tuple[int, ...], padding: tuple[Pair, ...]) -> np.ndarray:

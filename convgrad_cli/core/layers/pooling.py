@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from math import prod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from convgrad_cli.core.axes import MAX_SIZE, Pair, compact, is_int, per_axis, sh
 from convgrad_cli.errors import GeometryError
 
 from .base import Saved
+
+if TYPE_CHECKING:
+    from convgrad_cli.engine.pool import Window
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,11 @@ class PoolGeometry:
             for i, o, s, p, e in zip(self.in_size, self.out_size, self.stride, self.padding, self.extent)
         )
 
+    @cached_property
+    def window(self) -> Window:
+        """The engine's window of this pool, padded with :attr:`pads`."""
+        return _engine().Window(self.kernel, self.stride, self.pads, self.dilation)
+
     def describe(self) -> str:
         text = f"k{compact(self.kernel)} s{compact(self.stride)}"
         text += f" p{compact(self.padding)}" if any(self.padding) else ""
@@ -139,8 +147,25 @@ def _engine() -> Any:
     return pool
 
 
+class _Sliding:
+    """What both pools share: the shape they give, and the paths they count, each
+    cell of a window passing (a sum-pool)."""
+
+    geom: PoolGeometry
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return self.geom.out_shape
+
+    def count_up(self, a: np.ndarray) -> np.ndarray:
+        return _engine().sum_pool(a, self.geom.window, self.geom.out_size)
+
+    def count_down(self, d: np.ndarray) -> np.ndarray:
+        return _engine().sum_pool_backward(d, self.geom.in_size, self.geom.window)
+
+
 @dataclass(frozen=True)
-class MaxPool:
+class MaxPool(_Sliding):
     """``y[o] = max over window o``; ``∂L/∂x`` gets each δ at the cell that won its window.
 
     Ties go to the first cell of the window in scan order (depth, row, column),
@@ -158,34 +183,17 @@ class MaxPool:
         return {"kernel": list(g.kernel), "stride": list(g.stride), "padding": list(g.padding),
                 "dilation": list(g.dilation), "ceil_mode": g.ceil_mode}  # fmt: skip
 
-    @property
-    def out_shape(self) -> tuple[int, ...]:
-        return self.geom.out_shape
-
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]:
-        g = self.geom
-        y, winner = _engine().max_pool(x, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
+        y, winner = _engine().max_pool(x, self.geom.window, self.geom.out_size)
         return y, winner
 
     def backward(self, x: np.ndarray, saved: Saved, delta: np.ndarray) -> tuple[np.ndarray, None]:
-        g = self.geom
         assert isinstance(saved, np.ndarray)
-        return _engine().max_pool_backward(
-            delta, saved, g.in_size, g.kernel, g.stride, g.pads, g.dilation
-        ), None
-
-    def count_up(self, a: np.ndarray) -> np.ndarray:
-        """Paths upward: every cell of a window passes (a sum-pool), as any cell may win."""
-        g = self.geom
-        return _engine().sum_pool(a, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
-
-    def count_down(self, d: np.ndarray) -> np.ndarray:
-        g = self.geom
-        return _engine().sum_pool_backward(d, g.in_size, g.kernel, g.stride, g.pads, g.dilation)
+        return _engine().max_pool_backward(delta, saved, self.geom.in_size, self.geom.window), None
 
 
 @dataclass(frozen=True)
-class AvgPool:
+class AvgPool(_Sliding):
     """``y[o] = Σ window o / divisor[o]``; ``∂L/∂x`` spreads ``δ[o] / divisor[o]`` over window o.
 
     The divisor is PyTorch's: with ``count_include_pad`` the window clipped to
@@ -213,10 +221,6 @@ class AvgPool:
         return {"kernel": list(g.kernel), "stride": list(g.stride), "padding": list(g.padding),
                 "ceil_mode": g.ceil_mode, "count_include_pad": self.count_include_pad, "divisor": self.divisor}  # fmt: skip
 
-    @property
-    def out_shape(self) -> tuple[int, ...]:
-        return self.geom.out_shape
-
     @cached_property
     def divisors(self) -> np.ndarray:
         """The divisor of each output position, shape ``out_size`` (a product of one count per axis)."""
@@ -232,19 +236,9 @@ class AvgPool:
         return np.asarray(prod(np.ix_(*counts)), dtype=float)
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]:
-        g = self.geom
-        total = _engine().sum_pool(x, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
+        total = _engine().sum_pool(x, self.geom.window, self.geom.out_size)
         return total / self.divisors.astype(x.dtype), None
 
     def backward(self, x: np.ndarray, saved: Saved, delta: np.ndarray) -> tuple[np.ndarray, None]:
-        g = self.geom
         share = delta / self.divisors.astype(delta.dtype)
-        return _engine().sum_pool_backward(share, g.in_size, g.kernel, g.stride, g.pads, g.dilation), None
-
-    def count_up(self, a: np.ndarray) -> np.ndarray:
-        g = self.geom
-        return _engine().sum_pool(a, g.kernel, g.stride, g.pads, g.dilation, g.out_size)
-
-    def count_down(self, d: np.ndarray) -> np.ndarray:
-        g = self.geom
-        return _engine().sum_pool_backward(d, g.in_size, g.kernel, g.stride, g.pads, g.dilation)
+        return _engine().sum_pool_backward(share, self.geom.in_size, self.geom.window), None
