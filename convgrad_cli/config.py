@@ -319,6 +319,8 @@ def _layer_spec(i: int, item: Any) -> stack.LayerSpec:
         )
     if kind in WEIGHTED and "kernel" in params:
         params = {**params, "kernel": _numeric(params["kernel"], "kernel")}
+    if kind in WEIGHTED and "bias" in params:
+        params = {**params, "bias": _numeric(params["bias"], "bias")}
     return stack.LayerSpec(str(kind), params)
 
 

@@ -87,6 +87,7 @@ class LayerPass:
     delta: np.ndarray  # ∂L/∂output, arriving from above
     input_grad: np.ndarray  # ∂L/∂input, the δ of the layer below
     weight_grad: np.ndarray | None
+    bias_grad: np.ndarray | None = None  # a convolution with a bias: Σ δ per output channel
 
 
 def describe(index: int, layer: Layer) -> str:
@@ -134,14 +135,19 @@ def _layer(
         where += f", on the output of {describe(i - 1, below)} {list(shape)}"
     try:
         params = dict(spec.params)
-        w = None
+        w = bias = None
         if spec.kind in WEIGHTED:
             if "kernel" not in params:
                 raise ConfigError(
                     f"{spec.kind} needs a kernel, e.g. {{kernel: {{shape: [1, 1, 3, 3], fill: random}}}}"
                 )
             w = problem.values(params.pop("kernel"), "kernel", dtype, rng, limit)
-        return make(spec.kind, shape, params, w)
+            if (
+                "bias" in params
+            ):  # drawn after the kernel: a kernel's numbers do not change when a bias is added
+                channels = w.shape[0] if spec.kind == "conv" else w.shape[1] * params.get("groups", 1)
+                bias = problem.values(params.pop("bias"), "bias", dtype, rng, limit, (channels,))
+        return make(spec.kind, shape, params, w, bias)
     except ConvgradError as exc:
         raise type(exc)(f"{where}: {exc}") from None
 
@@ -180,6 +186,7 @@ def backward(stack: Stack, top: np.ndarray | None = None) -> list[LayerPass]:
     passes: list[LayerPass] = []
     for layer, (x, y, saved) in zip(reversed(stack.layers), reversed(ups)):
         input_grad, weight_grad = layer.backward(x, saved, delta)
-        passes.append(LayerPass(layer, x, y, saved, delta, input_grad, weight_grad))
+        bias_grad = layer.bias_grad(delta) if hasattr(layer, "bias_grad") else None
+        passes.append(LayerPass(layer, x, y, saved, delta, input_grad, weight_grad, bias_grad))
         delta = input_grad
     return passes[::-1]

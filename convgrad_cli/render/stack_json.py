@@ -2,7 +2,8 @@
 
 Each layer holds its ``kind``, its parameters, its ``output``; a backward pass
 adds ``delta`` (∂L/∂ its output, arriving from above), ``input_grad`` (∂L/∂ its
-input: the δ of the layer below) and, for a convolution, ``weight_grad``.
+input: the δ of the layer below) and, for a convolution, ``weight_grad`` (and
+``bias_grad`` where it has a ``bias``).
 The network input's gradient is ``layers[0].input_grad``.
 """
 
@@ -25,6 +26,9 @@ def _layer(layer: Layer, output: np.ndarray) -> dict[str, Any]:
     doc: dict[str, Any] = {"kind": layer.kind, **layer.params}
     if layer.weights is not None:
         doc["kernel"] = layer.weights.tolist()
+    bias = getattr(layer, "bias", None)
+    if bias is not None:
+        doc["bias"] = bias.tolist()
     doc["output"] = output.tolist()
     return doc
 
@@ -46,6 +50,8 @@ def stack_backward_json(stack: Stack, passes: list[LayerPass]) -> dict[str, Any]
         doc.update(delta=p.delta.tolist(), input_grad=p.input_grad.tolist())
         if p.weight_grad is not None:
             doc["weight_grad"] = p.weight_grad.tolist()
+        if p.bias_grad is not None:
+            doc["bias_grad"] = p.bias_grad.tolist()
         layers.append(doc)
     return {
         "command": "backward",

@@ -109,3 +109,91 @@ def test_the_loss_must_fit_the_top_output():
 def test_a_stack_is_built_from_specs_through_the_api():
     s = stack.build(np.ones((1, 1, 4)), [LayerSpec("avgpool", {"kernel": 2})])
     np.testing.assert_array_equal(stack.forward(s)[-1][1], [[[1.0, 1.0]]])
+
+
+BIASED = {
+    "input": {"shape": [2, 1, 5, 5], "fill": "random"},
+    "layers": [
+        {"conv": {"kernel": {"shape": [2, 1, 3, 3], "fill": "random"}, "bias": [0.5, -0.25], "padding": 1}},
+        "relu",
+        {
+            "conv_transpose": {
+                "kernel": {"shape": [2, 3, 2, 2], "fill": "random"},
+                "bias": {"fill": "random"},
+                "stride": 2,
+            }
+        },  # fmt: skip
+    ],
+    "loss": {"mse": {"target": {"fill": "random"}}},
+    "seed": 5,
+}
+
+
+def _naive_conv(x, w, b, padding):
+    """y[n, o, i, j] = b[o] + Σ_c Σ_k x_pad[n, c, i + ki, j + kj]·w[o, c, ki, kj], one cell at a time."""
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, _, h, wd = xp.shape
+    o, _, kh, kw = w.shape
+    y = np.zeros((n, o, h - kh + 1, wd - kw + 1))
+    for idx in np.ndindex(*y.shape):
+        ni, oi, i, j = idx
+        y[idx] = b[oi] + np.sum(xp[ni, :, i : i + kh, j : j + kw] * w[oi])
+    return y
+
+
+def _naive_conv_transpose(x, w, b, stride):
+    """Each input cell scattered through W (C_in, C_out, kh, kw), stride apart, then + b[c_out]."""
+    n, c, h, wd = x.shape
+    _, o, kh, kw = w.shape
+    y = np.zeros((n, o, (h - 1) * stride + kh, (wd - 1) * stride + kw))
+    for ni, ci, i, j in np.ndindex(n, c, h, wd):
+        y[ni, :, i * stride : i * stride + kh, j * stride : j * stride + kw] += x[ni, ci, i, j] * w[ci]
+    return y + b.reshape(1, -1, 1, 1)
+
+
+def test_a_bias_in_a_stack_matches_naive_loops_and_finite_differences():
+    s = config.build_stack(BIASED)
+    conv, _, up = s.layers
+    assert conv.bias.tolist() == [0.5, -0.25] and up.bias.shape == (3,)
+    passes = stack.backward(s)
+
+    def total(b0=conv.bias, b2=up.bias):
+        a = np.maximum(_naive_conv(s.x, conv.w, b0, 1), 0)
+        y = _naive_conv_transpose(a, up.w, b2, 2)
+        return float(np.mean((y - s.loss.array) ** 2))
+
+    np.testing.assert_allclose(
+        passes[-1].output,
+        _naive_conv_transpose(np.maximum(_naive_conv(s.x, conv.w, conv.bias, 1), 0), up.w, up.bias, 2),
+    )
+    for k in range(2):
+        want = numeric_gradient(lambda b: total(b0=b), conv.bias, k)
+        assert passes[0].bias_grad[k] == pytest.approx(want, abs=1e-7)
+    for k in range(3):
+        want = numeric_gradient(lambda b: total(b2=b), up.bias, k)
+        assert passes[2].bias_grad[k] == pytest.approx(want, abs=1e-7)
+    delta = passes[2].delta  # Σ δ per channel, summed by hand
+    assert passes[2].bias_grad == pytest.approx([sum(delta[n, c].sum() for n in range(2)) for c in range(3)])
+
+
+def test_a_bias_of_the_wrong_size_names_the_layer_and_the_size():
+    bad = {**BIASED, "layers": [{"conv": {"kernel": {"shape": [2, 1, 3, 3]}, "bias": [1, 2, 3]}}]}
+    with pytest.raises(
+        ArrayError,
+        match=r"layer 1 \(conv\).*bias has shape \[3\]; it must have one entry per output channel, \[2\]",
+    ):
+        config.build_stack(bad)
+
+
+def test_check_of_a_stack_holds_each_bias_gradient():
+    from convgrad_cli.core.layercheck.stack import check_stack
+
+    checks = check_stack(config.build_stack(BIASED))
+    held = {(c.layer, c.reference) for c in checks if c.quantity == "bias_grad"}
+    assert held == {
+        (1, "Σ δ per channel"),
+        (3, "Σ δ per channel"),
+        (1, "finite differences"),
+        (3, "finite differences"),
+    }
+    assert all(c.passed for c in checks)

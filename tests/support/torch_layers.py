@@ -8,16 +8,16 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 
-def layer(kind, p, nd, w):
-    """The PyTorch call of one layer with kernel tensor ``w``."""
+def layer(kind, p, nd, w, b=None):
+    """The PyTorch call of one layer with kernel tensor ``w`` (and bias tensor ``b``)."""
     if kind == "relu":
         return F.relu
     if kind == "conv":
         fn = getattr(F, f"conv{nd}d")
-        return lambda t: fn(t, w, None, p["stride"], p["padding"], p["dilation"])
+        return lambda t: fn(t, w, b, p["stride"], p["padding"], p["dilation"])
     if kind == "conv_transpose":
         fn = getattr(F, f"conv_transpose{nd}d")
-        return lambda t: fn(t, w, None, p["stride"], p["padding"], p["output_padding"], 1, p["dilation"])
+        return lambda t: fn(t, w, b, p["stride"], p["padding"], p["output_padding"], 1, p["dilation"])
     if kind == "maxpool":
         fn = getattr(F, f"max_pool{nd}d")
         return lambda t: fn(t, p["kernel"], p["stride"], p["padding"], p["dilation"], p["ceil_mode"])

@@ -5,6 +5,7 @@ tie: kinks, where a difference quotient has no single answer)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,8 +56,11 @@ def _layer_checks(i: int, p: LayerPass, tol: Tolerance) -> list[StackCheck]:
         name, want = reference
         ok, err = _close(p.input_grad, want, np.abs(want) + 1, tol)
         out.append(StackCheck(i, kind, "input_grad", name, ok, err))
-    lhs = float(np.sum(p.output * p.delta))
-    scale = float(np.sum(np.abs(p.output * p.delta))) + 1
+    bias = getattr(layer, "bias", None)
+    # an affine layer: ⟨f(x), δ⟩ = ⟨x, ∂L/∂x⟩ + ⟨b, ∂L/∂b⟩ = ⟨W, ∂L/∂W⟩ + ⟨b, ∂L/∂b⟩
+    offset = 0.0 if bias is None or p.bias_grad is None else float(np.sum(bias * p.bias_grad))
+    lhs = float(np.sum(p.output * p.delta)) - offset
+    scale = float(np.sum(np.abs(p.output * p.delta))) + abs(offset) + 1
     for quantity, base, grad in (
         ("input_grad", p.input, p.input_grad),
         ("weight_grad", layer.weights, p.weight_grad),
@@ -67,6 +71,10 @@ def _layer_checks(i: int, p: LayerPass, tol: Tolerance) -> list[StackCheck]:
             np.array(float(np.sum(base * grad))), np.array(lhs), scale * np.sqrt(base.size + 1), tol
         )
         out.append(StackCheck(i, kind, quantity, "adjoint", ok, err))
+    if bias is not None and p.bias_grad is not None:  # Σ δ per channel, summed apart from rules.bias_grad
+        want = np.moveaxis(p.delta, 1, 0).reshape(p.delta.shape[1], -1).sum(axis=1)
+        ok, err = _close(p.bias_grad, want, np.abs(want) + 1, tol)
+        out.append(StackCheck(i, kind, "bias_grad", "Σ δ per channel", ok, err))
     return out
 
 
@@ -109,38 +117,33 @@ def _end_to_end(stack: Stack, passes: list[LayerPass], tol: Tolerance) -> list[S
     top_delta = passes[-1].delta
     rng = np.random.default_rng(stack.seed + 1)
 
-    def loss(x: np.ndarray, weights: dict[int, np.ndarray]) -> float:
+    def loss(x: np.ndarray, weights: dict[tuple[int, str], np.ndarray]) -> float:
         a = x
         for i, layer in enumerate(stack.layers):
-            if i in weights:
-                layer = _with_weights(layer, weights[i])
+            for (j, field), value in weights.items():
+                if j == i:
+                    layer = dataclasses.replace(layer, **{field: value})  # type: ignore[type-var]
             a, _ = layer.forward(a)
         return (
             float(np.sum(a * top_delta)) if stack.loss.kind == "delta" else float(stack.loss.value(a) or 0.0)
         )
 
     out = []
-    operands = [(-1, stack.x, passes[0].input_grad)] + [
-        (i, layer.weights, passes[i].weight_grad)
+    operands = [(-1, "x", stack.x, passes[0].input_grad)] + [
+        (i, field, getattr(layer, field), getattr(passes[i], grad))
         for i, layer in enumerate(stack.layers)
-        if layer.weights is not None
+        for field, grad in (("w", "weight_grad"), ("bias", "bias_grad"))
+        if getattr(layer, field, None) is not None
     ]
-    for i, base, grad in operands:
+    for i, field, base, grad in operands:
         assert base is not None and grad is not None
         v = rng.standard_normal(base.shape)
         h = 1e-6 * max(1.0, float(np.abs(base).max()))
-        up = loss(base + h * v, {}) if i < 0 else loss(stack.x, {i: base + h * v})
-        down = loss(base - h * v, {}) if i < 0 else loss(stack.x, {i: base - h * v})
+        up = loss(base + h * v, {}) if i < 0 else loss(stack.x, {(i, field): base + h * v})
+        down = loss(base - h * v, {}) if i < 0 else loss(stack.x, {(i, field): base - h * v})
         numeric, exact = (up - down) / (2 * h), float(np.sum(grad * v))
         err = abs(numeric - exact)
-        out.append(StackCheck(0 if i < 0 else i + 1, "stack" if i < 0 else stack.layers[i].kind,
-                              "input_grad" if i < 0 else "weight_grad", "finite differences",
-                              err <= 1e-5 * (1 + abs(exact)), err))  # fmt: skip
+        quantity = {"x": "input_grad", "w": "weight_grad", "bias": "bias_grad"}[field]
+        out.append(StackCheck(0 if i < 0 else i + 1, "stack" if i < 0 else stack.layers[i].kind, quantity,
+                              "finite differences", err <= 1e-5 * (1 + abs(exact)), err))  # fmt: skip
     return out
-
-
-def _with_weights(layer: Layer, w: np.ndarray) -> Layer:
-    if isinstance(layer, Conv):
-        return Conv(layer.geom, w)
-    assert isinstance(layer, ConvTranspose)
-    return ConvTranspose(layer.conv, w, layer.in_shape, layer.output_padding)

@@ -7,6 +7,7 @@ come from the engine (the convolution's BLAS products, pooling tap by tap).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,8 @@ from .relu import ReLU
 #: Each kind and the parameters it takes (``kernel`` is an array for the
 #: convolutions, a window size for the pools).
 PARAMS: dict[str, tuple[str, ...]] = {
-    "conv": ("kernel", "stride", "padding", "dilation", "groups"),
-    "conv_transpose": ("kernel", "stride", "padding", "output_padding", "dilation", "groups"),
+    "conv": ("kernel", "bias", "stride", "padding", "dilation", "groups"),
+    "conv_transpose": ("kernel", "bias", "stride", "padding", "output_padding", "dilation", "groups"),
     "maxpool": ("kernel", "stride", "padding", "dilation", "ceil_mode"),
     "avgpool": ("kernel", "stride", "padding", "ceil_mode", "count_include_pad", "divisor"),
     "relu": (),
@@ -35,14 +36,17 @@ __all__ = ["KINDS", "PARAMS", "WEIGHTED", "AvgPool", "Conv", "ConvTranspose", "L
            "ReLU", "Saved", "make"]  # fmt: skip
 
 
-def make(kind: str, in_shape: tuple[int, ...], params: dict[str, Any], w: np.ndarray | None = None) -> Layer:
-    """The layer ``kind`` on input ``in_shape``; ``w`` the kernel of a convolution.
+def make(
+    kind: str, in_shape: tuple[int, ...], params: dict[str, Any], w: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+) -> Layer:  # fmt: skip
+    """The layer ``kind`` on input ``in_shape``; ``w`` the kernel of a convolution, ``bias`` its bias (or None).
 
     Raises :class:`GeometryError` or :class:`ArrayError` with what is wrong and what is allowed.
     """
     if kind not in PARAMS:
         raise GeometryError(f"unknown layer kind {kind!r}; allowed: {', '.join(KINDS)}")
-    unknown = sorted(set(params) - set(PARAMS[kind]) - {"kernel"})
+    unknown = sorted(set(params) - set(PARAMS[kind]) - {"kernel", "bias"})
     if unknown:
         allowed = ", ".join(PARAMS[kind]) or "none"
         raise GeometryError(f"{kind} has unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}")
@@ -51,7 +55,15 @@ def make(kind: str, in_shape: tuple[int, ...], params: dict[str, Any], w: np.nda
     if kind in ("maxpool", "avgpool"):
         return _pool(kind, in_shape, params)
     assert w is not None
-    return _conv(kind, in_shape, params, w)
+    layer = _conv(kind, in_shape, params, w)
+    if bias is not None:
+        channels = layer.out_shape[1]
+        if bias.shape != (channels,):
+            raise ArrayError(
+                f"{kind} bias has shape {list(bias.shape)}; it must have one entry per output channel, [{channels}]"
+            )
+        layer = dataclasses.replace(layer, bias=bias)  # type: ignore[type-var]
+    return layer
 
 
 def _pool(kind: str, in_shape: tuple[int, ...], params: dict[str, Any]) -> Layer:

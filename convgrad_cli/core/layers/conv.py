@@ -29,6 +29,7 @@ class Conv:
     geom: Geometry
     w: np.ndarray
     kind: str = "conv"
+    bias: np.ndarray | None = None  # (O,), added to each output channel
 
     @property
     def weights(self) -> np.ndarray:
@@ -45,7 +46,11 @@ class Conv:
         return self.geom.output_shape
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]:
-        return rules.forward(self.geom, x, self.w), None
+        return rules.forward(self.geom, x, self.w, self.bias), None
+
+    def bias_grad(self, delta: np.ndarray) -> np.ndarray | None:
+        """``db[o] = Σ δ[n, o, p]``, or None without a bias."""
+        return None if self.bias is None else rules.bias_grad(delta)
 
     def backward(self, x: np.ndarray, saved: Saved, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return rules.input_grad(self.geom, self.w, delta), rules.weight_grad(self.geom, x, delta)
@@ -80,11 +85,12 @@ class ConvTranspose:
     in_shape: tuple[int, ...]
     output_padding: tuple[int, ...]
     kind: str = "conv_transpose"
+    bias: np.ndarray | None = None  # (C_out,), added to each output channel
 
     @classmethod
     def build(
         cls, in_shape: tuple[int, ...], w: np.ndarray, stride: Any = 1, padding: Any = 0,
-        output_padding: Any = 0, dilation: Any = 1, groups: Any = 1,
+        output_padding: Any = 0, dilation: Any = 1, groups: Any = 1, bias: np.ndarray | None = None,
     ) -> ConvTranspose:  # fmt: skip
         n = len(in_shape) - 2
         s, d = per_axis(stride, n, "stride"), per_axis(dilation, n, "dilation")
@@ -104,7 +110,7 @@ class ConvTranspose:
             )
         conv = Geometry.build(out, k, batch=in_shape[0], in_channels=w.shape[1] * groups, out_channels=w.shape[0],
                               groups=groups, stride=s, dilation=d, padding=p)  # fmt: skip
-        return cls(conv, w, tuple(in_shape), op)
+        return cls(conv, w, tuple(in_shape), op, bias=bias)
 
     @property
     def weights(self) -> np.ndarray:
@@ -129,8 +135,15 @@ class ConvTranspose:
         return a[(slice(None), slice(None)) + tuple(slice(0, i) for i in self.in_shape[2:])]
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]:
-        # y = the convolution's ∂L/∂x with x as its δ: each x cell scattered through W
-        return rules.input_grad(self.conv, self.w, self._widen(x)), None
+        # y = the convolution's ∂L/∂x with x as its δ: each x cell scattered through W, then + b
+        y = rules.input_grad(self.conv, self.w, self._widen(x))
+        if self.bias is not None:
+            y = y + self.bias.reshape(-1, *(1,) * (y.ndim - 2)).astype(y.dtype, copy=False)
+        return y, None
+
+    def bias_grad(self, delta: np.ndarray) -> np.ndarray | None:
+        """``db[c] = Σ δ[n, c, p]`` over the batch and every output position, or None without a bias."""
+        return None if self.bias is None else rules.bias_grad(delta)
 
     def backward(self, x: np.ndarray, saved: Saved, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # dX = correlate(pad(δ), W): the convolution's forward; dW: its weight gradient, δ as its input

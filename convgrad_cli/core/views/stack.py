@@ -78,8 +78,28 @@ def forward_view(stack: Stack, passes: list[tuple[np.ndarray, np.ndarray, object
         name = f"layer {i + 1} · {layer_text(layer)}"
         if layer.weights is not None:
             blocks.append(array_section(f"{name}: kernel W{sup(i + 1)}", "kernel", layer.weights))
+        bias = getattr(layer, "bias", None)
+        if bias is not None:
+            blocks.append(
+                Sentence.of(f"{name}: bias b{sup(i + 1)} = {_vector(bias)}, added to each output channel")
+            )
         blocks.append(array_section(f"{name}: output y{sup(i + 1)} {_shape(y)}", "output", y))
     return View("forward", tuple(blocks))
+
+
+def _vector(a: np.ndarray) -> str:
+    return "[" + ", ".join(fmt(float(v)) for v in a) + "]"
+
+
+def _bias_grad(L: str, p: LayerPass) -> list[Block]:
+    """``∂L/∂b = Σ δ`` per output channel, where the layer has a bias."""
+    if p.bias_grad is None:
+        return []
+    return [
+        Sentence.of(
+            f"∂L/∂b{L} = Σ δ{L} over the batch and every position, per output channel: {_vector(p.bias_grad)}"
+        )
+    ]
 
 
 def _shape(a: np.ndarray) -> str:
@@ -146,6 +166,7 @@ def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
             delta,
             pipe,
             array_section(f"∂L/∂W{L}: the input x{L} correlated with δ{L}", "weight_grad", p.weight_grad),
+            *_bias_grad(L, p),
         ]
     if isinstance(layer, ConvTranspose):
         assert p.weight_grad is not None
@@ -158,6 +179,7 @@ def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
             array_section(f"W{L}", "kernel", layer.w),
             array_section(grad, "input_grad", p.input_grad),
             array_section(f"∂L/∂W{L}: δ{L} correlated with the input x{L}", "weight_grad", p.weight_grad),
+            *_bias_grad(L, p),
         ]
     if isinstance(layer, MaxPool):
         return max_pool_blocks(n, p)
