@@ -27,9 +27,27 @@ PACKAGES = r"\usepackage{amsmath,amssymb,xcolor,graphicx}"
 FIT = r"\providecommand{\cgfit}[1]{\sbox0{#1}\ifdim\wd0>\linewidth\resizebox{\linewidth}{!}{\usebox0}\else\usebox0\fi}"
 
 
+#: A grid's cells, each one framed box of the same size: ``\cgm`` widens ``\cgW`` to its
+#: argument (every line of every cell is measured before the grid), ``\cgc{fill}{line}{under}``
+#: draws a cell, ``under`` (a value, a factor) in a smaller size on a line of its own, and a
+#: strut a little taller than the box, so that rows keep a gap as columns do.
+CELLS = (
+    r"\ifdefined\cgW\else\newlength\cgW\newlength\cgH\newlength\cgT\fi",
+    r"\providecommand{\cgm}[1]{\settowidth{\cgT}{#1}\ifdim\cgT>\cgW\setlength{\cgW}{\cgT}\fi}",
+    r"\providecommand{\cgc}[3]{\fcolorbox{gray!45}{#1}{\parbox[c][\cgH][c]{\cgW}{\centering#2"
+    r"\ifx\relax#3\relax\else\\[-1pt]{\scriptsize#3}\fi}}"
+    r"\rule[-\dimexpr0.5\cgH+0.5pt\relax]{0pt}{\dimexpr\cgH+5.4pt\relax}}",
+)
+#: The fill of a cell no mark colours: a light grey, so that every cell shows its box.
+PLAIN = "gray!8"
+
+
 def colours() -> list[str]:
-    """The palette's definitions and the macro that keeps a box inside the line."""
-    return [rf"\definecolor{{cgw{i}}}{{HTML}}{{{c.lstrip('#')}}}" for i, c in enumerate(PALETTE)] + [FIT]
+    """The palette's definitions, the macro that keeps a box inside the line, and the cells'."""
+    return [rf"\definecolor{{cgw{i}}}{{HTML}}{{{c.lstrip('#')}}}" for i, c in enumerate(PALETTE)] + [
+        FIT,
+        *CELLS,
+    ]
 
 
 def to_latex(blocks: Sequence[model.Block], standalone: bool = False) -> str:
@@ -165,41 +183,51 @@ def _line(text: str) -> str:
     return r"\cdot ".join(_factor(f) for f in text.split("·") if f)
 
 
-def _cell(panel: Panel, r: int, c: int, names: bool) -> str:
+def _cell(panel: Panel, r: int, c: int, names: bool) -> tuple[str, str, str]:
+    """A cell as its fill and its two lines (the second may be empty), each in math."""
     drawn = cells.cell(panel, r, c, names)
-    lines = [_line(line) for line in drawn.lines]
-    body = (
-        lines[0]
-        if len(lines) == 1
-        else rf"\genfrac{{}}{{}}{{0pt}}{{}}{{{lines[0]}}}{{\scriptstyle {lines[1]}}}"
-    )
+    head, *under = [_line(line) for line in drawn.lines]
+    second = under[0] if under else ""
     mark = drawn.mark
-    if mark is None:
-        return rf"\textcolor{{gray}}{{{body}}}" if drawn.structural else body
-    if panel.array == "padded_delta":
-        body = rf"\underline{{{body}}}"
-    if mark.role in ("wrong", "uncovered"):
-        return rf"\textcolor{{red}}{{{body}}}"
-    if mark.role == "tap":
-        return rf"\textcolor{{gray}}{{{body}}}"
-    if mark.window is None:
-        return body
-    tint = 55 if mark.role == "cell" else 30
-    return rf"\colorbox{{cgw{mark.window % len(PALETTE)}!{tint}}}{{$\displaystyle {body}$}}"
+    if mark is not None and panel.array == "padded_delta":
+        head = rf"\underline{{{head}}}"
+    fill, grey = PLAIN, drawn.structural if mark is None else mark.role == "tap"
+    if mark is not None and mark.role in ("wrong", "uncovered"):
+        head, second = rf"\textcolor{{red}}{{{head}}}", second and rf"\textcolor{{red}}{{{second}}}"
+    elif mark is not None and mark.window is not None and mark.role != "tap":
+        fill = f"cgw{mark.window % len(PALETTE)}!{55 if mark.role == 'cell' else 30}"
+    if grey:
+        head, second = rf"\textcolor{{gray}}{{{head}}}", second and rf"\textcolor{{gray}}{{{second}}}"
+    return fill, f"${head}$", f"${second}$" if second else ""
+
+
+def _cgc(fill: str, head: str, second: str) -> str:
+    return rf"\cgc{{{fill}}}{{{head}}}{{{second}}}"
 
 
 def matrix(panel: Panel) -> str:
-    """A panel as a bracketed array, cut as in the terminal."""
+    """A panel as a bracketed array of cells of one size (the widest line's, measured by
+    LaTeX), cut as in the terminal."""
     names = cells.show_names(panel)
     rows, cols = cells.shown(panel)
+    drawn = {(r, c): _cell(panel, r, c, names) for r in rows for c in cols if r is not None and c is not None}
     lines = []
     for r in rows:
         if r is None:
             lines.append(" & ".join(r"\ddots" if c is None else r"\vdots" for c in cols))
         else:
-            lines.append(" & ".join(r"\cdots" if c is None else _cell(panel, r, c, names) for c in cols))
-    spec = "r" * len(cols)
-    return rf"\left[\begin{{array}}{{{spec}}}" + " \\\\ ".join(lines) + r"\end{array}\right]"
+            lines.append(" & ".join(r"\cdots" if c is None else _cgc(*drawn[r, c]) for c in cols))
+    measured = "".join(
+        rf"\cgm{{{head}}}" + (rf"\cgm{{\scriptsize{second}}}" if second else "")
+        for _, head, second in drawn.values()
+    )
+    two = any(second for _, _, second in drawn.values())
+    size = rf"\setlength{{\cgW}}{{1em}}{measured}\setlength{{\cgH}}{{{'2.1em' if two else '1.25em'}}}"
+    spec = "c" * len(cols)
+    return (
+        rf"{{\setlength{{\fboxsep}}{{1.5pt}}\setlength{{\arraycolsep}}{{1.5pt}}{size}"
+        rf"\left[\begin{{array}}{{{spec}}}" + " \\\\ ".join(lines) + r"\end{array}\right]}"
+    )
 
 
 def _box(p: Panel, title: str = "") -> str:

@@ -146,7 +146,30 @@ def test_pipeline_is_one_equation_with_the_matrices_side_by_side():
     assert r"_{\operatorname{rot180}(W)} =" in body and body.rstrip().endswith(r"_{\partial L/\partial x}$}")
     assert len(braces) >= 2
     # stride 2's ∂L/∂x is the slides' [[1,2,1,2],[3,4,3,4],…]
-    assert r"1 & 2 & 1 & 2 \\ 3 & 4 & 3 & 4 \\ 1 & 2 & 1 & 2 \\ 3 & 4 & 3 & 4" in body
+    last = re.findall(r"\\begin\{array\}\{c+\}(.*?)\\end\{array\}", body, re.S)[-1]
+    assert array_values(last) == [["1", "2", "1", "2"], ["3", "4", "3", "4"]] * 2
+
+
+def array_values(array: str) -> list[list[str]]:
+    """Each cell's first line, row by row, from a LaTeX grid of ``\\cgc{fill}{$line$}{$under$}``."""
+    rows = re.split(r" \\\\ ", array)
+    return [re.findall(r"\\cgc\{[^}]*\}\{\$(.*?)\$\}", row) for row in rows]
+
+
+def test_every_cell_of_a_grid_is_one_box_of_one_size():
+    """Each grid measures its every line before it is drawn (``\\cgm``), and each cell is
+    one ``\\cgc`` box of that one width and height: the 5×5 textbook trace's nine windows
+    (3×3 cells each), δ (5×5), W (3×3) and the padded δ (7×7)."""
+    tex = latex("trace", "--x", "arange:5x5", "-k", "arange:3x3", "--padding", "1", "--input", "1,1")
+    grids = re.findall(
+        r"\\setlength\{\\cgW\}\{1em\}(.*?)\\left\[\\begin\{array\}\{(c+)\}(.*?)\\end\{array\}", tex, re.S
+    )
+    shapes = [(len(re.split(r" \\\\ ", body)), len(spec)) for _, spec, body in grids]
+    assert shapes == [(3, 3)] * 9 + [(5, 5), (3, 3), (7, 7)]
+    for measured, _, body in grids:
+        drawn = re.findall(r"\\cgc\{[^}]*\}\{(\$.*?\$)\}", body)
+        assert len(drawn) == body.count("\\cgc{") and all(f"\\cgm{{{line}}}" in measured for line in drawn)
+        assert "\\colorbox" not in body and "\\genfrac" not in body
 
 
 def test_trace_picture_colours_each_window_as_the_legend_does():
@@ -158,12 +181,88 @@ def test_trace_picture_colours_each_window_as_the_legend_does():
     assert len(panels) == 4
     panels[-1] = panels[-1].split("windows:")[0]
     for colour, panel in enumerate(panels):
-        assert panel.count(f"\\colorbox{{cgw{colour}!") == 4, colour
-        assert panel.count(r"\boxed{f}") == 1
+        assert panel.count(f"\\cgc{{cgw{colour}!") == 4, colour
+        assert panel.split(r"\begin{array}")[1].count(r"\boxed{f}") == 1  # drawn once (measured before)
         assert all(f"cgw{other}!" not in panel for other in range(7) if other != colour)
     legend = re.findall(r"\\colorbox\{cgw(\d)!30\}\{\$y_(\d)\$\}", tex)
     assert legend[:4] == [("0", "1"), ("1", "2"), ("2", "4"), ("3", "5")]
     assert r"\partial L/\partial f &= w_4\delta_1 + w_3\delta_2 + w_2\delta_4 + w_1\delta_5 = 10" in tex
+
+
+def boxes(png: Path) -> list[tuple[int, int, int, int]]:
+    """The bounding boxes (x, y, width, height) of the page's marks that are not white
+    and fill their box: the cells' frames, each with its text inside."""
+    from collections import deque
+
+    from PIL import Image
+
+    with Image.open(png) as image:
+        grey = image.convert("L")
+    w, h = grey.size
+    px, seen, found = grey.load(), bytearray(w * h), []
+    for y in range(h):
+        for x in range(w):
+            if seen[y * w + x] or px[x, y] > 250:
+                continue
+            queue, seen[y * w + x] = deque([(x, y)]), 1
+            x0, x1, y0, y1, n = x, x, y, y, 0
+            while queue:
+                cx, cy = queue.popleft()
+                n += 1
+                x0, x1, y0, y1 = min(x0, cx), max(x1, cx), min(y0, cy), max(y1, cy)
+                for nx, ny in ((cx + 1, cy), (cx - 1, cy), (cx, cy + 1), (cx, cy - 1)):
+                    if 0 <= nx < w and 0 <= ny < h and not seen[ny * w + nx] and px[nx, ny] <= 250:
+                        seen[ny * w + nx] = 1
+                        queue.append((nx, ny))
+            box = (x0, y0, x1 - x0 + 1, y1 - y0 + 1)
+            if box[2] >= 15 and box[3] >= 15 and n >= 0.8 * box[2] * box[3]:
+                found.append(box)
+    return found
+
+
+def grids(found: list[tuple[int, int, int, int]], gap: int = 8) -> list[list[tuple[int, int, int, int]]]:
+    """Boxes gathered into grids: two boxes less than ``gap`` pixels apart are of one grid."""
+    group = list(range(len(found)))
+
+    def root(i):
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    for i, (x, y, w, h) in enumerate(found):
+        for j, (u, v, p, q) in enumerate(found[:i]):
+            if max(u - (x + w), x - (u + p)) < gap and max(v - (y + h), y - (v + q)) < gap:
+                group[root(i)] = root(j)
+    out: dict[int, list] = {}
+    for i, box in enumerate(found):
+        out.setdefault(root(i), []).append(box)
+    return list(out.values())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not TEX or shutil.which("pdftoppm") is None, reason="pdflatex or pdftoppm is not installed"
+)
+def test_every_cell_of_a_compiled_grid_is_the_same_size(tmp_path):
+    """The 5×5 textbook trace compiled and drawn at 100 dpi: nine windows of 3×3 cells, δ of
+    5×5, W of 3×3 and the padded δ of 7×7, each cell a framed box apart from its neighbours
+    and of its grid's one size (to a pixel of rounding)."""
+    pytest.importorskip("PIL")
+    tex = latex(
+        "trace", "--x", "arange:5x5", "-k", "arange:3x3", "--padding", "1", "--input", "1,1", "--standalone"
+    )
+    compile_tex(tmp_path, "textbook", tex)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "100", "-f", "1", "-l", "1", "textbook.pdf", "page"],
+        cwd=tmp_path,
+        check=True,
+    )
+    found = grids(boxes(next(tmp_path.glob("page*.png"))))
+    assert sorted(len(g) for g in found) == sorted([9] * 9 + [25, 9, 49])
+    for grid in found:
+        widths, heights = {w for _, _, w, _ in grid}, {h for _, _, _, h in grid}
+        assert max(widths) - min(widths) <= 1 and max(heights) - min(heights) <= 1, (widths, heights)
+        assert min(heights) >= 20  # a line of 10 pt type and its frame: readable when projected
 
 
 def test_latex_typography_is_maths():

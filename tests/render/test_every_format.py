@@ -158,8 +158,8 @@ def markdown_marks(md: str) -> dict[str, int]:
 
 def latex_marks(tex: str) -> dict[str, int]:
     cells = []
-    for array in re.findall(r"\\begin\{array\}\{r+\}(.*?)\\end\{array\}", tex, re.S):
-        for line in array.split(" \\\\ "):
+    for array in re.findall(r"\\begin\{array\}\{[rc]+\}(.*?)\\end\{array\}", tex, re.S):
+        for line in re.split(r" \\\\ ", array):
             cells += line.split(" & ")
     return {
         "boxed": sum("\\boxed{" in c for c in cells),
