@@ -9,9 +9,10 @@ and ``trace`` start quickly. No ``from __future__ import annotations``: see
 """
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -72,20 +73,7 @@ def forward(
       convgrad forward configs/conv1d.yaml --format json
     """
 
-    def body() -> None:
-        check_export(out)
-        stack = network.stack_of(config, flags)
-        if stack is not None:
-            network.forward(stack, out)
-            return
-        from convgrad_cli.core import explain, views
-        from convgrad_cli.render import json
-
-        result, only = explain.forward(load(config, flags)), out.only()
-        show(out, Shown(lambda: views.forward_view(result, out.scope()), lambda: json.forward_json(result, only),
-                        problem=result.problem))  # fmt: skip
-
-    guard(out.debug, body)
+    guard(out.debug, lambda: _one_pass("forward", config, flags, out))
 
 
 @app.command()
@@ -103,20 +91,34 @@ def backward(
       convgrad backward --export backward.svg
     """
 
-    def body() -> None:
-        check_export(out)
-        stack = network.stack_of(config, flags)
-        if stack is not None:
-            network.backward(stack, out)
-            return
-        from convgrad_cli.core import explain, views
-        from convgrad_cli.render import json
+    guard(out.debug, lambda: _one_pass("backward", config, flags, out))
 
-        result, only = explain.backward(load(config, flags)), out.only()
-        show(out, Shown(lambda: views.backward_view(result, out.scope()), lambda: json.backward_json(result, only),
-                        problem=result.problem, pipeline=True))  # fmt: skip
 
-    guard(out.debug, body)
+def _one_pass(which: str, config: Optional[Path], flags: ProblemFlags, out: OutputFlags) -> None:
+    """The body of ``forward`` or ``backward`` (``which``): a stack's pass, or one
+    layer's result as its view or its JSON."""
+    check_export(out)
+    stack = network.stack_of(config, flags)
+    if stack is not None:
+        (network.forward if which == "forward" else network.backward)(stack, out)
+        return
+    from convgrad_cli.core import explain, views
+    from convgrad_cli.render import json
+
+    passes: dict[str, tuple[Callable[..., Any], Callable[..., Any], Callable[..., dict]]] = {
+        "forward": (explain.forward, views.forward_view, json.forward_json),
+        "backward": (explain.backward, views.backward_view, json.backward_json),
+    }
+    compute, view, document = passes[which]
+    result, only = compute(load(config, flags)), out.only()
+    pipeline = which == "backward"  # its JSON holds the slides' pipeline
+    shown = Shown(
+        lambda: view(result, out.scope()),
+        lambda: document(result, only),
+        problem=result.problem,
+        pipeline=pipeline,
+    )
+    show(out, shown)
 
 
 def _cell(help: str, *names: str) -> typer.models.OptionInfo:
