@@ -57,14 +57,19 @@ def template() -> str:
 
 def max_bytes() -> int:
     """The largest problem accepted, in bytes of its arrays: 8 GiB, or ``CONVGRAD_MAX_GB``."""
-    text = os.environ.get("CONVGRAD_MAX_GB", "8")
+    return int(_env_number("CONVGRAD_MAX_GB", "8", 2**20, "GiB") * 2**30)
+
+
+def _env_number(name: str, default: str, most: float, unit: str) -> float:
+    """The number in environment variable ``name``: above 0, at most ``most``."""
+    text = os.environ.get(name, default)
     try:
-        gigabytes = float(text)
+        number = float(text)
     except ValueError:
-        gigabytes = math.nan
-    if not (math.isfinite(gigabytes) and 0 < gigabytes <= 2**20):
-        raise ConfigError(f"CONVGRAD_MAX_GB {text!r} is not allowed; give a number of GiB above 0")
-    return int(gigabytes * 2**30)
+        number = math.nan
+    if not (math.isfinite(number) and 0 < number <= most):
+        raise ConfigError(f"{name} {text!r} is not allowed; give a number of {unit} above 0")
+    return number
 
 
 # -- reading ---------------------------------------------------------------------
@@ -77,14 +82,7 @@ MAX_CONFIG_BYTES = 1 << 20
 
 def pipe_seconds() -> float:
     """How long a pipe may take to send its config whole: 30 s, or ``CONVGRAD_PIPE_SECONDS``."""
-    text = os.environ.get("CONVGRAD_PIPE_SECONDS", "30")
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and 0 < seconds <= 86400):
-        raise ConfigError(f"CONVGRAD_PIPE_SECONDS {text!r} is not allowed; give a number of seconds above 0")
-    return seconds
+    return _env_number("CONVGRAD_PIPE_SECONDS", "30", 86400, "seconds")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
