@@ -9,7 +9,7 @@ nothing here knows colours or JSON.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Literal, overload
 
@@ -102,11 +102,15 @@ def backward(problem: Problem) -> BackwardResult:
 @dataclass(frozen=True)
 class CellTrace:
     """One cell and the products that make it; a subclass per kind of cell, each
-    with its own parsing, terms and question (its picture is drawn by
-    ``pictures.trace_picture``, which sits above this module)."""
+    naming its own parsing, terms and expression and saying its question and value
+    (its picture is drawn by ``pictures.trace_picture``, which sits above this module)."""
 
     kind: ClassVar[str]  # "input", "output" or "weight": the trace option that names it
     slice_axes: ClassVar[tuple[str, ...]]  # the axes whose slices its picture has several of
+    parse: ClassVar[Callable[[Namer, str], Index]]  # a name or an index, as --input takes it
+    find_terms: ClassVar[Callable[[Geometry, Index], list[Term]]]
+    name_of: ClassVar[Callable[[Namer, Index], str]]
+    write: ClassVar[Callable[[Namer, list[Term]], str]]  # the terms as the expression's text
     problem: Problem
     namer: Namer
     index: Index
@@ -139,17 +143,9 @@ class CellTrace:
         index = cls.parse(namer, cell) if isinstance(cell, str) else tuple(cell)
         return cls(problem, namer, index, cls.find_terms(problem.geom, index))
 
-    @staticmethod
-    def parse(namer: Namer, text: str) -> Index:
-        raise NotImplementedError
-
-    @staticmethod
-    def find_terms(geom: Geometry, index: Index) -> list[Term]:
-        raise NotImplementedError
-
     @property
     def name(self) -> str:
-        raise NotImplementedError
+        return type(self).name_of(self.namer, self.index)  # on the class: a plain function, not bound
 
     @property
     def lhs(self) -> str:
@@ -163,7 +159,7 @@ class CellTrace:
 
     @property
     def expression(self) -> str:
-        raise NotImplementedError
+        return type(self).write(self.namer, self.terms)
 
     @property
     def value(self) -> float | None:
@@ -180,26 +176,14 @@ class InputTrace(CellTrace):
 
     kind = "input"
     slice_axes = ("o", "c")
-
-    @staticmethod
-    def parse(namer: Namer, text: str) -> Index:
-        return namer.parse_input(text)
-
-    @staticmethod
-    def find_terms(geom: Geometry, index: Index) -> list[Term]:
-        return terms.input_terms(geom, index)
-
-    @property
-    def name(self) -> str:
-        return self.namer.input(self.index)
+    parse = Namer.parse_input
+    find_terms = terms.input_terms
+    name_of = Namer.input
+    write = terms.input_grad_expression
 
     @property
     def question(self) -> str:
         return f"Start with input {self.name}. Where does it appear?"
-
-    @property
-    def expression(self) -> str:
-        return terms.input_grad_expression(self.namer, self.terms)
 
     @property
     def value(self) -> float | None:
@@ -212,18 +196,10 @@ class OutputTrace(CellTrace):
 
     kind = "output"
     slice_axes = ("c",)
-
-    @staticmethod
-    def parse(namer: Namer, text: str) -> Index:
-        return namer.parse_output(text)
-
-    @staticmethod
-    def find_terms(geom: Geometry, index: Index) -> list[Term]:
-        return terms.output_terms(geom, index)
-
-    @property
-    def name(self) -> str:
-        return self.namer.output(self.index)
+    parse = Namer.parse_output
+    find_terms = terms.output_terms
+    name_of = Namer.output
+    write = terms.output_expression
 
     @property
     def question(self) -> str:
@@ -232,10 +208,6 @@ class OutputTrace(CellTrace):
     @property
     def lhs(self) -> str:
         return self.name
-
-    @property
-    def expression(self) -> str:
-        return terms.output_expression(self.namer, self.terms)
 
     @property
     def value(self) -> float | None:
@@ -251,26 +223,14 @@ class WeightTrace(CellTrace):
 
     kind = "weight"
     slice_axes = ("n",)
-
-    @staticmethod
-    def parse(namer: Namer, text: str) -> Index:
-        return namer.parse_weight(text)
-
-    @staticmethod
-    def find_terms(geom: Geometry, index: Index) -> list[Term]:
-        return terms.weight_terms(geom, index)
-
-    @property
-    def name(self) -> str:
-        return self.namer.weight(self.index)
+    parse = Namer.parse_weight
+    find_terms = terms.weight_terms
+    name_of = Namer.weight
+    write = terms.weight_grad_expression
 
     @property
     def question(self) -> str:
         return f"∂L/∂{self.name}: every input cell that {self.name} met, times that window's δ"
-
-    @property
-    def expression(self) -> str:
-        return terms.weight_grad_expression(self.namer, self.terms)
 
     @property
     def value(self) -> float | None:
