@@ -216,6 +216,8 @@ h1 { font-size: 1.2em; margin: 0; } h2 { font-size: 1em; margin: .3em 0; }
 .geometry, .quiet, .legend, .note { color: #555; } .geometry { margin-top: .2em; }
 main { display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }
 main > p { flex-basis: 100%; margin: .4em 0; }
+section.array { display: flex; flex-wrap: wrap; gap: 0 1em; align-items: flex-start; }
+section.array > h2, section.array > p { flex-basis: 100%; }
 table.grid { border-collapse: collapse; margin-bottom: .6em; }
 table.grid caption { text-align: left; color: #555; font-size: .85em; }
 table.grid td { border: 1px solid #bbb; padding: .15em .45em; text-align: right; cursor: pointer; min-width: 2.2em; }

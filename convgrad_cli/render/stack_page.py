@@ -51,8 +51,6 @@ TEMPLATE = """<!doctype html>
 <style>
 {style}
 #reach section.array:first-of-type td {{ cursor: pointer; }}
-section.array {{ display: flex; flex-wrap: wrap; gap: 0 1em; align-items: flex-start; }}
-section.array > h2, section.array > p {{ flex-basis: 100%; }}
 .step {{ border-top: 1px dashed #bbb; margin-top: .6em; display: flex; flex-wrap: wrap; gap: 0 1.5em; }}
 .step[hidden] {{ display: none; }}
 .step > p {{ flex-basis: 100%; margin: .4em 0; }}
