@@ -5,7 +5,7 @@ No ``from __future__ import annotations``: see :mod:`.options`.
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -15,6 +15,9 @@ from .app import app, load
 from .files import exists, write_atomic
 from .options import ConfigArg, DebugOpt, ForceOpt, ProblemFlags, grouped
 from .output import guard
+
+if TYPE_CHECKING:
+    from convgrad_cli.core.stack import Stack
 
 
 @app.command()
@@ -55,14 +58,7 @@ def explore(
 
         stack = stack_of(config, flags)
         if stack is not None:
-            if export is None:
-                raise ConfigError(
-                    "explore in the terminal takes one convolution; --export page.html explores a stack"
-                )
-            from convgrad_cli.core.explore.stack_page import stack_page
-            from convgrad_cli.render.stack_page import draw_stack_page
-
-            _write(export, draw_stack_page(stack_page(stack)))
+            _explore_stack(stack, export)
             return
         problem = load(config, flags)
         from convgrad_cli.core.explore import State
@@ -87,3 +83,19 @@ def _write(path: Path, text: str) -> None:
 
     write_atomic(path, text)
     print(f"wrote {printable(str(path))}; open it in a browser", file=sys.stderr)
+
+
+def _explore_stack(stack: "Stack", export: Optional[Path]) -> None:
+    """A stack's page, or its terminal app."""
+    if export is not None:
+        from convgrad_cli.core.explore.stack_page import stack_page
+        from convgrad_cli.render.stack_page import draw_stack_page
+
+        _write(export, draw_stack_page(stack_page(stack)))
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ConfigError("explore needs a terminal; --export page.html writes the web page instead")
+    from convgrad_cli.core.explore.stack_state import StackState
+    from convgrad_cli.tui.stack import StackApp
+
+    StackApp(StackState.start(stack)).run()

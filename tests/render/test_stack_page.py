@@ -114,9 +114,9 @@ def test_the_backward_pass_steps_are_backwards_blocks_from_the_top(tmp_path):
     ]
 
 
-def test_a_stack_in_the_terminal_is_refused_with_what_to_do():
+def test_a_stack_outside_a_terminal_is_refused_with_what_to_do():
     result = runner.invoke(app, ["explore", str(LENET)])
-    assert result.exit_code == 2 and "--export page.html explores a stack" in result.stderr
+    assert result.exit_code == 2 and "explore needs a terminal; --export page.html" in result.stderr
 
 
 @pytest.mark.slow
