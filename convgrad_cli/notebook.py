@@ -271,7 +271,7 @@ def check(
     """Every gradient — convgrad's, or ``impl``'s (called as ``impl(x, w, delta,
     stride=…, padding=…, dilation=…, groups=…)``, returning ``(∂L/∂x, ∂L/∂W,
     ∂L/∂bias)``) — against the four references; ``.passed`` says whether all agree."""
-    from .core.check import InProcess, Options, check_case
+    from .core.check import InProcess, Options, Status, check_case
     from .core.views.check import check_view
     from .render import json
 
@@ -279,7 +279,9 @@ def check(
     label = getattr(impl, "__name__", "the implementation") if impl is not None else "convgrad"
     implementation = InProcess(impl, label) if impl is not None else None
     result = check_case(problem, "<api>", implementation, Options(), None)
-    return Report(check_view([result], label), lambda: json.check_json([result]), result.status == "passed")
+    return Report(
+        check_view([result], label), lambda: json.check_json([result]), result.status is Status.passed
+    )
 
 
 __all__ = ["Picture", "Report", "backward", "check", "forward", "trace"]

@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from convgrad_cli.core.check.run import CaseResult
+from convgrad_cli.core.check.run import CaseResult, Status
 from convgrad_cli.core.views.check import case_lines
+
+#: the element a case's status adds to its testcase (JUnit has no "not run": it is skipped)
+TAG = {Status.failed: "failure", Status.error: "error", Status.skipped: "skipped", Status.not_run: "skipped"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -24,20 +27,18 @@ def junit_xml(results: list[CaseResult], shortfall: str | None = None) -> str:
         "testsuite",
         name="convgrad check",
         tests=str(len(results) + (shortfall is not None)),
-        failures=str(sum(r.status == "failed" for r in results) + (shortfall is not None)),
-        errors=str(sum(r.status == "error" for r in results)),
-        skipped=str(sum(r.status in ("skipped", "not_run") for r in results)),  # JUnit has no "not run"
+        failures=str(sum(r.status is Status.failed for r in results) + (shortfall is not None)),
+        errors=str(sum(r.status is Status.error for r in results)),
+        skipped=str(sum(r.status in (Status.skipped, Status.not_run) for r in results)),
     )
     for r in results:
         case = ET.SubElement(
             suite, "testcase", classname="convgrad.check", name=_clean(f"{r.name} [{r.geometry}]")
         )
         lines = [_clean(line) for line in case_lines(r)]
-        tag = {"failed": "failure", "error": "error", "skipped": "skipped", "not_run": "skipped"}.get(
-            r.status
-        )
+        tag = TAG.get(r.status)
         if tag:
-            element = ET.SubElement(case, tag, message=lines[0] if lines else r.status)
+            element = ET.SubElement(case, tag, message=lines[0] if lines else r.status.value)
             element.text = "\n".join(lines)
     if shortfall is not None:
         case = ET.SubElement(

@@ -12,7 +12,7 @@ import numpy as np
 
 from convgrad_cli.core.check.mistakes import CATALOGUE
 from convgrad_cli.core.check.report import Report
-from convgrad_cli.core.check.run import CaseResult, Wrong, summary
+from convgrad_cli.core.check.run import CaseResult, Status, Wrong, summary
 from convgrad_cli.core.check.sweep import DESCRIBE
 from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.panels import Mark, Panel, panel
@@ -24,12 +24,14 @@ NAMES = {"input_grad": "∂L/∂x", "weight_grad": "∂L/∂W", "bias_grad": "�
 COLUMNS = {False: ("input_grad", "weight_grad", "bias_grad"), True: ("output",)}
 #: each status's word in the table, and its tone
 VERDICT = {
-    "passed": ("pass", "good"),
-    "failed": ("FAIL", "bad"),
-    "error": ("ERROR", "bad"),
-    "skipped": ("skip", "doubtful"),
-    "not_run": ("not run", "bad"),
+    Status.passed: ("pass", "good"),
+    Status.failed: ("FAIL", "bad"),
+    Status.error: ("ERROR", "bad"),
+    Status.skipped: ("skip", "doubtful"),
+    Status.not_run: ("not run", "bad"),
 }
+#: each status but a pass, as the summary counts it
+COUNTED = {Status.failed: "fail", Status.error: "error", Status.skipped: "skipped", Status.not_run: "not run"}
 
 
 def check_view(
@@ -158,11 +160,11 @@ def case_lines(r: CaseResult) -> list[str]:
         from .layercheck import layer_case_lines
 
         return layer_case_lines(r)
-    if r.status == "error":
+    if r.status is Status.error:
         named = [d.mistake for ds in r.diagnosis.values() for d in ds]
         return [f"error: {r.error}" + (f" — looks like {named[0]}: {CATALOGUE[named[0]]}" if named else "")]
-    if r.status in ("skipped", "not_run"):
-        return [f"{r.status.replace('_', ' ')}: {r.error}"]
+    if r.status in (Status.skipped, Status.not_run):
+        return [f"{r.status.value.replace('_', ' ')}: {r.error}"]
     lines = []
     for quantity in r.failing:
         failed = [c for c in r.comparisons if c.quantity == quantity and not c.passed]
@@ -196,16 +198,11 @@ def _and(items: list[str]) -> str:
 
 def summary_line(results: list[CaseResult]) -> str:
     """``13 of 15 cases pass, 1 fails, 1 error; passed on 20 of 22 classes; fails only when groups > 1``."""
-    statuses = ("passed", "failed", "error", "skipped", "not_run")
-    count = {s: sum(r.status == s for r in results) for s in statuses}
-    text = f"{count['passed']} of {len(results)} cases pass"
-    text += "".join(
-        f", {count[s]} {w}"
-        for s, w in (("failed", "fail"), ("error", "error"), ("skipped", "skipped"), ("not_run", "not run"))
-        if count[s]
-    )
-    if count["not_run"]:  # why, once: each not-run case has the same reason
-        text += f" ({next(r.error for r in results if r.status == 'not_run')})"
+    count = {s: sum(r.status is s for r in results) for s in Status}
+    text = f"{count[Status.passed]} of {len(results)} cases pass"
+    text += "".join(f", {count[s]} {word}" for s, word in COUNTED.items() if count[s])
+    if count[Status.not_run]:  # why, once: each not-run case has the same reason
+        text += f" ({next(r.error for r in results if r.status is Status.not_run)})"
     s = summary(results)
     covered, passed = s["classes_covered"], s["classes_passed"]
     if len(covered) > 3:
