@@ -50,9 +50,17 @@ def assert_conv_backward(
     options = core.Options(dtype=dtype, framework=framework, device=device, shrink=shrink)
     scope = core.declared(core.dims_of(tuple(dims)), square_kernel, symmetric_padding, same_stride)
     plan = core.plan(
-        list(configs), load=load, paths=lambda targets: targets, overrides={}, options=options, impl=True,
-        random=cases, sweep_seed=seed, scope=scope, min_checked=min_checked,
-    )  # fmt: skip
+        list(configs),
+        load=load,
+        paths=lambda targets: targets,
+        overrides={},
+        options=options,
+        impl=True,
+        random=cases,
+        sweep_seed=seed,
+        scope=scope,
+        min_checked=min_checked,
+    )
     report = core.execute(plan, core.InProcess(fn, getattr(fn, "__name__", "fn")))
     results = report.results
     bad = [r for r in results if r.status.broken]

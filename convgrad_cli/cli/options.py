@@ -129,8 +129,13 @@ class ProblemFlags:
 
     def layer_overrides(self) -> dict[str, Any]:
         """The flags of a layer of another kind (``--layer``), by parameter name."""
-        names = {"kernel_size": "kernel", "output_padding": "output_padding", "ceil_mode": "ceil_mode",
-                 "count_include_pad": "count_include_pad", "divisor": "divisor"}  # fmt: skip
+        names = {
+            "kernel_size": "kernel",
+            "output_padding": "output_padding",
+            "ceil_mode": "ceil_mode",
+            "count_include_pad": "count_include_pad",
+            "divisor": "divisor",
+        }
         return {key: getattr(self, name) for name, key in names.items() if getattr(self, name) is not None}
 
     def overrides(self, kind_given: bool = False) -> dict[str, Any]:
@@ -138,8 +143,12 @@ class ProblemFlags:
         ``kind_given``: the command reads ``--layer`` itself (``check``)."""
         from convgrad_cli.errors import ConfigError
 
-        layered = [f"--{name.replace('_', '-')}" for name in LAYER_FLAGS if getattr(self, name) is not None
-                   and not (name == "layer" and (self.layer == "conv" or kind_given))]  # fmt: skip
+        layered = [
+            f"--{name.replace('_', '-')}"
+            for name in LAYER_FLAGS
+            if getattr(self, name) is not None
+            and not (name == "layer" and (self.layer == "conv" or kind_given))
+        ]
         if layered:
             raise ConfigError(
                 f"{', '.join(layered)}: for a layer of another kind, given to forward, backward, trace or shape "

@@ -103,8 +103,13 @@ def shape(
         if found and not transposed:
             a = found[0].axes[0]
             same = core.same_padding(n[0], a.kernel, a.stride, a.dilation)
-        show(out, Shown(lambda: views.solutions_view(n, m, found, transposed, nearest, same),
-                        lambda: json.shape_json(n, m, found, transposed, nearest, same)))  # fmt: skip
+        show(
+            out,
+            Shown(
+                lambda: views.solutions_view(n, m, found, transposed, nearest, same),
+                lambda: json.shape_json(n, m, found, transposed, nearest, same),
+            ),
+        )
         return ExitStatus.OK if found else ExitStatus.CHECK_FAILED
 
     guard(out.debug, body)

@@ -96,9 +96,15 @@ def describe(index: int, layer: Layer) -> str:
 
 
 def build(
-    input: Any, specs: list[LayerSpec], loss: tuple[str, Any] = ("sum", None), *, dtype: str | None = None,
-    seed: int = 0, source: str = "<api>", max_bytes: int | None = None,
-) -> Stack:  # fmt: skip
+    input: Any,
+    specs: list[LayerSpec],
+    loss: tuple[str, Any] = ("sum", None),
+    *,
+    dtype: str | None = None,
+    seed: int = 0,
+    source: str = "<api>",
+    max_bytes: int | None = None,
+) -> Stack:
     """Validate the input, each layer on the shape it receives, and the loss into a :class:`Stack`."""
     if not is_int(seed) or seed < 0:
         raise ConfigError(f"seed {seed!r} is not allowed; give an integer ≥ 0")

@@ -26,10 +26,26 @@ CHAR_HEIGHT, ASPECT = 20, 0.602  # DejaVu Sans Mono's advance: librsvg ignores t
 CHAR_WIDTH, LINE_HEIGHT = CHAR_HEIGHT * ASPECT, CHAR_HEIGHT * 1.22
 PAD = 12
 
-_ANSI_DARK = [(41, 41, 41), (240, 80, 80), (80, 200, 120), (230, 200, 80), (100, 150, 240), (200, 120, 220),
-              (80, 200, 220), (200, 200, 200)]  # fmt: skip
-_ANSI_LIGHT = [(0, 0, 0), (180, 30, 30), (20, 120, 50), (150, 110, 0), (20, 80, 180), (140, 40, 150),
-               (0, 120, 140), (90, 90, 90)]  # fmt: skip
+_ANSI_DARK = [
+    (41, 41, 41),
+    (240, 80, 80),
+    (80, 200, 120),
+    (230, 200, 80),
+    (100, 150, 240),
+    (200, 120, 220),
+    (80, 200, 220),
+    (200, 200, 200),
+]
+_ANSI_LIGHT = [
+    (0, 0, 0),
+    (180, 30, 30),
+    (20, 120, 50),
+    (150, 110, 0),
+    (20, 80, 180),
+    (140, 40, 150),
+    (0, 120, 140),
+    (90, 90, 90),
+]
 THEMES = {
     "dark": TerminalTheme((41, 41, 41), (214, 214, 214), _ANSI_DARK, _ANSI_DARK),
     "light": TerminalTheme((255, 255, 255), (25, 25, 25), _ANSI_LIGHT, _ANSI_LIGHT),
@@ -39,8 +55,14 @@ LIGHT_COLOURS = {"#f0e442": "#9a8a00", "#56b4e9": "#1f86c4", "#e69f00": "#c47f00
 
 
 def _console(width: int, plain: bool) -> Console:
-    return Console(file=io.StringIO(), record=True, highlight=False, width=width,
-                   force_terminal=not plain, color_system=None if plain else "truecolor")  # fmt: skip
+    return Console(
+        file=io.StringIO(),
+        record=True,
+        highlight=False,
+        width=width,
+        force_terminal=not plain,
+        color_system=None if plain else "truecolor",
+    )
 
 
 def lay_out(
@@ -106,11 +128,22 @@ def _template(theme: TerminalTheme, console: Console, chrome: bool) -> str:
     )
 
 
-def svg(renderable: RenderableType, width: int, theme: str = "light", chrome: bool = False, plain: bool = False,
-        unique_id: str | None = None) -> str:  # fmt: skip
+def svg(
+    renderable: RenderableType,
+    width: int,
+    theme: str = "light",
+    chrome: bool = False,
+    plain: bool = False,
+    unique_id: str | None = None,
+) -> str:
     console = record(renderable, width, plain, theme)
-    return console.export_svg(theme=THEMES[theme], code_format=_template(THEMES[theme], console, chrome), font_aspect_ratio=ASPECT,
-                              unique_id=unique_id, title="convgrad")  # fmt: skip
+    return console.export_svg(
+        theme=THEMES[theme],
+        code_format=_template(THEMES[theme], console, chrome),
+        font_aspect_ratio=ASPECT,
+        unique_id=unique_id,
+        title="convgrad",
+    )
 
 
 def html(renderable: RenderableType, width: int, theme: str = "light", plain: bool = False) -> str:
@@ -188,16 +221,40 @@ def image(renderable: RenderableType, width: int, theme: str, suffix: str) -> by
             fg, bg = _colours(style, tt)
             left, base = (PAD + x * cw) / wpt, 1 - (PAD + (y + 1) * lh) / hpt
             if bg is not None:
-                fig.patches.append(Rectangle((left, base - 0.2 * lh / hpt), n * cw / wpt, lh / hpt, transform=fig.transFigure,
-                                             facecolor=bg, edgecolor="none"))  # fmt: skip
+                fig.patches.append(
+                    Rectangle(
+                        (left, base - 0.2 * lh / hpt),
+                        n * cw / wpt,
+                        lh / hpt,
+                        transform=fig.transFigure,
+                        facecolor=bg,
+                        edgecolor="none",
+                    )
+                )
             if text.strip():
                 bold = bool(style and style.bold)
-                fig.text(left, base, text, fontsize=size, family=["DejaVu Sans Mono", "DejaVu Sans"], color=fg,
-                         weight="bold" if bold else "normal", va="baseline", ha="left")  # fmt: skip
+                fig.text(
+                    left,
+                    base,
+                    text,
+                    fontsize=size,
+                    family=["DejaVu Sans Mono", "DejaVu Sans"],
+                    color=fg,
+                    weight="bold" if bold else "normal",
+                    va="baseline",
+                    ha="left",
+                )
                 if style and style.underline:
                     y_line = base - 0.12 * lh / hpt
-                    fig.lines.append(Line2D([left, left + n * cw / wpt], [y_line, y_line], transform=fig.transFigure,
-                                            color=fg, linewidth=0.7))  # fmt: skip
+                    fig.lines.append(
+                        Line2D(
+                            [left, left + n * cw / wpt],
+                            [y_line, y_line],
+                            transform=fig.transFigure,
+                            color=fg,
+                            linewidth=0.7,
+                        )
+                    )
             x += n
     out = io.BytesIO()
     fig.savefig(out, format=suffix.lstrip("."), facecolor=fig.get_facecolor())

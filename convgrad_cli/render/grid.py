@@ -87,8 +87,10 @@ class Grid:
 
     @cached_property
     def _widths(self) -> list[int]:
-        return [max((cell_len(text) for row in self._rows for text, _ in row[i]), default=0)
-                for i in range(len(self._rows[0]) if self._rows else 0)]  # fmt: skip
+        return [
+            max((cell_len(text) for row in self._rows for text, _ in row[i]), default=0)
+            for i in range(len(self._rows[0]) if self._rows else 0)
+        ]
 
     @cached_property
     def width(self) -> int:

@@ -57,7 +57,7 @@ def panels_json(view: View) -> list[dict[str, Any]]:
                             "factor_first": m.factor_first,
                         }
                         for cell, m in p.marks.items()
-                    ],  # fmt: skip
+                    ],
                 }
             )
     return out
@@ -272,9 +272,13 @@ def verdict_json(report: Report) -> dict[str, Any]:
 
 
 def shape_json(
-    sizes_in: Sequence[int], sizes_out: Sequence[int], found: Sequence[Solution], transposed: bool,
-    nearest: Sequence[tuple[int, ...]], same: SameReport | None,
-) -> dict[str, Any]:  # fmt: skip
+    sizes_in: Sequence[int],
+    sizes_out: Sequence[int],
+    found: Sequence[Solution],
+    transposed: bool,
+    nearest: Sequence[tuple[int, ...]],
+    same: SameReport | None,
+) -> dict[str, Any]:
     from convgrad_cli.core.shape import jax_call, keras_call, torch_call
 
     def one(sol: Solution) -> dict[str, Any]:
@@ -298,11 +302,15 @@ def shape_json(
         "transposed": transposed,
         "solutions": [one(s) for s in found],
         "nearest": [list(n) for n in nearest],
-        "same": None if same is None else {
-            "torch": None if same.torch is None else list(same.torch), "tensorflow": list(same.tensorflow),
-            "jax": list(same.jax), "agree": same.agree,
+        "same": None
+        if same is None
+        else {
+            "torch": None if same.torch is None else list(same.torch),
+            "tensorflow": list(same.tensorflow),
+            "jax": list(same.jax),
+            "agree": same.agree,
         },
-    }  # fmt: skip
+    }
 
 
 def coverage_json(geom: Geometry, what: str) -> dict[str, Any]:

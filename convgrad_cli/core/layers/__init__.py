@@ -32,14 +32,29 @@ PARAMS: dict[str, tuple[str, ...]] = {
 KINDS = tuple(PARAMS)
 WEIGHTED = ("conv", "conv_transpose")
 
-__all__ = ["KINDS", "PARAMS", "WEIGHTED", "AvgPool", "Conv", "ConvTranspose", "Layer", "MaxPool", "PoolGeometry",
-           "ReLU", "Saved", "make"]  # fmt: skip
+__all__ = [
+    "KINDS",
+    "PARAMS",
+    "WEIGHTED",
+    "AvgPool",
+    "Conv",
+    "ConvTranspose",
+    "Layer",
+    "MaxPool",
+    "PoolGeometry",
+    "ReLU",
+    "Saved",
+    "make",
+]
 
 
 def make(
-    kind: str, in_shape: tuple[int, ...], params: dict[str, Any], w: np.ndarray | None = None,
+    kind: str,
+    in_shape: tuple[int, ...],
+    params: dict[str, Any],
+    w: np.ndarray | None = None,
     bias: np.ndarray | None = None,
-) -> Layer:  # fmt: skip
+) -> Layer:
     """The layer ``kind`` on input ``in_shape``; ``w`` the kernel of a convolution, ``bias`` its bias (or None).
 
     Raises :class:`GeometryError` or :class:`ArrayError` with what is wrong and what is allowed.
@@ -70,9 +85,14 @@ def _pool(kind: str, in_shape: tuple[int, ...], params: dict[str, Any]) -> Layer
     if "kernel" not in params:
         raise GeometryError(f"{kind} needs a kernel size, e.g. {{kernel: 2}}")
     geom = PoolGeometry.build(
-        kind, in_shape, params["kernel"], params.get("stride"), params.get("padding", 0),
-        params.get("dilation", 1), params.get("ceil_mode", False),
-    )  # fmt: skip
+        kind,
+        in_shape,
+        params["kernel"],
+        params.get("stride"),
+        params.get("padding", 0),
+        params.get("dilation", 1),
+        params.get("ceil_mode", False),
+    )
     if kind == "maxpool":
         return MaxPool(geom)
     return AvgPool(geom, params.get("count_include_pad", True), params.get("divisor"))
@@ -97,19 +117,30 @@ def _conv(kind: str, in_shape: tuple[int, ...], params: dict[str, Any], w: np.nd
                 f"conv_transpose groups {groups!r} must be an int ≥ 1 that divides {w.shape[0]}"
             )
         return ConvTranspose.build(
-            tuple(in_shape), w, params.get("stride", 1), params.get("padding", 0), params.get("output_padding", 0),
-            params.get("dilation", 1), groups,
-        )  # fmt: skip
+            tuple(in_shape),
+            w,
+            params.get("stride", 1),
+            params.get("padding", 0),
+            params.get("output_padding", 0),
+            params.get("dilation", 1),
+            groups,
+        )
     if not isinstance(groups, int) or groups < 1 or w.shape[1] * groups != in_shape[1]:
         raise ArrayError(
             f"conv kernel {list(w.shape)} takes {w.shape[1]} channel(s) per group × groups {groups} "
             f"but its input {list(in_shape)} has {in_shape[1]}"
         )
     geom = Geometry.build(
-        tuple(in_shape[2:]), tuple(w.shape[2:]), batch=in_shape[0], in_channels=in_shape[1], out_channels=w.shape[0],
-        groups=groups, stride=_tuple(params.get("stride", 1)), dilation=_tuple(params.get("dilation", 1)),
+        tuple(in_shape[2:]),
+        tuple(w.shape[2:]),
+        batch=in_shape[0],
+        in_channels=in_shape[1],
+        out_channels=w.shape[0],
+        groups=groups,
+        stride=_tuple(params.get("stride", 1)),
+        dilation=_tuple(params.get("dilation", 1)),
         padding=_tuple(params.get("padding", 0)),
-    )  # fmt: skip
+    )
     return Conv(geom, w)
 
 

@@ -38,8 +38,13 @@ class Conv:
     @property
     def params(self) -> dict[str, Any]:
         g = self.geom
-        return {"kernel_shape": list(self.w.shape), "stride": list(g.stride), "padding": [list(p) for p in g.padding],
-                "dilation": list(g.dilation), "groups": g.groups}  # fmt: skip
+        return {
+            "kernel_shape": list(self.w.shape),
+            "stride": list(g.stride),
+            "padding": [list(p) for p in g.padding],
+            "dilation": list(g.dilation),
+            "groups": g.groups,
+        }
 
     @property
     def out_shape(self) -> tuple[int, ...]:
@@ -89,9 +94,16 @@ class ConvTranspose:
 
     @classmethod
     def build(
-        cls, in_shape: tuple[int, ...], w: np.ndarray, stride: Any = 1, padding: Any = 0,
-        output_padding: Any = 0, dilation: Any = 1, groups: Any = 1, bias: np.ndarray | None = None,
-    ) -> ConvTranspose:  # fmt: skip
+        cls,
+        in_shape: tuple[int, ...],
+        w: np.ndarray,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        dilation: Any = 1,
+        groups: Any = 1,
+        bias: np.ndarray | None = None,
+    ) -> ConvTranspose:
         n = len(in_shape) - 2
         s, d = per_axis(stride, n, "stride"), per_axis(dilation, n, "dilation")
         p, op = per_axis(padding, n, "padding"), per_axis(output_padding, n, "output_padding")
@@ -108,8 +120,17 @@ class ConvTranspose:
                 f"conv_transpose of input {list(in_shape[2:])} with kernel {list(k)}, stride {list(s)}, "
                 f"padding {list(p)} gives size {list(out)}; the output must have at least one cell per axis"
             )
-        conv = Geometry.build(out, k, batch=in_shape[0], in_channels=w.shape[1] * groups, out_channels=w.shape[0],
-                              groups=groups, stride=s, dilation=d, padding=p)  # fmt: skip
+        conv = Geometry.build(
+            out,
+            k,
+            batch=in_shape[0],
+            in_channels=w.shape[1] * groups,
+            out_channels=w.shape[0],
+            groups=groups,
+            stride=s,
+            dilation=d,
+            padding=p,
+        )
         return cls(conv, w, tuple(in_shape), op, bias=bias)
 
     @property
@@ -119,8 +140,14 @@ class ConvTranspose:
     @property
     def params(self) -> dict[str, Any]:
         g = self.conv
-        return {"kernel_shape": list(self.w.shape), "stride": list(g.stride), "padding": [b for b, _ in g.padding],
-                "output_padding": list(self.output_padding), "dilation": list(g.dilation), "groups": g.groups}  # fmt: skip
+        return {
+            "kernel_shape": list(self.w.shape),
+            "stride": list(g.stride),
+            "padding": [b for b, _ in g.padding],
+            "output_padding": list(self.output_padding),
+            "dilation": list(g.dilation),
+            "groups": g.groups,
+        }
 
     @property
     def out_shape(self) -> tuple[int, ...]:

@@ -38,17 +38,30 @@ class PoolGeometry:
 
     @classmethod
     def build(
-        cls, kind: str, in_shape: tuple[int, ...], kernel: Any, stride: Any = None, padding: Any = 0,
-        dilation: Any = 1, ceil_mode: Any = False,
-    ) -> PoolGeometry:  # fmt: skip
+        cls,
+        kind: str,
+        in_shape: tuple[int, ...],
+        kernel: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: Any = False,
+    ) -> PoolGeometry:
         """Ints spread over the axes; ``stride`` defaults to the kernel, as in PyTorch."""
         n = len(in_shape) - 2
         kernel_t = per_axis(kernel, n, f"{kind} kernel")
         stride_t = kernel_t if stride is None else per_axis(stride, n, f"{kind} stride")
         if not isinstance(ceil_mode, bool):
             raise GeometryError(f"{kind} ceil_mode {ceil_mode!r} is not allowed; give true or false")
-        return cls(kind, tuple(in_shape), kernel_t, stride_t, per_axis(padding, n, f"{kind} padding"),
-                   per_axis(dilation, n, f"{kind} dilation"), ceil_mode)  # fmt: skip
+        return cls(
+            kind,
+            tuple(in_shape),
+            kernel_t,
+            stride_t,
+            per_axis(padding, n, f"{kind} padding"),
+            per_axis(dilation, n, f"{kind} dilation"),
+            ceil_mode,
+        )
 
     def __post_init__(self) -> None:
         kind = self.kind
@@ -180,8 +193,13 @@ class MaxPool(_Sliding):
     @property
     def params(self) -> dict[str, Any]:
         g = self.geom
-        return {"kernel": list(g.kernel), "stride": list(g.stride), "padding": list(g.padding),
-                "dilation": list(g.dilation), "ceil_mode": g.ceil_mode}  # fmt: skip
+        return {
+            "kernel": list(g.kernel),
+            "stride": list(g.stride),
+            "padding": list(g.padding),
+            "dilation": list(g.dilation),
+            "ceil_mode": g.ceil_mode,
+        }
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]:
         y, winner = _engine().max_pool(x, self.geom.window, self.geom.out_size)
@@ -218,8 +236,14 @@ class AvgPool(_Sliding):
     @property
     def params(self) -> dict[str, Any]:
         g = self.geom
-        return {"kernel": list(g.kernel), "stride": list(g.stride), "padding": list(g.padding),
-                "ceil_mode": g.ceil_mode, "count_include_pad": self.count_include_pad, "divisor": self.divisor}  # fmt: skip
+        return {
+            "kernel": list(g.kernel),
+            "stride": list(g.stride),
+            "padding": list(g.padding),
+            "ceil_mode": g.ceil_mode,
+            "count_include_pad": self.count_include_pad,
+            "divisor": self.divisor,
+        }
 
     @cached_property
     def divisors(self) -> np.ndarray:

@@ -107,16 +107,30 @@ def padded_input(
         label = label.replace(f"z={lead[2]}", f"z={lead[2]}, padding")
     focus = next(iter(marks), None)
     return Panel(
-        (title + label).strip(), "input", tuple(lead), padded(x, 0), padded(names, ""), geom.ndim,
-        origin=(-pads[0][0], -pads[1][0]), padding=padding, marks=dict(marks), focus=focus,
+        (title + label).strip(),
+        "input",
+        tuple(lead),
+        padded(x, 0),
+        padded(names, ""),
+        geom.ndim,
+        origin=(-pads[0][0], -pads[1][0]),
+        padding=padding,
+        marks=dict(marks),
+        focus=focus,
         crop=box_of(marks) if crop and marks else None,
-    )  # fmt: skip
+    )
 
 
 def window_panels(
-    title: str, geom: Geometry, namer: Namer, x: np.ndarray | None, names: np.ndarray | None,
-    reads: list[tuple[Index, Index]], mark_of: dict[Index, Mark], crop: bool,
-) -> list[Panel]:  # fmt: skip
+    title: str,
+    geom: Geometry,
+    namer: Namer,
+    x: np.ndarray | None,
+    names: np.ndarray | None,
+    reads: list[tuple[Index, Index]],
+    mark_of: dict[Index, Mark],
+    crop: bool,
+) -> list[Panel]:
     """One padded-input panel per slice that ``reads`` (full input index, weight) touch."""
     by_lead: dict[Index, dict[Cell2, Mark]] = {}
     for full, _ in reads:
@@ -127,9 +141,14 @@ def window_panels(
 
 
 def marked_panels(
-    title: str, array: str, spatial: int, values: np.ndarray | None, names: np.ndarray | None,
-    lead: Index, marks: dict[Index, Mark],
-) -> list[Panel]:  # fmt: skip
+    title: str,
+    array: str,
+    spatial: int,
+    values: np.ndarray | None,
+    names: np.ndarray | None,
+    lead: Index,
+    marks: dict[Index, Mark],
+) -> list[Panel]:
     """The slice ``lead`` of an array, marked; in 3-D one panel per depth that holds a mark
     (all of them when none does)."""
     if values is None and names is None:

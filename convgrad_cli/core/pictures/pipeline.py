@@ -33,13 +33,23 @@ def forward_picture(result: ForwardResult, only: Mapping[str, int] | None = None
         inputs = array_panels("", "input", p.x, x_names, g.ndim)
     return Picture(
         _sections(
-            [("input x" + (", with its padding" if padded else ""), inputs),
-             ("kernel W", array_panels("", "kernel", p.w, namer.grid("kernel") if named else None, g.ndim)),
-             ("output y", array_panels("", "output", result.output, namer.grid("output") if named else None, g.ndim))],
+            [
+                ("input x" + (", with its padding" if padded else ""), inputs),
+                (
+                    "kernel W",
+                    array_panels("", "kernel", p.w, namer.grid("kernel") if named else None, g.ndim),
+                ),
+                (
+                    "output y",
+                    array_panels(
+                        "", "output", result.output, namer.grid("output") if named else None, g.ndim
+                    ),
+                ),
+            ],
             only,
         ),
         [],
-    )  # fmt: skip
+    )
 
 
 def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = None) -> Picture:

@@ -93,12 +93,27 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
     deltas, kernels = [], []
     for o in outs:
         ts = [t for t in ct.terms if t.delta[1] == o]
-        deltas += marked_panels("δ", "delta", g.ndim, p.delta, delta_names,
-                                 (n, o), {t.delta: Mark("contributor", number[tuple(t.delta[2:])],
-                                                        namer.weight(t.weight), True) for t in ts})  # fmt: skip
-        kernels += marked_panels("W", "kernel", g.ndim, p.w, names_of(namer, "kernel", g.kernel_shape),
-                                  (o, c - chans.start), {t.weight: Mark("contributor", number[tuple(t.delta[2:])],
-                                                                        namer.delta(t.delta)) for t in ts})  # fmt: skip
+        deltas += marked_panels(
+            "δ",
+            "delta",
+            g.ndim,
+            p.delta,
+            delta_names,
+            (n, o),
+            {
+                t.delta: Mark("contributor", number[tuple(t.delta[2:])], namer.weight(t.weight), True)
+                for t in ts
+            },
+        )
+        kernels += marked_panels(
+            "W",
+            "kernel",
+            g.ndim,
+            p.w,
+            names_of(namer, "kernel", g.kernel_shape),
+            (o, c - chans.start),
+            {t.weight: Mark("contributor", number[tuple(t.delta[2:])], namer.delta(t.delta)) for t in ts},
+        )
     overlays = [pl for o in outs for pl in _overlay(ct, o, number, crop=len(outs) > 1)]
     only = only or {}
     shown, others, note = _own_channel(ct, keep(windows, only), "c" in only)
@@ -259,11 +274,13 @@ def output_picture(ct: OutputTrace, only: Mapping[str, int] | None = None) -> Pi
     output = marked_panels("y", "output", g.ndim, None, y_names, (n, o), {tuple(ct.index): Mark("cell", 0)})
     only = only or {}
     return Picture(
-        [Section("its window: each input cell with the weight it meets", keep(windows, only)),
-         Section("the kernel taps, each with the input cell it meets", keep(kernels, only)),
-         Section("where it lies in the output", keep(output, only))],
+        [
+            Section("its window: each input cell with the weight it meets", keep(windows, only)),
+            Section("the kernel taps, each with the input cell it meets", keep(kernels, only)),
+            Section("where it lies in the output", keep(output, only)),
+        ],
         [ct.name],
-    )  # fmt: skip
+    )
 
 
 @trace_picture.register
@@ -296,8 +313,10 @@ def weight_picture(ct: WeightTrace, only: Mapping[str, int] | None = None) -> Pi
     kernel = marked_panels("W", "kernel", g.ndim, p.w, w_names, (o, c_local), {tuple(ct.index): Mark("cell")})
     only = only or {}
     return Picture(
-        [Section(f"the input cells {ct.name} met, each with its window's δ", keep(inputs, only)),
-         Section("each window's δ, with the input cell it met", keep(deltas, only)),
-         Section("the weight", keep(kernel, only))],
+        [
+            Section(f"the input cells {ct.name} met, each with its window's δ", keep(inputs, only)),
+            Section("each window's δ, with the input cell it met", keep(deltas, only)),
+            Section("the weight", keep(kernel, only)),
+        ],
         window_names,
-    )  # fmt: skip
+    )

@@ -35,9 +35,12 @@ COUNTED = {Status.failed: "fail", Status.error: "error", Status.skipped: "skippe
 
 
 def check_view(
-    results: list[CaseResult], impl: str, saved: Mapping[str, str] | None = None, notes: Sequence[str] = (),
+    results: list[CaseResult],
+    impl: str,
+    saved: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
     forward: bool = False,
-) -> View:  # fmt: skip
+) -> View:
     """What was checked against what, the table of cases, each failure, the summary."""
     tolerance = results[0].tolerance if results else ""
     intro = (
@@ -52,8 +55,10 @@ def check_view(
     blocks += [failure(r, (saved or {}).get(r.name)) for r in results if r.status.broken]
     bad = any(r.status.bad for r in results) or any(n.startswith("NOT PASSED") for n in notes)
     blocks.append(Sentence.of(summary_line(results), strong=True, tone="bad" if bad else "good"))
-    blocks += [Sentence.of(n, strong=n.startswith("NOT PASSED"), tone="bad" if n.startswith("NOT") else "")
-               for n in notes]  # fmt: skip
+    blocks += [
+        Sentence.of(n, strong=n.startswith("NOT PASSED"), tone="bad" if n.startswith("NOT") else "")
+        for n in notes
+    ]
     return View("check", (Together(tuple(blocks)),))
 
 

@@ -54,7 +54,7 @@ def output_view(stack: Stack, reach: OutputReach) -> View:
         Sentence.of(
             f"receptive field on the input: {field_text(reach.receptive_field)} (padding never in it)",
             strong=True,
-        ),  # fmt: skip
+        ),
     ]
     for level in range(top, -1, -1):
         paths = reach.paths[level]
@@ -64,10 +64,12 @@ def output_view(stack: Stack, reach: OutputReach) -> View:
         blocks.append(array_section(title, array, paths, _marks(paths, cell)))
     blocks.append(
         array_section(
-            f"∂y{sup(top)}{list(reach.index)}/∂x through the actual weights and activations", "input", reach.gradient,
+            f"∂y{sup(top)}{list(reach.index)}/∂x through the actual weights and activations",
+            "input",
+            reach.gradient,
             _marks(reach.gradient),
         )
-    )  # fmt: skip
+    )
     blocks.append(counting_legend())
     return View("trace", tuple(blocks))
 
@@ -85,11 +87,13 @@ def input_view(stack: Stack, reach: InputReach) -> View:
 
 
 def counting_legend() -> Legend:
-    return Legend((
-        "[n] the cell traced",
-        "n: the paths that join the cell to it, 0 outside the field (bold in colour); every weight counts as 1, "
-        "ReLU and max-pool as passing (each cell of a max-pool's window is a path)",
-    ))  # fmt: skip
+    return Legend(
+        (
+            "[n] the cell traced",
+            "n: the paths that join the cell to it, 0 outside the field (bold in colour); every weight counts as 1, "
+            "ReLU and max-pool as passing (each cell of a max-pool's window is a path)",
+        )
+    )
 
 
 def shape_view(stack: Stack, rows: list[Distill]) -> View:
@@ -101,11 +105,24 @@ def shape_view(stack: Stack, rows: list[Distill]) -> View:
     table = Table(
         "output i of each layer sees [start + i·jump, start + i·jump + size) of the input (padding counted)",
         ("layer", "output", "field size", "jump", "start"),
-        tuple((f"{i + 1} · {layer_text(layer)}", axes(r.out_size), axes(r.size), axes(r.jump), axes(r.start, ", "))
-              for i, (layer, r) in enumerate(zip(stack.layers, rows))),
-    )  # fmt: skip
+        tuple(
+            (
+                f"{i + 1} · {layer_text(layer)}",
+                axes(r.out_size),
+                axes(r.size),
+                axes(r.jump),
+                axes(r.start, ", "),
+            )
+            for i, (layer, r) in enumerate(zip(stack.layers, rows))
+        ),
+    )
     blocks: list[Block] = [heading(stack, "shape"), table]
     if any(r.size is None for r in rows):
-        blocks.append(Sentence.of("— from a transposed convolution up: its field depends on each output's phase; "
-                                  "trace --output gives it exactly", quiet=True))  # fmt: skip
+        blocks.append(
+            Sentence.of(
+                "— from a transposed convolution up: its field depends on each output's phase; "
+                "trace --output gives it exactly",
+                quiet=True,
+            )
+        )
     return View("shape", tuple(blocks))
