@@ -292,9 +292,14 @@ def build_stack(raw: dict[str, Any], source: str = "<default>") -> Stack:
     if not isinstance(dtype, str) or dtype not in DTYPES:
         raise ConfigError(f"dtype {dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
     return stack.build(
-        _numeric(raw["input"], "input"), [_layer_spec(i, item) for i, item in enumerate(specs)],
-        _loss(raw.get("loss", "sum")), dtype=dtype, seed=raw.get("seed", 0), source=source, max_bytes=max_bytes(),
-    )  # fmt: skip
+        _numeric(raw["input"], "input"),
+        [_layer_spec(i, item) for i, item in enumerate(specs)],
+        _loss(raw.get("loss", "sum")),
+        dtype=dtype,
+        seed=raw.get("seed", 0),
+        source=source,
+        max_bytes=max_bytes(),
+    )
 
 
 def _layer_spec(i: int, item: Any) -> stack.LayerSpec:
@@ -381,9 +386,13 @@ def dump(problem: Problem, note: str, again: str | None = None) -> str:
     arrays = {"input": problem.x, "kernel": problem.w, "bias": problem.bias, "delta": problem.delta}
     doc: dict[str, Any] = {k: v.tolist() for k, v in arrays.items() if v is not None}
     doc.update(
-        stride=list(g.stride), padding=[list(p) for p in g.padding], dilation=list(g.dilation), groups=g.groups,
-        dims=g.ndim, dtype="float64",
-    )  # fmt: skip
+        stride=list(g.stride),
+        padding=[list(p) for p in g.padding],
+        dilation=list(g.dilation),
+        groups=g.groups,
+        dims=g.ndim,
+        dtype="float64",
+    )
     command = f"# convgrad check THIS.yaml{' ' + again if again else ''}\n"
     return f"# {note}: {g.describe()}\n{command}" + yaml.safe_dump(
         doc, sort_keys=False, default_flow_style=None
@@ -400,8 +409,12 @@ def dump_layer(case: Any, note: str, again: str | None = None) -> str:
     params = {k: v for k, v in case.params.items() if v is not None}
     if w is not None:
         params["kernel"] = np.asarray(w).tolist()
-    doc = {"input": np.asarray(x).tolist(), "layers": [{case.kind: params}],
-           "loss": {"delta": np.asarray(delta).tolist()}, "dtype": "float64"}  # fmt: skip
+    doc = {
+        "input": np.asarray(x).tolist(),
+        "layers": [{case.kind: params}],
+        "loss": {"delta": np.asarray(delta).tolist()},
+        "dtype": "float64",
+    }
     command = f"# convgrad check THIS.yaml --layer {case.kind}{' ' + again if again else ''}\n"
     return f"# {note}: {case.describe()}\n{command}" + yaml.safe_dump(
         doc, sort_keys=False, default_flow_style=None

@@ -52,7 +52,7 @@ class ClosedStream(io.TextIOBase):
 #: One ASCII character for each symbol convgrad draws, so that grids keep their columns.
 ASCII = {"·": ".", "×": "x", "δ": "d", "∂": "d", "⋆": "*", "−": "-", "Σ": "S", "…": "~", "⋯": "~", "⋮": ":",
          "⋱": "\\", "→": ">", "≤": "<", "≥": ">", "√": "V", "░": "#", "✗": "X", "✓": "v", "∅": "0", "—": "-",
-         "–": "-", "⟨": "<", "⟩": ">", "≠": "#", "°": "o", "²": "2", "⁻": "-", "│": "|", "─": "-"}  # fmt: skip
+         "–": "-", "⟨": "<", "⟩": ">", "≠": "#", "°": "o", "²": "2", "⁻": "-", "│": "|", "─": "-"}  # fmt: skip  # a table of characters, many to a line
 
 
 def _one_char(exc: UnicodeError) -> tuple[str, int]:

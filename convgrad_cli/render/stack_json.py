@@ -111,11 +111,16 @@ def distill_json(stack: Stack, rows: list[Distill]) -> dict[str, Any]:
         "mode": "stack",
         "input_size": list(stack.x.shape[2:]),
         "layers": [
-            {"kind": r.kind, "output_size": list(r.out_size), "rf_size": listed(r.size), "rf_jump": listed(r.jump),
-             "rf_start": listed(r.start)}
+            {
+                "kind": r.kind,
+                "output_size": list(r.out_size),
+                "rf_size": listed(r.size),
+                "rf_jump": listed(r.jump),
+                "rf_start": listed(r.start),
+            }
             for r in rows
         ],
-    }  # fmt: skip
+    }
 
 
 def layercheck_json(report: Report, saved: Mapping[str, str]) -> dict[str, Any]:
@@ -125,20 +130,32 @@ def layercheck_json(report: Report, saved: Mapping[str, str]) -> dict[str, Any]:
     def case(c: Any) -> dict[str, Any] | None:
         if c is None:
             return None
-        return {"layer": c.describe(), "shape": list(c.shape), "params": c.params,
-                "kernel_shape": None if c.w_shape is None else list(c.w_shape), "values": c.values, "seed": c.seed}  # fmt: skip
+        return {
+            "layer": c.describe(),
+            "shape": list(c.shape),
+            "params": c.params,
+            "kernel_shape": None if c.w_shape is None else list(c.w_shape),
+            "values": c.values,
+            "seed": c.seed,
+        }
 
     results: list[LayerResult] = report.results  # type: ignore[assignment]
     return {
         "layer": report.layer,
         "results": [
-            {"name": r.case.name, "case": case(r.case), "status": r.status.value, "error": r.error,
-             "checks": [vars(c) for c in r.checks],
-             "diagnosis": [{"mistake": d.mistake, "explains": d.explains} for d in r.diagnosis],
-             "smallest_failing": case(r.smallest), "saved": saved.get(r.name)}
+            {
+                "name": r.case.name,
+                "case": case(r.case),
+                "status": r.status.value,
+                "error": r.error,
+                "checks": [vars(c) for c in r.checks],
+                "diagnosis": [{"mistake": d.mistake, "explains": d.explains} for d in r.diagnosis],
+                "smallest_failing": case(r.smallest),
+                "saved": saved.get(r.name),
+            }
             for r in results
         ],
-    }  # fmt: skip
+    }
 
 
 def stack_check_json(results: list[tuple[str, list[StackCheck]]]) -> dict[str, Any]:

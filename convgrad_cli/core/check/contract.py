@@ -117,9 +117,19 @@ def shapes(problem: Problem, layout: str) -> tuple[tuple[int, ...], tuple[int, .
     )
 
 
-def make_call(problem: Problem, x: np.ndarray, w: np.ndarray, delta: np.ndarray, layout: str, dtype: str,
-              framework: str = "numpy", device: str = "cpu", b: np.ndarray | None = None,
-              convention: str = "convgrad", kind: str = "backward") -> Call:  # fmt: skip
+def make_call(
+    problem: Problem,
+    x: np.ndarray,
+    w: np.ndarray,
+    delta: np.ndarray,
+    layout: str,
+    dtype: str,
+    framework: str = "numpy",
+    device: str = "cpu",
+    b: np.ndarray | None = None,
+    convention: str = "convgrad",
+    kind: str = "backward",
+) -> Call:
     if layout == "channels-last":
         arrays = (channels_last(x), channels_last(w, kernel=True), channels_last(delta))
     else:

@@ -76,9 +76,15 @@ def output_terms(g: Geometry, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tu
 
 
 def forward_comparisons(
-    g: Geometry, x: np.ndarray, w: np.ndarray, b: np.ndarray, delta: np.ndarray, y: np.ndarray,
-    bounds: np.ndarray, tol: Tolerance,
-) -> tuple[list[Comparison], np.ndarray]:  # fmt: skip
+    g: Geometry,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray,
+    delta: np.ndarray,
+    y: np.ndarray,
+    bounds: np.ndarray,
+    tol: Tolerance,
+) -> tuple[list[Comparison], np.ndarray]:
     """y against the definition, the windows and the adjoint identity; and the expected y."""
     expected = definition_output(g, x, w, b)
     out = [

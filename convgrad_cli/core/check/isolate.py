@@ -127,8 +127,11 @@ class Isolated:
         )
         self._child = subprocess.Popen(
             [sys.executable, "-c", code, str(theirs.fileno()), self.spec, json.dumps(path)],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=2, start_new_session=True,
-        )  # fmt: skip
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=2,
+            start_new_session=True,
+        )
         theirs.close()
         self._conn = Connection(ours.detach())
         status, detail = self._receive(max(self.timeout, 60.0), "while it loaded", loading=True)

@@ -141,17 +141,32 @@ def compare(
             break
         mismatches.append(Mismatch(tuple(int(i) for i in idx), float(expected[idx]), float(actual[idx])))
     return Comparison(
-        quantity, reference, max_abs, max_abs / scale if scale else max_abs,
-        float(bounds.flat[worst]) if bounds.size else 0.0, not over.any(), int(over.sum()), int(diff.size),
-        mismatches, note,
-    )  # fmt: skip
+        quantity,
+        reference,
+        max_abs,
+        max_abs / scale if scale else max_abs,
+        float(bounds.flat[worst]) if bounds.size else 0.0,
+        not over.any(),
+        int(over.sum()),
+        int(diff.size),
+        mismatches,
+        note,
+    )
 
 
 def finite_differences(
-    geom: Geometry, operands: dict[str, np.ndarray], b: np.ndarray, delta: np.ndarray, grads: dict[str, np.ndarray],
-    bounds: dict[str, np.ndarray], floor: float, mode: str, rng: np.random.Generator, directions: int,
+    geom: Geometry,
+    operands: dict[str, np.ndarray],
+    b: np.ndarray,
+    delta: np.ndarray,
+    grads: dict[str, np.ndarray],
+    bounds: dict[str, np.ndarray],
+    floor: float,
+    mode: str,
+    rng: np.random.Generator,
+    directions: int,
     rounding: bool,
-) -> list[Comparison]:  # fmt: skip
+) -> list[Comparison]:
     """Central differences of ``L(v) = ⟨conv(x, W) + b, δ⟩`` in float64, for each of
     ``operands`` (``input_grad``: x, ``weight_grad``: W) and the bias. With
     ``rounding``, each bound adds float64's own rounding of the two losses."""
@@ -248,9 +263,15 @@ def _rounding(magnitude: float, terms: int) -> float:
 
 
 def adjoint(
-    x: np.ndarray, w: np.ndarray, y: np.ndarray, delta: np.ndarray, grads: dict[str, np.ndarray],
-    bounds: dict[str, np.ndarray], floor: float, rounding: bool,
-) -> list[Comparison]:  # fmt: skip
+    x: np.ndarray,
+    w: np.ndarray,
+    y: np.ndarray,
+    delta: np.ndarray,
+    grads: dict[str, np.ndarray],
+    bounds: dict[str, np.ndarray],
+    floor: float,
+    rounding: bool,
+) -> list[Comparison]:
     """``⟨conv(x), δ⟩ = ⟨x, ∂L/∂x⟩ = ⟨W, ∂L/∂W⟩``: three sums of the same products (``y = conv(x)``)."""
     lhs = float(np.vdot(y, delta))
     scale = float(np.abs(y * delta).sum())

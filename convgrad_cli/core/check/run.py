@@ -192,8 +192,14 @@ def check_case(
     assert p.x is not None and p.w is not None and p.bias is not None and p.delta is not None
     x, w, b, d = (round_to(a, dtype) for a in (p.x, p.w, p.bias, p.delta))
     mode = resolve_mode(options.mode, x.size + w.size + b.size)
-    base = CaseResult(name, replace(p, x=x, w=w, bias=b, delta=d), mode, Status.passed, classes=classes(g),
-                      tolerance=tol.describe())  # fmt: skip
+    base = CaseResult(
+        name,
+        replace(p, x=x, w=w, bias=b, delta=d),
+        mode,
+        Status.passed,
+        classes=classes(g),
+        tolerance=tol.describe(),
+    )
     if options.kind == "forward":
         assert impl is not None
         return _check_forward(replace(base, mode=""), impl, options, dtype, say)
@@ -208,8 +214,11 @@ def check_case(
         dx, dw, db = got["input_grad"], got["weight_grad"], got.get("bias_grad")
         if db is None:  # no bias: its gradient is not checked, and the report says so
             base = replace(base, unchecked=("bias_grad",))
-        grads = {"input_grad": dx, "weight_grad": dw, "bias_grad": d.sum(axis=(0, *range(2, d.ndim)))
-                 if db is None else db}  # fmt: skip
+        grads = {
+            "input_grad": dx,
+            "weight_grad": dw,
+            "bias_grad": d.sum(axis=(0, *range(2, d.ndim))) if db is None else db,
+        }
 
     say(f"{name}: the references")
     sums, counts = term_sums(g, x, w, d)
@@ -217,8 +226,16 @@ def check_case(
     ref_dx, ref_dw = definition_grads(g, x, w, d)
     expected = {"input_grad": ref_dx, "weight_grad": ref_dw, "bias_grad": d.sum(axis=(0, *range(2, d.ndim)))}
     comparisons = [compare(q, "definition", grads[q], expected[q], bounds[q]) for q in QUANTITIES]
-    comparisons.insert(1, compare("input_grad", "pipeline", grads["input_grad"],
-                                  rules.backward_steps(g, w, d).input_grad, bounds["input_grad"]))  # fmt: skip
+    comparisons.insert(
+        1,
+        compare(
+            "input_grad",
+            "pipeline",
+            grads["input_grad"],
+            rules.backward_steps(g, w, d).input_grad,
+            bounds["input_grad"],
+        ),
+    )
     say(f"{name}: finite differences ({mode})")
     rng = np.random.default_rng(p.seed + 1)
     rounding = options.rtol is None
@@ -245,9 +262,13 @@ def check_case(
 
 
 def _not_an_answer(
-    base: CaseResult, exc: Exception, impl: Implementation, options: Options, dtype: str,
+    base: CaseResult,
+    exc: Exception,
+    impl: Implementation,
+    options: Options,
+    dtype: str,
     say: Callable[[str], None],
-) -> CaseResult:  # fmt: skip
+) -> CaseResult:
     """A case refused, not run, or broken: a broken one named when its error says which
     mistake it is, and shrunk to the smallest case that still raises it."""
     if isinstance(exc, Skipped):
@@ -284,8 +305,11 @@ def _right(
         total, count = output_terms(g, x, w, b)
         return {"output": rules.forward(g, x, w, b)}, {"output": tol.bounds(total, count)}
     sums, counts = term_sums(g, x, w, d)
-    right = {"input_grad": rules.input_grad(g, w, d), "weight_grad": rules.weight_grad(g, x, d),
-             "bias_grad": rules.bias_grad(d)}  # fmt: skip
+    right = {
+        "input_grad": rules.input_grad(g, w, d),
+        "weight_grad": rules.weight_grad(g, x, d),
+        "bias_grad": rules.bias_grad(d),
+    }
     return right, {q: tol.bounds(sums[q], counts[q]) for q in QUANTITIES}
 
 
@@ -328,8 +352,20 @@ def _check_forward(
     result = replace(result, status=Status.failed, wrong={"output": Wrong(expected, y, bounds)})
     if options.diagnose:
         say(f"{name}: which mistake it looks like")
-        found = diagnose(g, p.x, p.w, p.delta, {"output": y}, {"output": expected}, {"output": bounds},
-                         {"output": sums}, {"output": counts}, {"output"}, tol, bias=p.bias)  # fmt: skip
+        found = diagnose(
+            g,
+            p.x,
+            p.w,
+            p.delta,
+            {"output": y},
+            {"output": expected},
+            {"output": bounds},
+            {"output": sums},
+            {"output": counts},
+            {"output"},
+            tol,
+            bias=p.bias,
+        )
         result = replace(result, diagnosis=found)
     if options.shrink:
         say(f"{name}: the smallest failing case")
@@ -371,8 +407,9 @@ def _smallest_error(result: CaseResult, impl: Implementation, options: Options, 
     return shrink(spec_of(result.problem), raises, result.problem.seed, "float64")
 
 
-def _call(p: Problem, x: np.ndarray, w: np.ndarray, b: np.ndarray, d: np.ndarray, options: Options,
-          dtype: str) -> Call:  # fmt: skip
+def _call(
+    p: Problem, x: np.ndarray, w: np.ndarray, b: np.ndarray, d: np.ndarray, options: Options, dtype: str
+) -> Call:
     return make_call(
         p,
         x,

@@ -36,7 +36,7 @@ FEATURES: dict[str, tuple[str, str, Callable[[Geometry], bool]]] = {
     "kernel_not_square": ("kernels that are not square", "square kernels", lambda g: len(set(g.kernel_size)) > 1),
     "uncovered": ("a stride that does not divide the input (uncovered rows at the end)",
                   "strides that divide the input", lambda g: any(g.uncovered)),
-}  # fmt: skip
+}  # fmt: skip  # a table: one feature a row
 #: A feature ruled out makes these words redundant: no padding says symmetric padding already.
 IMPLIED = {"padded": ("padding_asymmetric", "padding_per_axis"), "strided": ("strides_per_axis", "uncovered")}
 RANKS = (1, 2, 3)
@@ -104,8 +104,12 @@ class Scope:
         out = spec
         off = self.refused
         if "grouped" in off and spec.groups > 1:
-            out = dataclasses.replace(out, groups=1, in_channels=spec.in_channels // spec.groups,
-                                      out_channels=spec.out_channels // spec.groups)  # fmt: skip
+            out = dataclasses.replace(
+                out,
+                groups=1,
+                in_channels=spec.in_channels // spec.groups,
+                out_channels=spec.out_channels // spec.groups,
+            )
         if "dilated" in off:
             out = dataclasses.replace(out, dilation=(1,) * nd)
         if "strided" in off:

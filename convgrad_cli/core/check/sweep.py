@@ -57,7 +57,7 @@ CLASSES: tuple[tuple[str, str, Callable[[Geometry], bool]], ...] = (
      lambda g: g.groups == g.in_channels > 1 and g.out_channels > g.in_channels),
     ("depthwise_stride", "depthwise with a stride", lambda g: g.groups == g.in_channels > 1 and max(g.stride) > 1),
     ("batch", "batch > 1", lambda g: g.batch > 1),
-)  # fmt: skip
+)  # fmt: skip  # a table: one class a row
 DESCRIBE = {cid: text for cid, text, _ in CLASSES}
 
 
@@ -86,15 +86,30 @@ class Spec:
             Fill("random", (self.out_channels, self.in_channels // self.groups, *self.kernel)),
             bias=Fill("random", (self.out_channels,)),
             delta=Fill("random"),
-            stride=self.stride, dilation=self.dilation, padding=self.padding, groups=self.groups,
-            dims=len(self.size), seed=seed, dtype=dtype, source=source,
-        )  # fmt: skip
+            stride=self.stride,
+            dilation=self.dilation,
+            padding=self.padding,
+            groups=self.groups,
+            dims=len(self.size),
+            seed=seed,
+            dtype=dtype,
+            source=source,
+        )
 
 
 def spec_of(problem: Problem) -> Spec:
     g = problem.geom
-    return Spec(g.batch, g.in_channels, g.out_channels, g.groups, g.in_size, g.kernel_size, g.stride, g.dilation,
-                g.padding)  # fmt: skip
+    return Spec(
+        g.batch,
+        g.in_channels,
+        g.out_channels,
+        g.groups,
+        g.in_size,
+        g.kernel_size,
+        g.stride,
+        g.dilation,
+        g.padding,
+    )
 
 
 def _anchors() -> list[Spec]:

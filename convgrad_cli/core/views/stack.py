@@ -49,9 +49,13 @@ def heading(stack: Stack, title: str) -> Heading:
 
 
 def array_section(
-    title: str, array: str, values: np.ndarray, marks: Marks | None = None, names: np.ndarray | None = None,
+    title: str,
+    array: str,
+    values: np.ndarray,
+    marks: Marks | None = None,
+    names: np.ndarray | None = None,
     note: str = "",
-) -> Panels:  # fmt: skip
+) -> Panels:
     """Every slice of an array (at most :data:`MAX_PANELS`), with the marks that fall on it."""
     spatial = values.ndim - 2
     leads = slices(values.shape, spatial)
@@ -128,9 +132,15 @@ def backward_steps(passes: list[LayerPass]) -> list[list[Block]]:
             if i == 0
             else f"δ{sup(i)}, the δ of layer {i} ({passes[i - 1].layer.kind})"
         )
-        said = Sentence((Span(f"layer {i + 1} · {layer_text(p.layer)}", strong=True),
-                         Span(f" — δ{sup(i + 1)} = ∂L/∂y{sup(i + 1)} arrives from {source}; it sends down {below}",
-                              quiet=True)))  # fmt: skip
+        said = Sentence(
+            (
+                Span(f"layer {i + 1} · {layer_text(p.layer)}", strong=True),
+                Span(
+                    f" — δ{sup(i + 1)} = ∂L/∂y{sup(i + 1)} arrives from {source}; it sends down {below}",
+                    quiet=True,
+                ),
+            )
+        )
         steps.append([said, *_layer_blocks(i, p)])
     return steps
 
@@ -159,8 +169,9 @@ def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
             array_section(f"δ{L}, {_dilated_and(layer.geom)}padded", "padded_delta", steps.padded_delta),
             array_section(f"W{L}, flipped", "flipped_kernel", steps.flipped_kernel),
             array_section(grad, "input_grad", p.input_grad),
-            layer.geom.out_channels // layer.geom.groups > 1, said,
-        )  # fmt: skip
+            layer.geom.out_channels // layer.geom.groups > 1,
+            said,
+        )
         assert p.weight_grad is not None
         return [
             delta,
@@ -192,11 +203,14 @@ def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
                 "input",
                 p.input,
                 passed,
-            ),  # fmt: skip
+            ),
             array_section(f"∂L/∂x{L}: δ where x > 0, else 0", "input_grad", p.input_grad, passed),
         ]
-    return [delta, Sentence.of("each δ is shared by the cells of its window: δ / divisor (PyTorch's divisor)"),
-            array_section(grad, "input_grad", p.input_grad)]  # fmt: skip
+    return [
+        delta,
+        Sentence.of("each δ is shared by the cells of its window: δ / divisor (PyTorch's divisor)"),
+        array_section(grad, "input_grad", p.input_grad),
+    ]
 
 
 def max_pool_blocks(n: int, p: LayerPass) -> list[Block]:
@@ -235,7 +249,7 @@ def max_pool_blocks(n: int, p: LayerPass) -> list[Block]:
             "input_grad",
             p.input_grad,
             winner_marks,
-        ),  # fmt: skip
+        ),
     ]
     if _overlap(g):
         blocks.append(
@@ -262,8 +276,10 @@ def _overlap(g: PoolGeometry) -> bool:
 
 
 def max_pool_legend() -> Legend:
-    return Legend((
-        "δk a max-pool's δ entry k (δ1, δ2, …), in its window's colour",
-        "·δk the cell that won that window (the first greatest in scan order, as PyTorch breaks ties): "
-        "it alone receives δk",
-    ))  # fmt: skip
+    return Legend(
+        (
+            "δk a max-pool's δ entry k (δ1, δ2, …), in its window's colour",
+            "·δk the cell that won that window (the first greatest in scan order, as PyTorch breaks ties): "
+            "it alone receives δk",
+        )
+    )
