@@ -317,7 +317,7 @@ def _result(b: model.Result) -> str:
 
 @block.register
 def _legend(b: model.Legend) -> str:
-    entries = "; ".join(inline(e) for e in b.entries)
+    entries = "; ".join(inline(e) for e in b.entries + b.styled)  # LaTeX draws the underline and colours
     lines = [rf"{{\footnotesize\noindent legend: {entries}"]
     if b.windows:
         boxes = [

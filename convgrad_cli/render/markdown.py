@@ -108,8 +108,7 @@ def _table(b: model.Table) -> list[str]:
 
 @block.register
 def _legend(b: model.Legend) -> list[str]:
-    lines = ["legend: " + "; ".join(_md(e) for e in b.entries), ""]
-    if b.windows:
-        windows = ", ".join(f"{i + 1}. {_md(n)}" for i, n in enumerate(b.windows))
-        lines += [f"windows: {windows}" + (f" {_md(b.more)}" if b.more else ""), ""]
-    return lines
+    """The marks in text; no colour is drawn, so the windows are said by how their
+    names tell them apart, never by a colour or a number the tables do not show."""
+    entries = b.entries + ((b.named,) if b.windows and b.named else ())
+    return ["legend: " + "; ".join(_md(e) for e in entries), ""]

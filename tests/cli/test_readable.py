@@ -210,3 +210,31 @@ def test_a_legend_entry_goes_on_under_its_first_line():
     assert continued and all(re.match(r" {10}\S", line) for line in continued)
     whole = " ".join(line.strip() for line in legend)
     assert "a·w1 a cell of a window, with the weight it meets" in whole
+
+
+# -- windows told apart without colour -----------------------------------------------------------------
+
+
+def test_markdown_says_how_windows_are_told_apart_and_numbers_none():
+    """f = (1, 1) of the 4×4 input lies in the 2×2 windows of outputs (0,0), (0,1), (1,0),
+    (1,1) of the 3×3 output: y1, y2, y4, y5. Markdown draws no colour, and numbers nothing."""
+    result = runner.invoke(app, ["trace", "--input", "f", "-f", "markdown"])
+    titles = re.findall(r"^\*(y\d+): f·w\d\*$", result.stdout, re.M)
+    assert titles == ["y1", "y2", "y4", "y5"]
+    legend = next(line for line in result.stdout.splitlines() if line.startswith("legend:"))
+    assert legend.endswith("4 windows, told apart by name: y1's panel, δ1 in its terms")
+    assert not re.search(r"\d\. y\d|windows:|colou?r", result.stdout)
+
+
+def test_latex_past_seven_windows_names_each_and_says_colours_repeat():
+    """The 5×5 textbook cell (1, 1), padding 1: the 3×3 windows of outputs rows 0–2 and columns
+    0–2 of the 5×5 output, y1 y2 y3 y6 y7 y8 y11 y12 y13 — nine windows, seven colours."""
+    tex = runner.invoke(app, [*TEXTBOOK, "-f", "latex"]).stdout
+    titles = re.findall(r"\\textbf\{\\small \$y_(\{\d+\}|\d)\$\}", tex)
+    assert [int(t.strip("{}")) for t in titles] == [r * 5 + c + 1 for r in range(3) for c in range(3)]
+    legend = tex[tex.index("legend:") :]
+    assert "9 windows, told apart by name: $y_1$'s panel, $\\delta_1$ in its terms" in legend
+    assert "repeated past 7 windows" in legend and "\\colorbox" not in legend
+    # the terms that share a colour are told apart by their δ: each δ entry is one window's
+    colours = re.findall(r"\\cgc\{cgw(\d)!30\}\{\$(w_\d\\cdot \\delta_\{?\d+\}?)\$\}", tex)
+    assert len({c for c, _ in colours}) == 7 and len({t.split("delta_")[1] for _, t in colours}) == 9

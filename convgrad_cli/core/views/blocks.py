@@ -135,13 +135,15 @@ class Together:
 class Legend:
     """What each mark drawn means (an example of each, as drawn), and each window's
     colour (``windows`` in colour order; ``more`` the ones left out). ``styled``
-    are entries for marks drawn only as a style (underlined): a format that draws
-    no styles, or no colours, leaves them and ``windows`` out."""
+    are entries for marks drawn only as a style (underlined, a colour): a format that
+    draws no styles, or no colours, leaves them and ``windows`` out, and says ``named``
+    instead of ``windows``."""
 
     entries: tuple[str, ...]
     windows: tuple[str, ...] = ()
     more: str = ""
     styled: tuple[str, ...] = ()
+    named: str = ""  # how the text tells the windows apart, for a format that draws no colour
 
 
 Block = Union[Heading, Sentence, Panels, Pipeline, Equations, Result, Table, Legend, Together]

@@ -131,10 +131,11 @@ def legend(picture: Picture) -> Legend:
     )
     if not (picture.windows and examples.keys() & {"cell", "window", "contributor"}):
         return Legend(tuple(entries), styled=styled)
+    named = f"{len(picture.windows)} windows, told apart by name: {_told_by(picture)}"
     if len(picture.windows) > COLOURS:  # colours repeat: the names in the cells tell the windows apart
-        entries.append(f"{len(picture.windows)} windows, told apart by name: {_told_by(picture)}")
-        return Legend(tuple(entries), styled=styled)
-    return Legend(tuple(entries), tuple(picture.windows), "", styled)
+        repeat = f"a colour is a window's, repeated past {COLOURS} windows: two windows may share one"
+        return Legend((*entries, named), styled=(*styled, repeat))
+    return Legend(tuple(entries), tuple(picture.windows), "", styled, named)
 
 
 def _told_by(picture: Picture) -> str:
