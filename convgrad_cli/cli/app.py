@@ -10,7 +10,6 @@ and ``trace`` start quickly. No ``from __future__ import annotations``: see
 
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -165,8 +164,8 @@ def trace(
     def body() -> None:
         check_export(out)
         given = [
-            name
-            for name, v in (("--input", input), ("--output", output), ("--weight", weight), ("--all", every))
+            f"--{n}"
+            for n, v in (("input", input), ("output", output), ("weight", weight), ("all", every))
             if v
         ]
         if len(given) > 1:
@@ -174,34 +173,36 @@ def trace(
                 f"{' and '.join(given)} were given together; trace one of --input, --output, --weight or --all"
             )
         stack = network.stack_of(config, flags)
-        if stack is not None and not (weight or every or steps):
-            network.trace(stack, input, output, out)
-            return
-        if stack is not None:
+        if stack is not None and (weight or every or steps):
             raise ConfigError(
                 "a stack is traced with --output or --input; --weight, --all and --steps are for one layer"
             )
-        from convgrad_cli.core import explain, views
-        from convgrad_cli.render import json
-
-        problem, only = load(config, flags), out.only()
-        chosen = [
-            (k, v) for k, v in (("input", input), ("output", output), ("weight", weight)) if v is not None
-        ]
-        if not chosen:
-            cells = explain.every_input(problem)
-            shown = Shown(lambda: views.every_view(cells), lambda: json.trace_json(cells, True))
-        else:
-            kind, text = chosen[0]
-            cell = explain.CellTrace.of(kind, problem, text)
-            if steps and isinstance(cell, explain.InputTrace):
-                model = lambda: views.steps_view(cell, only)  # noqa: E731
-            else:
-                model = lambda: views.cell_view(cell, only)  # noqa: E731
-            shown = Shown(model, lambda: json.trace_json([cell], False, only))
-        show(out, replace(shown, problem=problem))
+        if stack is not None:
+            network.trace(stack, input, output, out)
+            return
+        cells = {"input": input, "output": output, "weight": weight}
+        show(out, _traced(load(config, flags), cells, steps, out))
 
     guard(out.debug, body)
+
+
+def _traced(problem: Any, cells: dict[str, Optional[str]], steps: bool, out: OutputFlags) -> Shown:
+    """One layer's trace: of the cell given (``cells``: each kind's text, or ``None``),
+    one window at a time with ``steps``; with no cell, every input cell's gradient."""
+    from convgrad_cli.core import explain, views
+    from convgrad_cli.render import json
+
+    only = out.only()
+    chosen = [(kind, text) for kind, text in cells.items() if text is not None]
+    if not chosen:
+        every = explain.every_input(problem)
+        return Shown(lambda: views.every_view(every), lambda: json.trace_json(every, True), problem=problem)
+    cell = explain.CellTrace.of(chosen[0][0], problem, chosen[0][1])
+    if steps and isinstance(cell, explain.InputTrace):
+        model = lambda: views.steps_view(cell, only)  # noqa: E731
+    else:
+        model = lambda: views.cell_view(cell, only)  # noqa: E731
+    return Shown(model, lambda: json.trace_json([cell], False, only), problem=problem)
 
 
 @app.command()

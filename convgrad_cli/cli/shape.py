@@ -74,10 +74,6 @@ def shape(
 
     def body() -> int:
         check_export(out)
-        from convgrad_cli.core import shape as core
-        from convgrad_cli.core.views import shape as views
-        from convgrad_cli.render import json
-
         fixed = {
             name: _sizes(name, text)
             for name, text in (("kernel", kernel), ("stride", stride), ("dilation", dilation))
@@ -87,32 +83,42 @@ def shape(
             return ExitStatus.OK
         if config is not None:
             g = load(config, ProblemFlags()).geom
-            return _show_map(out, g, "input", views, json)
+            return _show_map(out, g, "input")
         n = _sizes("in", sizes_in)
         if n is None:
             raise ConfigError("give --in (and --out, or --map), or a config")
         if coverage:
             g = _geometry(n, fixed, padding, output_padding, transposed)
-            return _show_map(out, g, "output" if transposed else "input", views, json)
+            return _show_map(out, g, "output" if transposed else "input")
         m = _sizes("out", sizes_out)
         if m is None:
             raise ConfigError("give --out, the size wanted (or --map for the coverage map of a geometry)")
-        found = core.solve(n, m, transposed, fixed["kernel"], fixed["stride"], fixed["dilation"])
-        nearest = [] if found else core.nearest(n, m, transposed)
-        same = None
-        if found and not transposed:
-            a = found[0].axes[0]
-            same = core.same_padding(n[0], a.kernel, a.stride, a.dilation)
-        show(
-            out,
-            Shown(
-                lambda: views.solutions_view(n, m, found, transposed, nearest, same),
-                lambda: json.shape_json(n, m, found, transposed, nearest, same),
-            ),
-        )
-        return ExitStatus.OK if found else ExitStatus.CHECK_FAILED
+        return _show_solutions(out, n, m, fixed, transposed)
 
     guard(out.debug, body)
+
+
+def _show_solutions(out: OutputFlags, n: list[int], m: list[int], fixed: dict, transposed: bool) -> int:
+    """The geometries that map size ``n`` to ``m`` (or the nearest there are); the exit
+    status says whether any does."""
+    from convgrad_cli.core import shape as core
+    from convgrad_cli.core.views import shape as views
+    from convgrad_cli.render import json
+
+    found = core.solve(n, m, transposed, fixed["kernel"], fixed["stride"], fixed["dilation"])
+    nearest = [] if found else core.nearest(n, m, transposed)
+    same = None
+    if found and not transposed:
+        a = found[0].axes[0]
+        same = core.same_padding(n[0], a.kernel, a.stride, a.dilation)
+    show(
+        out,
+        Shown(
+            lambda: views.solutions_view(n, m, found, transposed, nearest, same),
+            lambda: json.shape_json(n, m, found, transposed, nearest, same),
+        ),
+    )
+    return ExitStatus.OK if found else ExitStatus.CHECK_FAILED
 
 
 def _geometry(
@@ -145,6 +151,10 @@ def _geometry(
     )
 
 
-def _show_map(out: OutputFlags, g: Any, what: str, views: Any, json: Any) -> int:
+def _show_map(out: OutputFlags, g: Any, what: str) -> int:
+    """The coverage map of geometry ``g`` (of its ``what``: input, or a transposed one's output)."""
+    from convgrad_cli.core.views import shape as views
+    from convgrad_cli.render import json
+
     show(out, Shown(lambda: views.map_view(g, what), lambda: json.coverage_json(g, what)))
     return ExitStatus.OK
