@@ -69,12 +69,25 @@ def test_no_bias_checks_the_other_two_and_says_so():
     assert all(c["quantity"] != "bias_grad" for r in doc["results"] for c in r["checks"])
 
 
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
 @pytest.mark.parametrize(
     "mistake",
-    [m if m == "padding_crop_empty" else pytest.param(m, marks=pytest.mark.slow) for m in SHAPE_MISTAKES],
-)
+    [
+        m
+        if m == "padding_crop_empty"
+        else pytest.param(
+            m,
+            marks=[pytest.mark.slow, pytest.mark.skipif(
+                m == "stride_dilation_dropped" and not HAS_TORCH, reason="torch is not installed")],
+        )
+        for m in SHAPE_MISTAKES
+    ],
+)  # fmt: skip
 def test_a_shape_or_error_mistake_is_named_in_words(mistake):
     words = {
+        "stride_dilation_dropped": "the size of conv_transpose(δ, W) at stride 1 and dilation 1: the forward's",
         "stride_assumed_to_divide": "AssertionError: height does not work (at real_bugs.py:",
         "padding_crop_empty": "it has 0 rows and columns: a slice [p:-p] with p = 0 is empty",
         "padding_cropped_wrong_axes": "cropped on the batch and channel axes instead of the spatial ones",
@@ -112,3 +125,48 @@ def test_errors_and_wrong_numbers_each_get_their_own_fails_only_when():
     )
     errors = [r for r in doc["results"] if r["status"] == "error"]
     assert errors and all("IndexError" in r["error"] and "kernel_not_square" in r["classes"] for r in errors)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_the_tutorial_backward_without_the_layers_stride_is_named_from_its_shapes():
+    """grad_x = conv_transpose2d(δ, W) at its defaults: where the layer has a stride or a dilation
+    the size says so; where it has neither but padding, the padding was not cropped."""
+    result, doc = check("--random", "40", "--impl", f"{BROKEN}:stride_dilation_dropped")
+    errors = [r for r in doc["results"] if r["status"] == "error"]
+    assert result.exit_code == 1 and len(errors) >= 20
+    for r in errors:
+        named = r["diagnosis"]["input_grad"][0]["mistake"]
+        plain = not {"strided", "dilated"} & set(r["classes"])
+        # a size both mistakes give (uncovered rows less, or Ho + k − 1) may be named for either
+        assert named == ("padding_not_cropped" if plain else "stride_dilation_dropped") or (
+            named == "output_padding_missing" and "uncovered" in r["classes"]
+        ), (r["geometry"], r["error"])
+
+
+def test_the_weight_gradient_at_its_defaults_is_named_from_its_shape():
+    from convgrad_cli.core.check.contract import shape_hint
+    from convgrad_cli.core.geometry import Geometry
+
+    g = Geometry.build((7, 7), (3, 3), stride=2, in_channels=2, out_channels=4)  # Ho = 3: Hp − Ho + 1 = 5
+    hint, named = shape_hint(g, "weight_grad", (4, 2, 5, 5), g.kernel_shape, "full")
+    assert named == "stride_dilation_dropped" and "Hp − Ho + 1 taps" in hint
+    g = Geometry.build((6, 6), (3, 3), groups=2, in_channels=2, out_channels=4)
+    assert shape_hint(g, "weight_grad", (4, 2, 3, 3), g.kernel_shape, "full")[1] == "groups_ignored"
+
+
+def test_delta_flattened_without_its_batch_axis_moved_is_named():
+    """An im2col backward with δ.reshape(F, -1): right with one sample or one output channel,
+    samples and channels mixed beyond — and named so on ∂L/∂x and ∂L/∂W alike."""
+    result, doc = check("--random", "40", "--impl", f"{BROKEN}:delta_reshaped_not_transposed")
+
+    def mixes(r):  # N > 1 and O > 1, read from 'N×C×H×W * O×C/g×kh×kw …'
+        batch, out = r["geometry"].split("×")[0], r["geometry"].split("* ")[1].split("×")[0]
+        return int(batch) > 1 and int(out) > 1
+
+    failing = [r for r in doc["results"] if r["status"] == "failed"]
+    assert result.exit_code == 1 and failing
+    for r in failing:
+        assert mixes(r)
+        for quantity in ("input_grad", "weight_grad"):
+            assert r["diagnosis"][quantity][0]["mistake"] == "delta_reshaped_not_transposed", r["geometry"]
+    assert not any(mixes(r) for r in doc["results"] if r["status"] == "passed")

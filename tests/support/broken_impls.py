@@ -251,6 +251,8 @@ MISTAKES = [
     "padding_crop_empty",
     "padding_cropped_wrong_axes",
     "padding_not_cropped",
+    "delta_reshaped_not_transposed",
+    "stride_dilation_dropped",
 ]
 
 
@@ -321,15 +323,17 @@ if not __package__:
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from tests.support.real_bugs import (  # noqa: E402 — listed here so that every catalogue id has one
+    delta_reshaped_not_transposed,
     kernel_assumed_square,
     last_window_dropped,
     padding_crop_empty,
     padding_cropped_wrong_axes,
     padding_not_cropped,
     stride_assumed_to_divide,
+    stride_dilation_dropped,
 )
 
 __all__ = [
     "kernel_assumed_square", "last_window_dropped", "padding_crop_empty", "padding_cropped_wrong_axes",
-    "padding_not_cropped", "stride_assumed_to_divide",
+    "padding_not_cropped", "stride_assumed_to_divide", "delta_reshaped_not_transposed", "stride_dilation_dropped",
 ]  # fmt: skip

@@ -106,3 +106,46 @@ def scatter_with_rotated_kernel(x, w, delta, stride=1, padding=0, dilation=1, gr
         x, np.ascontiguousarray(w[:, :, ::-1, ::-1]), delta, sh, sw, pads, dh, dw_
     )
     return dx, dw, db
+
+
+def delta_reshaped_not_transposed(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
+    """An im2col backward, columns ordered (sample, position), that flattens δ as
+    delta.reshape(F, -1) where delta.transpose(1, 0, 2, 3).reshape(F, -1) belongs."""
+    sh, sw, dh, dw_, (top, bottom, left, right) = _geometry(x, stride, padding, dilation, groups)
+    f, c, kh, kw = w.shape
+    n, _, ho, wo = delta.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+
+    def taps(i, j):
+        return (slice(None), slice(None), slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+                slice(j * dw_, j * dw_ + sw * (wo - 1) + 1, sw))  # fmt: skip
+
+    cols = np.empty((n, c, kh, kw, ho, wo))
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, i, j] = xp[taps(i, j)]
+    cols = cols.transpose(1, 2, 3, 0, 4, 5).reshape(c * kh * kw, n * ho * wo)
+    flat = delta.reshape(f, -1)  # the mistake: the batch axis is not moved behind the channels first
+    dw = (flat @ cols.T).reshape(w.shape)
+    dcols = (w.reshape(f, -1).T @ flat).reshape(c, kh, kw, n, ho, wo)
+    dxp = np.zeros_like(xp)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[taps(i, j)] += dcols[:, i, j].transpose(1, 0, 2, 3)
+    return dxp[:, :, top : top + x.shape[2], left : left + x.shape[3]], dw, delta.sum(axis=(0, 2, 3))
+
+
+def stride_dilation_dropped(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
+    """PyTorch's custom-Function tutorial backward, grad_x = conv_transpose2d(δ, W) and
+    grad_w = conv2d(xᵀ, δᵀ)ᵀ, carried over to a layer with stride, padding and dilation
+    without passing them (2-D, groups 1; the input padded for grad_w)."""
+    import torch
+    import torch.nn.functional as F
+
+    _, _, _, _, (top, bottom, left, right) = _geometry(x, stride, padding, dilation, groups)
+    xt, wt, dt = (torch.from_numpy(np.ascontiguousarray(a)) for a in (x, w, delta))
+    grad_x = F.conv_transpose2d(dt, wt)
+    grad_w = F.conv2d(F.pad(xt, (left, right, top, bottom)).transpose(0, 1), dt.transpose(0, 1)).transpose(
+        0, 1
+    )
+    return grad_x.numpy(), grad_w.numpy(), delta.sum(axis=(0, 2, 3))

@@ -307,8 +307,12 @@ def check_output(problem: Problem, layout: str, y: np.ndarray) -> np.ndarray:
 def shape_hint(
     g: Geometry, what: str, got: tuple[int, ...], want: tuple[int, ...], layout: str
 ) -> tuple[str, str | None]:
-    """What a wrong ∂L/∂x shape says in plain words, and the mistake it names (if any)."""
-    if what != "input_grad" or len(got) != len(want) or layout == "channels-last":
+    """What a wrong ∂L/∂x (or ∂L/∂W) shape says in plain words, and the mistake it names (if any)."""
+    if len(got) != len(want) or layout == "channels-last":
+        return "", None
+    if what == "weight_grad":
+        return _weight_shape_hint(g, got, want)
+    if what != "input_grad":
         return "", None
     nd = g.ndim
     lead, spatial, wanted = got[: len(got) - nd], got[len(got) - nd :], want[len(want) - nd :]
@@ -335,4 +339,29 @@ def shape_hint(
             " — the uncovered rows/columns at the end are missing (output_padding)",
             "output_padding_missing",
         )
+    # conv_transpose(δ, W) at its defaults: (Ho − 1)·1 + k, the padding not cropped either
+    dropped = tuple(o + k - 1 for o, k in zip(g.out_size, g.kernel_size))
+    if spatial == dropped and (max(g.stride) > 1 or max(g.dilation) > 1):
+        return f" — {DROPPED_X}", "stride_dilation_dropped"
+    return "", None
+
+
+#: What a ∂L/∂x the size of conv_transpose(δ, W) at its defaults says.
+DROPPED_X = (
+    "Ho + k − 1, the size of conv_transpose(δ, W) at stride 1 and dilation 1: the forward's stride and dilation "
+    "were not passed"
+)
+
+
+def _weight_shape_hint(g: Geometry, got: tuple[int, ...], want: tuple[int, ...]) -> tuple[str, str | None]:
+    """∂L/∂W as conv(xᵀ, δᵀ) at the defaults: Hp − Ho + 1 taps where the stride or dilation is > 1."""
+    dropped = tuple(p - o + 1 for p, o in zip(g.padded_in_size, g.out_size))
+    if got[:2] == want[:2] and got[2:] == dropped and (max(g.stride) > 1 or max(g.dilation) > 1):
+        return (
+            " — Hp − Ho + 1 taps, the size of conv(xᵀ, δᵀ) at stride 1 and dilation 1: the forward's stride and "
+            "dilation were not passed (dilation=stride, stride=dilation)",
+            "stride_dilation_dropped",
+        )
+    if got[2:] == want[2:] and got[:2] == (g.out_channels, g.in_channels) and g.groups > 1:
+        return " — every input channel, as if groups were 1", "groups_ignored"
     return "", None

@@ -46,6 +46,10 @@ CATALOGUE = {
     "padding_cropped_wrong_axes": "the padding is cropped off the batch and channel axes instead of the "
     "spatial ones",
     "padding_not_cropped": "∂L/∂x keeps the padded size: the padding is not cropped off",
+    "delta_reshaped_not_transposed": "δ (N, O, …) is flattened as δ.reshape(O, −1), without moving its batch "
+    "axis behind the channels first: samples and channels mixed (batch > 1)",
+    "stride_dilation_dropped": "the gradients are computed by calls at their defaults — conv_transpose(δ, W), "
+    "conv(xᵀ, δᵀ) — the forward's stride and dilation not passed (named from the shape)",
     # the forward's (--forward); kernel_assumed_square and last_window_dropped are named there too
     "forward_kernel_flipped": "y is a true convolution, the kernel rotated by 180°, where a layer computes a "
     "cross-correlation (W as it is)",
@@ -63,7 +67,7 @@ CATALOGUE = {
 }
 #: Mistakes named from what an implementation raises or returns, not from its numbers.
 SHAPE_MISTAKES = ("stride_assumed_to_divide", "padding_crop_empty", "padding_cropped_wrong_axes",
-                  "padding_not_cropped")  # fmt: skip
+                  "padding_not_cropped", "stride_dilation_dropped")  # fmt: skip
 #: The forward's mistakes (the ids ``check --forward`` can name, besides the two it shares).
 FORWARD_MISTAKES = tuple(m for m in CATALOGUE if m.startswith("forward_")) + (
     "kernel_assumed_square", "last_window_dropped", "stride_assumed_to_divide",
@@ -87,6 +91,7 @@ APPLIES = {
     "groups_ignored": lambda g: g.groups > 1,
     "forward_groups_ignored": lambda g: g.groups > 1,
     "kernel_assumed_square": lambda g: len(set(g.kernel_size)) > 1,
+    "delta_reshaped_not_transposed": lambda g: g.batch > 1 and g.out_channels > 1,
 }
 
 
@@ -209,6 +214,18 @@ def _real_code_input_grads(
         yield "kernel_assumed_square", rules.input_grad(g, square, delta)
     for dropped in _last_dropped(delta):
         yield "last_window_dropped", rules.input_grad(g, w, dropped)
+    for mixed in _reshaped(delta):
+        yield "delta_reshaped_not_transposed", rules.input_grad(g, w, mixed)
+
+
+def _reshaped(delta: np.ndarray) -> Iterator[np.ndarray]:
+    """The δ a gradient uses when δ (N, O, *out) is flattened as δ.reshape(O, −1) where
+    δ.transpose(1, 0, …).reshape(O, −1) belongs — im2col columns ordered (n, position), or
+    (position, n) as CS231n's fast layers order them."""
+    n, o, out = delta.shape[0], delta.shape[1], delta.shape[2:]
+    if n > 1 and o > 1:
+        yield np.ascontiguousarray(delta.reshape(o, n, *out).swapaxes(0, 1))
+        yield np.ascontiguousarray(np.moveaxis(delta.reshape(o, *out, n), -1, 0))
 
 
 def _weight_grads(g: Geometry, x: np.ndarray, delta: np.ndarray) -> Iterator[tuple[str, np.ndarray | None]]:
@@ -218,6 +235,8 @@ def _weight_grads(g: Geometry, x: np.ndarray, delta: np.ndarray) -> Iterator[tup
         yield "kernel_assumed_square", right * mask
     for dropped in _last_dropped(delta):
         yield "last_window_dropped", rules.weight_grad(g, x, dropped)
+    for mixed in _reshaped(delta):
+        yield "delta_reshaped_not_transposed", rules.weight_grad(g, x, mixed)
     if g.groups > 1:
         cg = g.in_channels // g.groups
         first = np.ascontiguousarray(x[:, :cg])  # every output channel reading the first group's input
