@@ -15,6 +15,7 @@ from convgrad_cli.config import load
 from convgrad_cli.core.check import CATALOGUE, Options, check_case, definition_grads
 from convgrad_cli.core.check.mistakes import SHAPE_MISTAKES
 from tests.support.broken_impls import MISTAKES
+from tests.support.profile import THOROUGH
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPLS = ROOT / "tests" / "support" / "broken_impls.py"
@@ -155,10 +156,12 @@ def test_the_smallest_failing_case_is_saved_small_and_reproduces(tmp_path):
     assert result.exit_code == 1
     saved = sorted(tmp_path.glob("*.yaml"))
     assert saved and len(saved) == doc["failed"]
-    for path in saved:
+    for i, path in enumerate(saved):
         assert path.stat().st_size < 2048  # a few cells, written out
         config = yaml.safe_load(path.read_text())
         assert np.size(config["input"]) <= 16
+        if i >= 2 and not THOROUGH:  # each re-check is a run of its own; the quick run redoes two
+            continue
         again, redoc = check(path, "--impl", impl("kernel_not_flipped"))
         assert again.exit_code == 1 and redoc["results"][0]["status"] == "failed"
         assert check(path, "--impl", impl("correct"))[0].exit_code == 0
