@@ -53,16 +53,37 @@ def trace_picture(ct: CellTrace, only: Mapping[str, int] | None = None) -> Pictu
 @trace_picture.register
 def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Picture:
     """Windows, δ entries, kernel slices and the padded δ under the flipped kernel."""
-    p, g, namer = ct.problem, ct.problem.geom, ct.namer
-    n, c, *q = ct.index
-    chans, outs = group_of(g, c)
-    x_names = names_of(namer, "input", g.input_shape)
+    g = ct.problem.geom
+    n, c, *_ = ct.index
+    _, outs = group_of(g, c)
     by_position: dict[Index, list[Term]] = {}
     for t in ct.terms:
         by_position.setdefault(tuple(t.delta[2:]), []).append(t)
     number = {pos: i for i, pos in enumerate(by_position)}
-    window_names = [_window_name(namer, g, n, outs, pos) for pos in by_position]
+    window_names = [_window_name(ct.namer, g, n, outs, pos) for pos in by_position]
+    windows = _windows(ct, by_position, number, window_names)
+    deltas, kernels = _contributors(ct, number)
+    overlays = [pl for o in outs for pl in _overlay(ct, o, number, crop=len(outs) > 1)]
+    only = only or {}
+    shown, others, note = _own_channel(ct, keep(windows, only), "c" in only)
+    sections = [
+        Section("the forward windows that contain it", shown, note, others),
+        Section("δ entries it depends on, each with the weight met", keep(deltas, only)),
+        Section("the kernel taps it meets, each with its window's δ", keep(kernels, only)),
+        Section(_overlay_title(g, ct.name), keep(overlays, only), crop_note(overlays, "padded δ")),
+    ]
+    return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
 
+
+def _windows(
+    ct: InputTrace, by_position: dict[Index, list[Term]], number: dict[Index, int], names: list[str]
+) -> list[Panel]:
+    """Each forward window that holds the cell, on every input channel of its group,
+    in its number's colour."""
+    p, g, namer = ct.problem, ct.problem.geom, ct.namer
+    n, c, *_ = ct.index
+    chans, outs = group_of(g, c)
+    x_names = names_of(namer, "input", g.input_shape)
     windows: list[Panel] = []
     # many windows, or a window on each channel: each panel is its window alone, in names
     # (∂L/∂x does not depend on x's values); a single channel's windows keep their weights
@@ -70,7 +91,7 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
     crop = len(chans) > 1 or len(by_position) > CROP_WINDOWS
     said = len(chans) == 1 or any(d > 1 for d in g.dilation)
     x_shown = None if crop and x_names is not None else p.x
-    for (pos, ts), name in zip(by_position.items(), window_names):
+    for (pos, ts), name in zip(by_position.items(), names):
         i, o = number[pos], ts[0].delta[1]
         reads = [
             ((n, ch, *read_at(g, pos, k)), (o, ch - chans.start, *k))
@@ -88,42 +109,29 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
         else:
             title = name if crop else f"{name}: {ct.name}·{namer.weight(ts[0].weight)}"
         windows += window_panels(title, g, namer, x_shown, x_names, reads, mark_of, crop)
+    return windows
 
+
+def _contributors(ct: InputTrace, number: dict[Index, int]) -> tuple[list[Panel], list[Panel]]:
+    """The δ entries the cell depends on, each with the weight it meets, and the
+    kernel taps, each with its window's δ — per output channel of the group."""
+    p, g, namer = ct.problem, ct.problem.geom, ct.namer
+    n, c, *_ = ct.index
+    chans, outs = group_of(g, c)
     delta_names = names_of(namer, "delta", g.output_shape)
+    kernel_names = names_of(namer, "kernel", g.kernel_shape)
     deltas, kernels = [], []
     for o in outs:
         ts = [t for t in ct.terms if t.delta[1] == o]
-        deltas += marked_panels(
-            "δ",
-            "delta",
-            g.ndim,
-            p.delta,
-            delta_names,
-            (n, o),
-            {
-                t.delta: Mark("contributor", number[tuple(t.delta[2:])], namer.weight(t.weight), True)
-                for t in ts
-            },
-        )
-        kernels += marked_panels(
-            "W",
-            "kernel",
-            g.ndim,
-            p.w,
-            names_of(namer, "kernel", g.kernel_shape),
-            (o, c - chans.start),
-            {t.weight: Mark("contributor", number[tuple(t.delta[2:])], namer.delta(t.delta)) for t in ts},
-        )
-    overlays = [pl for o in outs for pl in _overlay(ct, o, number, crop=len(outs) > 1)]
-    only = only or {}
-    shown, others, note = _own_channel(ct, keep(windows, only), "c" in only)
-    sections = [
-        Section("the forward windows that contain it", shown, note, others),
-        Section("δ entries it depends on, each with the weight met", keep(deltas, only)),
-        Section("the kernel taps it meets, each with its window's δ", keep(kernels, only)),
-        Section(_overlay_title(g, ct.name), keep(overlays, only), crop_note(overlays, "padded δ")),
-    ]
-    return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
+        on_delta = {
+            t.delta: Mark("contributor", number[tuple(t.delta[2:])], namer.weight(t.weight), True) for t in ts
+        }
+        on_kernel = {
+            t.weight: Mark("contributor", number[tuple(t.delta[2:])], namer.delta(t.delta)) for t in ts
+        }
+        deltas += marked_panels("δ", "delta", g.ndim, p.delta, delta_names, (n, o), on_delta)
+        kernels += marked_panels("W", "kernel", g.ndim, p.w, kernel_names, (o, c - chans.start), on_kernel)
+    return deltas, kernels
 
 
 def _own_channel(ct: InputTrace, windows: list[Panel], chosen: bool) -> tuple[list[Panel], list[Panel], str]:
