@@ -10,17 +10,22 @@ it is read from the paths themselves. Padding cells are never in it.
 
 :func:`distill` gives the analytic quantities of "Computing Receptive Fields
 of Convolutional Neural Networks" (Araujo et al., Distill 2019) per layer:
-size, jump and start, where padding cells count.
+size, jump and start, where padding cells count — exact above a transposed
+convolution too, where the jump is a fraction and the field depends on the
+output's phase.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
-from convgrad_cli.errors import CellError
+from convgrad_cli.errors import CellError, GeometryError
 
 from . import stack as network
 from .layers import Layer
@@ -135,47 +140,118 @@ def _exact(counts: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class AxisField:
+    """One spatial axis of a layer's analytic field: output ``i`` sees
+    ``[start + i·jump, start + i·jump + size)`` of the network input (padding
+    counted), with ``(start, size)`` its phase's, ``phases[i mod len(phases)]``
+    (None: that phase sees nothing). Below a convolution or pool only, the jump
+    is whole and there is one phase: Distill's size, jump and start. A transposed
+    convolution of stride s makes the jump fractional (÷ s), and its outputs'
+    fields differ by phase, as each meets a different set of kernel taps."""
+
+    jump: Fraction
+    phases: tuple[tuple[Fraction, int] | None, ...]
+
+    @property
+    def plain(self) -> bool:
+        """One phase, a whole jump and start: Distill's three numbers."""
+        one = self.phases[0]
+        return len(self.phases) == 1 and one is not None and self.jump.denominator == one[0].denominator == 1
+
+    def of(self, i: int) -> tuple[Fraction, Fraction] | None:
+        """``[start, stop)`` of output ``i`` on the input (exact, padding counted), or None."""
+        phase = self.phases[i % len(self.phases)]
+        if phase is None:
+            return None
+        first = phase[0] + i * self.jump
+        return first, first + phase[1]
+
+
+@dataclass(frozen=True)
 class Distill:
-    """One layer's row of the analytic receptive field: the field of an output
-    of this layer on the network input is ``[start + i·jump, start + i·jump + size)``."""
+    """One layer's row of the analytic receptive field, per spatial axis (:class:`AxisField`)."""
 
     kind: str
     out_size: tuple[int, ...]
-    size: tuple[int, ...] | None  # None from a transposed convolution up: its field depends on the phase
-    jump: tuple[int, ...] | None
-    start: tuple[int, ...] | None
+    axes: tuple[AxisField, ...]
+
+    @property
+    def size(self) -> tuple[int, ...] | None:
+        """Distill's size per axis, or None where an axis has phases (above a transposed convolution)."""
+        return tuple(a.phases[0][1] for a in self.axes) if all(a.plain for a in self.axes) else None  # type: ignore[index]
+
+    @property
+    def jump(self) -> tuple[int, ...] | None:
+        return tuple(int(a.jump) for a in self.axes) if all(a.plain for a in self.axes) else None
+
+    @property
+    def start(self) -> tuple[int, ...] | None:
+        return tuple(int(a.phases[0][0]) for a in self.axes) if all(a.plain for a in self.axes) else None  # type: ignore[index]
+
+
+#: A transposed convolution's period is the product of its strides; beyond this many phases
+#: per axis a row is not worked out (a field is then read from ``trace --output``).
+MAX_PHASES = 4096
 
 
 def distill(stack: Stack) -> list[Distill]:
-    """Size ``r``, jump ``j`` and start per layer, bottom-up:
-    ``r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1}``, ``j_l = j_{l−1}·s_l``, ``start_l = start_{l−1} − p_l·j_{l−1}``."""
-    n = stack.ndim
-    size: tuple[int, ...] | None = (1,) * n
-    jump: tuple[int, ...] | None = (1,) * n
-    start: tuple[int, ...] | None = (0,) * n
+    """Size, jump and start per layer, bottom-up, each axis worked out exactly: the cells that
+    one output of each phase reaches through every layer below, on an input padded without end
+    (Distill's ``r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1}``, ``j_l = j_{l−1}·s_l``,
+    ``start_l = start_{l−1} − p_l·j_{l−1}`` where no transposed convolution is below)."""
+    maps = [_axis_maps(layer) for layer in stack.layers]
     rows = []
-    for layer in stack.layers:
-        step = _step(layer)
-        if step is None or size is None or jump is None or start is None:
-            size = jump = start = None
-        else:
-            extent, stride, pad = step
-            size = tuple(r + (e - 1) * j for r, e, j in zip(size, extent, jump))
-            start = tuple(s0 - p * j for s0, p, j in zip(start, pad, jump))
-            jump = tuple(j * s for j, s in zip(jump, stride))
-        rows.append(Distill(layer.kind, layer.out_shape[2:], size, jump, start))
+    for top, layer in enumerate(stack.layers):
+        axes = tuple(_axis_field([m[axis] for m in maps[: top + 1]]) for axis in range(stack.ndim))
+        rows.append(Distill(layer.kind, layer.out_shape[2:], axes))
     return rows
 
 
-def _step(layer: Layer) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
-    """A layer's (dilated extent, stride, padding before) per axis, or None (transposed convolution)."""
+#: One layer on one axis: its factor (stride, or 1/stride for a transposed convolution) and the
+#: input cells an output cell reads, on an input padded without end.
+AxisMap = tuple[Fraction, Callable[[int], list[int]]]
+
+
+def _axis_field(chain: list[AxisMap]) -> AxisField:
+    """The field of each phase of the top of ``chain`` (bottom-up) on its input."""
+    jump, period, shift = Fraction(1), 1, Fraction(1)
+    for factor, _ in chain:
+        jump *= factor
+    for factor, _ in reversed(chain):  # a shift of `period` outputs must be whole at every level below
+        shift *= factor
+        period = math.lcm(period, shift.denominator)
+    if period > MAX_PHASES:
+        raise GeometryError(
+            f"the receptive field repeats only every {period} outputs (transposed strides); at most {MAX_PHASES}"
+        )
+    phases = []
+    for phase in range(period):
+        cells = {phase}
+        for _, reads in reversed(chain):
+            cells = {c for o in cells for c in reads(o)}
+        phases.append(None if not cells else (min(cells) - phase * jump, max(cells) + 1 - min(cells)))
+    return AxisField(jump, tuple(phases))
+
+
+def _axis_maps(layer: Layer) -> list[AxisMap]:
+    """A layer's :data:`AxisMap` per spatial axis."""
     n = len(layer.out_shape) - 2
     if layer.kind == "relu":
-        return (1,) * n, (1,) * n, (0,) * n
-    if layer.kind == "conv_transpose":
-        return None
+        return [(Fraction(1), lambda o: [o])] * n
     p = layer.params
-    kernel = p["kernel_shape"][2:] if layer.kind == "conv" else p["kernel"]
+    kernel = p["kernel_shape"][2:] if layer.kind in ("conv", "conv_transpose") else p["kernel"]
     pads = [b for b, _ in p["padding"]] if layer.kind == "conv" else p["padding"]
-    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, p.get("dilation", [1] * n)))
-    return extent, tuple(p["stride"]), tuple(pads)
+    dilation = p.get("dilation", [1] * n)
+    out: list[AxisMap] = []
+    for k, s, pad, d in zip(kernel, p["stride"], pads, dilation):
+        transposed = layer.kind == "conv_transpose"
+        out.append((Fraction(1, s) if transposed else Fraction(s), _reads(k, s, pad, d, transposed)))
+    return out
+
+
+def _reads(k: int, s: int, pad: int, d: int, transposed: bool) -> Callable[[int], list[int]]:
+    """The input cells output ``o`` reads on one axis: ``o·s − p + t·d`` for each tap ``t``, or for a
+    transposed convolution each ``i`` with ``i·s − p + t·d = o``."""
+    if transposed:
+        return lambda o: [(o + pad - t * d) // s for t in range(k) if (o + pad - t * d) % s == 0]
+    return lambda o: [o * s - pad + t * d for t in range(k)]

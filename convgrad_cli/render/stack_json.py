@@ -10,6 +10,7 @@ The network input's gradient is ``layers[0].input_grad``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from convgrad_cli.core.check.report import Report
 from convgrad_cli.core.layercheck import LayerResult
 from convgrad_cli.core.layercheck.stack import StackCheck
 from convgrad_cli.core.layers import Layer
-from convgrad_cli.core.receptive import Distill, InputReach, OutputReach
+from convgrad_cli.core.receptive import AxisField, Distill, InputReach, OutputReach
 from convgrad_cli.core.stack import LayerPass, Stack
 
 
@@ -101,10 +102,16 @@ def input_reach_json(stack: Stack, reach: InputReach) -> dict[str, Any]:
 
 
 def distill_json(stack: Stack, rows: list[Distill]) -> dict[str, Any]:
-    """``shape`` of a stack: per layer its output size and the analytic receptive field."""
+    """``shape`` of a stack: per layer its output size and the analytic receptive field, per axis
+    a number, a fraction as ``"p/q"`` (a jump or start above a transposed convolution), and
+    ``rf_phases``: per axis each phase's ``{start, size}`` (``null``: no input reaches it)."""
 
-    def listed(t: tuple[int, ...] | None) -> Any:
-        return None if t is None else list(t)
+    def number(v: Fraction) -> Any:
+        return int(v) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+    def one(a: AxisField, pick: int) -> Any:
+        values = [None if p is None else (number(p[0]) if pick == 0 else p[1]) for p in a.phases]
+        return values[0] if len(values) == 1 else values
 
     return {
         "command": "shape",
@@ -114,9 +121,13 @@ def distill_json(stack: Stack, rows: list[Distill]) -> dict[str, Any]:
             {
                 "kind": r.kind,
                 "output_size": list(r.out_size),
-                "rf_size": listed(r.size),
-                "rf_jump": listed(r.jump),
-                "rf_start": listed(r.start),
+                "rf_size": [one(a, 1) for a in r.axes],
+                "rf_jump": [number(a.jump) for a in r.axes],
+                "rf_start": [one(a, 0) for a in r.axes],
+                "rf_phases": [
+                    [None if p is None else {"start": number(p[0]), "size": p[1]} for p in a.phases]
+                    for a in r.axes
+                ],
             }
             for r in rows
         ],

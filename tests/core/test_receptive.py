@@ -1,5 +1,7 @@
 """Receptive fields and path counts on stacks small enough to count by hand."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -50,13 +52,31 @@ def test_an_input_cell_goes_up_to_the_outputs_whose_windows_hold_it():
     assert reach.paths[1].tolist() == [[[1, 1, 0]]]
 
 
-def test_distill_stops_at_a_transposed_convolution():
+def test_distill_above_a_transposed_convolution_has_a_fractional_jump_and_a_field_per_phase():
+    # y[o] gets x[i]·w[t] where 2i + t = o, t = 0, 1, 2: o = 0 ← x[0] (t 0), x[−1] (t 2): [−1, 1);
+    # o = 1 ← x[0] (t 1): [0, 1). So the jump is 1/2 and the phases start at −1 and 0 − 1/2
+    s = one_d(LayerSpec("conv_transpose", {"kernel": np.ones((1, 1, 3)), "stride": 2}), size=5)
+    (row,) = receptive.distill(s)
+    (axis,) = row.axes
+    assert axis.jump == Fraction(1, 2)
+    assert axis.phases == ((Fraction(-1), 2), (Fraction(-1, 2), 1))
+    assert [axis.of(o) for o in (0, 1, 4, 5)] == [(-1, 1), (0, 1), (1, 3), (2, 3)]
+    assert row.size is None  # no one size: it depends on the phase
+    # a max-pool 2 below: jump 2 · 1/2 = 1, and output 0 reads pool cells {−1, 0}, i.e. input [−2, 2)
     s = one_d(
         LayerSpec("maxpool", {"kernel": 2}),
-        LayerSpec("conv_transpose", {"kernel": np.ones((1, 1, 2)), "stride": 2}),
+        LayerSpec("conv_transpose", {"kernel": np.ones((1, 1, 3)), "stride": 2}),
     )
     rows = receptive.distill(s)
-    assert rows[0].size == (2,) and rows[1].size is None
+    assert rows[0].size == (2,) and rows[0].jump == (2,) and rows[0].start == (0,)
+    assert rows[1].axes[0].jump == 1 and rows[1].axes[0].phases == ((Fraction(-2), 4), (Fraction(-1), 2))
+
+
+def test_a_transposed_convolution_whose_dilation_shares_a_factor_with_its_stride_leaves_phases_unreached():
+    # 2i + 2t = o has no solution for odd o: those outputs are 0 whatever x is
+    s = one_d(LayerSpec("conv_transpose", {"kernel": np.ones((1, 1, 2)), "stride": 2, "dilation": 2}), size=4)
+    (axis,) = receptive.distill(s)[0].axes
+    assert axis.phases == ((Fraction(-1), 2), None) and axis.of(3) is None
 
 
 def test_an_index_outside_the_output_is_refused():

@@ -103,3 +103,80 @@ def test_distill_fields_bound_the_jacobian_and_equal_it_inside_the_input(case, s
                 assert exact == tuple(analytic)
             elif exact is not None:
                 assert all(a <= e0 and e1 <= b for (e0, e1), (a, b) in zip(exact, analytic))
+
+
+#: Layer kinds drawn for the stacks of a transposed convolution: mostly it, with what sits around it.
+TRANSPOSED_MOSTLY = ("conv_transpose", "conv_transpose", "conv_transpose", "conv", "maxpool", "relu")
+
+
+def analytic_field(row, index):
+    """``[start, stop)`` per axis of the Distill row for output ``index`` (full rank), None if an axis sees nothing."""
+    spans = [a.of(i) for a, i in zip(row.axes, index[2:])]
+    return None if any(sp is None for sp in spans) else tuple(spans)
+
+
+def exact_fields(s, chain, level):
+    """The unit-weight Jacobian's nonzero field of every output of ``level`` (1-based), by PyTorch."""
+    x = torch.zeros(s.x.shape, dtype=torch.float64, requires_grad=True)
+    y = counting_levels(s, chain[:level], x)[-1]
+    for out in np.ndindex(*y.shape[2:]):
+        x.grad = None
+        y[(0, 0, *out)].backward(retain_graph=True)
+        yield (0, 0, *out), nonzero_field(x.grad.numpy())
+
+
+@given(
+    stacks(dims=(1, 2), kinds=TRANSPOSED_MOSTLY, depth=(1, 3)),
+    st.integers(0, 2**16),
+)
+@settings(max_examples=examples(30))
+def test_distill_fields_above_a_transposed_convolution_hold_every_path_of_the_jacobian(case, seed):
+    """Every output's field (by phase, fractional jump) holds the nonzero structure of PyTorch's Jacobian;
+    a phase with no field is an output no input reaches."""
+    s, _ = build(case, np.random.default_rng(seed))
+    for level, row in enumerate(receptive.distill(s), start=1):
+        for index, exact in exact_fields(s, case[1], level):
+            analytic = analytic_field(row, index)
+            if analytic is None:
+                assert exact is None
+            elif exact is not None:
+                assert all(a <= e0 and e1 <= b for (e0, e1), (a, b) in zip(exact, analytic)), (
+                    index,
+                    exact,
+                    analytic,
+                )
+
+
+@given(
+    stacks(dims=(1, 2), kinds=TRANSPOSED_MOSTLY, depth=(1, 3)),
+    st.integers(0, 2**16),
+)
+@settings(max_examples=examples(30))
+def test_distill_fields_above_a_transposed_convolution_are_the_jacobians_away_from_the_edges(case, seed):
+    """On an input wide enough that no path of the middle outputs meets an edge, each phase's field
+    is exactly the Jacobian's: the same chain rebuilt on a wider input, every phase of its middle outputs."""
+    shape, chain = case
+    wide = (1, 1, *(48 if len(shape) == 3 else 20 for _ in shape[2:]))
+    rng = np.random.default_rng(seed)
+    specs = [LayerSpec(k, {**p, **({"kernel": np.ones(w)} if w is not None else {})}) for k, p, w in chain]
+    try:
+        s = stack.build(rng.standard_normal(wide[:1] + (shape[1],) + wide[2:]), specs)
+    except Exception:  # a chain that fits its own input only (a pool as wide as it)
+        return
+    rows = receptive.distill(s)
+    top = s.shapes[-1][2:]
+    periods = [len(a.phases) for a in rows[-1].axes]
+    middle = [n // 2 for n in top]
+    wanted = {
+        (0, 0, *(m + ph for m, ph in zip(middle, phase)))
+        for phase in np.ndindex(*periods)
+        if all(m + ph < n for m, ph, n in zip(middle, phase, top))
+    }
+    for index, exact in exact_fields(s, chain, len(chain)):
+        if index in wanted:
+            analytic = analytic_field(rows[-1], index)
+            inside = analytic is not None and all(
+                a >= 0 and b <= n for (a, b), n in zip(analytic, s.x.shape[2:])
+            )
+            if inside:
+                assert exact == tuple((int(a), int(b)) for a, b in analytic), (index, exact, analytic)

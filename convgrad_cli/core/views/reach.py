@@ -8,10 +8,12 @@ is bold (in the field), the traced cell is bracketed.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from convgrad_cli.core.panels import Mark
-from convgrad_cli.core.receptive import Distill, Field, InputReach, OutputReach
+from convgrad_cli.core.receptive import AxisField, Distill, Field, InputReach, OutputReach
 from convgrad_cli.core.stack import Stack
 
 from .blocks import Block, Legend, Sentence, Table, View
@@ -99,8 +101,8 @@ def counting_legend() -> Legend:
 def shape_view(stack: Stack, rows: list[Distill]) -> View:
     """Per layer its output size and the receptive field of its outputs on the network input."""
 
-    def axes(t: tuple[int, ...] | None, sep: str = "×") -> str:
-        return "—" if t is None else sep.join(map(str, t))
+    def axes(t: tuple[int, ...], sep: str = "×") -> str:
+        return sep.join(map(str, t))
 
     table = Table(
         "output i of each layer sees [start + i·jump, start + i·jump + size) of the input (padding counted)",
@@ -109,20 +111,49 @@ def shape_view(stack: Stack, rows: list[Distill]) -> View:
             (
                 f"{i + 1} · {layer_text(layer)}",
                 axes(r.out_size),
-                axes(r.size),
-                axes(r.jump),
-                axes(r.start, ", "),
+                " × ".join(_sizes(a) for a in r.axes),
+                " × ".join(_number(a.jump) for a in r.axes),
+                ", ".join(_starts(a) for a in r.axes),
             )
             for i, (layer, r) in enumerate(zip(stack.layers, rows))
         ),
     )
     blocks: list[Block] = [heading(stack, "shape"), table]
-    if any(r.size is None for r in rows):
-        blocks.append(
-            Sentence.of(
-                "— from a transposed convolution up: its field depends on each output's phase; "
-                "trace --output gives it exactly",
-                quiet=True,
-            )
-        )
+    for i, r in enumerate(rows):
+        blocks += [Sentence.of(line, quiet=True) for line in _phase_lines(i + 1, r)]
     return View("shape", tuple(blocks))
+
+
+def _number(v: Fraction) -> str:
+    """A whole number as it is, a fraction as p/q (a transposed convolution's jump)."""
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def _sizes(a: AxisField) -> str:
+    """One size, or each phase's, ``2|1`` (— for a phase no input reaches)."""
+    return "|".join("—" if p is None else str(p[1]) for p in dict.fromkeys(a.phases))
+
+
+def _starts(a: AxisField) -> str:
+    return "|".join("—" if p is None else _number(p[0]) for p in a.phases)
+
+
+def _phase_lines(level: int, r: Distill) -> list[str]:
+    """What a row's ``|`` means, where an axis's field depends on the output's phase (one line for
+    the axes that share it)."""
+    lines = []
+    shared = len(set(r.axes)) == 1 and len(r.axes) > 1
+    for axis, a in enumerate(r.axes[:1] if shared else r.axes):
+        if len(a.phases) == 1:
+            continue
+        n = len(a.phases)
+        said = "; ".join(
+            f"i ≡ {k} (mod {n}): "
+            + ("no input reaches it" if p is None else f"size {p[1]}, start {_number(p[0])}")
+            for k, p in enumerate(a.phases)
+        )
+        where = " on every axis" if shared else f" on axis {axis}" if len(r.axes) > 1 else ""
+        lines.append(
+            f"layer {level}{where}: above a transposed convolution the field depends on i mod {n} — {said}"
+        )
+    return lines
