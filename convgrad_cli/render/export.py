@@ -198,8 +198,6 @@ def image(renderable: RenderableType, width: int, theme: str, suffix: str) -> by
 
         matplotlib.use("Agg")
         from matplotlib.figure import Figure
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Rectangle
     except ImportError:
         from convgrad_cli.errors import OutputError
 
@@ -214,51 +212,49 @@ def image(renderable: RenderableType, width: int, theme: str, suffix: str) -> by
     for y, line in enumerate(lines):
         x = 0
         for segment in line:
-            text, style = segment.text, segment.style
-            n = cell_len(text)
-            if not n:
-                continue
-            fg, bg = _colours(style, tt)
-            left, base = (PAD + x * cw) / wpt, 1 - (PAD + (y + 1) * lh) / hpt
-            if bg is not None:
-                fig.patches.append(
-                    Rectangle(
-                        (left, base - 0.2 * lh / hpt),
-                        n * cw / wpt,
-                        lh / hpt,
-                        transform=fig.transFigure,
-                        facecolor=bg,
-                        edgecolor="none",
-                    )
-                )
-            if text.strip():
-                bold = bool(style and style.bold)
-                fig.text(
-                    left,
-                    base,
-                    text,
-                    fontsize=size,
-                    family=["DejaVu Sans Mono", "DejaVu Sans"],
-                    color=fg,
-                    weight="bold" if bold else "normal",
-                    va="baseline",
-                    ha="left",
-                )
-                if style and style.underline:
-                    y_line = base - 0.12 * lh / hpt
-                    fig.lines.append(
-                        Line2D(
-                            [left, left + n * cw / wpt],
-                            [y_line, y_line],
-                            transform=fig.transFigure,
-                            color=fg,
-                            linewidth=0.7,
-                        )
-                    )
+            n = cell_len(segment.text)
+            if n:
+                at = ((PAD + x * cw) / wpt, 1 - (PAD + (y + 1) * lh) / hpt)
+                _draw_run(fig, segment.text, segment.style, tt, at, n, (size, cw, lh, wpt, hpt))
             x += n
     out = io.BytesIO()
     fig.savefig(out, format=suffix.lstrip("."), facecolor=fig.get_facecolor())
     return out.getvalue()
+
+
+def _draw_run(
+    fig: Any,
+    text: str,
+    style: Any,
+    tt: TerminalTheme,
+    at: tuple[float, float],
+    n: int,
+    scale: tuple[float, float, float, float, float],
+) -> None:
+    """One run of ``n`` cells of text at ``at`` (its left and its baseline, as fractions of
+    the figure): its background, its glyphs and its underline. ``scale``: the font size,
+    a cell's width and height and the figure's width and height, in points."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    (left, base), (size, cw, lh, wpt, hpt) = at, scale
+    fg, bg = _colours(style, tt)
+    if bg is not None:
+        box = Rectangle((left, base - 0.2 * lh / hpt), n * cw / wpt, lh / hpt, transform=fig.transFigure)
+        box.set(facecolor=bg, edgecolor="none")
+        fig.patches.append(box)
+    if not text.strip():
+        return
+    weight = "bold" if style and style.bold else "normal"
+    family = ["DejaVu Sans Mono", "DejaVu Sans"]
+    fig.text(
+        left, base, text, fontsize=size, family=family, color=fg, weight=weight, va="baseline", ha="left"
+    )
+    if style and style.underline:
+        y_line = base - 0.12 * lh / hpt
+        line = Line2D([left, left + n * cw / wpt], [y_line, y_line], transform=fig.transFigure)
+        line.set(color=fg, linewidth=0.7)
+        fig.lines.append(line)
 
 
 def _colours(style: Any, tt: TerminalTheme) -> tuple[str, str | None]:
