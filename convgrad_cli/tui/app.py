@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -19,7 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from convgrad_cli.core.explore import State, view_of
-from convgrad_cli.render.style import window_style
+from convgrad_cli.render.terminal import LegendText
 
 from .keys import BINDINGS, HELP
 from .widgets import CellClicked, Jumped, PanelView, Scrubber
@@ -120,12 +120,9 @@ class ExploreApp(App[None]):
         for slot in SLOTS:
             self.query_one(f"#{slot}", PanelView).show(getattr(view, slot), CURSOR_SLOT[s.focus] == slot)
         self.query_one("#expression", Static).update(Text(view.expression))
-        step = Text(view.step)
-        if view.windows and not s.step:
-            step = Text("windows: ")
-            for i, name in enumerate(view.windows[:14]):
-                step.append(("  " if i else "") + name, window_style(i))
-            step.append("   (space steps through the backward pass)", "dim")
+        step: RenderableType = Text(view.step)
+        if view.windows and not s.step:  # the legend of the views, as every format draws it
+            step = Group(LegendText(view.legend), Text("space steps through the backward pass", "dim"))
         self.query_one("#step", Static).update(step)
         self.query_one("#scrubber", Static).update(self.scrubber())
         answer = self.query_one("#answer", Input)

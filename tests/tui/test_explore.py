@@ -201,3 +201,23 @@ def test_help_explains_the_marks_as_written():
     shown = explore(["question_mark"], check=check)
     assert "[a] is the cell under the cursor" in shown
     assert "Keys: arrows (or the mouse) move" in shown
+
+
+def test_the_windows_legend_is_the_one_every_format_draws(tmp_path):
+    """Four windows hold a = (0, 0) of a 5×5 input with a 3×3 kernel and padding 1 (outputs
+    (0..1, 0..1)): a colour each. x₁₁ = (1, 1) is in nine (outputs (0..2, 0..2)): past the
+    seven colours the legend says so, and how the names tell the windows apart."""
+    config = tmp_path / "textbook.yaml"
+    config.write_text(
+        "input: {shape: [5, 5], fill: arange}\nkernel: {shape: [3, 3], fill: arange}\npadding: 1\n"
+    )
+
+    def legend(app):
+        return view_of(app.state).legend, text_of(app, "#step")
+
+    model, shown = explore([], config, check=legend)
+    assert model.windows == ("y1", "y2", "y6", "y7") and "space steps through the backward pass" in shown
+    model, shown = explore(["down", "right"], config, check=legend)
+    assert model.windows == () and model.entries == ("9 windows, told apart by name: δ1 in its terms",)
+    assert "repeated past 7 windows" in model.styled[0]
+    assert "legend: 9 windows, told apart by name: δ1 in its terms" in shown

@@ -11,8 +11,9 @@ from convgrad_cli.core.explain import CellTrace, InputTrace
 from convgrad_cli.core.names import Index
 from convgrad_cli.core.panels import Mark, Panel, panel
 from convgrad_cli.core.pictures.base import marked_panels, padded_input, read_at
-from convgrad_cli.core.views.blocks import Block, Panels, Sentence, Together
+from convgrad_cli.core.views.blocks import Block, Legend, Panels, Sentence, Together
 from convgrad_cli.core.views.numbers import fmt
+from convgrad_cli.core.views.parts import window_legend
 
 from .state import State
 from .words import WORDS
@@ -30,6 +31,7 @@ class View:
     expression: str  # the cursor cell's result, ``∂L/∂b = w2·δ1 + w1·δ2 = 3``
     step: str  # what the last step of the backward pass added, or how to play it
     windows: list[str]  # the window of each colour
+    legend: Legend  # the windows' colours, or past the palette how their names tell them apart
 
     def picture(self) -> Together:
         """The panels and lines as the views' blocks, drawn together (the app's export)."""
@@ -81,8 +83,7 @@ def view(s: State) -> View:
         for j, t in enumerate(t for t in ct.terms if t.input[0] == 0):
             marks["input"][t.input] = Mark("contributor", j, namer.delta(t.delta))
             marks["delta"][t.delta] = Mark("contributor", j, namer.input(t.input), True)
-            if j < 14:  # the legend names the first windows' colours
-                windows.append(namer.output(t.delta))
+            windows.append(namer.output(t.delta))
         marks["kernel"][tuple(s.index)] = Mark("cell")
     grad = None
     step_line = "space steps through the backward pass, window by window"
@@ -97,7 +98,21 @@ def view(s: State) -> View:
         expression=_expression(s),
         step=step_line,
         windows=windows,
+        legend=_legend(s, windows),
     )
+
+
+def _legend(s: State, windows: list[str]) -> Legend:
+    """The model's legend of the windows: an input cell's windows are told apart by the δ in
+    its terms, a weight's by the input cell and δ of each term, an output is one window."""
+    if not windows:
+        return Legend(())
+    first = windows[0]
+    if s.focus == "kernel":
+        told = f"{first}'s term, in ∂L/∂{s.trace.name}'s sum"
+    else:
+        told = f"{first.replace('y', 'δ', 1)} in its terms"
+    return window_legend(windows, told)
 
 
 def _stepped(

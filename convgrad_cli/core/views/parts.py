@@ -24,8 +24,8 @@ from .numbers import fmt
 MAX_PANELS = 12
 #: Equations written out, at most.
 MAX_EQUATIONS = 64
-#: Windows named in a legend, at most, and the colours they take in turn.
-MAX_WINDOWS, COLOURS = 14, 7
+#: The colours windows take in turn: past them, a colour repeats.
+COLOURS = 7
 #: Where every value is, when a view leaves some out.
 EVERYTHING = "--format json"
 
@@ -131,11 +131,20 @@ def legend(picture: Picture) -> Legend:
     )
     if not (picture.windows and examples.keys() & {"cell", "window", "contributor"}):
         return Legend(tuple(entries), styled=styled)
-    named = f"{len(picture.windows)} windows, told apart by name: {_told_by(picture)}"
-    if len(picture.windows) > COLOURS:  # colours repeat: the names in the cells tell the windows apart
+    return window_legend(picture.windows, _told_by(picture), tuple(entries), styled)
+
+
+def window_legend(
+    windows: Sequence[str], told_by: str, entries: tuple[str, ...] = (), styled: tuple[str, ...] = ()
+) -> Legend:
+    """The windows' legend: each window's colour while no colour repeats; past
+    :data:`COLOURS` windows, that a colour repeats and how the names (``told_by``)
+    tell the windows apart — said in every format, coloured or not."""
+    named = f"{len(windows)} windows, told apart by name: {told_by}"
+    if len(windows) > COLOURS:
         repeat = f"a colour is a window's, repeated past {COLOURS} windows: two windows may share one"
         return Legend((*entries, named), styled=(*styled, repeat))
-    return Legend(tuple(entries), tuple(picture.windows), "", styled, named)
+    return Legend(entries, tuple(windows), "", styled, named)
 
 
 def _told_by(picture: Picture) -> str:
