@@ -14,6 +14,7 @@ import numpy as np
 
 from convgrad_cli.core import rules
 from convgrad_cli.core.budget import CHECK_COPIES
+from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.errors import ConfigError
 
@@ -192,14 +193,8 @@ def check_case(
     assert p.x is not None and p.w is not None and p.bias is not None and p.delta is not None
     x, w, b, d = (round_to(a, dtype) for a in (p.x, p.w, p.bias, p.delta))
     mode = resolve_mode(options.mode, x.size + w.size + b.size)
-    base = CaseResult(
-        name,
-        replace(p, x=x, w=w, bias=b, delta=d),
-        mode,
-        Status.passed,
-        classes=classes(g),
-        tolerance=tol.describe(),
-    )
+    checked = replace(p, x=x, w=w, bias=b, delta=d)
+    base = CaseResult(name, checked, mode, Status.passed, classes=classes(g), tolerance=tol.describe())
     if options.kind == "forward":
         assert impl is not None
         return _check_forward(replace(base, mode=""), impl, options, dtype, say)
@@ -211,54 +206,76 @@ def check_case(
             got = _outcome(base.problem, impl, options, dtype)
         except (Skipped, NotRun, ContractError) as exc:
             return _not_an_answer(base, exc, impl, options, dtype, say)
-        dx, dw, db = got["input_grad"], got["weight_grad"], got.get("bias_grad")
+        db = got.get("bias_grad")
         if db is None:  # no bias: its gradient is not checked, and the report says so
             base = replace(base, unchecked=("bias_grad",))
-        grads = {
-            "input_grad": dx,
-            "weight_grad": dw,
-            "bias_grad": d.sum(axis=(0, *range(2, d.ndim))) if db is None else db,
-        }
-
+        bias_grad = d.sum(axis=(0, *range(2, d.ndim))) if db is None else db
+        grads = {"input_grad": got["input_grad"], "weight_grad": got["weight_grad"], "bias_grad": bias_grad}
     say(f"{name}: the references")
-    sums, counts = term_sums(g, x, w, d)
-    bounds = {q: tol.bounds(sums[q], counts[q]) for q in QUANTITIES}
-    ref_dx, ref_dw = definition_grads(g, x, w, d)
-    expected = {"input_grad": ref_dx, "weight_grad": ref_dw, "bias_grad": d.sum(axis=(0, *range(2, d.ndim)))}
-    comparisons = [compare(q, "definition", grads[q], expected[q], bounds[q]) for q in QUANTITIES]
-    comparisons.insert(
-        1,
-        compare(
-            "input_grad",
-            "pipeline",
-            grads["input_grad"],
-            rules.backward_steps(g, w, d).input_grad,
-            bounds["input_grad"],
-        ),
-    )
-    say(f"{name}: finite differences ({mode})")
-    rng = np.random.default_rng(p.seed + 1)
-    rounding = options.rtol is None
-    operands = {"input_grad": x, "weight_grad": w}
-    comparisons += finite_differences(
-        g, operands, b, d, grads, bounds, tol.floor, mode, rng, options.directions, rounding
-    )
-    comparisons += adjoint(x, w, rules.forward(g, x, w), d, grads, bounds, tol.floor, rounding)
-    comparisons = [c for c in comparisons if c.quantity not in base.unchecked]
-    result = replace(base, comparisons=comparisons)
+    ev = _evidence(g, x, w, d, tol)
+    comparisons = _comparisons(base, grads, ev, tol, options, say)
+    result = replace(base, comparisons=[c for c in comparisons if c.quantity not in base.unchecked])
     failing = set(result.failing)
     if not failing:
         return result
-    wrong = {q: Wrong(expected[q], grads[q], bounds[q]) for q in failing}
+    wrong = {q: Wrong(ev.expected[q], grads[q], ev.bounds[q]) for q in failing}
     result = replace(result, status=Status.failed, wrong=wrong)
     if options.diagnose:
         say(f"{name}: which mistake it looks like")
-        found = diagnose(g, x, w, d, grads, expected, bounds, sums, counts, failing, tol)
+        found = diagnose(g, x, w, d, grads, ev.expected, ev.bounds, ev.sums, ev.counts, failing, tol)
         result = replace(result, diagnosis=found)
     if options.shrink and impl is not None:
         say(f"{name}: the smallest failing case")
         result = replace(result, smallest=_smallest(result, impl, options, dtype, failing))
     return result
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What the references hold a case's gradients to: the expected gradients, each
+    entry's bound, and the sums and counts of products the bounds are made of."""
+
+    expected: dict[str, np.ndarray]
+    bounds: dict[str, np.ndarray]
+    sums: dict[str, np.ndarray]
+    counts: dict[str, np.ndarray]
+
+
+def _evidence(g: Geometry, x: np.ndarray, w: np.ndarray, d: np.ndarray, tol: Tolerance) -> _Evidence:
+    sums, counts = term_sums(g, x, w, d)
+    bounds = {q: tol.bounds(sums[q], counts[q]) for q in QUANTITIES}
+    ref_dx, ref_dw = definition_grads(g, x, w, d)
+    expected = {"input_grad": ref_dx, "weight_grad": ref_dw, "bias_grad": d.sum(axis=(0, *range(2, d.ndim)))}
+    return _Evidence(expected, bounds, sums, counts)
+
+
+def _comparisons(
+    base: CaseResult,
+    grads: dict[str, np.ndarray],
+    ev: _Evidence,
+    tol: Tolerance,
+    options: Options,
+    say: Callable[[str], None],
+) -> list[Comparison]:
+    """The gradients under check against the definition, the slides' pipeline, finite
+    differences and the adjoint identity."""
+    p, bounds = base.problem, ev.bounds
+    g, x, w, b, d = p.geom, p.x, p.w, p.bias, p.delta
+    assert x is not None and w is not None and b is not None and d is not None
+    comparisons = [compare(q, "definition", grads[q], ev.expected[q], bounds[q]) for q in QUANTITIES]
+    pipeline = rules.backward_steps(g, w, d).input_grad
+    comparisons.insert(
+        1, compare("input_grad", "pipeline", grads["input_grad"], pipeline, bounds["input_grad"])
+    )
+    say(f"{base.name}: finite differences ({base.mode})")
+    rng = np.random.default_rng(p.seed + 1)
+    rounding = options.rtol is None
+    operands = {"input_grad": x, "weight_grad": w}
+    comparisons += finite_differences(
+        g, operands, b, d, grads, bounds, tol.floor, base.mode, rng, options.directions, rounding
+    )
+    comparisons += adjoint(x, w, rules.forward(g, x, w), d, grads, bounds, tol.floor, rounding)
+    return comparisons
 
 
 def _not_an_answer(
