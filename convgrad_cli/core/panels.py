@@ -48,12 +48,30 @@ AXES = {
 }
 
 
+#: Shades of a heat map (``Mark.heat``): a count's share of its grid's largest, in steps.
+HEAT_LEVELS = 5
+
+
+def heat_level(value: float, largest: float) -> int:
+    """``value``'s shade, 1 to :data:`HEAT_LEVELS` by its share of ``largest`` (0 for none)."""
+    if value <= 0 or largest <= 0:
+        return 0
+    return max(1, min(HEAT_LEVELS, int(-(-HEAT_LEVELS * value // largest))))
+
+
+def heat_levels(counts: np.ndarray) -> np.ndarray:
+    """Every cell's shade (:func:`heat_level`), the array's largest count the darkest."""
+    largest = float(np.max(counts, initial=0))
+    return np.vectorize(lambda v: heat_level(float(v), largest), otypes=[np.int64])(counts)
+
+
 @dataclass(frozen=True)
 class Mark:
     role: str
     window: int | None = None  # the window's number (its colour), or None
     factor: str = ""  # the name multiplied with the cell's own
     factor_first: bool = False  # written before the cell's (w1·δ1) or after it (b·w2)
+    heat: int = 0  # role "heat": the cell's shade, 1 (lightest) to HEAT_LEVELS (darkest)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from rich.text import Text
 from convgrad_cli.core.panels import Mark, Panel
 from convgrad_cli.core.views import cells
 
-from .style import PADDING, ZERO, window_style
+from .style import PADDING, ZERO, heat_style, window_style
 
 ROLE_STYLES = {
     "cell": " bold reverse",
@@ -154,6 +154,8 @@ class Grid:
 def _style(mark: Mark | None, structural: bool, under_kernel: bool) -> str:
     if mark is None:
         return PADDING if structural else ""
+    if mark.role == "heat" and mark.heat:
+        return heat_style(mark.heat)
     style = window_style(mark.window) if mark.window is not None else ""
     if mark.role == "window" and mark.window is None:  # a window's cell in no window's colour (explore)
         style += " underline"

@@ -55,6 +55,7 @@ def panels_json(view: View) -> list[dict[str, Any]]:
                             "window": m.window,
                             "factor": m.factor or None,
                             "factor_first": m.factor_first,
+                            **({"heat": m.heat} if m.heat else {}),
                         }
                         for cell, m in p.marks.items()
                     ],

@@ -18,7 +18,7 @@ from convgrad_cli.core.panels import Panel
 from convgrad_cli.core.views import blocks as model
 from convgrad_cli.core.views import cells
 
-from .style import PALETTE
+from .style import HEAT, PALETTE
 
 PACKAGES = r"\usepackage{amsmath,amssymb,xcolor,graphicx}"
 
@@ -44,10 +44,14 @@ PLAIN = "gray!8"
 
 def colours() -> list[str]:
     """The palette's definitions, the macro that keeps a box inside the line, and the cells'."""
-    return [rf"\definecolor{{cgw{i}}}{{HTML}}{{{c.lstrip('#')}}}" for i, c in enumerate(PALETTE)] + [
-        FIT,
-        *CELLS,
-    ]
+    return (
+        [rf"\definecolor{{cgw{i}}}{{HTML}}{{{c.lstrip('#')}}}" for i, c in enumerate(PALETTE)]
+        + [rf"\definecolor{{cgheat{i + 1}}}{{HTML}}{{{c.lstrip('#')}}}" for i, c in enumerate(HEAT)]
+        + [
+            FIT,
+            *CELLS,
+        ]
+    )
 
 
 def to_latex(blocks: Sequence[model.Block], standalone: bool = False) -> str:
@@ -194,6 +198,10 @@ def _cell(panel: Panel, r: int, c: int, names: bool) -> tuple[str, str, str]:
     fill, grey = PLAIN, drawn.structural if mark is None else mark.role == "tap"
     if mark is not None and mark.role in ("wrong", "uncovered"):
         head, second = rf"\textcolor{{red}}{{{head}}}", second and rf"\textcolor{{red}}{{{second}}}"
+    elif mark is not None and mark.role == "heat" and mark.heat:
+        fill = f"cgheat{mark.heat}"
+        if mark.heat > 3:  # white on the dark shades, as in the terminal
+            head, second = rf"\textcolor{{white}}{{{head}}}", second and rf"\textcolor{{white}}{{{second}}}"
     elif mark is not None and mark.window is not None and mark.role != "tap":
         fill = f"cgw{mark.window % len(PALETTE)}!{55 if mark.role == 'cell' else 30}"
     if grey:

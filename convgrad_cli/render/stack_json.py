@@ -19,6 +19,7 @@ from convgrad_cli.core.check.report import Report
 from convgrad_cli.core.layercheck import LayerResult
 from convgrad_cli.core.layercheck.stack import StackCheck
 from convgrad_cli.core.layers import Layer
+from convgrad_cli.core.panels import heat_levels
 from convgrad_cli.core.receptive import AxisField, Distill, InputReach, OutputReach
 from convgrad_cli.core.stack import LayerPass, Stack
 
@@ -67,7 +68,14 @@ def stack_backward_json(stack: Stack, passes: list[LayerPass]) -> dict[str, Any]
 def _levels(stack: Stack, paths: list[np.ndarray], fields: list[Any]) -> list[dict[str, Any]]:
     names = ["input", *(layer.kind for layer in stack.layers)]
     return [
-        {"level": i, "kind": name, "shape": list(p.shape), "paths": p.tolist(), "receptive_field": _field(f)}
+        {
+            "level": i,
+            "kind": name,
+            "shape": list(p.shape),
+            "paths": p.tolist(),
+            "heat": heat_levels(p).tolist(),
+            "receptive_field": _field(f),
+        }
         for i, (name, p, f) in enumerate(zip(names, paths, fields))
     ]
 

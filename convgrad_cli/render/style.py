@@ -11,11 +11,25 @@ from rich.text import Text
 
 from convgrad_cli.core.views.numbers import fmt
 
-__all__ = ["CELL", "PADDING", "PALETTE", "ZERO", "expression_text", "fmt", "window_style"]
+__all__ = [
+    "CELL",
+    "HEAT",
+    "PADDING",
+    "PALETTE",
+    "ZERO",
+    "expression_text",
+    "fmt",
+    "heat_style",
+    "window_style",
+]
 
 #: Okabe & Ito's palette without black: orange, sky blue, bluish green, yellow,
 #: blue, vermillion, reddish purple.
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+#: A heat map's shades, lightest to darkest (ColorBrewer's sequential Blues, readable in colour
+#: blindness), and the text on each: dark on the light ones, white on the dark.
+HEAT = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+HEAT_TEXT = ("#000000", "#000000", "#000000", "#ffffff", "#ffffff")
 ZERO = "dim"
 PADDING = "dim"
 CELL = "reverse bold"
@@ -25,6 +39,11 @@ def window_style(window: int) -> str:
     """The colour of window number ``window`` (colours repeat after seven windows;
     the text marks tell them apart)."""
     return PALETTE[window % len(PALETTE)]
+
+
+def heat_style(level: int) -> str:
+    """The shade of heat level ``level`` (1 to 5) and its text's colour."""
+    return f"{HEAT_TEXT[level - 1]} on {HEAT[level - 1]}"
 
 
 def expression_text(expr: str, styles: dict[str, str]) -> Text:

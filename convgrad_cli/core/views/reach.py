@@ -2,8 +2,10 @@
 by level down to the input (``trace --output``), the paths from one input cell
 up (``trace --input``), and the analytic field per layer (``shape``).
 
-A path grid holds the number of paths in every cell; a cell with at least one
-is bold (in the field), the traced cell is bracketed.
+A path grid holds the number of paths in every cell, drawn as a heat map: each
+cell with at least one path shaded by its count's share of the grid's largest
+(where a format draws colour), the number in every cell (where it does not, the
+numbers alone tell the counts apart); the traced cell is bracketed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from convgrad_cli.core.panels import Mark
+from convgrad_cli.core.panels import HEAT_LEVELS, Mark, heat_levels
 from convgrad_cli.core.receptive import AxisField, Distill, Field, InputReach, OutputReach
 from convgrad_cli.core.stack import Stack
 
@@ -34,10 +36,19 @@ def field_text(f: Field) -> str:
 
 
 def _marks(paths: np.ndarray, cell: tuple[int, ...] | None = None) -> dict[tuple[int, ...], Mark]:
-    marks = {tuple(map(int, ix)): Mark("contributor") for ix in np.argwhere(paths)[:MAX_MARKS]}
+    """Each cell with a path shaded by its count (the grid's largest count the darkest), the traced cell bracketed."""
+    shades = heat_levels(paths)
+    marks = {
+        tuple(map(int, ix)): Mark("heat", heat=int(shades[tuple(ix)]))
+        for ix in np.argwhere(paths)[:MAX_MARKS]
+    }
     if cell is not None:
         marks[cell] = Mark("cell")
     return marks
+
+
+def _nonzero(gradient: np.ndarray) -> dict[tuple[int, ...], Mark]:
+    return {tuple(map(int, ix)): Mark("contributor") for ix in np.argwhere(gradient)[:MAX_MARKS]}
 
 
 def _level_name(stack: Stack, level: int) -> str:
@@ -69,10 +80,10 @@ def output_view(stack: Stack, reach: OutputReach) -> View:
             f"∂y{sup(top)}{list(reach.index)}/∂x through the actual weights and activations",
             "input",
             reach.gradient,
-            _marks(reach.gradient),
+            _nonzero(reach.gradient),
         )
     )
-    blocks.append(counting_legend())
+    blocks.append(counting_legend(gradient=True))
     return View("trace", tuple(blocks))
 
 
@@ -88,13 +99,21 @@ def input_view(stack: Stack, reach: InputReach) -> View:
     return View("trace", tuple(blocks))
 
 
-def counting_legend() -> Legend:
+def counting_legend(gradient: bool = False) -> Legend:
+    """The numbers of a path grid, and (where colour is drawn) its shades and the gradient's bold."""
+    styled: tuple[str, ...] = (
+        f"shade: the more paths, the darker — {HEAT_LEVELS} steps, each grid scaled to its own largest count; "
+        "unshaded: no path",
+    )
+    if gradient:
+        styled += ("bold, in the gradient's grid: a nonzero gradient",)
     return Legend(
         (
             "[n] the cell traced",
-            "n: the paths that join the cell to it, 0 outside the field (bold in colour); every weight counts as 1, "
+            "n: the paths that join the cell to it, 0 outside the field; every weight counts as 1, "
             "ReLU and max-pool as passing (each cell of a max-pool's window is a path)",
-        )
+        ),
+        styled=styled,
     )
 
 
