@@ -176,6 +176,11 @@ class _Sliding:
     def count_down(self, d: np.ndarray) -> np.ndarray:
         return _engine().sum_pool_backward(d, self.geom.in_size, self.geom.window)
 
+    def window_params(self, *names: str) -> dict[str, Any]:
+        """The geometry's ``names`` as PyTorch's arguments, in that order (tuples as lists)."""
+        values = {name: getattr(self.geom, name) for name in names}
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in values.items()}
+
 
 @dataclass(frozen=True)
 class MaxPool(_Sliding):
@@ -192,14 +197,7 @@ class MaxPool(_Sliding):
 
     @property
     def params(self) -> dict[str, Any]:
-        g = self.geom
-        return {
-            "kernel": list(g.kernel),
-            "stride": list(g.stride),
-            "padding": list(g.padding),
-            "dilation": list(g.dilation),
-            "ceil_mode": g.ceil_mode,
-        }
+        return self.window_params("kernel", "stride", "padding", "dilation", "ceil_mode")
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Saved]:
         y, winner = _engine().max_pool(x, self.geom.window, self.geom.out_size)
@@ -235,15 +233,8 @@ class AvgPool(_Sliding):
 
     @property
     def params(self) -> dict[str, Any]:
-        g = self.geom
-        return {
-            "kernel": list(g.kernel),
-            "stride": list(g.stride),
-            "padding": list(g.padding),
-            "ceil_mode": g.ceil_mode,
-            "count_include_pad": self.count_include_pad,
-            "divisor": self.divisor,
-        }
+        window = self.window_params("kernel", "stride", "padding", "ceil_mode")
+        return {**window, "count_include_pad": self.count_include_pad, "divisor": self.divisor}
 
     @cached_property
     def divisors(self) -> np.ndarray:
