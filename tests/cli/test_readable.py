@@ -238,3 +238,11 @@ def test_latex_past_seven_windows_names_each_and_says_colours_repeat():
     # the terms that share a colour are told apart by their δ: each δ entry is one window's
     colours = re.findall(r"\\cgc\{cgw(\d)!30\}\{\$(w_\d\\cdot \\delta_\{?\d+\}?)\$\}", tex)
     assert len({c for c, _ in colours}) == 7 and len({t.split("delta_")[1] for _, t in colours}) == 9
+
+
+def test_a_weights_legend_names_no_window_panel_it_does_not_draw():
+    """w5, the middle tap of a 3×3 kernel at padding 1, meets an input cell in each of the 25
+    windows of the 5×5 output; the trace draws x, δ and W, no panel per window."""
+    lines = plain("trace", *FIVE, "--weight", "1,1")
+    assert "        25 windows, told apart by name: δ1 in its terms" in lines
+    assert not any(re.fullmatch(r"y\d+", line.strip()) for line in lines)

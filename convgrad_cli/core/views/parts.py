@@ -148,10 +148,15 @@ def window_legend(
 
 
 def _told_by(picture: Picture) -> str:
-    """How the text names a window: its panel's title, and the δ entry that is its output."""
+    """How the text names a window: its panel's title (where each window has a panel), and
+    the δ entry that is its output."""
     first = picture.windows[0]
     delta = first.replace("y", "δ", 1)
-    return f"{first}'s panel, {delta} in its terms"
+    titled = any(
+        p.title == first or p.title.startswith((f"{first}:", f"{first},", f"{first} "))
+        for p in picture.panels
+    )
+    return f"{first}'s panel, {delta} in its terms" if titled else f"{delta} in its terms"
 
 
 def example(panel: Panel, cell: tuple[int, int], names: bool) -> str:
