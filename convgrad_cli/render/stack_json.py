@@ -183,5 +183,7 @@ def stack_check_json(results: list[tuple[str, list[StackCheck]]]) -> dict[str, A
         "command": "check",
         "mode": "stack",
         "passed": all(c.passed for _, checks in results for c in checks),
+        "checked": sum(not c.note for _, checks in results for c in checks),
+        "left_out": sum(bool(c.note) for _, checks in results for c in checks),
         "results": [{"config": source, "checks": [vars(c) for c in checks]} for source, checks in results],
     }

@@ -236,7 +236,16 @@ def test_check_layer_refuses_what_it_does_not_take():
 def test_check_of_the_shipped_stacks_passes_and_says_what_it_left_out():
     result = runner.invoke(app, ["check", "configs/layers/", "--format", "plain", "--width", "160"])
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "left out: a ReLU meets an exact 0 or a max-pool a tie" in result.stdout  # lenet's integers
+    # lenet's integers put exact zeros into its ReLU: finite differences of x and of W¹, below it, are left out,
+    # and counted as neither; W⁴, with nothing above it to bend, is differenced end to end
+    assert "left out: above it a ReLU meets an exact 0 or a max-pool a tie" in result.stdout
+    lenet = runner.invoke(app, ["check", "configs/layers/lenet.yaml", "--format", "plain", "--width", "160"])
+    assert "11 of 11 checks pass; 2 left out (each says why), neither passed nor failed" in lenet.stdout
+    doc = json.loads(runner.invoke(app, ["check", "configs/layers/lenet.yaml", "-f", "json"]).stdout)
+    fd = {(c["layer"], c["quantity"]): c["note"] == "" for c in doc["results"][0]["checks"]
+          if c["reference"] == "finite differences"}  # fmt: skip
+    assert fd == {(0, "input_grad"): False, (1, "weight_grad"): False, (4, "weight_grad"): True}
+    assert doc["checked"] == 11 and doc["left_out"] == 2
     assert "finite differences   ✓" in result.stdout
     mixed = runner.invoke(app, ["check", "configs/layers/relu.yaml", "configs/stride2.yaml"])
     assert mixed.exit_code == 2 and "check them in two runs" in mixed.stderr

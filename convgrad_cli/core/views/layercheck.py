@@ -99,8 +99,10 @@ def stack_check_view(results: list[tuple[str, list[StackCheck]]]) -> View:
         blocks.append(Table("each layer against another way to its gradient and the adjoint identity "
                             "⟨f(x), δ⟩ = ⟨x, ∂L/∂x⟩; the loss end to end against finite differences",
                             ("layer", "gradient", "reference", "result", "worst |error|"), rows))  # fmt: skip
-    bad = sum(not c.passed for _, checks in results for c in checks)
-    total = sum(len(checks) for _, checks in results)
-    blocks.append(Sentence((Span(f"{total - bad} of {total} checks pass" + (f", {bad} fail" if bad else ""),
-                                 strong=True),)))  # fmt: skip
+    done = [c for _, checks in results for c in checks if not c.note]  # a check left out checked nothing
+    bad = sum(not c.passed for c in done)
+    left = sum(len(checks) for _, checks in results) - len(done)
+    verdict = f"{len(done) - bad} of {len(done)} checks pass" + (f", {bad} fail" if bad else "")
+    verdict += f"; {left} left out (each says why), neither passed nor failed" if left else ""
+    blocks.append(Sentence((Span(verdict, strong=True),)))
     return View("check", tuple(blocks))
