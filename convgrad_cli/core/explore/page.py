@@ -16,14 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from convgrad_cli.core import terms
+from convgrad_cli.core import rules, terms
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.names import Index, Namer
 from convgrad_cli.core.ops import dilate, pad
 from convgrad_cli.core.panels import Mark, Panel, panel, slices
 from convgrad_cli.core.problem import Problem
+from convgrad_cli.core.views import cells
 from convgrad_cli.core.views.blocks import Block, Heading, Legend, Panels, Result, Sentence, View
 from convgrad_cli.core.views.numbers import fmt
+from convgrad_cli.core.views.parts import example
 from convgrad_cli.errors import TooLargeError
 
 from .state import State
@@ -166,9 +168,9 @@ def page_model(state: State) -> PageModel:
             f"{biggest} in one array — use convgrad explore in the terminal, or a smaller layer"
         )
     cell = state.index if state.focus == "input" else (0,) * len(g.input_shape)
-    focus = "kernel" if state.focus == "kernel" else state.focus
-    lit = lights(p, namer, focus, state.index)
-    arrays = _arrays(state)
+    lit = lights(p, namer, state.focus, state.index)
+    y = None if p.x is None or p.w is None else rules.forward(g, p.x, p.w, p.bias)
+    arrays = _arrays(state, y)
     sections: list[Block] = []
     for array in ARRAYS:
         values, names = arrays[array]
@@ -181,7 +183,7 @@ def page_model(state: State) -> PageModel:
     heading = Heading(
         "explore", g.describe(), p.source, "numbers and names" if state.layer.numbers else "names"
     )
-    legend = page_legend(g)
+    legend = page_legend([p for b in sections if isinstance(b, Panels) for p in b.panels])
     result = Result(ct.lhs, ct.expression, value)
     view = View("explore", (heading, Sentence.of(WORDS["hint"]), *sections, result, legend))
     cell_names = {a: arrays[a][1] for a in ARRAYS}
@@ -192,7 +194,7 @@ def page_model(state: State) -> PageModel:
         Sentence.of(WORDS["idle"]),
         legend,
         cell_names,
-        {**script_data(state), "cell": Ids(g)("input", cell)},
+        {**script_data(state, y), "cell": Ids(g)("input", cell)},
     )
 
 
@@ -204,25 +206,36 @@ def _padded_words(g: Geometry) -> str:
     return "dilated and padded δ" if any(s > 1 for s in g.stride) else "padded δ"
 
 
-def page_legend(g: Geometry) -> Legend:
-    """The marks the page draws, each with an example of its text."""
-    entries = (
-        "[b] the cell under the pointer",
-        "shaded: a cell of one of its windows",
-        "w2·δ1 a term, in its window's colour",
-        "w4·0 a tap of the flipped kernel on a zero: it adds nothing",
-        "faint w1·δ2 (stepping): a term whose window the backward pass has not reached",
-    )
-    return Legend(entries)
+#: What each mark of the page means, in legend order; ``None``: said without an example.
+MEANINGS = (
+    ("cell", "the cell under the pointer"),
+    ("window", "shaded: a cell of one of its windows"),
+    ("contributor", "a term, in its window's colour"),
+    ("tap", "a tap of the flipped kernel on a zero: it adds nothing"),
+)
 
 
-def _arrays(state: State) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
-    p, g, namer = state.problem, state.problem.geom, state.namer
-    y = None
-    if p.x is not None and p.w is not None:
-        from convgrad_cli.core import rules
+def page_legend(panels: list[Panel]) -> Legend:
+    """The marks the page draws, each with an example of its text as drawn at the
+    cursor's cell (the faint terms of a step are the terms' own)."""
+    examples: dict[str, str] = {}
+    for p in panels:
+        for cell, mark in p.marks.items():
+            examples.setdefault(mark.role, example(p, cell, cells.show_names(p)))
+    entries = [
+        meaning if role == "window" else f"{examples[role]} {meaning}"
+        for role, meaning in MEANINGS
+        if role in examples
+    ]
+    if "contributor" in examples:
+        entries.append(
+            f"faint {examples['contributor']} (stepping): a term whose window the backward pass has not reached"
+        )
+    return Legend(tuple(entries))
 
-        y = rules.forward(g, p.x, p.w, p.bias)
+
+def _arrays(state: State, y: np.ndarray | None) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+    p, namer = state.problem, state.namer
     return {
         "input": (p.x, namer.grid("input")),
         "kernel": (p.w, namer.grid("kernel")),
@@ -258,7 +271,7 @@ def _section(
 # -- what the script needs --------------------------------------------------------------------------
 
 
-def script_data(state: State) -> dict[str, Any]:
+def script_data(state: State, y: np.ndarray | None) -> dict[str, Any]:
     """By cell number: each cell's terms (pairs of cell numbers, the same terms `trace`
     finds) and value; how many windows the backward pass of sample 0 has and the
     numbers of W and δ it multiplies; where the flipped kernel's taps fall on the
@@ -270,11 +283,6 @@ def script_data(state: State) -> dict[str, Any]:
     def said(v: float | None) -> str | None:
         return None if v is None else fmt(v)
 
-    y = None
-    if p.x is not None and p.w is not None:
-        from convgrad_cli.core import rules
-
-        y = rules.forward(g, p.x, p.w, p.bias)
     inputs, outputs, kernel = [], [], []
     for idx in np.ndindex(*g.output_shape):
         found = terms.output_terms(g, idx)
