@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["assert_conv_backward"]
+__all__ = ["assert_conv_backward", "assert_conv_forward"]
 
 
 def assert_conv_backward(
@@ -43,11 +43,60 @@ def assert_conv_backward(
     wrong entries, the known mistake it looks like and its smallest failing case — or
     saying why fewer than ``min_checked`` (default ``cases``, or 1) were checked. The
     scope flags are ``check``'s: cases outside them are not drawn. Returns what was checked."""
+    scope = (dims, square_kernel, symmetric_padding, same_stride)
+    return _assert(
+        fn, "backward", scope, cases, seed, (framework, dtype, device), configs, shrink, min_checked
+    )
+
+
+def assert_conv_forward(
+    fn: Callable[..., Any],
+    *,
+    dims: Iterable[int] = (1, 2, 3),
+    cases: int = 40,
+    seed: int = 0,
+    framework: str = "numpy",
+    dtype: str = "float64",
+    device: str = "cpu",
+    configs: Iterable[str] = (),
+    shrink: bool = True,
+    min_checked: int | None = None,
+    square_kernel: bool = False,
+    symmetric_padding: bool = False,
+    same_stride: bool = False,
+) -> str:
+    """:func:`assert_conv_backward` for a forward pass: ``fn(x, w, bias=None, stride=…, padding=…,
+    dilation=…, groups=…)`` returns y, held against the definition, the input's sliding windows
+    and the adjoint identity (``check --forward``); the same options, the same AssertionError.
+
+    >>> from convgrad_cli import conv2d
+    >>> assert_conv_forward(lambda x, w, bias=None, **kw: conv2d(x, w, bias, **kw), dims=(2,), cases=6)
+    '6 cases checked, all pass (supports 2-D)'
+    """
+    scope = (dims, square_kernel, symmetric_padding, same_stride)
+    return _assert(
+        fn, "forward", scope, cases, seed, (framework, dtype, device), configs, shrink, min_checked
+    )
+
+
+def _assert(
+    fn: Callable[..., Any],
+    kind: str,
+    scope_flags: tuple[Any, ...],
+    cases: int,
+    seed: int,
+    arrays: tuple[str, str, str],
+    configs: Iterable[str],
+    shrink: bool,
+    min_checked: int | None,
+) -> str:
     from convgrad_cli.config import load
     from convgrad_cli.core import check as core
     from convgrad_cli.core.views.check import case_lines, report_lines, summary_line
 
-    options = core.Options(dtype=dtype, framework=framework, device=device, shrink=shrink)
+    framework, dtype, device = arrays
+    options = core.Options(dtype=dtype, framework=framework, device=device, shrink=shrink, kind=kind)
+    dims, square_kernel, symmetric_padding, same_stride = scope_flags
     scope = core.declared(core.dims_of(tuple(dims)), square_kernel, symmetric_padding, same_stride)
     plan = core.plan(
         list(configs),

@@ -214,3 +214,41 @@ def test_a_forward_in_float32_checked_as_float64_is_named_low_precision(tmp_path
 def test_forward_with_what_it_cannot_take_is_one_line(args, said):
     result = runner.invoke(app, ["check", *args])
     assert result.exit_code == 2 and said in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_the_pytest_helper_checks_a_forward_and_raises_alike():
+    from convgrad_cli.testing import assert_conv_forward
+
+    said = assert_conv_forward(forward_impls.im2col, cases=12)
+    assert said == "12 cases checked, all pass (supports 2-D, groups 1)"
+    with pytest.raises(AssertionError, match="looks like forward_bias_missing"):
+        assert_conv_forward(forward_impls.forward_bias_missing, cases=6)
+    with pytest.raises(AssertionError, match="only 0 cases checked, fewer than the 6 required"):
+        assert_conv_forward(lambda x, w, bias=None, **kw: (_ for _ in ()).throw(NotImplementedError()), cases=6)
+
+
+TORCH_CONV = """
+import torch.nn.functional as F
+
+
+def conv(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if isinstance(padding, list):  # asymmetric: padded first, as F.conv*d pads both sides alike
+        x, padding = F.pad(x, [v for pair in reversed(padding) for v in pair]), 0
+    {flip}
+    return (F.conv1d, F.conv2d, F.conv3d)[x.ndim - 3](x, w, bias, stride, padding, dilation, groups)
+"""
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+@pytest.mark.parametrize("dtype", ["float16", pytest.param("bfloat16", marks=pytest.mark.slow)])
+def test_torch_tensors_in_low_precision_pass_and_a_flip_is_still_caught(tmp_path, dtype):
+    right, flipped = tmp_path / "right.py", tmp_path / "flipped.py"
+    right.write_text(TORCH_CONV.format(flip=""))
+    flipped.write_text(TORCH_CONV.format(flip="w = w.flip(list(range(2, w.ndim)))"))
+    common = ("--random", "40", "--framework", "torch", "--dtype", dtype)
+    result, doc = check(*common, "--forward", f"{right}:conv")
+    assert result.exit_code == 0 and doc["checked"] == 40, doc and doc["shortfall"]
+    result, doc = check(*common, "--forward", f"{flipped}:conv")
+    failing = [r for r in doc["results"] if r["status"] == "failed"]
+    assert result.exit_code == 1 and len(failing) >= 30
+    assert all(r["diagnosis"]["output"][0]["mistake"] == "forward_kernel_flipped" for r in failing)
