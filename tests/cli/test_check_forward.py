@@ -224,7 +224,7 @@ def test_the_pytest_helper_checks_a_forward_and_raises_alike():
     with pytest.raises(AssertionError, match="looks like forward_bias_missing"):
         assert_conv_forward(forward_impls.forward_bias_missing, cases=6)
     with pytest.raises(AssertionError, match="only 0 cases checked, fewer than the 6 required"):
-        assert_conv_forward(lambda x, w, bias=None, **kw: (_ for _ in ()).throw(NotImplementedError()), cases=6)
+        assert_conv_forward(forward_impls.refuses_everything, cases=6)
 
 
 TORCH_CONV = """
