@@ -177,14 +177,14 @@ def check(
             raise ConfigError(
                 "--forward checks one convolution's forward; --layer and stack configs take --impl"
             )
-        from convgrad_cli.config import config_paths, load, load_any, source_name
+        from convgrad_cli.config import config_paths, load, source_name
         from convgrad_cli.core.text import printable
 
         from .layer_check import check_stacks, stack_configs
 
         layer = flags.layer or "conv"
         stacks = stack_configs(targets) if layer == "conv" else []
-        if stacks:
+        if stacks and code is None:
             return check_stacks(stacks, impl, out)
         options = core.Options(
             mode=mode.value, directions=directions, rtol=rtol, atol=atol, dtype=flags.dtype, layout=layout.value,
@@ -193,7 +193,7 @@ def check(
         dims = core.dims_of(flags.dims)
         scope = core.declared(dims, square_kernel, symmetric_padding, same_stride)
         plan = core.plan(
-            targets or [], load=load if layer == "conv" else load_any, paths=config_paths, name=source_name,
+            targets or [], load=load if layer == "conv" and not stacks else _stack_load, paths=config_paths, name=source_name,
             overrides=flags.overrides(kind_given=True), options=options, impl=code is not None, random=random,
             sweep_seed=sweep_seed, scope=scope, min_checked=min_checked, layer=layer,
         )  # fmt: skip
@@ -238,6 +238,13 @@ def _run(plan: Any, implementation: Any, out: OutputFlags) -> Any:
     return execute(plan, implementation)
 
 
+def _stack_load(config: Any, overrides: dict) -> Any:
+    """A stack config as it is: --dtype is the check's (each layer's arrays rounded to it), no other flag applies."""
+    from convgrad_cli.config import load_any
+
+    return load_any(config, {k: v for k, v in overrides.items() if k != "dtype"})
+
+
 def _stacks(targets: Optional[list[str]]) -> bool:
     from .layer_check import stack_configs
 
@@ -250,14 +257,14 @@ def _save(results: list, folder: Path, impl: Optional[str]) -> dict:
 
     from convgrad_cli.config import dump, dump_layer
     from convgrad_cli.core.check.run import CaseResult, Status
+    from convgrad_cli.core.views.check import short_name
 
     make_folder(folder)  # even with nothing to save: a CI step may collect it
     saved = {}
     for r in results:
         if r.status is not Status.failed:
             continue
-        named = Path(r.name).stem if isinstance(r, CaseResult) else Path(r.name).name  # "x.yaml layer 3"
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", named)[:80] or "case"
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", short_name(r.name))[:80] or "case"
         path = folder / f"{stem}-failing.yaml"
         note = (
             f"the smallest failing case of {r.name} found by convgrad check"

@@ -148,3 +148,36 @@ def test_exit_statuses():
     assert bad.exit_code == 2 and "allowed: maxpool, avgpool, relu, conv_transpose" in bad.stderr
     assert bad.stderr.count("\n") == 1
     assert check("--layer", "relu", "-f", "json").exit_code == 0
+
+
+CONV = "tests/support/broken_impls.py"
+
+
+def test_impl_on_a_stack_config_checks_each_convolution_on_what_it_receives_there(tmp_path):
+    result = check("configs/layers/lenet.yaml", "--impl", f"{CONV}:correct", "-f", "json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    doc = doc_of(result)
+    # 8×8 → conv 4×1×3×3 p1 → 4×8×8 → relu → maxpool 2 → 4×4×4 → conv 1×4×3×3: the two convolutions' geometry
+    assert [(r["name"], r["geometry"]) for r in doc["results"]] == [
+        ("configs/layers/lenet.yaml layer 1", "1×1×8×8 * 4×1×3×3 s1 p1"),
+        ("configs/layers/lenet.yaml layer 4", "1×4×4×4 * 1×4×3×3 s1"),
+    ]
+    wrong = check("configs/layers/lenet.yaml", "--impl", f"{CONV}:kernel_not_flipped", "--save-failing",
+                  str(tmp_path / "failing"), "-f", "json")  # fmt: skip
+    assert wrong.exit_code == 1
+    failed = [r for r in doc_of(wrong)["results"] if r["status"] == "failed"]
+    assert len(failed) == 2 and all(
+        r["diagnosis"]["input_grad"][0]["mistake"] == "kernel_not_flipped" for r in failed
+    )
+    saved = sorted(p.name for p in (tmp_path / "failing").iterdir())
+    assert saved == ["lenet.yaml_layer_1-failing.yaml", "lenet.yaml_layer_4-failing.yaml"]
+    in32 = check("configs/layers/lenet.yaml", "--impl", f"{CONV}:correct", "--dtype", "float32", "-f", "json")
+    assert in32.exit_code == 0, in32.stdout + in32.stderr
+
+
+def test_impl_on_a_stack_without_a_convolution_says_which_kinds_it_has():
+    result = check("configs/layers/maxpool.yaml", "--impl", f"{CONV}:correct")
+    assert (
+        result.exit_code == 2
+        and "has no conv layer (its layers: maxpool); give --layer KIND" in result.stderr
+    )

@@ -189,7 +189,7 @@ def plan(
         validate_fixed({k: v for k, v in local.items() if k in SWEEP_FLAGS and v is not None})
     if options.dtype in ("float32", "float64"):
         local["dtype"] = options.dtype
-    configs = [(name(p), load(p, local)) for p in paths(list(targets))]
+    configs = [case for p in paths(list(targets)) for case in _cases(name(p), load(p, local))]
     if not configs and not random:
         configs = [("default", load(None, local))]
     return Plan(
@@ -233,6 +233,15 @@ def _layer_plan(
     return Plan(
         [], options, count=random, seed=sweep_seed, dtype=dtype, min_checked=least, layer=kind, cases=cases
     )
+
+
+def _cases(name: str, loaded: Any) -> list[tuple[str, Problem]]:
+    """A config's problem, or each convolution of a stack config, on what it receives there."""
+    if isinstance(loaded, Problem):
+        return [(name, loaded)]
+    from convgrad_cli.core.layercheck.plan import conv_problems
+
+    return conv_problems(name, loaded)
 
 
 def implementation(plan: Plan, spec: str, timeout: float, total: float | None) -> Any:

@@ -62,6 +62,31 @@ def cases_of(kind: str, name: str, stack: Any) -> list[LayerCase]:
     return out
 
 
+def conv_problems(name: str, stack: Any) -> list[tuple[str, Any]]:
+    """Each convolution of a stack as a problem of its own: the layer's geometry, kernel and bias,
+    the input it receives and the δ that arrives at it in the stack's own passes."""
+    from convgrad_cli.core import problem
+    from convgrad_cli.core.layers import Conv
+    from convgrad_cli.core.stack import backward
+
+    out = []
+    for i, p in enumerate(backward(stack), start=1):
+        if not isinstance(p.layer, Conv):
+            continue
+        g = p.layer.geom
+        case = problem.build(
+            p.input, p.layer.w, bias=p.layer.bias, delta=p.delta, stride=g.stride, padding=g.padding,
+            dilation=g.dilation, groups=g.groups, dtype=stack.dtype, seed=stack.seed, source=f"{name} layer {i}",
+        )  # fmt: skip
+        out.append((f"{name} layer {i}", case))
+    if not out:
+        kinds = ", ".join(layer.kind for layer in stack.layers)
+        raise ConfigError(
+            f"{name} has no conv layer (its layers: {kinds}); give --layer KIND to check another kind"
+        )
+    return out
+
+
 def plan(
     kind: str,
     targets: Sequence[str],

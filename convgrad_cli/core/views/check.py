@@ -34,6 +34,13 @@ VERDICT = {
 COUNTED = {Status.failed: "fail", Status.error: "error", Status.skipped: "skipped", Status.not_run: "not run"}
 
 
+def short_name(name: str) -> str:
+    """A case's name as a table row or a file says it: a config's stem (``stride2``), or a stack
+    layer's file and layer (``lenet.yaml layer 4``: each convolution of a stack is a case)."""
+    path = Path(name)
+    return path.stem if path.suffix in (".yaml", ".yml") else path.name
+
+
 def check_view(
     results: list[CaseResult],
     impl: str,
@@ -71,7 +78,7 @@ def _table(results: list[CaseResult], forward: bool = False) -> Table:
             values = [c.max_rel for c in r.comparisons if c.quantity == quantity]
             errors.append(f"{max(values):.0e}" if values else "—")
         word, tone = VERDICT[r.status]
-        cells = (Path(r.name).stem, r.geometry) + (() if forward else (r.mode,))
+        cells = (short_name(r.name), r.geometry) + (() if forward else (r.mode,))
         rows.append((*cells, *errors, Span(word, strong=tone != "doubtful", tone=tone)))
     head = ("case", "geometry", *(() if forward else ("FD",)), *(NAMES[q] for q in columns), "result")
     numbers = (2,) if forward else (3, 4, 5)
