@@ -46,7 +46,9 @@ def test_each_count_is_shaded_by_its_share_of_the_largest():
 
 def _coloured(renderable, width=120):
     out = io.StringIO()
-    Console(file=out, width=width, color_system="truecolor", force_terminal=True).print(renderable)
+    Console(file=out, width=width, color_system="truecolor", force_terminal=True, no_color=False).print(
+        renderable
+    )
     return out.getvalue()
 
 
@@ -58,7 +60,9 @@ def trace(tmp_path, form):
     return result.stdout
 
 
-def test_the_terminal_draws_each_shade_and_names_it_only_in_colour(tmp_path):
+def test_the_terminal_draws_each_shade_and_names_it_only_in_colour(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)  # another test's colourless setting must not leak in
+    monkeypatch.delenv("TERM", raising=False)
     view = output_view(two_convs(), receptive.output_reach(two_convs(), (0, 0, 0)))
     coloured = _coloured(terminal.draw(view))
     for level in (2, 4, 5):  # the background of each shade used, as 24-bit colour
