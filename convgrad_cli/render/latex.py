@@ -325,7 +325,7 @@ def _result(b: model.Result) -> str:
 
 @block.register
 def _legend(b: model.Legend) -> str:
-    entries = "; ".join(inline(e) for e in b.entries + b.styled)  # LaTeX draws the underline and colours
+    entries = "; ".join(_entry(e) for e in b.entries + b.styled)  # LaTeX draws the underline and colours
     lines = [rf"{{\footnotesize\noindent legend: {entries}"]
     if b.windows:
         boxes = [
@@ -333,6 +333,14 @@ def _legend(b: model.Legend) -> str:
         ]
         lines.append(r"\par\smallskip windows: " + " ".join(boxes) + (f" {inline(b.more)}" if b.more else ""))
     return "\n".join(lines) + r"\par}"
+
+
+def _entry(entry: str) -> str:
+    """A legend entry, its example as the grid draws it (``[f]·w4`` boxed, as math)."""
+    example, _, meaning = entry.partition(" ")
+    if re.fullmatch(r"\[[^\]\s]+\](?:·\S+)?|[^\s·]+·[^\s·]+", example):
+        return f"${_line(example)}$ {inline(meaning)}"
+    return inline(entry)
 
 
 def _lhs(name: str) -> str:

@@ -187,6 +187,8 @@ def test_trace_picture_colours_each_window_as_the_legend_does():
     legend = re.findall(r"\\colorbox\{cgw(\d)!30\}\{\$y_(\d)\$\}", tex)
     assert legend[:4] == [("0", "1"), ("1", "2"), ("2", "4"), ("3", "5")]
     assert r"\partial L/\partial f &= w_4\delta_1 + w_3\delta_2 + w_2\delta_4 + w_1\delta_5 = 10" in tex
+    # the legend's examples as the grid draws them: f boxed, its weight a factor
+    assert r"legend: $\boxed{f}\cdot w_4$ the cell followed; $a\cdot w_1$ a cell of a window" in tex
 
 
 def boxes(png: Path) -> list[tuple[int, int, int, int]]:
