@@ -143,9 +143,9 @@ def test_latex_shows_the_slides_expression():
     tex = run("backward", "--format", "latex").stdout
     assert r"\partial L/\partial b &= w_2\delta_1 + w_1\delta_2 = 3" in tex
     # the flipped kernel, names over values, under its brace in the pipeline's equation
-    flipped = r"\genfrac{}{}{0pt}{}{w_4}{\scriptstyle 4} & \genfrac{}{}{0pt}{}{w_3}{\scriptstyle 3} \\ "
-    assert flipped + r"\genfrac{}{}{0pt}{}{w_2}{\scriptstyle 2}" in tex
-    assert r"\end{array}\right]}_{\operatorname{rot180}(W)}" in tex
+    flipped = r"\cgc{gray!8}{$w_4$}{$4$} & \cgc{gray!8}{$w_3$}{$3$} \\ "
+    assert flipped + r"\cgc{gray!8}{$w_2$}{$2$}" in tex
+    assert r"\end{array}\right]}}_{\operatorname{rot180}(W)}" in tex  # the grid's group, then the brace
 
 
 def test_latex_names():
