@@ -266,21 +266,49 @@ def check(
     *,
     impl: Callable[..., Any] | None = None,
     bias: Any = None,
+    random: int | None = None,
+    sweep_seed: int = 0,
     **geometry: Any,
-) -> Picture:
+) -> Report:
     """Every gradient — convgrad's, or ``impl``'s (called as ``impl(x, w, delta,
     stride=…, padding=…, dilation=…, groups=…)``, returning ``(∂L/∂x, ∂L/∂W,
-    ∂L/∂bias)``) — against the four references; ``.passed`` says whether all agree."""
-    from .core.check import InProcess, Options, Status, check_case
+    ∂L/∂bias)``) — against the four references; ``.passed`` says whether all agree.
+
+    The arrays and geometry given make one case; ``random=N`` checks a sweep of N
+    cases over every edge-case class instead, and ``impl`` given nothing else gets
+    ``check``'s sweep of 40 (one case of the seed's layer would pass a stride bug)."""
+    from .core.check import DEFAULT_SWEEP, InProcess, Options, Status, check_case
     from .core.views.check import check_view
     from .render import json
 
-    problem = _problem(x, w, delta, bias, geometry)
+    one = [k for k, v in (("x", x), ("w", w), ("delta", delta), ("bias", bias)) if v is not None]
+    one += list(geometry)
+    if random is None:
+        random = DEFAULT_SWEEP if impl is not None and not one else 0
     label = getattr(impl, "__name__", "the implementation") if impl is not None else "convgrad"
     implementation = InProcess(impl, label) if impl is not None else None
-    result = check_case(problem, "<api>", implementation, Options(), None)
+    if random:
+        if one:
+            raise TypeError(f"random={random} draws its own arrays and geometry; leave out {', '.join(one)}")
+        return _sweep(random, sweep_seed, implementation, label)
+    result = check_case(_problem(x, w, delta, bias, geometry), "<api>", implementation, Options(), None)
     return Report(
         check_view([result], label), lambda: json.check_json([result]), result.status is Status.passed
+    )
+
+
+def _sweep(count: int, seed: int, implementation: Any, label: str) -> Report:
+    """``check --random count`` as a Report."""
+    from .config import load
+    from .core import check as core
+    from .core.views.check import report_view
+    from .render import json
+
+    plan = core.plan([], load=load, paths=lambda targets: targets, overrides={}, options=core.Options(),
+                     impl=implementation is not None, random=count, sweep_seed=seed)  # fmt: skip
+    report = core.execute(plan, implementation)
+    return Report(
+        report_view(report, label, {}), lambda: json.check_json(report.results, {}, report), report.passed
     )
 
 

@@ -88,6 +88,18 @@ def test_check_says_whether_an_implementation_agrees():
     assert not report.passed and "FAIL" in str(report) and "kernel_not_flipped" in str(report)
 
 
+def test_check_of_an_implementation_alone_is_the_commands_sweep():
+    report = cg.check(impl=broken_impls.delta_not_dilated)  # the seed's stride 1 alone would pass it
+    doc = json.loads(report.to_json())
+    assert not report.passed and doc["cases"] == 40 and "delta_not_dilated" in str(report)
+    doc = json.loads(cg.check(impl=broken_impls.correct, random=6, sweep_seed=2).to_json())
+    assert doc["passed"] and doc["checked"] == 6
+    one = cg.check(np.arange(25.0).reshape(5, 5), impl=broken_impls.delta_not_dilated)
+    assert one.passed and json.loads(one.to_json())["cases"] == 1  # stride 1: a case it gets right
+    with pytest.raises(TypeError, match="random=3 draws its own arrays and geometry; leave out stride"):
+        cg.check(impl=broken_impls.correct, random=3, stride=2)
+
+
 def test_rich_prints_a_picture():
     from rich.console import Console
 

@@ -30,11 +30,16 @@ def check(
         ),
     ] = None,
     random: Annotated[
-        int,
+        Optional[int],
         typer.Option(
-            "--random", "-r", help="Also check a sweep of N cases covering every edge-case class.", min=0
+            "--random",
+            "-r",
+            help="Also check a sweep of N cases covering every edge-case class "
+            "(default: 40 for --impl or --forward given no config, else 0).",
+            min=0,
+            show_default=False,
         ),
-    ] = 0,
+    ] = None,
     sweep_seed: Annotated[int, typer.Option("--sweep-seed", help="Seed of the --random sweep.", min=0)] = 0,
     impl: Annotated[
         Optional[str],

@@ -62,6 +62,27 @@ def test_random_sweep_of_200_passes():
     assert result.exit_code == 0 and doc["cases"] == 200 and doc["failed"] == 0
 
 
+def test_an_implementation_given_nothing_else_gets_a_sweep_that_finds_a_stride_bug():
+    # the default problem has stride 1: one case of it would pass a backward that never dilates δ
+    result, doc = check("--impl", impl("delta_not_dilated"))
+    assert result.exit_code == 1 and doc["cases"] == 40 and doc["failed"] > 0
+    named = {d["mistake"] for r in doc["results"] for ds in r["diagnosis"].values() for d in ds}
+    assert "delta_not_dilated" in named
+    result, doc = check("--impl", impl("correct"))
+    assert result.exit_code == 0 and doc["checked"] == 40 and doc["min_checked"] == 40
+
+
+def test_without_an_implementation_or_with_arrays_one_problem_is_checked():
+    result, doc = check()
+    assert result.exit_code == 0 and doc["cases"] == 1 and doc["results"][0]["name"] == "default"
+    # arrays given as flags are the case to check, whoever computes its gradients
+    result, doc = check("--impl", impl("delta_not_dilated"), "--x", "arange:5x5", "-k", "arange:2x2")
+    assert result.exit_code == 0 and doc["cases"] == 1
+    result, doc = check("--impl", impl("delta_not_dilated"), "--random", "0", "--stride", "2")
+    assert result.exit_code == 1 and doc["cases"] == 1
+    assert doc["results"][0]["diagnosis"]["input_grad"][0]["mistake"] == "delta_not_dilated"
+
+
 @pytest.mark.slow
 def test_the_sweep_covers_every_class_on_every_run():
     from convgrad_cli.core.check import CLASSES

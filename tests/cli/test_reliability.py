@@ -369,17 +369,34 @@ def test_temporary_files_never_outlive_a_write(tmp_path, monkeypatch):
 
 
 def test_sigterm_cleans_up_and_says_so(tmp_path):
+    # SIGTERM is sent once the implementation is running, so the handler is surely installed and
+    # the run surely unfinished, however fast or loaded the machine (a sleep before it raced both)
+    entered = tmp_path / "entered"
+    (tmp_path / "hangs.py").write_text(
+        f"import os, time\n\ndef f(x, w, delta, **kw):\n"
+        f"    open({str(entered)!r}, 'w').write(str(os.getpid()))\n    time.sleep(3600)\n"
+    )
     with subprocess.Popen(
-        [*COMMAND, "check", "--random", "200", "-f", "json"],
+        [*COMMAND, "check", "--impl", "hangs.py:f", "--random", "40", "-f", "json"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as p:
-        time.sleep(2)
+        deadline = time.monotonic() + 60
+        while not (entered.exists() and entered.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        child = int(entered.read_text())
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=30)
     assert p.returncode == 128 + signal.SIGTERM, err
-    assert out == b"" and b"Traceback" not in err
+    assert out == b"" and b"Traceback" not in err  # no half report
+    deadline = time.monotonic() + 10
+    while _state(child) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ended = _state(child) == "Z"
+    if not ended:
+        os.kill(child, signal.SIGKILL)
+    assert ended  # the implementation's process went with convgrad
 
 
 # -- what an implementation says ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from .mistakes import CATALOGUE, Diagnosis
 from .plan import Plan, declared, dims_of, implementation, limits, plan
 from .references import Comparison, Mismatch, definition_grads
 from .report import Report, execute
-from .run import CaseResult, Options, Status, check_case, numeric_problem, summary
+from .run import DEFAULT_SWEEP, CaseResult, Options, Status, check_case, numeric_problem, summary
 from .scope import Scope
 from .sweep import CLASSES, Spec, sweep
 from .tolerance import DTYPES, Tolerance
@@ -26,6 +26,7 @@ from .tolerance import DTYPES, Tolerance
 __all__ = [
     "CATALOGUE",
     "CLASSES",
+    "DEFAULT_SWEEP",
     "DTYPES",
     "CaseResult",
     "Comparison",

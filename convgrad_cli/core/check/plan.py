@@ -15,7 +15,7 @@ from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.text import printable
 from convgrad_cli.errors import ConfigError, GeometryError
 
-from .run import MAX_DIRECTIONS, MAX_RANDOM, MAX_SECONDS, Options
+from .run import DEFAULT_SWEEP, MAX_DIRECTIONS, MAX_RANDOM, MAX_SECONDS, Options
 from .scope import RANKS, Scope, parse
 from .tolerance import DTYPES
 
@@ -77,7 +77,7 @@ def declared(
     return scope & parse(words, "the implementation's convgrad_scope") if words else scope
 
 
-def limits(random: int, directions: int, timeout: float, total: float | None, impl: bool) -> None:
+def limits(random: int | None, directions: int, timeout: float, total: float | None, impl: bool) -> None:
     """Refuse numbers that would not finish, with what is allowed."""
     if total is not None and not impl:
         raise ConfigError("--timeout-total bounds the time of --impl; give --impl too")
@@ -86,7 +86,7 @@ def limits(random: int, directions: int, timeout: float, total: float | None, im
             raise ConfigError(
                 f"{name} {seconds!r} is not allowed; give {low:g} to {MAX_SECONDS:,.0f} seconds"
             )
-    if random > MAX_RANDOM:
+    if random is not None and random > MAX_RANDOM:
         raise ConfigError(f"--random {random} is not allowed; give 0 to {MAX_RANDOM:,} cases")
     if not 1 <= directions <= MAX_DIRECTIONS:
         raise ConfigError(
@@ -159,7 +159,7 @@ def plan(
     overrides: Mapping[str, Any],
     options: Options,
     impl: bool,
-    random: int = 0,
+    random: int | None = None,
     sweep_seed: int = 0,
     scope: Scope | None = None,
     min_checked: int | None = None,
@@ -168,17 +168,19 @@ def plan(
     """The cases to check: each config of ``targets`` (``load``-ed with ``overrides``, the
     problem flags), then a sweep of ``random`` cases inside ``scope``; ``min_checked``
     (default: ``random``, or 1) is how many must be checked for the run to count.
+    A sweep by default: :data:`.DEFAULT_SWEEP` cases for an implementation given neither
+    targets nor arrays, none otherwise.
     Another kind of ``layer``: the layers of that kind in the stack configs of ``targets``,
     its anchors and ``random`` cases of its own."""
     validate(options, impl)
     if min_checked is not None and min_checked < 0:
         raise ConfigError(f"--min-checked {min_checked} is not allowed; give a count ≥ 0")
+    given = [f"--{k}" for k in ARRAY_FLAGS if overrides.get("input" if k == "x" else k) is not None]
+    if random is None:  # arrays given as flags make one problem of them
+        random = DEFAULT_SWEEP if impl and not targets and not given else 0
     if layer != "conv":
         return _layer_plan(layer, targets, load, paths, name, overrides, options, impl, random, sweep_seed,
                            scope or Scope(), min_checked)  # fmt: skip
-    if min_checked is not None and min_checked < 0:
-        raise ConfigError(f"--min-checked {min_checked} is not allowed; give a count ≥ 0")
-    given = [f"--{k}" for k in ARRAY_FLAGS if overrides.get("input" if k == "x" else k) is not None]
     if random and given:
         raise ConfigError(
             f"{', '.join(given)} does not apply to the --random sweep, which draws its own arrays; "

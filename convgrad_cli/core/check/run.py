@@ -44,6 +44,9 @@ MAX_FULL_ENTRIES = 20_000
 MAX_DIRECTIONS = 100
 #: ``--random`` is refused beyond this many cases: its cases are made before the first is checked.
 MAX_RANDOM = 10_000
+#: The sweep an implementation gets when no config and no ``--random`` is given: one case
+#: of convgrad's default problem would pass a stride or padding bug it never exercises.
+DEFAULT_SWEEP = 40
 #: ``--timeout`` and ``--timeout-total`` are refused beyond a day: a CI job that long is a hung one.
 MAX_SECONDS = 86_400.0
 
