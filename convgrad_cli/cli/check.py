@@ -209,7 +209,7 @@ def check(
         ):
             report = _run(plan, implementation, out)
         results = report.results
-        again = None if code is None else f"--{'forward' if forward else 'impl'} {code}"
+        again = None if code is None else _again(forward is not None, code, options)
         saved = _save(results, save_failing, again) if save_failing is not None else {}
         from convgrad_cli.core.views.check import report_view
         from convgrad_cli.render import json
@@ -227,6 +227,17 @@ def check(
         return ExitStatus.OK if report.passed else ExitStatus.CHECK_FAILED
 
     guard(out.debug, body)
+
+
+def _again(forward: bool, code: str, options: Any) -> str:
+    """The flags that check a saved case again as this run did: the code, and every calling
+    option not at its default (a cs231n function called the default way raises TypeError)."""
+    flags = [f"--{'forward' if forward else 'impl'} {code}"]
+    defaults = {"convention": "convgrad", "layout": "full", "framework": "numpy", "device": "cpu"}
+    flags += [f"--{k} {getattr(options, k)}" for k, v in defaults.items() if getattr(options, k) != v]
+    if options.dtype not in (None, "float64"):
+        flags.append(f"--dtype {options.dtype}")
+    return " ".join(flags)
 
 
 def _run(plan: Any, implementation: Any, out: OutputFlags) -> Any:

@@ -170,3 +170,21 @@ def test_delta_flattened_without_its_batch_axis_moved_is_named():
         for quantity in ("input_grad", "weight_grad"):
             assert r["diagnosis"][quantity][0]["mistake"] == "delta_reshaped_not_transposed", r["geometry"]
     assert not any(mixes(r) for r in doc["results"] if r["status"] == "passed")
+
+
+def test_a_saved_case_says_the_command_that_checks_it_again_as_it_was_checked(tmp_path):
+    # a cs231n function called the default way raises TypeError: the saved command keeps --convention
+    (tmp_path / "doubled.py").write_text(
+        "from tests.support.convention_impls import conv_backward_naive\n\n"
+        "def f(dout, cache):\n    dx, dw, db = conv_backward_naive(dout, cache)\n    return dx, dw, 2 * db\n"
+    )
+    code = f"{tmp_path / 'doubled.py'}:f"
+    saved = tmp_path / "saved"
+    result, doc = check("--impl", code, "--convention", "cs231n", "--random", "4", "--save-failing", saved)
+    assert result.exit_code == 1 and doc["failed"] == 4
+    path = Path(next(r["saved"] for r in doc["results"] if r["saved"]))
+    command = path.read_text().splitlines()[1]
+    assert command == f"# convgrad check THIS.yaml --impl {code} --convention cs231n"
+    again = command.removeprefix("# convgrad check ").replace("THIS.yaml", str(path)).split()
+    result, doc = check(*again)
+    assert result.exit_code == 1 and [r["status"] for r in doc["results"]] == ["failed"]
