@@ -297,14 +297,17 @@ def check(
     )
 
 
+def _no_config(path: Any, flags: Any) -> Any:
+    raise AssertionError("a sweep draws its own cases; it loads no config")
+
+
 def _sweep(count: int, seed: int, implementation: Any, label: str) -> Report:
     """``check --random count`` as a Report."""
-    from .config import load
     from .core import check as core
     from .core.views.check import report_view
     from .render import json
 
-    plan = core.plan([], load=load, paths=lambda targets: targets, overrides={}, options=core.Options(),
+    plan = core.plan([], load=_no_config, paths=lambda targets: targets, overrides={}, options=core.Options(),
                      impl=implementation is not None, random=count, sweep_seed=seed)  # fmt: skip
     report = core.execute(plan, implementation)
     return Report(

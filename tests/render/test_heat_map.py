@@ -5,7 +5,11 @@ in every cell always, and a legend that names the shades only where they are dra
 import io
 import json
 import math
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -16,10 +20,10 @@ from convgrad_cli.core import receptive, stack
 from convgrad_cli.core.stack import LayerSpec
 from convgrad_cli.core.views import Panels
 from convgrad_cli.core.views.reach import output_view
-from convgrad_cli.render import terminal
 from convgrad_cli.render.style import HEAT
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
 #: Two 3-tap convolutions of ones: the input cells under output 0 are joined to it by 1, 2, 3, 2, 1 paths.
 TWO_CONVS = "input: {shape: [1, 1, 7], fill: arange}\nlayers:\n" + "  - conv: {kernel: [[[1, 1, 1]]]}\n" * 2
 
@@ -52,6 +56,26 @@ def _coloured(renderable, width=120):
     return out.getvalue()
 
 
+#: the heat map drawn in colour, as a fresh interpreter draws it: a whole run once left the shades
+#: out of this test's drawing (bold and dim still drawn) where it alone drew them
+_DRAW = """
+import sys
+from tests.render.test_heat_map import _coloured, two_convs
+from convgrad_cli.core import receptive
+from convgrad_cli.core.views.reach import output_view
+from convgrad_cli.render import terminal
+view = output_view(two_convs(), receptive.output_reach(two_convs(), (0, 0, 0)))
+sys.stdout.write(_coloured(terminal.draw(view)))
+"""
+
+
+def _in_a_fresh_process(code):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def trace(tmp_path, form):
     config = tmp_path / "two_convs.yaml"
     config.write_text(TWO_CONVS)
@@ -63,8 +87,7 @@ def trace(tmp_path, form):
 def test_the_terminal_draws_each_shade_and_names_it_only_in_colour(tmp_path, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)  # another test's colourless setting must not leak in
     monkeypatch.delenv("TERM", raising=False)
-    view = output_view(two_convs(), receptive.output_reach(two_convs(), (0, 0, 0)))
-    coloured = _coloured(terminal.draw(view))
+    coloured = _in_a_fresh_process(_DRAW)
     for level in (2, 4, 5):  # the background of each shade used, as 24-bit colour
         r, g, b = (int(HEAT[level - 1][i : i + 2], 16) for i in (1, 3, 5))
         assert f"48;2;{r};{g};{b}" in coloured
