@@ -254,7 +254,7 @@ def test_check_of_the_shipped_stacks_passes_and_says_what_it_left_out():
 @pytest.mark.parametrize(
     ("fn", "said"),
     [
-        ("relu_hangs", "no result within 1 s"),
+        ("relu_hangs", "no result within 0.3 s"),
         ("relu_exits", "sys.exit(3)"),
         ("relu_wrong_shape", "expected exactly"),
     ],
@@ -269,7 +269,7 @@ def test_check_layer_runs_the_implementation_apart_and_names_what_it_did(fn, sai
             "--impl",
             f"tests/support/layer_impls.py:{fn}",
             "--timeout",
-            "1",
+            "0.3",
             "--format",
             "json",
         ],

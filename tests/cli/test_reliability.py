@@ -544,7 +544,7 @@ def _hanging(tmp_path, *args, timeout=90):
 def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_path):
     # the bound is the subprocess' timeout: 40 cases of 1 s and a restart each would not fit in it
     result, doc, suite = _hanging(
-        tmp_path, "--random", "40", "--impl", "hangs.py:forever", "--timeout", "1", timeout=60
+        tmp_path, "--random", "40", "--impl", "hangs.py:forever", "--timeout", "0.3", timeout=60
     )
     assert result.returncode == 1 and result.stderr == b""
     assert (doc["passed"], doc["errors"], doc["not_run"], doc["skipped"]) == (False, 3, 37, 0)
@@ -563,7 +563,7 @@ def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_p
         "--impl",
         "hangs.py:forever",
         "--timeout",
-        "1",
+        "0.3",
         "-f",
         "plain",
         "--width",
@@ -792,11 +792,11 @@ def test_what_an_implementation_starts_is_stopped_with_it(tmp_path):
         "--impl",
         "spawns.py:f",
         "--timeout",
-        "1",
+        "0.3",
         cwd=tmp_path,
         timeout=30,
     )
-    assert result.returncode == 1 and b"no result within 1 s" in result.stdout
+    assert result.returncode == 1 and b"no result within 0.3 s" in result.stdout
 
 
 def test_the_child_dies_with_convgrad_however_convgrad_dies(tmp_path):
@@ -845,7 +845,7 @@ def test_check_layer_stops_an_implementation_that_hangs_as_check_does(tmp_path):
         "--impl",
         "relu.py:f",
         "--timeout",
-        "1",
+        "0.3",
         "-f",
         "json",
         cwd=tmp_path,
