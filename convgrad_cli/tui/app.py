@@ -37,7 +37,7 @@ class ExploreApp(App[None]):
     Screen { layout: vertical; }
     #status { height: auto; background: $boost; }
     #body { height: 1fr; }
-    #panels { layout: grid; grid-size: 80; grid-columns: 1; grid-rows: auto; height: auto; }
+    #panels { layout: grid; grid-size: 80; grid-columns: 1; height: auto; }
     .panel { width: auto; height: auto; border: round $panel; padding: 0 1; }
     .panel.focused { border: round $accent; }
     #expression { height: auto; padding: 0 1; text-style: bold; }
@@ -92,22 +92,30 @@ class ExploreApp(App[None]):
     def lay_out(self, width: int) -> None:
         """The panels flow as words do: a grid of one-cell columns as wide as the
         terminal, each panel spanning its own width, the next one wrapping to a
-        new row when it does not fit."""
+        new row when it does not fit. Each row is as tall as its tallest panel, given
+        outright: Textual sizes an `auto` row by a spanning panel's text wrapped to
+        one column, over a hundred lines, and the second row fell off the screen."""
         columns = max(1, width - 2)
         panels = self.query_one("#panels")
         if panels.styles.grid_size_columns != columns:
             panels.styles.grid_size_columns = columns
         shown = [v for v in self.query(PanelView) if v.panel is not None]
         spans = [min(columns, v.columns + 5) for v in shown]  # border, padding and a column of gap
+        heights: list[int] = []
         used = 0
-        for i, span in enumerate(spans):
+        for i, (view, span) in enumerate(zip(shown, spans)):
             if used and used + span > columns:  # the row's last panel takes the rest: the next one wraps
                 spans[i - 1] += columns - used
                 used = 0
+            if not used:
+                heights.append(0)
+            heights[-1] = max(heights[-1], view.drawn_size[1])
             used += span
         for view, span in zip(shown, spans):
             if view.styles.column_span != span:
                 view.styles.column_span = span
+        if [round(row.value) for row in panels.styles.grid_rows or ()] != heights:
+            panels.styles.grid_rows = heights
 
     # -- drawing ----------------------------------------------------------------------------------
 

@@ -221,3 +221,20 @@ def test_the_windows_legend_is_the_one_every_format_draws(tmp_path):
     assert model.windows == () and model.entries == ("9 windows, told apart by name: δ1 in its terms",)
     assert "repeated past 7 windows" in model.styled[0]
     assert "legend: 9 windows, told apart by name: δ1 in its terms" in shown
+
+
+TEXTBOOK = "input: {shape: [5, 5], fill: arange}\nkernel: {shape: [3, 3], fill: arange}\npadding: 1\n"
+
+
+def in_view(app: ExploreApp) -> list[str]:
+    """The panels drawn whole inside the scrolling part of the screen."""
+    body = app.query_one("#body").region
+    return [v.id for v in app.query(".panel") if v.display and body.contains_region(v.region)]
+
+
+def test_every_panel_of_a_5x5_layer_is_on_a_120x40_screen(tmp_path):
+    # the second row (∂L/∂x, the padded δ under the flipped kernel) sat 144 lines down
+    config = tmp_path / "textbook.yaml"
+    config.write_text(TEXTBOOK)
+    shown = explore([], config, size=(120, 40), check=in_view)
+    assert shown == ["input", "delta", "kernel", "input_grad", "overlay"]
