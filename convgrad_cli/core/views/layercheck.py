@@ -6,13 +6,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from convgrad_cli.core.check.report import Report
+from convgrad_cli.core.check.run import Status
 from convgrad_cli.core.layercheck import CATALOGUE, LayerResult
 from convgrad_cli.core.layercheck.contract import SIGNATURES
 from convgrad_cli.core.layercheck.stack import StackCheck
 
 from .blocks import Block, Heading, Sentence, Span, Table, View
 
-MARK = {"passed": "✓", "failed": "✗", "error": "error", "skipped": "skipped", "not_run": "not run"}
+MARK = {
+    Status.passed: "✓",
+    Status.failed: "✗",
+    Status.error: "error",
+    Status.skipped: "skipped",
+    Status.not_run: "not run",
+}
 
 
 def layercheck_view(
@@ -40,10 +47,10 @@ def layercheck_view(
         blocks.append(Sentence.of(results[0].tolerance, quiet=True))
     for r in results:
         blocks += _failure(r, (saved or {}).get(r.name))
-    bad = sum(r.status in ("failed", "error") for r in results)
+    bad = sum(r.status.broken for r in results)
     passed = sum(r.passed for r in results)
     verdict = f"{passed} of {len(results)} cases pass" + (f", {bad} fail" if bad else "")
-    not_run = [r for r in results if r.status == "not_run"]
+    not_run = [r for r in results if r.status is Status.not_run]
     if not_run:  # why, once: each has the same reason
         verdict += f", {len(not_run)} not run ({not_run[0].error})"
     blocks.append(Sentence((Span(verdict, strong=True),)))
@@ -54,9 +61,9 @@ def layercheck_view(
 
 def layer_case_lines(r: LayerResult) -> list[str]:
     """What is wrong with one case, a line per reference it fails (or its error), and the mistake it looks like."""
-    if r.status in ("error", "skipped", "not_run"):
-        return [f"{r.status.replace('_', ' ')}: {r.error}"]
-    if r.status != "failed":
+    if r.status in (Status.error, Status.skipped, Status.not_run):
+        return [f"{r.status.value.replace('_', ' ')}: {r.error}"]
+    if r.status is not Status.failed:
         return []
     lines = [
         f"{c.quantity} against {c.reference}: "
@@ -71,7 +78,7 @@ def layer_case_lines(r: LayerResult) -> list[str]:
 
 
 def _failure(r: LayerResult, saved: str | None) -> list[Block]:
-    if r.status not in ("failed", "error"):
+    if not r.status.broken:
         return []
     lines = layer_case_lines(r)
     out: list[Block] = [
@@ -92,7 +99,7 @@ def stack_check_view(results: list[tuple[str, list[StackCheck]]]) -> View:
     for source, checks in results:
         rows = tuple(
             ("chain" if c.layer == 0 else f"{c.layer} · {c.kind}", c.quantity, c.reference,
-             "—" if c.note else MARK["passed" if c.passed else "failed"], c.note or f"{c.max_abs_error:.2g}")
+             "—" if c.note else MARK[Status.passed if c.passed else Status.failed], c.note or f"{c.max_abs_error:.2g}")
             for c in checks
         )  # fmt: skip
         blocks.append(Heading("check", "a stack of layers", source, "numbers"))
