@@ -4,7 +4,6 @@ so that a failure can be named (``docs/check.md`` lists them)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from itertools import product
 
 import numpy as np
 
@@ -55,11 +54,10 @@ def mistaken(
 
 
 def _taps(g: PoolGeometry, xp: np.ndarray) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
-    for tap in product(*(range(k) for k in g.kernel)):
-        where = (slice(None), slice(None)) + tuple(
-            slice(t * d, t * d + (o - 1) * s + 1, s)
-            for t, o, s, d in zip(tap, g.out_size, g.stride, g.dilation)
-        )
+    """Each tap's cells in the padded input, in the scan order the engine's pools read them."""
+    window = g.window
+    for tap in window.taps():
+        where = window.tap_slice(tap, g.out_size)
         yield where, xp[where]
 
 
