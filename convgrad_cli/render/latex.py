@@ -106,9 +106,9 @@ def _flows(b: model.Panels) -> bool:
 _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
 _MATH = re.compile(
-    r"∂L/∂[\wδ]+(?:,[₀-₉ₒ]+)*(?:\[[\d,]+\])?|[δwxy]\[[\d,…]+\]|[δwxy][₀-₉ₒ]+(?:,[₀-₉ₒ]+)*|δ\d*|[wy]\d+|Σ|⋆|·|×|−|→|≤|√|⋯|…|✗|░|∅|rot180"
+    r"∂L/∂[\wδ]+(?:,[₀-₉ₒ]+)*(?:\[[\d,]+\])?|[δwxy]\[[\d,…]+\]|[δwxy][₀-₉ₒ]+(?:,[₀-₉ₒ]+)*|δ\d*|[wy]\d+|Σₒ?|⋆|·|×|−|→|≤|√|⋯|…|✗|░|∅|rot180"
 )
-_SYMBOLS = {"Σ": r"\Sigma", "⋆": r"\star", "·": r"\cdot", "×": r"\times", "−": "-", "→": r"\to", "≤": r"\le",
+_SYMBOLS = {"Σₒ": r"\textstyle\sum_o", "Σ": r"\Sigma", "⋆": r"\star", "·": r"\cdot", "×": r"\times", "−": "-", "→": r"\to", "≤": r"\le",
             "√": r"\surd", "⋯": r"\cdots", "…": r"\ldots", "✗": r"\times", "░": r"\square", "∅": r"\emptyset",
             "rot180": r"\operatorname{rot180}"}  # fmt: skip
 
@@ -132,6 +132,7 @@ _PUNCTUATION = {"—": "---", "–": "--", "‘": "`", "’": "'", "“": "``", 
 
 def _escape(text: str) -> str:
     text = "".join(_TEXT_ESCAPES.get(ch, ch) for ch in text)
+    text = text.replace("--", "-{}-")  # TeX would join ``--slice``'s hyphens into a dash
     text = "".join(_PUNCTUATION.get(ch, ch) for ch in text)
     return "".join(ch if ord(ch) < 128 else "?" for ch in text)  # pdflatex reads no other Unicode
 

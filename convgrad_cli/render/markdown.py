@@ -76,7 +76,7 @@ def _panels(b: model.Panels) -> list[str]:
 def _pipeline(b: model.Pipeline) -> list[str]:
     """The two sections, the equation they make, what is said, then ∂L/∂x."""
     lines = [line for part in (b.padded_delta, b.flipped_kernel) if part for line in _panels(part)]
-    lines += ["**pad(dilate(δ)) ⋆ rot180(W) = ∂L/∂x**" + (" (summed over o)" if b.summed else ""), ""]
+    lines += ["**pad(dilate(δ)) ⋆ rot180(W) = ∂L/∂x**", ""]
     lines += [line for s in b.said for line in _sentence(s)]
     return lines + (_panels(b.input_grad) if b.input_grad else [])
 

@@ -1,9 +1,11 @@
 """Pictures beyond the slides' 4×4 example, read as a student reads plain output:
 line counts at 100 columns, one name per weight, no dangling labels, an honest legend."""
 
+import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -105,6 +107,46 @@ def test_a_layer_is_summarised_to_a_screen_and_full_shows_every_slice(command):
     full = plain(command, *LAYER, "--full")
     assert len(full) > len(lines) and any("[n=1, " in line for line in full)
     assert not any(line.startswith("Shown:") for line in full)
+
+
+def test_a_layer_of_several_filters_says_its_input_gradient_adds_one_correlation_per_filter():
+    """The pipeline's grids show one filter's δ and kernel; ∂L/∂x[n, c] is the sum of that
+    correlation over every filter reading channel c, and the view says so where it holds."""
+    said = " ".join(plain("backward", *LAYER))
+    assert "adds this correlation over all 4 filters: Σₒ correlate(padded δ[n, o], rot180(W[o, c]))" in said
+    assert "the grids show o=0 alone" in said
+    assert "the grids show o=2 alone" in " ".join(plain("backward", *LAYER, "--slice", "o=2"))
+    full = " ".join(plain("backward", *LAYER, "--full"))
+    assert "over all 4 filters" in full and "alone" not in full
+    groups = " ".join(plain("backward", str(ROOT / "configs" / "groups.yaml")))
+    assert "over the 2 filters of channel c's group" in groups  # 4 filters in 2 groups
+    assert "adds this correlation" not in " ".join(
+        plain("backward", str(ROOT / "configs" / "seed_stride1.yaml"))
+    )
+    markdown = runner.invoke(app, ["backward", *LAYER, "--format", "markdown"]).stdout
+    assert "over all 4 filters" in markdown and "(summed over o)" not in markdown
+
+
+def test_the_sum_over_filters_is_what_the_input_gradient_is():
+    """The sentence's claim, in NumPy: rot180 of each filter correlated with its padded δ,
+    summed over the filters, against ∂L/∂x from a loop over the forward's taps."""
+    rng = np.random.default_rng(3)
+    x, w, delta = rng.normal(size=(3, 5, 5)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=(4, 3, 3))
+    # forward: y[o, i, j] = Σ_c,a,b x[c, i + a, j + b] w[o, c, a, b]; ∂L/∂x by scattering δ
+    expected = np.zeros_like(x)
+    for o, i, j in np.ndindex(delta.shape):
+        expected[:, i : i + 3, j : j + 3] += delta[o, i, j] * w[o]
+    padded = np.pad(delta, ((0, 0), (2, 2), (2, 2)))
+    summed = np.zeros_like(x)
+    for o, c, i, j in np.ndindex(4, 3, 5, 5):
+        summed[c, i, j] += (padded[o, i : i + 3, j : j + 3] * w[o, c, ::-1, ::-1]).sum()
+    np.testing.assert_allclose(summed, expected, rtol=1e-12)
+    arrays = ["--x", str(x.tolist()), "-k", str(w.tolist()), "--delta", str(delta.tolist())]
+    result = runner.invoke(app, ["backward", *arrays, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(
+        np.array(json.loads(result.stdout)["input_grad"]).reshape(3, 5, 5), expected, rtol=1e-12
+    )
 
 
 def test_precision_writes_numbers_whole():

@@ -126,8 +126,13 @@ def backward_view(result: BackwardResult, scope: Scope | None = None) -> View:
     if "flipped_kernel" in sections:
         padded, flipped, input_grad = (sections.get(a) for a in PIPED)
         assert flipped is not None
-        said = (Sentence.of(shape_arithmetic(g), strong=True), transposed_sentence(g))
-        blocks.append(Pipeline(padded, flipped, input_grad, g.out_channels // g.groups > 1, said))
+        summed = summed_sentence(g, scope.focus(g).get("o"))
+        said = (
+            Sentence.of(shape_arithmetic(g), strong=True),
+            *([summed] if summed else []),
+            transposed_sentence(g),
+        )
+        blocks.append(Pipeline(padded, flipped, input_grad, summed is not None, said))
     else:
         blocks += [s for array, s in sections.items() if array in PIPED]
     blocks += [s for array, s in sections.items() if array == "weight_grad"]
@@ -156,6 +161,19 @@ def backward_view(result: BackwardResult, scope: Scope | None = None) -> View:
         digits = scope.precision or 6
         blocks.append(Sentence.of("∂L/∂bias = Σδ = " + ", ".join(fmt(v, digits) for v in result.bias_grad)))
     return View("backward", tuple(blocks))
+
+
+def summed_sentence(g: Geometry, shown: int | None = None) -> Sentence | None:
+    """Where several filters read each input channel, ∂L/∂x adds one correlation per
+    filter; ``shown`` is the filter drawn when the grids show one."""
+    per = g.out_channels // g.groups
+    if per == 1:
+        return None
+    which = f"the {per} filters of channel c's group" if g.groups > 1 else f"all {per} filters"
+    text = f"∂L/∂x[n, c] adds this correlation over {which}: Σₒ correlate(padded δ[n, o], rot180(W[o, c]))"
+    if shown is not None:
+        text += f" — the grids show o={shown} alone, the equations below every filter's terms"
+    return Sentence.of(text)
 
 
 def transposed_sentence(g: Geometry) -> Sentence:

@@ -16,7 +16,7 @@ from convgrad_cli.core.pictures import shape_arithmetic
 from convgrad_cli.core.stack import LayerPass, Stack
 
 from .blocks import Block, Heading, Legend, Panels, Pipeline, Sentence, Span, View
-from .layer import transposed_sentence
+from .layer import summed_sentence, transposed_sentence
 from .numbers import fmt
 from .parts import COLOURS, MAX_PANELS
 
@@ -164,12 +164,14 @@ def _layer_blocks(i: int, p: LayerPass) -> list[Block]:
     layer = p.layer
     if isinstance(layer, Conv):
         steps = rules.backward_steps(layer.geom, layer.w, p.delta)
-        said = (Sentence.of(shape_arithmetic(layer.geom, L), strong=True), transposed_sentence(layer.geom))
+        summed = summed_sentence(layer.geom)
+        arithmetic = Sentence.of(shape_arithmetic(layer.geom, L), strong=True)
+        said = (arithmetic, *([summed] if summed else []), transposed_sentence(layer.geom))
         pipe = Pipeline(
             array_section(f"δ{L}, {_dilated_and(layer.geom)}padded", "padded_delta", steps.padded_delta),
             array_section(f"W{L}, flipped", "flipped_kernel", steps.flipped_kernel),
             array_section(grad, "input_grad", p.input_grad),
-            layer.geom.out_channels // layer.geom.groups > 1,
+            summed is not None,
             said,
         )
         assert p.weight_grad is not None
