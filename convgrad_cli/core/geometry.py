@@ -217,6 +217,16 @@ class Geometry:
     def padded_delta_size(self) -> tuple[int, ...]:
         return tuple(s + b + a for s, (b, a) in zip(self.dilated_delta_size, self.delta_padding))
 
+    def delta_at(self, at: tuple[int, ...]) -> tuple[int, ...] | None:
+        """The δ entry (spatial index) at position ``at`` of the padded δ, or ``None`` on a zero."""
+        out = []
+        for a, s, (before, _), size in zip(at, self.stride, self.delta_padding, self.out_size):
+            v = a - before
+            if v < 0 or v % s or v // s >= size:
+                return None
+            out.append(v // s)
+        return tuple(out)
+
     @property
     def flops(self) -> int:
         """Multiply-adds of one forward pass, times two."""

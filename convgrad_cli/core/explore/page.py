@@ -132,7 +132,7 @@ def overlay(g: Geometry, namer: Namer, index: Index, colour: dict[Index, int]) -
         for k in np.ndindex(*g.kernel_size):
             at = tuple(qi + ki * d for qi, ki, d in zip(q, k, g.dilation))
             w = namer.weight((o, c % cg, *(size - 1 - ki for size, ki in zip(g.kernel_size, k))))
-            source = delta_at(g, at)
+            source = g.delta_at(at)
             key: Index = (n, o, *at)
             marks[key] = (
                 Mark("tap", None, w, True)
@@ -140,17 +140,6 @@ def overlay(g: Geometry, namer: Namer, index: Index, colour: dict[Index, int]) -
                 else Mark("contributor", colour[(n, o) + source], w, True)
             )
     return marks
-
-
-def delta_at(g: Geometry, at: Index) -> Index | None:
-    """The δ entry (spatial index) at position ``at`` of the padded δ, or ``None`` on a zero."""
-    out = []
-    for a, s, (before, _), size in zip(at, g.stride, g.delta_padding, g.out_size):
-        v = a - before
-        if v < 0 or v % s or v // s >= size:
-            return None
-        out.append(v // s)
-    return tuple(out)
 
 
 # -- the page -----------------------------------------------------------------------------------------
@@ -331,7 +320,7 @@ def overlay_data(g: Geometry) -> dict[str, Any]:
         )
     holds = []
     for at in np.ndindex(*padded):
-        src = delta_at(g, at)
+        src = g.delta_at(at)
         holds.append(-1 if src is None else int(np.ravel_multi_index(src, g.out_size)))
     return {
         "taps": taps,

@@ -185,7 +185,7 @@ def _overlay(
     marks: dict[Index, Mark] = {}
     for k in np.ndindex(*g.kernel_size):
         at = tuple(qi + ki * d for qi, ki, d in zip(q, k, g.dilation))
-        source = _delta_at(g, at)  # tap k of rot180(W) is W's tap (k_max − k)
+        source = g.delta_at(at)  # tap k of rot180(W) is W's tap (k_max − k)
         w = namer.weight((o, c - chans.start, *(size - 1 - ki for size, ki in zip(g.kernel_size, k))))
         key = (0, 0, *at)
         marks[key] = (
@@ -233,17 +233,6 @@ def crop_note(panels: list[Panel], what: str) -> str:
     if cut.spatial == 1:
         return f"each panel: {span('position', c0, c1)} of the {cols}-long {what}"
     return f"each panel: {span('row', r0, r1)}, {span('column', c0, c1)} of the {rows}×{cols} {what}"
-
-
-def _delta_at(g: Geometry, at: Index) -> Index | None:
-    """The δ entry (spatial index) at position ``at`` of the padded δ, or ``None`` on a zero."""
-    out = []
-    for a, s, (before, _), size in zip(at, g.stride, g.delta_padding, g.out_size):
-        v = a - before
-        if v < 0 or v % s or v // s >= size:
-            return None
-        out.append(v // s)
-    return tuple(out)
 
 
 # -- an output, and ∂L/∂w at one weight ----------------------------------------------------------------
