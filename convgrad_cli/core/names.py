@@ -80,14 +80,16 @@ class Namer:
         return subscripted("w", idx, self.geom.kernel_shape)
 
     def output(self, idx: Index) -> str:
-        if self.single_map:
-            return f"y{_flat(idx, self.geom.output_shape) + 1}"
-        return subscripted("y", idx, self.geom.output_shape)
+        return self._of_output("y", idx)
 
     def delta(self, idx: Index) -> str:
+        return self._of_output("δ", idx)
+
+    def _of_output(self, letter: str, idx: Index) -> str:
+        # y and δ share the output's shape, so their names differ in the letter alone
         if self.single_map:
-            return f"δ{_flat(idx, self.geom.output_shape) + 1}"
-        return subscripted("δ", idx, self.geom.output_shape)
+            return f"{letter}{_flat(idx, self.geom.output_shape) + 1}"
+        return subscripted(letter, idx, self.geom.output_shape)
 
     def weight_of_any_output(self, idx: Index) -> str:
         """``wₒ₂₂₂``: tap ``idx[2:]`` of input channel ``idx[1]`` in every filter of a group."""
