@@ -18,12 +18,17 @@ i/I input channels · o/O output channels · g groups · v names ↔ numbers
 space / backspace: one window of the backward pass on / back · enter: play ·
 home/end: none / all · z quiz (esc leaves it) · e export SVG · y copy the trace command · q quit"""
 
-#: The footer shows those with ``show`` left on; the help lists them all.
-BINDINGS: list[BindingType] = [
+#: The arrows move the cursor, in a layer's app and a stack's alike.
+ARROWS: list[BindingType] = [
     Binding("left", "move(0, -1)", "move", show=False),
     Binding("right", "move(0, 1)", "move", show=False),
     Binding("up", "move(-1, 0)", "move", show=False),
     Binding("down", "move(1, 0)", "move", show=False),
+]
+
+#: The footer shows those with ``show`` left on; the help lists them all.
+BINDINGS: list[BindingType] = [
+    *ARROWS,
     Binding("pageup", "depth(-1)", "depth", show=False),
     Binding("pagedown", "depth(1)", "depth", show=False),
     Binding("tab", "tab(1)", "x/y/W", priority=True),

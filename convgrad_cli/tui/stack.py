@@ -17,14 +17,13 @@ from convgrad_cli.core.views.blocks import View
 from convgrad_cli.core.views.stack import describe
 from convgrad_cli.render.terminal import draw
 
+from .keys import ARROWS
+
 #: Seconds between one level lighting and the next.
 LIGHT = 0.15
 
 BINDINGS: list[BindingType] = [
-    Binding("left", "move(0, -1)", "move", show=False),
-    Binding("right", "move(0, 1)", "move", show=False),
-    Binding("up", "move(-1, 0)", "move", show=False),
-    Binding("down", "move(1, 0)", "move", show=False),
+    *ARROWS,
     Binding("c", "channel(1)", "channel", show=False),
     Binding("n", "sample(1)", "sample", show=False),
     Binding("space", "step(1)", "layer down"),
