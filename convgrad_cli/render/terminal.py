@@ -11,6 +11,9 @@ from functools import singledispatch
 from rich.cells import cell_len
 from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
+from rich.style import Style
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -43,7 +46,37 @@ def spaced(parts: list[RenderableType]) -> RenderableType:
     spaced_parts: list[RenderableType] = []
     for part in parts:
         spaced_parts += [part, Text("")]  # cheaper to render than Padding around each part
-    return Group(*spaced_parts)
+    return Trimmed(Group(*spaced_parts))
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """A renderable without the blanks a table pads its short rows with at the end of a
+    line: unseen on a terminal, but noise in a file, a diff or a copied line."""
+
+    renderable: RenderableType
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in console.render_lines(self.renderable, options, pad=False):
+            yield from _rstrip(line)
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.renderable)
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """The line without its last blanks, unless they show (a background, an underline)."""
+    while line and not line[-1].control and not _shows(line[-1].style):
+        text = line[-1].text.rstrip(" ")
+        if text:
+            return [*line[:-1], Segment(text, line[-1].style)]
+        line = line[:-1]
+    return line
+
+
+def _shows(style: Style | None) -> bool:
+    return style is not None and bool(style.bgcolor or style.underline or style.reverse or style.strike)
 
 
 def styles(tints: model.Tints) -> dict[str, str]:

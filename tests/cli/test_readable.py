@@ -223,6 +223,7 @@ def _inside_a_call(line: str) -> bool:
 def test_no_line_at_80_columns_ends_mid_expression(args):
     lines = plain(*args, width=80)
     assert not [line for line in lines if ends_mid_expression(line)]
+    assert not [line for line in lines if line != line.rstrip()]  # no blanks a table padded
 
 
 def test_the_checker_sees_the_breaks_the_issue_saw():
