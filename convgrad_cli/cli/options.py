@@ -262,9 +262,6 @@ class OutputFlags:
         return out
 
 
-GROUPS = (ProblemFlags, OutputFlags)
-
-
 def grouped(command: Callable[..., Any]) -> Callable[..., Any]:
     """``command`` with each parameter annotated by an option group spread into
     that group's options (keyword-only, in the group's order), gathered back
@@ -273,7 +270,7 @@ def grouped(command: Callable[..., Any]) -> Callable[..., Any]:
     params: list[inspect.Parameter] = []
     groups: dict[str, Any] = {}
     for param in signature.parameters.values():
-        if param.annotation in GROUPS:
+        if isinstance(param.annotation, type) and dataclasses.is_dataclass(param.annotation):
             groups[param.name] = param.annotation
             params += [
                 inspect.Parameter(
