@@ -22,6 +22,7 @@ from convgrad_cli.core.explore import State, view_of
 from convgrad_cli.render.terminal import LegendText
 
 from .keys import BINDINGS, HELP
+from .scroll import Part, out_of_sight, step
 from .widgets import CellClicked, Jumped, PanelView, Scrubber
 
 MIN_SIZE = (80, 24)
@@ -46,6 +47,7 @@ class ExploreApp(App[None]):
     #help { display: none; height: auto; padding: 0 1; border: round $accent; }
     #answer { display: none; }
     #small { display: none; height: 1fr; content-align: center middle; }
+    #hidden { display: none; height: 1; padding: 0 1; background: $boost; }
     """
     BINDINGS = BINDINGS
 
@@ -73,11 +75,13 @@ class ExploreApp(App[None]):
             with Container(id="panels"):
                 for slot in SLOTS:
                     yield PanelView(slot)
+        yield Static(id="hidden")  # which panels are out of sight, and the keys that bring them
         yield Footer()
 
     def on_mount(self) -> None:
         self.redraw()
         self.set_focus(None)  # the keys are the app's until the quiz asks for an answer
+        self.watch(self.query_one("#body"), "scroll_y", self.tell_hidden, init=False)  # the wheel too
 
     def on_resize(self, event: events.Resize) -> None:
         small = event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1]
@@ -87,7 +91,10 @@ class ExploreApp(App[None]):
         self.query_one("#small").display = small
         for part in ("#body", "#expression", "#step", "#scrubber"):
             self.query_one(part).display = not small
+        if small:
+            self.query_one("#hidden").display = False
         self.lay_out(event.size.width)
+        self.call_after_refresh(self.tell_hidden)
 
     def lay_out(self, width: int) -> None:
         """The panels flow as words do: a grid of one-cell columns as wide as the
@@ -116,6 +123,39 @@ class ExploreApp(App[None]):
                 view.styles.column_span = span
         if [round(row.value) for row in panels.styles.grid_rows or ()] != heights:
             panels.styles.grid_rows = heights
+
+    def parts(self) -> list[Part]:
+        """The help and the panels shown, each with its first and after-last line in
+        the scrolling area (panels by their titles, without the slice)."""
+        found: list[Part] = []
+        help_ = self.query_one("#help")
+        if help_.display:
+            found.append(("help", help_.virtual_region.y, help_.virtual_region.bottom))
+        top = self.query_one("#panels").virtual_region.y
+        for view in self.query(PanelView):
+            if view.panel is not None:
+                name = view.panel.title.partition(" [")[0]
+                found.append((name, top + view.virtual_region.y, top + view.virtual_region.bottom))
+        return found
+
+    def tell_hidden(self) -> None:
+        """The line under the panels names those out of sight and the key that brings
+        them; hidden when every one is in view."""
+        body = self.query_one("#body", VerticalScroll)
+        above, below = out_of_sight(self.parts(), body.scroll_offset.y, body.scrollable_content_region.height)
+        words = [f"↑ above: {', '.join(above)}"] if above else []
+        words += [f"↓ below: {', '.join(below)}"] if below else []
+        keys = [k for k, names in (("] scrolls down", below), ("[ up", above)) if names]
+        hidden = self.query_one("#hidden", Static)
+        hidden.update(Text.assemble(" · ".join(words), ("  " + ", ".join(keys), "dim")))
+        if hidden.display != bool(words) and not self.query_one("#small").display:
+            hidden.display = bool(words)  # a line fewer or more for the panels:
+            self.call_after_refresh(self.show_cursor)  # the cursor's panel kept in view
+
+    def show_cursor(self) -> None:
+        """The panel the cursor is on scrolled into view, and the line told again."""
+        self.query_one(f"#{CURSOR_SLOT[self.state.focus]}").scroll_visible(animate=False, immediate=True)
+        self.call_after_refresh(self.tell_hidden)
 
     # -- drawing ----------------------------------------------------------------------------------
 
@@ -150,13 +190,23 @@ class ExploreApp(App[None]):
         return parts([view_of(self.state).picture()])[0]
 
     def apply(self, state: State) -> None:
+        moved = state.focus != self.state.focus
         self.state = state
         self.redraw()
+        # tab: the panel the cursor went to comes into view, once the lines above it are drawn
+        self.call_after_refresh(self.show_cursor if moved else self.tell_hidden)
 
     # -- actions ----------------------------------------------------------------------------------
 
     def action_move(self, rows: int, cols: int) -> None:
         self.apply(self.state.move(rows, cols))
+
+    def action_scroll(self, by: int) -> None:
+        """]: the next row of panels at the top (a page down one taller than the
+        screen); [: back."""
+        body = self.query_one("#body", VerticalScroll)
+        height, now = body.scrollable_content_region.height, body.scroll_offset.y
+        body.scroll_to(y=step(self.parts(), height, round(body.max_scroll_y), now, by), animate=False)
 
     def action_depth(self, by: int) -> None:
         self.apply(self.state.depth(by))
@@ -264,6 +314,9 @@ class ExploreApp(App[None]):
     def action_help(self) -> None:
         help_ = self.query_one("#help")
         help_.display = not help_.display
+        if help_.display:  # it opens above the panels: scrolled down, it would open out of sight
+            self.query_one("#body", VerticalScroll).scroll_home(animate=False)
+        self.call_after_refresh(self.tell_hidden)
 
     def on_jumped(self, message: Jumped) -> None:
         self.apply(self.state.at_step(round(self.state.window_count * message.fraction)))

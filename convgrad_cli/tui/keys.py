@@ -16,7 +16,8 @@ Keys: arrows (or the mouse) move · tab: x → y/δ → W · c/C its channel ·
 s/S stride · p/P padding · d/D dilation · k/K kernel · +/− input size ·
 i/I input channels · o/O output channels · g groups · v names ↔ numbers
 space / backspace: one window of the backward pass on / back · enter: play ·
-home/end: none / all · z quiz (esc leaves it) · e export SVG · y copy the trace command · q quit"""
+home/end: none / all · z quiz (esc leaves it) · e export SVG · y copy the trace command · q quit
+] / [ scroll the panels down / up (the line under them names those out of sight)"""
 
 #: The arrows move the cursor, in a layer's app and a stack's alike.
 ARROWS: list[BindingType] = [
@@ -31,6 +32,8 @@ BINDINGS: list[BindingType] = [
     *ARROWS,
     Binding("pageup", "depth(-1)", "depth", show=False),
     Binding("pagedown", "depth(1)", "depth", show=False),
+    Binding("right_square_bracket", "scroll(1)", "scroll", show=False),
+    Binding("left_square_bracket", "scroll(-1)", "scroll", show=False),
     Binding("tab", "tab(1)", "x/y/W", priority=True),
     Binding("shift+tab", "tab(-1)", "back", show=False, priority=True),
     Binding("c", "channel(1)", "channel", show=False),

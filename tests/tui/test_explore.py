@@ -32,6 +32,7 @@ def explore(keys, config=None, size=(100, 40), folder=None, check=None):
     async def go():
         app = ExploreApp(State.start(load(config)), folder)
         async with app.run_test(size=size) as pilot:
+            await pilot.pause()  # the first frame drawn: no one types before it
             for key in keys:
                 if callable(key):
                     await key(pilot)
@@ -201,6 +202,7 @@ def test_help_explains_the_marks_as_written():
     shown = explore(["question_mark"], check=check)
     assert "[a] is the cell under the cursor" in shown
     assert "Keys: arrows (or the mouse) move" in shown
+    assert "] / [ scroll the panels down / up" in shown
 
 
 def test_the_windows_legend_is_the_one_every_format_draws(tmp_path):
@@ -232,9 +234,41 @@ def in_view(app: ExploreApp) -> list[str]:
     return [v.id for v in app.query(".panel") if v.display and body.contains_region(v.region)]
 
 
-def test_every_panel_of_a_5x5_layer_is_on_a_120x40_screen(tmp_path):
-    # the second row (∂L/∂x, the padded δ under the flipped kernel) sat 144 lines down
+def hidden(app: ExploreApp) -> str | None:
+    """The line that names the panels out of sight, None while it is hidden."""
+    return text_of(app, "#hidden").strip() if app.query_one("#hidden").display else None
+
+
+@pytest.fixture
+def textbook(tmp_path):
     config = tmp_path / "textbook.yaml"
     config.write_text(TEXTBOOK)
-    shown = explore([], config, size=(120, 40), check=in_view)
-    assert shown == ["input", "delta", "kernel", "input_grad", "overlay"]
+    return config
+
+
+def test_every_panel_of_a_5x5_layer_is_on_a_120x40_screen(textbook):
+    # the second row (∂L/∂x, the padded δ under the flipped kernel) sat 144 lines down
+    shown = explore([], textbook, size=(120, 40), check=lambda app: (in_view(app), hidden(app)))
+    assert shown == (["input", "delta", "kernel", "input_grad", "overlay"], None)
+
+
+def test_at_80x24_the_brackets_bring_each_row_of_panels_and_a_line_names_the_rest(textbook):
+    def seen(app):  # the panels drawn whole, the line, the panels drawn at all
+        body = app.query_one("#body").region  # the screen's lines between the bar and the line
+        on_screen = [v.id for v in app.query(".panel") if v.display and v.region.overlaps(body)]
+        return in_view(app), hidden(app), on_screen
+
+    whole, line, on_screen = explore([], textbook, size=(80, 24), check=seen)
+    assert whole == ["input"] and on_screen == ["input"]
+    assert line == "↓ below: δ, W, ∂L/∂x, padded δ  ] scrolls down"
+    whole, line, _ = explore(["right_square_bracket"], textbook, size=(80, 24), check=seen)
+    assert whole == ["delta", "kernel"]
+    assert line == "↑ above: x · ↓ below: ∂L/∂x, padded δ  ] scrolls down, [ up"
+    whole, line, _ = explore(["right_square_bracket"] * 2, textbook, size=(80, 24), check=seen)
+    assert whole == ["input_grad"]
+    whole, line, _ = explore(["right_square_bracket"] * 4, textbook, size=(80, 24), check=seen)
+    assert whole == ["overlay"] and line == "↑ above: x, δ, W, ∂L/∂x  [ up"  # the last stop stays
+    back = ["right_square_bracket"] * 3 + ["left_square_bracket"] * 3
+    assert explore(back, textbook, size=(80, 24), check=in_view) == ["input"]
+    # tab takes the cursor to δ, and δ comes into view; the cursor keeps its panel in view
+    assert explore(["tab"], textbook, size=(80, 24), check=in_view) == ["delta", "kernel"]
