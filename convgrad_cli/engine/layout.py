@@ -40,6 +40,9 @@ import numpy as np
 #: Zeros ``(before, after)`` on one axis.
 Pair = tuple[int, int]
 
+#: ``(phase image, flat offset)`` of each tap, or of each copy im2col makes.
+Places = tuple[tuple[int, int], ...]
+
 
 @dataclass(frozen=True)
 class Conv:
@@ -131,8 +134,31 @@ class Layout:
             yield (slice(None), index, slice(None), *inside), (slice(None), slice(None), *source)
 
 
-# Longer than our 60 lines, on purpose: phase, shift and where close over this geometry's
-# residues and flat strides, and the kernel rows reuse them; split, each part would take them all.
+@dataclass(frozen=True)
+class _Reads:
+    """Where each kernel tap of one geometry reads: the phase images cut (``residues``
+    per axis) and the flat strides of one."""
+
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    residues: tuple[tuple[int, ...], ...]
+    flat: tuple[int, ...]
+
+    def phase(self, tap: tuple[int, ...]) -> tuple[int, ...]:
+        """Which phase image, per axis, tap ``tap`` reads: its residue's place among those cut."""
+        return tuple(r.index(k * d % s) for k, d, s, r in zip(tap, self.dilation, self.stride, self.residues))
+
+    def image(self, phase: tuple[int, ...]) -> int:
+        """A phase image's place among them all, row-major over the residues cut."""
+        return int(np.ravel_multi_index(phase, tuple(len(r) for r in self.residues)))
+
+    def shift(self, tap: tuple[int, ...]) -> int:
+        return sum(k * d // s * f for k, d, s, f in zip(tap, self.dilation, self.stride, self.flat))
+
+    def where(self, tap: tuple[int, ...]) -> tuple[int, int]:
+        return self.image(self.phase(tap)), self.shift(tap)
+
+
 @lru_cache(maxsize=256)
 def layout_for(
     in_size: tuple[int, ...],
@@ -149,40 +175,20 @@ def layout_for(
     padded = [n + b + a for n, (b, a) in zip(in_size, padding)]
     out = tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded, kernel_size, stride, dilation))
     phase_size = tuple(-(-p // s) for p, s in zip(padded, stride))
-    flat = tuple(prod(phase_size[a + 1 :]) for a in range(len(phase_size)))
     residues = tuple(
         tuple(sorted({j * d % s for j in range(k)})) for k, d, s in zip(kernel_size, dilation, stride)
     )
-    counts = tuple(len(r) for r in residues)
-
-    def phase(tap: tuple[int, ...]) -> tuple[int, ...]:
-        """Which phase image, per axis, tap ``tap`` reads: its residue's place among those cut."""
-        return tuple(r.index(k * d % s) for k, d, s, r in zip(tap, dilation, stride, residues))
-
-    def shift(tap: tuple[int, ...]) -> int:
-        return sum(k * d // s * f for k, d, s, f in zip(tap, dilation, stride, flat))
-
-    def where(tap: tuple[int, ...]) -> tuple[int, int]:
-        return int(np.ravel_multi_index(phase(tap), counts)), shift(tap)
-
-    taps = tuple(where(tap) for tap in np.ndindex(*kernel_size))
+    flat = tuple(prod(phase_size[a + 1 :]) for a in range(len(phase_size)))
+    reads = _Reads(stride, dilation, residues, flat)
+    taps = tuple(reads.where(tap) for tap in np.ndindex(*kernel_size))
     span = sum((o - 1) * f for o, f in zip(out, flat)) + 1
     if not isinstance(compact, bool):  # junk columns cost GEMM work; past a share, strided copies cost less
         compact = span > (1 + compact) * prod(out)
-    rows: tuple[tuple[int, int], ...]
+    rows: Places
     if compact or not by_rows or len(kernel_size) == 1:
         sources, rows, row_taps, reach = taps, ((0, 0),), len(taps), 0
-    else:  # one copy per (phase of the kernel row, last index); each row a shifted view
-        outer, last = kernel_size[:-1], kernel_size[-1]
-        kinds = list(dict.fromkeys(phase((*i, 0))[:-1] for i in np.ndindex(*outer)))
-        d, s = dilation[-1], stride[-1]  # the last axis: a flat stride of 1
-        sources = tuple(
-            (int(np.ravel_multi_index((*kind, residues[-1].index(j * d % s)), counts)), j * d // s)
-            for kind in kinds
-            for j in range(last)
-        )
-        rows = tuple((kinds.index(phase((*i, 0))[:-1]) * last, shift((*i, 0))) for i in np.ndindex(*outer))
-        row_taps, reach = last, max(s for _, s in rows)
+    else:
+        sources, rows, row_taps, reach = _kernel_rows(reads, kernel_size)
     return Layout(
         tuple(in_size),
         tuple(padding),
@@ -198,6 +204,24 @@ def layout_for(
         row_taps,
         reach,
     )
+
+
+def _kernel_rows(reads: _Reads, kernel_size: tuple[int, ...]) -> tuple[Places, Places, int, int]:
+    """What im2col copies where each kernel row is a view: one copy per (phase of the
+    kernel row, last index), and each row ``(first copy, shift)``; then the taps per
+    row and the furthest shift."""
+    outer, last = kernel_size[:-1], kernel_size[-1]
+    kinds = list(dict.fromkeys(reads.phase((*i, 0))[:-1] for i in np.ndindex(*outer)))
+    d, s = reads.dilation[-1], reads.stride[-1]  # the last axis: a flat stride of 1
+    sources = tuple(
+        (reads.image((*kind, reads.residues[-1].index(j * d % s))), j * d // s)
+        for kind in kinds
+        for j in range(last)
+    )
+    rows = tuple(
+        (kinds.index(reads.phase((*i, 0))[:-1]) * last, reads.shift((*i, 0))) for i in np.ndindex(*outer)
+    )
+    return sources, rows, last, max(shift for _, shift in rows)
 
 
 def split(x: np.ndarray, lay: Layout) -> np.ndarray:
