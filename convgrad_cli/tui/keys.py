@@ -5,19 +5,28 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
-HELP = """\
-Colour is the window: the δ entries, kernel taps and terms of one window share
-its colour. [a] is the cell under the cursor; the cells that share a window with
-it are underlined; a·w1 a cell of a window with the weight it meets; w1·δ1 a
-term of the result; in the padded δ, underlined: under the flipped kernel.
+#: The marks, a phrase a line: nothing wraps at 80 columns.
+MARKS = """\
+Colour is the window: its δ entry, kernel taps and terms share it.
+[a] the cell under the cursor · underlined: cells in a window with it
+a·w1 a cell and the weight it meets · w1·δ1 a term of the gradient
+padded δ: the cells under the flipped kernel are underlined"""
 
-Keys: arrows (or the mouse) move · tab: x → y/δ → W · c/C its channel ·
-, . the other panels' channel · n the sample · PgUp/PgDn depth (3-D)
-s/S stride · p/P padding · d/D dilation · k/K kernel · +/− input size ·
-i/I input channels · o/O output channels · g groups · v names ↔ numbers
-space / backspace: one window of the backward pass on / back · enter: play ·
-home/end: none / all · z quiz (esc leaves it) · e export SVG · y copy the trace command · q quit
-] / [ scroll the panels down / up (the line under them names those out of sight)"""
+#: The keys, two to a line: (key, what it does), (key, what it does).
+KEYS = (
+    (("arrows/click", "move the cursor"), ("PgUp/Dn", "depth (3-D)")),
+    (("] / [", "scroll down / up"), ("tab", "x → y/δ → W, shift: back")),
+    (("c / C", "the cursor's channel"), (". / ,", "other panels' channel")),
+    (("n", "the next sample"), ("v", "names ↔ numbers")),
+    (("s/S p/P", "stride, padding up/down"), ("d/D k/K", "dilation, kernel up/down")),
+    (("+ / −", "input size up/down"), ("i/I o/O", "in, out channels up/down")),
+    (("g", "the next groups count"), ("e", "write the view as SVG")),
+    (("space / bksp", "a window on / back"), ("enter", "play / pause")),
+    (("home / end", "none / all windows"), ("z, esc", "quiz, leave it")),
+    (("y", "copy the trace command"), ("? / q", "this help / quit")),
+)
+
+HELP = MARKS + "\n\n" + "\n".join(f"{a:<14}{b:<25}{c:<9}{d}" for (a, b), (c, d) in KEYS)
 
 #: The arrows move the cursor, in a layer's app and a stack's alike.
 ARROWS: list[BindingType] = [

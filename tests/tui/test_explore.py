@@ -10,10 +10,12 @@ import pytest
 pytest.importorskip("textual")
 
 from rich.console import Console  # noqa: E402
+from textual.geometry import Region  # noqa: E402
 
 from convgrad_cli.config import load  # noqa: E402
 from convgrad_cli.core.explore import State, view_of  # noqa: E402
 from convgrad_cli.tui.app import ExploreApp  # noqa: E402
+from convgrad_cli.tui.keys import HELP  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,9 +202,8 @@ def test_help_explains_the_marks_as_written():
         return app.query_one("#help").render().plain  # what Textual draws, after any markup
 
     shown = explore(["question_mark"], check=check)
-    assert "[a] is the cell under the cursor" in shown
-    assert "Keys: arrows (or the mouse) move" in shown
-    assert "] / [ scroll the panels down / up" in shown
+    assert "[a] the cell under the cursor" in shown
+    assert "arrows/click  move the cursor" in shown
 
 
 def test_the_windows_legend_is_the_one_every_format_draws(tmp_path):
@@ -272,3 +273,18 @@ def test_at_80x24_the_brackets_bring_each_row_of_panels_and_a_line_names_the_res
     assert explore(back, textbook, size=(80, 24), check=in_view) == ["input"]
     # tab takes the cursor to δ, and δ comes into view; the cursor keeps its panel in view
     assert explore(["tab"], textbook, size=(80, 24), check=in_view) == ["delta", "kernel"]
+
+
+def test_the_help_fits_80x24_a_line_as_written_and_names_the_scroll_keys(textbook):
+    def drawn(app):
+        box = app.query_one("#help")
+        lines = box.render_lines(Region(0, 0, box.outer_size.width, box.outer_size.height))
+        return [line.text.strip("│╭╮╰╯─").strip() for line in lines][1:-1], in_view_help(app)
+
+    def in_view_help(app):
+        return app.query_one("#body").region.contains_region(app.query_one("#help").region)
+
+    lines, whole = explore(["right_square_bracket", "question_mark"], textbook, size=(80, 24), check=drawn)
+    assert lines == [line.rstrip() for line in HELP.splitlines()]  # none wrapped, none cut
+    assert whole  # opened at the top, in view, though the panels were scrolled
+    assert "] / [         scroll down / up" in HELP
