@@ -13,9 +13,11 @@ from convgrad_cli.cli import app
 from convgrad_cli.config import load
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
 TEXTBOOK = ["trace", "--x", "arange:5x5", "-k", "arange:3x3", "--padding", "1", "--input", "1,1"]
 LAYER = ["--x", "names:2x3x7x7", "-k", "names:4x3x3x3", "--stride", "2", "--padding", "1"]
 MULTICHANNEL = ["trace", *LAYER, "--input", "1,2,3,3"]
+SEVEN_LAYER = ["--x", "arange:7x7", "-k", "arange:3x3", "--padding", "1"]
 SEVEN = ["trace", "--x", "arange:7x7", "-k", "arange:3x3", "--padding", "1", "--input", "3,3"]
 WEIGHT = re.compile(r"w(ₒ|[₀-₉])([₀-₉ₒ,]*)|w\d+")
 
@@ -149,6 +151,28 @@ def test_the_sum_over_filters_is_what_the_input_gradient_is():
     )
 
 
+def test_a_7x7_backward_writes_a_screen_of_equations_and_says_how_to_see_the_rest():
+    """49 cells of ∂L/∂x with up to 9 terms each, 9 taps of ∂L/∂W with 49 each: 215 lines at
+    80 columns until the equations were limited to what a screen holds."""
+    lines = plain("backward", *SEVEN_LAYER, width=80)
+    assert len(lines) <= 150
+    cells = [line for line in lines if _cell_equation(line)]
+    taps = [line for line in lines if line.startswith("∂L/∂w")]
+    cut = [line.strip() for line in lines if line.strip().startswith("…")]
+    assert cut == [
+        f"…{49 - len(cells)} more (--full or --format json)",
+        f"…{9 - len(taps)} more (--full or --format json)",
+    ]
+    full = plain("backward", *SEVEN_LAYER, "--full", width=80)
+    assert sum(line.startswith("∂L/∂w") for line in full) == 9
+    assert sum(_cell_equation(line) for line in full) == 49
+    assert not any(line.strip().startswith("…") for line in full)
+
+
+def _cell_equation(line: str) -> bool:
+    return line.startswith("∂L/∂x") and " = " in line and "correlate" not in line
+
+
 def test_precision_writes_numbers_whole():
     """0.1 + 0.2 in float64 is 0.30000000000000004: 17 digits say so, the grid's 4 do not."""
     args = ["forward", "--x", "[[0.1, 0.2]]", "-k", "[[1, 1]]"]
@@ -160,9 +184,7 @@ def test_precision_writes_numbers_whole():
 
 # -- wrapping at 80 columns ---------------------------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[2]
 FIVE = ["--x", "arange:5x5", "-k", "arange:3x3", "--padding", "1"]
-SEVEN_LAYER = ["--x", "arange:7x7", "-k", "arange:3x3", "--padding", "1"]
 SOURCES = [
     *([str(p)] for p in sorted((ROOT / "configs").glob("*.yaml"))),
     FIVE,

@@ -22,6 +22,9 @@ from .parts import EVERYTHING, MAX_EQUATIONS, entry_tints, equations, heading, l
 PIPED = ("padded_delta", "flipped_kernel", "input_grad")
 #: Equations a summary of a layer of several slices writes out; --full writes up to MAX_EQUATIONS.
 SUMMARY_EQUATIONS = 6
+#: Terms the equations of one array write out without --full: all of a 5×5 input's under a
+#: 3×3 kernel (169), a screen of a 7×7's; a tap of ∂L/∂W meets every window, so few of those.
+SCREEN_TERMS = 180
 AXES = (("n", "sample"), ("c", "input channel"), ("o", "output channel"))
 
 
@@ -76,6 +79,8 @@ class Scope:
             names, exprs = names[at], exprs[at]
             values = None if values is None else values[at]
         limit = SUMMARY_EQUATIONS if summary else MAX_EQUATIONS
+        if not self.full:
+            limit = min(limit, _within(exprs, SCREEN_TERMS))
         return equations(
             title,
             names,
@@ -85,7 +90,7 @@ class Scope:
             tints,
             limit,
             self.precision or 6,
-            "--full" if summary else "",
+            "" if self.full else "--full",
         )
 
     def panels(self, s: Section, tints: Tints | None = None) -> Panels:
@@ -93,6 +98,12 @@ class Scope:
         if self.precision is None:
             return made
         return replace(made, panels=tuple(replace(p, digits=self.precision) for p in made.panels))
+
+
+def _within(exprs: np.ndarray, budget: int) -> int:
+    """How many of the expressions, in order, fit in ``budget`` terms (at least one)."""
+    terms = np.cumsum([str(e).count(" + ") + 1 for e in exprs.ravel()])
+    return max(1, int(np.searchsorted(terms, budget, side="right")))
 
 
 def forward_view(result: ForwardResult, scope: Scope | None = None) -> View:
