@@ -35,18 +35,32 @@ def page(state: State) -> str:
 def draw_page(m: PageModel) -> str:
     """The model as a page: its view, the result and step line in a bar that stays in
     view, and the script's data."""
-    heading = next(b for b in m.view.blocks if isinstance(b, model.Heading))
-    blob = json.dumps(m.data, ensure_ascii=False).replace("</", "<\\/")
-    body = "\n".join(line for b in m.view.blocks for line in block(b, m.names))
-    return TEMPLATE.format(
-        title=html.escape(f"convgrad {heading.title}: {heading.geometry}"),
-        body=body,
+    body = BODY.format(
+        body="\n".join(line for b in m.view.blocks for line in block(b, m.names)),
         expression=_result_text(m.expression),
-        step=_spans(m.step.spans),
-        steps=m.data["windows"],
-        data=blob,
-        style=style(),
-        script=SCRIPT,
+        steps=stepper(
+            m.data["windows"], "windows of the backward pass added", _spans(m.step.spans), play=True
+        ),
+    )
+    return document(m.view, style(), body, m.data, SCRIPT)
+
+
+def stepper(count: int, label: str, text: str, play: bool = False) -> str:
+    """The controls either page steps with, by the ids its script reads: ◀, a slider of
+    ``count`` steps, ▶, with ``play`` a play button, and the step's ``text``."""
+    return STEPPER.format(count=count, label=label, play=PLAY if play else "", text=text)
+
+
+def document(view: model.View, css: str, body: str, data: object, script: str) -> str:
+    """A self-contained page: titled by ``view``'s heading, ``body``, and the ``script``
+    with the ``data`` it reads."""
+    heading = next(b for b in view.blocks if isinstance(b, model.Heading))
+    return DOCUMENT.format(
+        title=html.escape(f"convgrad {heading.title}: {heading.geometry}"),
+        style=css,
+        body=body,
+        data=json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),  # no "</script>" ends it early
+        script=script,
     )
 
 
@@ -236,7 +250,8 @@ td.changed .head { color: #000; font-weight: bold; }
 #step-text { color: #333; }
 """
 
-TEMPLATE = """<!doctype html>
+#: A page of either kind: the head, the body, and the script with its data.
+DOCUMENT = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -246,19 +261,7 @@ TEMPLATE = """<!doctype html>
 {style}</style>
 </head>
 <body>
-<main>
 {body}
-</main>
-<div class="bar">
-<p id="expression">{expression}</p>
-<div id="steps">
-<button id="prev" type="button">◀</button>
-<input id="scrub" type="range" min="0" max="{steps}" value="0" aria-label="windows of the backward pass added">
-<button id="next" type="button">▶</button>
-<button id="play" type="button">play</button>
-<span id="step-text">{step}</span>
-</div>
-</div>
 <script id="data" type="application/json">{data}</script>
 <script>
 {script}
@@ -266,6 +269,25 @@ TEMPLATE = """<!doctype html>
 </body>
 </html>
 """
+
+BODY = """\
+<main>
+{body}
+</main>
+<div class="bar">
+<p id="expression">{expression}</p>
+{steps}
+</div>"""
+
+STEPPER = """\
+<div id="steps">
+<button id="prev" type="button">◀</button>
+<input id="scrub" type="range" min="0" max="{count}" value="0" aria-label="{label}">
+<button id="next" type="button">▶</button>
+{play}<span id="step-text">{text}</span>
+</div>"""
+
+PLAY = '<button id="play" type="button">play</button>\n'
 
 #: The script: lights a cell as the model's ``lights`` does, from the embedded terms.
 SCRIPT = """\

@@ -7,16 +7,14 @@ script computes nothing: every number and sentence it shows is the model's."""
 from __future__ import annotations
 
 import html
-import json
 
 from convgrad_cli.core.explore.stack_page import StackPage
 from convgrad_cli.core.views import blocks as model
 
-from .page import block, style
+from .page import block, document, stepper, style
 
 
 def draw_stack_page(m: StackPage) -> str:
-    heading = next(b for b in m.view.blocks if isinstance(b, model.Heading))
     reach = set(map(id, m.reach))
     before = [b for b in m.view.blocks if id(b) not in reach]
     head, rest = before[:2], before[2:]  # the heading and hint; the backward pass's opening
@@ -24,39 +22,29 @@ def draw_stack_page(m: StackPage) -> str:
         f'<div class="step" data-step="{k + 1}" hidden>\n' + "\n".join(_lines(step)) + "\n</div>"
         for k, step in enumerate(m.steps)
     )
-    return TEMPLATE.format(
-        title=html.escape(f"convgrad {heading.title}: {heading.geometry}"),
-        style=style(),
+    start = html.escape(m.data["words"]["stack_start"].format(count=m.data["steps"]))
+    body = BODY.format(
         head="\n".join(_lines(head)),
         reach="\n".join(_lines(m.reach)),
         opening="\n".join(_lines(rest)),
         steps=steps,
-        count=m.data["steps"],
-        start=html.escape(m.data["words"]["stack_start"].format(count=m.data["steps"])),
-        data=json.dumps(m.data, ensure_ascii=False).replace("</", "<\\/"),
-        script=SCRIPT,
+        stepper=stepper(m.data["steps"], "layers of the backward pass shown", start),
     )
+    return document(m.view, style() + STYLE, body, m.data, SCRIPT)
 
 
 def _lines(blocks: tuple[model.Block, ...] | list[model.Block]) -> list[str]:
     return [line for b in blocks for line in block(b, {})]
 
 
-TEMPLATE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-{style}
-#reach section.array:first-of-type td {{ cursor: pointer; }}
-.step {{ border-top: 1px dashed #bbb; margin-top: .6em; display: flex; flex-wrap: wrap; gap: 0 1.5em; }}
-.step[hidden] {{ display: none; }}
-.step > p {{ flex-basis: 100%; margin: .4em 0; }}
-</style>
-</head>
-<body>
+STYLE = """
+#reach section.array:first-of-type td { cursor: pointer; }
+.step { border-top: 1px dashed #bbb; margin-top: .6em; display: flex; flex-wrap: wrap; gap: 0 1.5em; }
+.step[hidden] { display: none; }
+.step > p { flex-basis: 100%; margin: .4em 0; }
+"""
+
+BODY = """\
 {head}
 <div id="reach">
 {reach}
@@ -66,20 +54,8 @@ TEMPLATE = """<!doctype html>
 {steps}
 </main>
 <div class="bar">
-<div id="steps">
-<button id="prev" type="button">◀</button>
-<input id="scrub" type="range" min="0" max="{count}" value="0" aria-label="layers of the backward pass shown">
-<button id="next" type="button">▶</button>
-<span id="step-text">{start}</span>
-</div>
-</div>
-<script id="data" type="application/json">{data}</script>
-<script>
-{script}
-</script>
-</body>
-</html>
-"""
+{stepper}
+</div>"""
 
 SCRIPT = """\
 "use strict";
