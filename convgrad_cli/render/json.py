@@ -85,10 +85,15 @@ def geometry_json(problem: Problem) -> dict[str, Any]:
 def forward_json(result: ForwardResult, only: Mapping[str, int] | None = None) -> dict[str, Any]:
     r, exprs = result.problem.ranks, result.expressions
     expressions = nested(r.restore_output(exprs.output)) if exprs else None
+    p = result.problem
     return {
         "command": "forward",
         "mode": "numeric" if result.output is not None else "symbolic",
-        "geometry": geometry_json(result.problem),
+        "geometry": geometry_json(p),
+        # the operands, values or (symbolic) names, so that a script can redo the layer
+        "input": nested(r.restore_input(p.x if p.x is not None else result.namer.grid("input"))),
+        "kernel": nested(r.restore_kernel(p.w if p.w is not None else result.namer.grid("kernel"))),
+        "bias": nested(p.bias),
         "output": nested(r.restore_output(result.output)) if result.output is not None else expressions,
         "output_expressions": expressions,
         "panels": panels_json(views.forward_view(result, views.Scope(full=True, only=only or {}))),

@@ -92,6 +92,22 @@ def test_default_is_the_seed_example():
     assert doc["padded_delta"] == [[0] * 5] + [[0, 1, 1, 1, 0]] * 3 + [[0] * 5]
 
 
+def test_json_holds_the_operands_so_a_script_can_redo_the_layer():
+    """input, kernel and bias in the document give its output by a loop of our own."""
+    doc = json.loads(run("forward", ROOT / "configs/multichannel_batch.yaml", "-f", "json").stdout)
+    x, w, b = np.array(doc["input"]), np.array(doc["kernel"]), np.array(doc["bias"])
+    assert x.shape == (2, 3, 6, 6) and w.shape == (4, 3, 3, 3) and b.shape == (4,)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))  # padding 1, stride 2: a 3×3 output
+    y = np.zeros((2, 4, 3, 3))
+    for n, o, i, j in np.ndindex(y.shape):
+        y[n, o, i, j] = (padded[n, :, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3] * w[o]).sum() + b[o]
+    np.testing.assert_allclose(np.array(doc["output"]), y, rtol=1e-12, atol=1e-12)
+    seed = json.loads(run("backward", "-f", "json").stdout)
+    assert seed["input"][0] == [1, 2, 3, 4] and seed["kernel"] == [[1, 2], [3, 4]] and seed["bias"] is None
+    names = json.loads(run("forward", "--x", "names:4x4", "-k", "names:2x2", "-f", "json").stdout)
+    assert names["input"][3] == ["m", "n", "o", "p"] and names["kernel"] == [["w1", "w2"], ["w3", "w4"]]
+
+
 def test_symbolic_json_holds_names():
     doc = json.loads(run("backward", ROOT / "configs/symbolic.yaml", "--stride", "2", "-f", "json").stdout)
     assert doc["mode"] == "symbolic"
