@@ -145,7 +145,8 @@ class ExploreApp(App[None]):
         above, below = out_of_sight(self.parts(), body.scroll_offset.y, body.scrollable_content_region.height)
         words = [f"↑ above: {', '.join(above)}"] if above else []
         words += [f"↓ below: {', '.join(below)}"] if below else []
-        keys = [k for k, names in (("] scrolls down", below), ("[ up", above)) if names]
+        down, up = ("shift+↓", "shift+↑") if self.state.quiz else ("]", "[")  # the answer takes [ and ]
+        keys = [k for k, names in ((f"{down} scrolls down", below), (f"{up} up", above)) if names]
         hidden = self.query_one("#hidden", Static)
         hidden.update(Text.assemble(" · ".join(words), ("  " + ", ".join(keys), "dim")))
         if hidden.display != bool(words) and not self.query_one("#small").display:

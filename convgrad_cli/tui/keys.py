@@ -15,7 +15,7 @@ padded δ: the cells under the flipped kernel are underlined"""
 #: The keys, two to a line: (key, what it does), (key, what it does).
 KEYS = (
     (("arrows/click", "move the cursor"), ("PgUp/Dn", "depth (3-D)")),
-    (("] / [", "scroll down / up"), ("tab", "x → y/δ → W, shift: back")),
+    (("] [ shift+↓↑", "scroll down / up"), ("tab", "x → y/δ → W, shift: back")),
     (("c / C", "the cursor's channel"), (". / ,", "other panels' channel")),
     (("n", "the next sample"), ("v", "names ↔ numbers")),
     (("s/S p/P", "stride, padding up/down"), ("d/D k/K", "dilation, kernel up/down")),
@@ -43,6 +43,8 @@ BINDINGS: list[BindingType] = [
     Binding("pagedown", "depth(1)", "depth", show=False),
     Binding("right_square_bracket", "scroll(1)", "scroll", show=False),
     Binding("left_square_bracket", "scroll(-1)", "scroll", show=False),
+    Binding("shift+down", "scroll(1)", "scroll", show=False),  # the quiz's answer takes [ and ]
+    Binding("shift+up", "scroll(-1)", "scroll", show=False),
     Binding("tab", "tab(1)", "x/y/W", priority=True),
     Binding("shift+tab", "tab(-1)", "back", show=False, priority=True),
     Binding("c", "channel(1)", "channel", show=False),

@@ -287,4 +287,15 @@ def test_the_help_fits_80x24_a_line_as_written_and_names_the_scroll_keys(textboo
     lines, whole = explore(["right_square_bracket", "question_mark"], textbook, size=(80, 24), check=drawn)
     assert lines == [line.rstrip() for line in HELP.splitlines()]  # none wrapped, none cut
     assert whole  # opened at the top, in view, though the panels were scrolled
-    assert "] / [         scroll down / up" in HELP
+    assert "] [ shift+↓↑  scroll down / up" in HELP
+
+
+def test_in_the_quiz_shift_and_the_arrows_scroll_for_the_answer_takes_brackets(textbook):
+    def check(app):
+        return app.query_one("#body").scroll_offset.y > 0, app.query_one("#answer").value, hidden(app)
+
+    scrolled, answer, line = explore(
+        ["z", "shift+down", "w", "left_square_bracket"], textbook, (80, 24), check=check
+    )
+    assert scrolled and answer == "w["  # w[0,0] names a weight
+    assert line is not None and line.endswith("shift+↓ scrolls down, shift+↑ up")
