@@ -258,7 +258,7 @@ class ExploreApp(App[None]):
         from dataclasses import replace
 
         quiz = not self.state.quiz and self.state.focus == "input"
-        message = "quiz: type the terms of the cell's gradient (esc leaves)" if quiz else ""
+        message = "quiz (esc leaves)" if quiz else ""  # the expression's line says what to type
         self.apply(replace(self.state, quiz=quiz, message=message))
         if quiz:
             self.query_one("#answer", Input).focus()

@@ -299,3 +299,5 @@ def test_in_the_quiz_shift_and_the_arrows_scroll_for_the_answer_takes_brackets(t
     )
     assert scrolled and answer == "w["  # w[0,0] names a weight
     assert line is not None and line.endswith("shift+↓ scrolls down, shift+↑ up")
+    # the top line keeps to one line: the expression's says what to type
+    assert explore(["z"], textbook, (80, 24), check=lambda app: app.query_one("#status").size.height) == 1
