@@ -105,20 +105,9 @@ def _show_solutions(out: OutputFlags, n: list[int], m: list[int], fixed: dict, t
     from convgrad_cli.core.views import shape as views
     from convgrad_cli.render import json
 
-    found = core.solve(n, m, transposed, fixed["kernel"], fixed["stride"], fixed["dilation"])
-    nearest = [] if found else core.nearest(n, m, transposed)
-    same = None
-    if found and not transposed:
-        a = found[0].axes[0]
-        same = core.same_padding(n[0], a.kernel, a.stride, a.dilation)
-    show(
-        out,
-        Shown(
-            lambda: views.solutions_view(n, m, found, transposed, nearest, same),
-            lambda: json.shape_json(n, m, found, transposed, nearest, same),
-        ),
-    )
-    return ExitStatus.OK if found else ExitStatus.CHECK_FAILED
+    answer = core.answer(n, m, transposed, fixed["kernel"], fixed["stride"], fixed["dilation"])
+    show(out, Shown(lambda: views.solutions_view(answer), lambda: json.shape_json(answer)))
+    return ExitStatus.OK if answer.found else ExitStatus.CHECK_FAILED
 
 
 def _geometry(

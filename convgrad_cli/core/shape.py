@@ -258,3 +258,39 @@ def same_padding(n: int, k: int, s: int, d: int) -> SameReport:
     torch = (total // 2, total - total // 2) if s == 1 else None
     tf = tf_same_padding(n, k, s, d)
     return SameReport(torch, tf, tf)
+
+
+# -- the answer --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """``shape --in N --out M``: the geometries that map ``sizes_in`` to ``sizes_out``,
+    ranked (or, when none does, the ``nearest`` sizes within reach), and what 'same'
+    pads at the best one's stride."""
+
+    sizes_in: tuple[int, ...]
+    sizes_out: tuple[int, ...]
+    transposed: bool
+    found: tuple[Solution, ...]
+    nearest: tuple[tuple[int, ...], ...]
+    same: SameReport | None
+
+
+def answer(
+    sizes_in: Sequence[int],
+    sizes_out: Sequence[int],
+    transposed: bool = False,
+    kernel: Sequence[int] | None = None,
+    stride: Sequence[int] | None = None,
+    dilation: Sequence[int] | None = None,
+) -> Answer:
+    """:func:`solve`'s geometries, :func:`nearest`'s sizes when there are none, and
+    :func:`same_padding` at the best convolution."""
+    found = solve(sizes_in, sizes_out, transposed, kernel, stride, dilation)
+    near = [] if found else nearest(sizes_in, sizes_out, transposed)
+    same = None
+    if found and not transposed:
+        a = found[0].axes[0]
+        same = same_padding(sizes_in[0], a.kernel, a.stride, a.dilation)
+    return Answer(tuple(sizes_in), tuple(sizes_out), transposed, tuple(found), tuple(near), same)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from convgrad_cli.core.check.report import Report
     from convgrad_cli.core.check.run import CaseResult
     from convgrad_cli.core.geometry import Geometry
-    from convgrad_cli.core.shape import SameReport, Solution
+    from convgrad_cli.core.shape import Answer, Solution
 
 
 def nested(a: np.ndarray | None) -> Any:
@@ -277,14 +277,7 @@ def verdict_json(report: Report) -> dict[str, Any]:
 # -- shape -------------------------------------------------------------------------------------
 
 
-def shape_json(
-    sizes_in: Sequence[int],
-    sizes_out: Sequence[int],
-    found: Sequence[Solution],
-    transposed: bool,
-    nearest: Sequence[tuple[int, ...]],
-    same: SameReport | None,
-) -> dict[str, Any]:
+def shape_json(answer: Answer) -> dict[str, Any]:
     from convgrad_cli.core.shape import jax_call, keras_call, torch_call
 
     def one(sol: Solution) -> dict[str, Any]:
@@ -297,17 +290,18 @@ def shape_json(
             "uncovered": [a.uncovered for a in sol.axes],
             "exact": sol.exact,
             "torch": torch_call(sol),
-            "keras": keras_call(sol, sizes_in),
+            "keras": keras_call(sol, answer.sizes_in),
             "jax": jax_call(sol),
         }
 
+    same = answer.same
     return {
         "command": "shape",
-        "in": list(sizes_in),
-        "out": list(sizes_out),
-        "transposed": transposed,
-        "solutions": [one(s) for s in found],
-        "nearest": [list(n) for n in nearest],
+        "in": list(answer.sizes_in),
+        "out": list(answer.sizes_out),
+        "transposed": answer.transposed,
+        "solutions": [one(s) for s in answer.found],
+        "nearest": [list(n) for n in answer.nearest],
         "same": None
         if same is None
         else {

@@ -9,7 +9,7 @@ from convgrad_cli.core.axes import compact
 from convgrad_cli.core.coverage import checkerboard
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.pictures import coverage_panel
-from convgrad_cli.core.shape import SameReport, Solution, jax_call, keras_call, torch_call
+from convgrad_cli.core.shape import Answer, SameReport, Solution, jax_call, keras_call, torch_call
 
 from .blocks import Block, Panels, Sentence, Table, Together, View
 from .parts import EVERYTHING
@@ -18,23 +18,18 @@ from .parts import EVERYTHING
 SHOWN = 12
 
 
-def solutions_view(
-    sizes_in: Sequence[int],
-    sizes_out: Sequence[int],
-    found: Sequence[Solution],
-    transposed: bool,
-    nearest: Sequence[tuple[int, ...]],
-    same: SameReport | None,
-) -> View:
+def solutions_view(answer: Answer) -> View:
     """The table of solutions, the best one as PyTorch, JAX and Keras calls, and
     what 'same' padding means there; or the nearest sizes within reach."""
+    sizes_in, sizes_out = list(answer.sizes_in), list(answer.sizes_out)
+    found, transposed = answer.found, answer.transposed
     kind = "transposed convolution" if transposed else "convolution"
-    head = Sentence.of(f"{compact(list(sizes_in))} → {compact(list(sizes_out))} by a {kind}", strong=True)
+    head = Sentence.of(f"{compact(sizes_in)} → {compact(sizes_out)} by a {kind}", strong=True)
     if not found:
-        near = " or ".join(compact(list(n)) for n in nearest)
+        near = " or ".join(compact(list(n)) for n in answer.nearest)
         text = f"No kernel ≤ 7, stride ≤ 4, dilation ≤ 3 does it; the nearest sizes within reach: {near}"
         if not transposed and any(m > n for n, m in zip(sizes_in, sizes_out)):
-            text += f". To grow a size, try a transposed convolution: --in {compact(list(sizes_in))} --out {compact(list(sizes_out))} --transposed"
+            text += f". To grow a size, try a transposed convolution: --in {compact(sizes_in)} --out {compact(sizes_out)} --transposed"
         return View("shape", (head, Sentence.of(text)))
     blocks: list[Block] = [head, _table(found, transposed)]
     if len(found) > SHOWN:
@@ -50,8 +45,8 @@ def solutions_view(
         blocks.append(
             Sentence.of("left over: the last rows no window reaches (their gradient is 0)", quiet=True)
         )
-    if same is not None:
-        blocks.append(Sentence.of(same_sentence(same, best), quiet=True))
+    if answer.same is not None:
+        blocks.append(Sentence.of(same_sentence(answer.same, best), quiet=True))
     return View("shape", tuple(blocks))
 
 
