@@ -97,14 +97,20 @@ class Grid:
         return sum(w + 3 for w in self._widths) + 1
 
     @cached_property
+    def heights(self) -> list[int]:
+        """The lines each shown row takes (its tallest cell's), gaps included; no rule
+        runs between rows."""
+        return [max(len(lines) for lines in row) for row in self._rows]
+
+    @cached_property
     def lines(self) -> list[Text]:
         """The grid as the table of :meth:`_table` draws it (box.SQUARE, one space of
         padding, cells right-justified), line by line — drawn directly, since a Rich
         table of 120 cells takes tens of milliseconds (``explore`` redraws on every key)."""
         widths = self._widths
         out = [Text("┌" + "┬".join("─" * (w + 2) for w in widths) + "┐", no_wrap=True)]
-        for row in self._rows:
-            for i in range(max(len(lines) for lines in row)):
+        for row, height in zip(self._rows, self.heights):
+            for i in range(height):
                 pieces: list[tuple[str, Style] | str] = ["│"]
                 for lines, w, shown in zip(row, widths, row):
                     if i < len(lines):

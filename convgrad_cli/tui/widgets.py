@@ -86,12 +86,24 @@ def cell_at(panel: Panel, x: int, y: int) -> tuple[int, int] | None:
     text = ["".join(s.text for s in line) for line in lines]
     if not 0 <= y < len(text) or not text[y].startswith("│"):
         return None
-    row = sum(1 for line in text[:y] if line.startswith(("├", "┌"))) - 1
+    row = next((k for k, (first, end) in enumerate(row_lines(panel)) if first <= y < end), None)
     bars = [i for i, ch in enumerate(text[y]) if ch == "│"]
     col = next((i for i, (a, b) in enumerate(zip(bars, bars[1:])) if a < x < b), None)
     rows, cols = cells.shown(panel)
-    if col is None or not 0 <= row < len(rows) or rows[row] is None or cols[col] is None:
+    if row is None or col is None or rows[row] is None or cols[col] is None:
         return None
     r, c = rows[row], cols[col]
     assert r is not None and c is not None
     return r, c
+
+
+def row_lines(panel: Panel) -> list[tuple[int, int]]:
+    """The lines of the panel's grid (title included) each shown row takes: its first
+    and the one after its last. Rows differ: a row of padding takes one line, a row
+    of names and numbers two."""
+    first = (1 if panel.title else 0) + 1  # the title, the top rule
+    spans = []
+    for height in Grid(panel).heights:
+        spans.append((first, first + height))
+        first += height
+    return spans

@@ -167,6 +167,23 @@ def test_a_click_moves_the_cursor():
     assert explore([click], check=lambda app: app.state.trace.name) == "d"
 
 
+def test_a_click_on_a_lower_row_or_on_a_number_moves_the_cursor_there(tmp_path):
+    # no rule runs between the rows: a click anywhere in a column was read as on its top row
+    config = tmp_path / "textbook.yaml"
+    config.write_text(TEXTBOOK)
+
+    def on(name, below=0):
+        async def click(pilot):
+            lines = text_of(pilot.app, "#input").splitlines()
+            y = next(i for i, line in enumerate(lines) if name in line)
+            await pilot.click("#input", offset=(2 + lines[y].index(name) + 1, 1 + y + below))
+
+        return click
+
+    assert explore([on("x₂₂")], config, check=lambda app: app.state.trace.name) == "x₂₂"
+    assert explore([on("x₁₁", below=1)], config, check=lambda app: app.state.trace.name) == "x₁₁"  # its 7
+
+
 def test_too_small_a_terminal_says_so():
     shown = explore(
         [], size=(60, 20), check=lambda app: (app.query_one("#small").display, text_of(app, "#small"))
