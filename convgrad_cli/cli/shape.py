@@ -105,7 +105,7 @@ def _show_solutions(out: OutputFlags, n: list[int], m: list[int], fixed: dict, t
     from convgrad_cli.core.views import shape as views
     from convgrad_cli.render import json
 
-    answer = core.answer(n, m, transposed, fixed["kernel"], fixed["stride"], fixed["dilation"])
+    answer = core.answer(n, m, transposed, **fixed)
     show(out, Shown(lambda: views.solutions_view(answer), lambda: json.shape_json(answer)))
     return ExitStatus.OK if answer.found else ExitStatus.CHECK_FAILED
 

@@ -278,16 +278,12 @@ class Answer:
 
 
 def answer(
-    sizes_in: Sequence[int],
-    sizes_out: Sequence[int],
-    transposed: bool = False,
-    kernel: Sequence[int] | None = None,
-    stride: Sequence[int] | None = None,
-    dilation: Sequence[int] | None = None,
+    sizes_in: Sequence[int], sizes_out: Sequence[int], transposed: bool = False, **fixed: Sequence[int] | None
 ) -> Answer:
-    """:func:`solve`'s geometries, :func:`nearest`'s sizes when there are none, and
-    :func:`same_padding` at the best convolution."""
-    found = solve(sizes_in, sizes_out, transposed, kernel, stride, dilation)
+    """:func:`solve`'s geometries (``fixed``: its kernel, stride and dilation),
+    :func:`nearest`'s sizes when there are none, and :func:`same_padding` at the best
+    convolution."""
+    found = solve(sizes_in, sizes_out, transposed, **fixed)
     near = [] if found else nearest(sizes_in, sizes_out, transposed)
     same = None
     if found and not transposed:
