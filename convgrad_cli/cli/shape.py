@@ -41,7 +41,8 @@ def shape(
     sizes_in: Annotated[Optional[str], _opt("The input size, or one per axis: 32 or 32,17.", "--in")] = None,
     sizes_out: Annotated[Optional[str], _opt("The output size wanted, or one per axis.", "--out")] = None,
     kernel: Annotated[
-        Optional[str], _opt("Fix the kernel size (else 1…7 are tried): 3, or 3,1.", "--kernel")
+        Optional[str],
+        _opt("Fix the kernel size (else 1…7 are tried): 3, or 3,1.", "--kernel-size", "--kernel"),
     ] = None,
     stride: Annotated[Optional[str], _opt("Fix the stride (else 1…4): 2, or 2,1.", "--stride")] = None,
     dilation: Annotated[Optional[str], _opt("Fix the dilation (else 1…3): 1.", "--dilation")] = None,
@@ -67,8 +68,8 @@ def shape(
     Examples:
       convgrad shape --in 32 --out 16
       convgrad shape --in 32,17 --out 64,33 --transposed
-      convgrad shape --in 7 --kernel 3 --stride 2 --map
-      convgrad shape --in 4 --kernel 3 --stride 2 --transposed --map
+      convgrad shape --in 7 --kernel-size 3 --stride 2 --map
+      convgrad shape --in 4 --kernel-size 3 --stride 2 --transposed --map
       convgrad shape configs/uneven.yaml
     """
 

@@ -41,6 +41,7 @@ class Axis:
     padding: tuple[int, int]  # before, after (a transposed convolution's: its p, twice)
     output_padding: int = 0
     uncovered: int = 0  # rows a convolution leaves over at the end
+    skipped: int = 0  # cells between windows no tap joins (input read, or transposed output written)
 
     @property
     def extent(self) -> int:
@@ -62,11 +63,13 @@ class Solution:
         return all(a.padding[0] == a.padding[1] for a in self.axes)
 
     def rank(self) -> tuple[int, ...]:
-        """Exact first, then the smallest kernel, dilation and padding, symmetric before not."""
+        """Exact first, then those that skip no cell between windows, undilated, then the
+        smallest kernel and padding, symmetric before not."""
         return (
             not self.exact,
-            sum(a.kernel for a in self.axes),
+            any(a.skipped for a in self.axes),
             sum(a.dilation for a in self.axes),
+            sum(a.kernel for a in self.axes),
             sum(sum(a.padding) for a in self.axes),
             not self.symmetric,
             sum(a.output_padding for a in self.axes),
@@ -132,7 +135,7 @@ def _conv_axis(n: int, m: int, k: int, s: int, d: int) -> list[Axis]:
         before = total // 2
         left = (n + total - e) % s
         if conv_size(n, k, s, d, before, total - before) == m:
-            out.append(Axis(k, s, d, (before, total - before), 0, left))
+            out.append(Axis(k, s, d, (before, total - before), 0, left, skipped(n, k, s, d, before, m)))
     return out
 
 
@@ -141,9 +144,21 @@ def _transposed_axis(n: int, m: int, k: int, s: int, d: int) -> list[Axis]:
     rest = (n - 1) * s + d * (k - 1) + 1 - m  # = 2·p − op
     for op in range(max(s, d)):
         if (rest + op) % 2 == 0 and 0 <= (rest + op) // 2 <= d * (k - 1):
-            p = (rest + op) // 2
-            out.append(Axis(k, s, d, (p, p), op))
+            p = (rest + op) // 2  # its output is the input of the convolution it transposes
+            out.append(Axis(k, s, d, (p, p), op, skipped=skipped(m, k, s, d, p, n)))
     return out
+
+
+def skipped(size: int, k: int, s: int, d: int, before: int, windows: int) -> int:
+    """Cells of ``size`` before the last one a tap joins that no tap joins: the gaps of a
+    stride wider than the window, and of dilation's holes (all of them when no tap joins one).
+
+    >>> skipped(7, 1, 3, 1, 0, 3), skipped(7, 3, 2, 1, 0, 3), skipped(7, 2, 2, 2, 0, 3)
+    (4, 0, 3)
+    """
+    joined = {i * s - before + j * d for i in range(windows) for j in range(k)}
+    inside = [p for p in joined if 0 <= p < size]
+    return max(inside) + 1 - len(inside) if inside else size
 
 
 def nearest(sizes_in: Sequence[int], sizes_out: Sequence[int], transposed: bool) -> list[tuple[int, ...]]:

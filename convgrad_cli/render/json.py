@@ -288,6 +288,7 @@ def shape_json(answer: Answer) -> dict[str, Any]:
             "padding": [list(a.padding) for a in sol.axes],
             "output_padding": [a.output_padding for a in sol.axes],
             "uncovered": [a.uncovered for a in sol.axes],
+            "skipped": [a.skipped for a in sol.axes],
             "exact": sol.exact,
             "torch": torch_call(sol),
             "keras": keras_call(sol, answer.sizes_in),

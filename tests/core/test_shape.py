@@ -139,3 +139,42 @@ def test_a_one_tap_kernel_is_listed_once_not_once_per_dilation():
     # asked for, a dilation is kept: the user fixed it
     fixed = solve([32], [64], transposed=True, kernel=[1], dilation=[2])
     assert fixed and all(a.dilation == 2 for sol in fixed for a in sol.axes)
+
+
+@given(st.integers(1, 30), st.data(), st.booleans())
+@settings(max_examples=examples(200))
+def test_skipped_counts_the_cells_between_windows_no_tap_joins(n, data, transposed):
+    """A convolution's skipped input cells get no gradient from δ of ones (the engine's
+    backward says which); a transposed one's skipped output cells get no term (a scatter
+    loop here says which). Only those before the last joined cell count, or all if none is."""
+    import convgrad_cli
+
+    m = data.draw(st.integers(max(1, n // 3), n * 2 if transposed else n))
+    for sol in solve([n], [m], transposed):
+        a = sol.axes[0]
+        if transposed:
+            joined = np.zeros(m)
+            for i, j in np.ndindex(n, a.kernel):
+                p = i * a.stride - a.padding[0] + j * a.dilation
+                if 0 <= p < m:
+                    joined[p] += 1
+        else:
+            x, w = np.ones((1, 1, n)), np.ones((1, 1, a.kernel))
+            delta = np.ones((1, 1, m))
+            joined, _, _ = convgrad_cli.conv1d_backward(
+                x, w, delta, stride=a.stride, padding=[list(a.padding)], dilation=a.dilation
+            )
+            joined = joined.ravel()
+        last = np.flatnonzero(joined)[-1] if joined.any() else len(joined)  # none joined: all skipped
+        assert a.skipped == int(np.sum(joined[:last] == 0)), (n, m, a)
+
+
+def test_a_solution_that_skips_input_cells_is_ranked_after_those_that_read_them_all():
+    """7 → 3: kernel 1 at stride 3 reads 3 of the 7 cells; kernel 3 at stride 2 is the answer a course gives."""
+    found = solve([7], [3])
+    best = found[0].axes[0]
+    assert (best.kernel, best.stride, best.dilation, best.padding) == (3, 2, 1, (0, 0))
+    one = next(s.axes[0] for s in found if s.axes[0].kernel == 1)
+    assert one.stride == 3 and one.skipped == 4
+    reading = [not any(a.skipped for a in s.axes) for s in found if s.exact]
+    assert reading == sorted(reading, reverse=True)  # every one that reads all, then the rest

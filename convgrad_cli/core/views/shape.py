@@ -45,6 +45,13 @@ def solutions_view(answer: Answer) -> View:
         blocks.append(
             Sentence.of("left over: the last rows no window reaches (their gradient is 0)", quiet=True)
         )
+    if any(a.skipped for sol in found[:SHOWN] for a in sol.axes):
+        what = (
+            "output cells no tap writes (they hold the bias alone)"
+            if transposed
+            else "input cells no tap reads (their gradient is 0)"
+        )
+        blocks.append(Sentence.of(f"skipped: {what}, between the windows", quiet=True))
     if answer.same is not None:
         blocks.append(Sentence.of(same_sentence(answer.same, best), quiet=True))
     return View("shape", tuple(blocks))
@@ -67,11 +74,13 @@ def _table(found: Sequence[Solution], transposed: bool) -> Table:
                 compact([a.dilation for a in sol.axes]),
                 pads,
                 last,
-                torch_call(sol).replace("torch.nn.", ""),
+                compact([a.skipped for a in sol.axes]),
             )
         )
     last_column = "output_padding" if transposed else "left over"
-    return Table("", ("kernel", "stride", "dilation", "padding", last_column, "PyTorch"), tuple(rows))
+    # the numbers alone: a call beside them wrapped to a word a line at 80 columns
+    columns = ("kernel", "stride", "dilation", "padding", last_column, "skipped")
+    return Table("", columns, tuple(rows))
 
 
 def same_sentence(same: SameReport, sol: Solution) -> str:
