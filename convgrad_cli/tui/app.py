@@ -23,7 +23,7 @@ from convgrad_cli.render.terminal import LegendText
 
 from .keys import BINDINGS, HELP
 from .scroll import Part, out_of_sight, step
-from .widgets import CellClicked, Jumped, PanelView, Scrubber
+from .widgets import CellClicked, Jumped, PanelView, Scrubber, cursor_lines
 
 MIN_SIZE = (80, 24)
 SLOTS = ("input", "delta", "kernel", "input_grad", "overlay")  # the panels, left to right
@@ -60,6 +60,7 @@ class ExploreApp(App[None]):
             lambda path, text: path.write_text(text, encoding="utf-8")
         )  # the CLI writes whole
         self.playing: Timer | None = None  # while it plays
+        self.following = False  # the scroll is to follow the cursor once the screen is drawn
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -158,6 +159,35 @@ class ExploreApp(App[None]):
         self.query_one(f"#{CURSOR_SLOT[self.state.focus]}").scroll_visible(animate=False, immediate=True)
         self.call_after_refresh(self.tell_hidden)
 
+    def cursor_row(self) -> tuple[int, int] | None:
+        """The lines of the scrolling area the cursor's row takes, with two more either
+        side within its panel: the row beside it (the padding above the first, say)."""
+        view = self.query_one(f"#{CURSOR_SLOT[self.state.focus]}", PanelView)
+        lines = None if view.panel is None else cursor_lines(view.panel)
+        if lines is None:
+            return None
+        top = self.query_one("#panels").virtual_region.y + view.virtual_region.y
+        first, end = top + 1 + lines[0], top + 1 + lines[1]  # below the border
+        return max(top, first - 2), min(top + view.virtual_region.height, end + 2)
+
+    def follow(self, state: State) -> None:
+        """A move of the cursor; the scroll follows its row while it was in view (one
+        scrolled down to watch ∂L/∂x as the cursor moves stays where it is)."""
+        body = self.query_one("#body", VerticalScroll)
+        row, top, height = self.cursor_row(), body.scroll_offset.y, body.scrollable_content_region.height
+        seen = row is not None and row[0] < top + height and row[1] > top
+        self.apply(state)
+        if seen and not self.following:  # one pending follows the later keys too (a held arrow)
+            self.following = True
+            self.call_after_refresh(self.show_cursor_row)
+
+    def show_cursor_row(self) -> None:
+        self.following = False
+        body = self.query_one("#body", VerticalScroll)
+        row, top, height = self.cursor_row(), body.scroll_offset.y, body.scrollable_content_region.height
+        if row is not None and (row[0] < top or row[1] > top + height):
+            body.scroll_to(y=row[0] if row[0] < top else row[1] - height, animate=False, immediate=True)
+
     # -- drawing ----------------------------------------------------------------------------------
 
     def redraw(self) -> None:
@@ -200,7 +230,7 @@ class ExploreApp(App[None]):
     # -- actions ----------------------------------------------------------------------------------
 
     def action_move(self, rows: int, cols: int) -> None:
-        self.apply(self.state.move(rows, cols))
+        self.follow(self.state.move(rows, cols))
 
     def action_scroll(self, by: int) -> None:
         """]: the next row of panels at the top (a page down one taller than the
@@ -210,7 +240,7 @@ class ExploreApp(App[None]):
         body.scroll_to(y=step(self.parts(), height, round(body.max_scroll_y), now, by), animate=False)
 
     def action_depth(self, by: int) -> None:
-        self.apply(self.state.depth(by))
+        self.follow(self.state.depth(by))
 
     def action_tab(self, by: int) -> None:
         if self.state.quiz:

@@ -97,6 +97,16 @@ def cell_at(panel: Panel, x: int, y: int) -> tuple[int, int] | None:
     return r, c
 
 
+def cursor_lines(panel: Panel) -> tuple[int, int] | None:
+    """The lines of the panel's grid (title included) the cursor's row takes, if
+    the cursor is on the panel and its row is drawn."""
+    cell = next((c for c, mark in panel.marks.items() if mark.role == "cell"), None)
+    rows, _ = cells.shown(panel)
+    if cell is None or cell[0] not in rows:
+        return None
+    return row_lines(panel)[rows.index(cell[0])]
+
+
 def row_lines(panel: Panel) -> list[tuple[int, int]]:
     """The lines of the panel's grid (title included) each shown row takes: its first
     and the one after its last. Rows differ: a row of padding takes one line, a row

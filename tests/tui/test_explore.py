@@ -318,3 +318,23 @@ def test_in_the_quiz_shift_and_the_arrows_scroll_for_the_answer_takes_brackets(t
     assert line is not None and line.endswith("shift+↓ scrolls down, shift+↑ up")
     # the top line keeps to one line: the expression's says what to type
     assert explore(["z"], textbook, (80, 24), check=lambda app: app.query_one("#status").size.height) == 1
+
+
+def test_the_scroll_follows_the_cursor_down_a_panel_taller_than_the_screen(tmp_path):
+    config = tmp_path / "twelve.yaml"
+    config.write_text(TEXTBOOK.replace("[5, 5]", "[12, 12]"))
+
+    def place(app):  # the cursor's row whole in view, and the scroll
+        body = app.query_one("#body")
+        first, end = app.cursor_row()
+        top, height = body.scroll_offset.y, body.scrollable_content_region.height
+        return top <= first and end <= top + height, top
+
+    async def held(pilot):  # keys faster than the screen is drawn
+        await pilot.press(*["down"] * 10)
+
+    assert explore([held], config, (80, 24), check=place)[0]  # x₁₀,₀, 19 lines down x
+    # scrolled to another panel, the cursor moves and the scroll stays: ∂L/∂x is watched
+    away = explore(["right_square_bracket"] * 3, config, (80, 24), check=place)
+    assert not away[0]
+    assert explore(["right_square_bracket"] * 3 + ["down"], config, (80, 24), check=place) == away
