@@ -246,9 +246,12 @@ def check_json(
         from .stack_json import layercheck_json
 
         return {**verdict_json(report), **layercheck_json(report, saved)}
+    hint = report.undeclared()
     return {
         **verdict_json(report),
         **summary(results),
+        # the scope the errors suggest, and how many errors fall outside it
+        "undeclared": None if hint is None else {"scope": hint[0].describe(), "errors": hint[1]},
         "results": [case_json(r, saved.get(r.name)) for r in results],
     }
 

@@ -146,3 +146,33 @@ def test_junit_records_a_shortfall_as_a_failure(tmp_path):
     result, doc = check("--random", "6", "--impl", f"{NARROW}:only_2d", "--junit-xml", report, "--force")
     suite = ET.parse(report).getroot()
     assert result.exit_code == 0 and suite.get("failures") == "0" and int(suite.get("tests")) == doc["cases"]
+
+
+def test_errors_outside_what_it_answered_suggest_the_scope_to_declare(tmp_path):
+    """A loop that crashes on 1-D cases, tuple strides and groups refuses nothing, so the
+    sweep cannot learn its scope; the report names the scope its errors suggest. Declared,
+    the errors go, and what is left is its real bug: dilation is never read."""
+    round_, scope, doc = 0, None, None
+    while round_ < 3:
+        wrapper = tmp_path / f"round{round_}.py"
+        wrapper.write_text(
+            f"from tests.support.narrow_impls import crashes_outside_2d_int_geometry as f\n"
+            f"f.convgrad_scope = {scope!r}\n"
+        )
+        result, doc = check("--random", "40", "--impl", f"{wrapper}:f")
+        assert result.exit_code == 1, result.stderr
+        if doc["errors"] == 0:
+            break
+        hint = doc["undeclared"]
+        assert hint is not None and 0 < hint["errors"] <= doc["errors"]
+        assert hint["scope"].startswith("2-D, groups 1")  # never more than the answered cases showed
+        scope, round_ = hint["scope"], round_ + 1
+    assert doc is not None and doc["errors"] == 0 and doc["undeclared"] is None
+    bad = [r for r in doc["results"] if r["status"] == "failed"]
+    assert bad and all("dilated" in r["classes"] for r in bad)
+    inside = parse(scope, "test")
+    for r in bad:  # a smaller failing case stays inside what was declared
+        g = r["smallest_failing"]
+        assert g is None or (
+            g["dims"] in inside.dims and g["groups"] == 1 and g["padding"][0][0] == g["padding"][0][1]
+        )

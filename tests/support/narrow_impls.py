@@ -144,3 +144,21 @@ def declares_its_scope(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
 declares_its_scope.convgrad_scope = (
     "2-D, groups 1, no dilation, symmetric padding, one padding for every axis, square kernels"
 )
+
+
+def crashes_outside_2d_int_geometry(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
+    """A course's loop as first written: 2-D, one int stride and padding, groups and
+    dilation never read. It refuses nothing: a 1-D case fails to unpack x.shape, a
+    per-axis stride (a tuple) fails in the index arithmetic, groups > 1 fails to broadcast."""
+    n, c, h, wd = x.shape
+    f, _, hh, ww = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(delta.shape[2]):
+        for j in range(delta.shape[3]):
+            window = xp[:, :, i * stride : i * stride + hh, j * stride : j * stride + ww]
+            dw += np.einsum("nf,nchw->fchw", delta[:, :, i, j], window)
+            dxp[:, :, i * stride : i * stride + hh, j * stride : j * stride + ww] += np.einsum(
+                "nf,fchw->nchw", delta[:, :, i, j], w
+            )
+    return dxp[:, :, padding : padding + h, padding : padding + wd], dw, delta.sum(axis=(0, 2, 3))

@@ -19,9 +19,12 @@ from .isolate import Implementation
 from .mistakes import Diagnosis
 from .plan import Plan
 from .run import ERROR_MISTAKES, CaseResult, Status, check_case, numeric_problem, summary
-from .scope import Learner, Scope, describe_refusals, parse
+from .scope import Learner, Scope, describe_refusals, features, parse
 from .sweep import Spec, _anchors, _random, constrain
 
+#: Features in the order real code most often leaves them out: how :meth:`Report.undeclared` tries them.
+LIKELY = ("grouped", "dilated", "strides_per_axis", "padding_asymmetric", "padding_per_axis", "kernel_not_square",
+          "uncovered", "padded", "strided")  # fmt: skip
 #: The sweep gives up after this many refusals that taught it nothing (per case wanted, at least 10).
 IDLE = 1
 
@@ -80,6 +83,32 @@ class Report:
         """What the implementation was found (or declared) to support, in words."""
         return None if self.scope.everything else self.scope.describe()
 
+    def undeclared(self) -> tuple[Scope, int] | None:
+        """A scope the errors suggest: the ranks and features of the cases answered, when
+        some errors came only on cases outside it (a 2-D loop given a 1-D case, an int
+        stride given per-axis strides) — with how many errors that is. A crash is not a
+        refusal, so the sweep learns nothing from it; this says how to tell it."""
+        if self.layer != "conv":
+            return None
+        errors = [r.problem.geom for r in self.results if r.status is Status.error and r.problem is not None]
+        answered = [r.problem.geom for r in self.results if r.status in (Status.passed, Status.failed)]
+        if not errors or not answered:
+            return None
+        seen = frozenset().union(*(features(g) for g in answered))
+        scope = Scope(tuple(r for r in self.scope.dims if f"{r}d" in seen), self.scope.refused)
+        left = [g for g in errors if scope.allows(g)]
+        for f in (f for f in LIKELY if f not in seen):  # what real code leaves out first, first
+            if any(f in features(g) for g in left):
+                scope = scope.without(f)
+                left = [g for g in left if scope.allows(g)]
+        added = scope.refused - self.scope.refused
+        for f in sorted(added, key=LIKELY.index, reverse=True):  # one the others say already goes
+            fewer = Scope(scope.dims, scope.refused - {f})
+            if sum(fewer.allows(g) for g in errors) == len(left):
+                scope = fewer
+        outside = len(errors) - len(left)
+        return (scope, outside) if outside else None
+
 
 def execute(
     plan: Plan,
@@ -93,12 +122,13 @@ def execute(
 
         layered = execute_layers(plan.cases, impl, plan.options, plan.dtype, say)
         return Report(layered, plan.min_checked, layer=plan.layer)  # type: ignore[arg-type]
-    dims = plan.scope.dims
+    dims, declared = plan.scope.dims, plan.scope & _declared(impl)
+    options = replace(plan.options, within=declared.allows)
     results = [
-        _config(name, problem, dims) or check_case(problem, name, impl, plan.options, say)
+        _config(name, problem, dims) or check_case(problem, name, impl, options, say)
         for name, problem in plan.configs
     ]
-    learner = Learner(plan.scope & _declared(impl))
+    learner = Learner(declared)
     if plan.count:
         results += _sweep(plan, impl, learner, say)
     results = _name_errors(results, "output" if plan.options.kind == "forward" else "input_grad")
@@ -166,7 +196,8 @@ def _sweep(
         if checked() >= plan.count:
             return None
         problem = spec.problem(int(seeds.integers(0, 2**31)), plan.dtype)
-        result = check_case(problem, f"random-{len(results)}", impl, plan.options, say)
+        options = replace(plan.options, within=learner.scope.allows)  # as it stands now
+        result = check_case(problem, f"random-{len(results)}", impl, options, say)
         results.append(result)
         if result.status.checked:
             learner.accept(problem.geom)

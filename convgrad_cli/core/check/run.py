@@ -67,6 +67,7 @@ class Options:
     kind: str = "backward"  # or "forward": the implementation computes y (--forward)
     diagnose: bool = True
     shrink: bool = True
+    within: Callable[[Geometry], bool] | None = None  # the scope a smaller case must stay in
 
 
 @dataclass(frozen=True)
@@ -346,7 +347,7 @@ def _smallest(
         right, bounds = _right(candidate, Tolerance(dtype, options.rtol, options.atol), options.kind)
         return any(got.get(q) is not None and np.any(np.abs(got[q] - right[q]) > bounds[q]) for q in failing)
 
-    return shrink(spec_of(result.problem), fails, result.problem.seed, "float64")
+    return shrink(spec_of(result.problem), fails, result.problem.seed, "float64", options.within)
 
 
 def _check_forward(
@@ -424,7 +425,7 @@ def _smallest_error(result: CaseResult, impl: Implementation, options: Options, 
             return False
         return False
 
-    return shrink(spec_of(result.problem), raises, result.problem.seed, "float64")
+    return shrink(spec_of(result.problem), raises, result.problem.seed, "float64", options.within)
 
 
 def _call(

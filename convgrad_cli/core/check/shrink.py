@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.problem import Problem
 
 from .sweep import Spec, constrain
@@ -64,9 +65,16 @@ def _set(values: tuple[Any, ...], axis: int, value: Any) -> tuple[Any, ...]:
     return (*values[:axis], value, *values[axis + 1 :])
 
 
-def shrink(spec: Spec, fails: Callable[[Problem], bool], seed: int, dtype: str) -> Problem | None:
+def shrink(
+    spec: Spec,
+    fails: Callable[[Problem], bool],
+    seed: int,
+    dtype: str,
+    within: Callable[[Geometry], bool] | None = None,
+) -> Problem | None:
     """The smallest problem found, by greedy steps from ``spec``, on which ``fails``;
-    ``None`` when no smaller one fails."""
+    ``None`` when no smaller one fails. Every step stays ``within`` the implementation's
+    scope: a smaller case it never claimed to handle says nothing of its bug."""
     calls, found = 0, None
     improved = True
     while improved and calls < BUDGET:
@@ -76,6 +84,8 @@ def shrink(spec: Spec, fails: Callable[[Problem], bool], seed: int, dtype: str) 
             if valid is None or valid.size != candidate.size:
                 continue  # a step that needs the input to grow is no smaller
             problem = valid.problem(seed, dtype, source="smallest failing case")
+            if within is not None and not within(problem.geom):
+                continue
             calls += 1
             if fails(problem):
                 spec, found, improved = valid, problem, True

@@ -244,6 +244,15 @@ def report_lines(report: Report) -> list[str]:
         lines.append("refused: " + ", ".join(report.refused))
     if any("bias_grad" in getattr(r, "unchecked", ()) for r in report.results):
         lines.append("∂L/∂bias not checked: the implementation returns (input_grad, weight_grad)")
+    hint = report.undeclared()
+    if hint is not None:
+        scope, outside = hint
+        errors = sum(r.status is Status.error for r in report.results)
+        lines.append(
+            f"{outside} of the {errors} errors came on cases unlike any it answered; if it handles "
+            f"{scope.describe()} only, say so and the sweep stays inside: raise NotImplementedError "
+            f'for the rest, or set fn.convgrad_scope = "{scope.describe()}" (docs/check.md, Scope)'
+        )
     if report.swept or report.min_checked > 1:
         lines.append(f"{report.checked} cases checked (at least {report.min_checked} required)")
     shortfall = report.shortfall()
