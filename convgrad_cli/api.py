@@ -1,4 +1,6 @@
-"""The Python API, shaped like ``torch.nn.functional``.
+"""The Python API, shaped like ``torch.nn.functional``. It computes in NumPy: any
+array-like (a list, a torch tensor on the CPU) goes in, and NumPy arrays come out —
+``torch.from_numpy(y)`` makes a tensor of one again.
 
 >>> import numpy as np
 >>> from convgrad_cli import conv2d, conv2d_backward

@@ -34,6 +34,19 @@ Cell = str | Sequence[int]
 WIDTH = 100
 
 
+def _text_width() -> int:
+    import os
+    import shutil
+    import sys
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 20:
+        return int(columns)
+    if sys.stdout.isatty():
+        return max(20, shutil.get_terminal_size((WIDTH, 24)).columns)
+    return WIDTH
+
+
 class Picture:
     """One view of a layer: drawn by every format, decided once."""
 
@@ -49,8 +62,9 @@ class Picture:
         yield draw(self.view)
 
     def __str__(self) -> str:
-        """The picture as plain text (every mark is text too)."""
-        return self._console(plain=True).export_text()
+        """The picture as plain text (every mark is text too), as wide as the terminal
+        printed to (``COLUMNS`` first), else a notebook cell's width."""
+        return self._console(plain=True, width=_text_width()).export_text()
 
     def __repr__(self) -> str:
         return f"<convgrad {self.view.command}: {len(self.view.blocks)} blocks; print() or display() it>"
@@ -144,12 +158,18 @@ WRITERS: dict[str, Callable[[Picture], str]] = {
 
 def _problem(x: Any, w: Any, delta: Any, bias: Any, geometry: Mapping[str, Any]) -> problems.Problem:
     """The seed's example where an operand is not given; a fill's name (``"names"``)
-    fills the seed's shape."""
+    fills the seed's shape, and with a shape as the command line writes it
+    (``"arange:5x5"``) that shape."""
 
     def operand(value: Any, shape: tuple[int, ...] | None, default: str) -> Any:
         if value is None:
             return problems.Fill(default, shape)
-        return problems.Fill(value, shape) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        kind, colon, sizes = value.partition(":")
+        if colon and all(n.isdigit() for n in sizes.split("x")):
+            return problems.Fill(kind, tuple(int(n) for n in sizes.split("x")))
+        return problems.Fill(value, shape)
 
     return problems.build(
         operand(x, (4, 4), "arange"),
@@ -173,7 +193,8 @@ def forward(
     several samples or channels, the first of each or ``only``'s; ``full``: all).
 
     ``x``, ``w``: arrays (or nested lists), a fill's name (``"names"``, ``"arange"``,
-    ``"random"``), or ``None`` for the seed's 4×4 and 2×2; ``geometry``: ``stride``,
+    ``"random"``) with a shape as the command line writes it (``"arange:5x5"``) or
+    without (the seed's), or ``None`` for the seed's 4×4 and 2×2; ``geometry``: ``stride``,
     ``padding``, ``dilation``, ``groups``, ``dims`` as :func:`convgrad_cli.conv2d` takes them.
     """
     from .render import json

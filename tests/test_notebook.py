@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import convgrad_cli as cg
-from convgrad_cli.errors import OutputError
+from convgrad_cli.errors import ConfigError, OutputError
 from tests.render.test_page import CHROMIUM, opened
 from tests.support import broken_impls
 
@@ -169,3 +169,21 @@ def test_trace_says_a_tuple_outside_the_array_as_it_says_the_text():
         cg.trace(x, w, input=(9, 9), padding=1)
     with pytest.raises(CellError, match=r"input index '1,1,1' has 3 numbers"):
         cg.trace(x, w, input=[1, 1, 1], padding=1)
+
+
+def test_a_fill_with_a_shape_as_the_command_line_writes_it_and_print_fits_the_terminal(monkeypatch):
+    """x="arange:5x5" is the 5×5 the flag --x arange:5x5 gives; print() lays it out at COLUMNS."""
+    x, w = np.arange(1.0, 26.0).reshape(5, 5), np.arange(1.0, 10.0).reshape(3, 3)
+    doc = json.loads(cg.backward(x="arange:5x5", w="arange:3x3", padding=1).to_json())
+    padded = np.pad(np.ones((5, 5)), 1)  # δ of ones under every window, padding 1
+    expected = np.array(
+        [[(padded[i : i + 3, j : j + 3] * w[::-1, ::-1]).sum() for j in range(5)] for i in range(5)]
+    )
+    assert np.array(doc["input"]).tolist() == x.tolist()
+    np.testing.assert_allclose(doc["input_grad"], expected)
+    with pytest.raises(ConfigError, match="input fill 'arange:5x' is not allowed"):
+        cg.backward(x="arange:5x")
+    for columns in (60, 120):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        lines = str(cg.backward(x="arange:7x7", w="arange:3x3", padding=1)).splitlines()
+        assert max(map(len, lines)) <= columns and max(map(len, lines)) > columns - 20
