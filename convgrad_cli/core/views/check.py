@@ -133,6 +133,10 @@ def error_panel(r: CaseResult, quantity: str) -> Panel:
     )
 
 
+#: why an entry of a gradient has no terms, in words
+NO_TERMS = {"input_grad": "no window reads it", "weight_grad": "every cell it meets is padding"}
+
+
 def traced(r: CaseResult, quantity: str, index: tuple[int, ...]) -> str:
     """The first wrong entry's expected terms beside the value under check."""
     wrong = r.wrong[quantity]
@@ -142,10 +146,15 @@ def traced(r: CaseResult, quantity: str, index: tuple[int, ...]) -> str:
     if kind is None:
         return f"∂L/∂bias[{index[0]}] = Σδ over its output channel = {float(wrong.expected[index]):.6g}; got {got:.6g}"
     ct = CellTrace.of(kind, r.problem, text)
-    expression = ct.expression + (f" + bias[{index[1]}]" if quantity == "output" else "")
+    expected = float(wrong.expected[index])
+    if not ct.terms and quantity in NO_TERMS:  # "= 0 = 0" says nothing to a reader
+        return f"{ct.lhs} has no terms ({NO_TERMS[quantity]}), so 0 expected; got {got:.6g}"
+    expression = ct.expression
+    if quantity == "output":  # y is its terms and its channel's bias
+        expression = f"{expression} + bias[{index[1]}]" if ct.terms else f"bias[{index[1]}]"
     if len(expression) > 120:
         expression = expression[:117] + "…"
-    return f"{ct.lhs} = {expression} = {float(wrong.expected[index]):.6g} expected; got {got:.6g}"
+    return f"{ct.lhs} = {expression} = {expected:.6g} expected; got {got:.6g}"
 
 
 # -- the lines JUnit and the pytest plugin share -------------------------------------------------
