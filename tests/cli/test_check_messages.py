@@ -3,6 +3,7 @@ code, no mistake the failing geometry cannot have, and "fails only when" with
 only the conditions that matter."""
 
 import json
+import math
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -54,13 +55,48 @@ def _case(classes: tuple[str, ...], status: Status) -> CaseResult:
 
 def test_fails_only_when_keeps_only_the_conditions_that_matter():
     """Three conditions every failing case has; only dilation separates them from the passing ones."""
-    bad = [_case(("strided", "padded", "dilated"), Status.failed)] * 2
-    good = [_case(("strided",), Status.passed), _case(("padded",), Status.passed), _case((), Status.passed)]
+    bad = [_case(("strided", "padded", "dilated"), Status.failed)] * 6
+    good = [
+        _case(("strided",), Status.passed),
+        _case(("padded",), Status.passed),
+        _case((), Status.passed),
+    ] * 4
     assert summary(bad + good)["fails_only_when"] == ["dilated"]
     # two that matter together stay together: each alone lets a passing case in
-    bad = [_case(("strided", "padded"), Status.failed)] * 3
-    good = [_case(("strided",), Status.passed), _case(("padded",), Status.passed)]
+    bad = [_case(("strided", "padded"), Status.failed)] * 6
+    good = [_case(("strided",), Status.passed), _case(("padded",), Status.passed)] * 2
+    good += [_case((), Status.passed)] * 10
     assert summary(bad + good)["fails_only_when"] == ["strided", "padded"]
+
+
+def test_a_condition_chance_would_give_is_not_said():
+    """One failing case of two checked has every class it has "only"; 6 failures among 18 cases
+    with a class that 10 of them have share it by chance once in 88 sweeps (C(10,6)/C(18,6))."""
+    one = [_case(("padded", "delta_padding_crops"), Status.failed), _case((), Status.passed)]
+    assert summary(one)["fails_only_when"] == []
+    bad = [_case(("strided",), Status.failed)] * 6
+    good = [_case(("strided",), Status.passed)] * 4 + [_case((), Status.passed)] * 8
+    assert math.comb(10, 6) / math.comb(18, 6) > 1 / 100
+    assert summary(bad + good)["fails_only_when"] == []
+    # the same failures among 30 cases, 20 of them without a stride: once in 5,000 sweeps
+    good += [_case((), Status.passed)] * 12
+    assert math.comb(10, 6) / math.comb(30, 6) < 1 / 1000
+    assert summary(bad + good)["fails_only_when"] == ["strided"]
+
+
+def test_what_the_sweep_says_of_failures_is_so():
+    """stride_dilation_swapped fails where stride ≠ dilation on an axis, which no class names:
+    its 2-D sweep of seed 1 said "fails only without padding that makes δ's padding crop", from
+    the four passing cases that crop (each with stride = dilation). given_rank_2d, called in full
+    rank, returned numbers on two cases: "fails only with δ's padding crop" rested on one."""
+    for impl in ("stride_dilation_swapped", "given_rank_2d"):
+        _, doc = check("--impl", f"{SUPPORT / 'broken_impls.py'}:{impl}", "--dims", "2", "--sweep-seed", "1")
+        assert "delta_padding_crops" not in doc["fails_only_when"] + doc["fails_only_without"], impl
+    for impl, said in (("delta_not_dilated", ["strided"]), ("padding_off_by_one", ["padded"])):
+        _, doc = check("--impl", f"{SUPPORT / 'broken_impls.py'}:{impl}")
+        assert doc["fails_only_when"] == said
+        failed = [r for r in doc["results"] if r["status"] == "failed"]
+        assert failed and all(set(said) <= set(r["classes"]) for r in failed)
 
 
 def test_an_error_with_uncovered_rows_is_said_once():

@@ -4,6 +4,7 @@ still fails."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -499,9 +500,26 @@ def _only_when(
             all(has(r, cid) for r in worse)
             and any(not has(r, cid) for r in good)
             and 2 * count > len(with_it)
+            and by_chance(len(checked), len(with_it), len(worse)) <= CHANCE
         ):
             only.append(cid)
     return _minimal(only, good, has)
+
+
+#: A condition is said only when chance alone would put every bad case among the cases that meet
+#: it less often than this: one failing case of two checked, or four passing cases that happen to
+#: crop δ's padding among 40, say nothing about the implementation.
+CHANCE = 1e-3
+
+
+def by_chance(cases: int, meeting: int, bad: int) -> float:
+    """The chance that ``bad`` cases drawn at random from ``cases`` all fall among the ``meeting``
+    ones that meet a condition (the hypergeometric tail): how little "fails only with it" means.
+
+    >>> by_chance(40, 20, 10) < 1e-3, by_chance(2, 1, 1)
+    (True, 0.5)
+    """
+    return math.comb(meeting, bad) / math.comb(cases, bad)
 
 
 def _minimal(only: list[str], good: list[CaseResult], has: Callable[[CaseResult, str], bool]) -> list[str]:
