@@ -116,7 +116,7 @@ def _assert(
     if not bad and report.enough:
         supports = report.supports()
         return f"{report.checked} cases checked, all pass" + (f" (supports {supports})" if supports else "")
-    lines = [summary_line(results), *report_lines(report)]
+    lines = [summary_line(results, kind == "forward"), *report_lines(report)]
     for r in bad[:5]:
         lines.append(f"{r.name} [{r.geometry}]")
         lines += ["  " + line for line in case_lines(r)]

@@ -4,6 +4,7 @@ only the conditions that matter."""
 
 import json
 import math
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from convgrad_cli.cli import app
 from convgrad_cli.core.check import CATALOGUE, CaseResult, Status, summary
 from convgrad_cli.core.check.mistakes import APPLIES
+from convgrad_cli.core.check.sweep import CLASSES, describe
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT = ROOT / "tests" / "support"
@@ -99,9 +101,33 @@ def test_what_the_sweep_says_of_failures_is_so():
         assert failed and all(set(said) <= set(r["classes"]) for r in failed)
 
 
+def test_a_forward_is_told_in_a_forwards_words():
+    """A forward has no δ and no output_padding: its classes are said as windows and cells."""
+    for cid, _, _ in CLASSES:
+        words = describe(cid, forward=True)
+        assert "δ" not in words and "output_padding" not in words and "gradient" not in words, cid
+    result = runner.invoke(app, ["check", "--forward", f"{SUPPORT / 'forward_impls.py'}:stride_assumed_to_divide",
+                                 "--width", "80"], env={"NO_COLOR": "1"})  # fmt: skip
+    said = summary_said(result.stdout.splitlines())
+    assert "raises only with uncovered rows at the end (no window reads them)" in said
+    assert "output_padding" not in said and "δ" not in said
+
+
 def test_an_error_with_uncovered_rows_is_said_once():
     """'raises only with a stride > 1 and uncovered rows' named two conditions; the second implies the first."""
     result, doc = check("--random", "40", "--impl", f"{SUPPORT / 'real_bugs.py'}:stride_assumed_to_divide")
     assert doc["raises_only_when"] == ["uncovered"]
     result, doc = check("--random", "40", "--impl", f"{SUPPORT / 'broken_impls.py'}:output_padding_missing")
     assert doc["raises_only_when"] == ["uncovered"]
+
+
+def summary_said(lines):
+    """The summary line of a plain report, its wrapped lines joined."""
+    at = next(i for i, line in enumerate(lines) if re.match(r"\d+ of \d+ cases pass", line))
+    end = next(
+        (i for i in range(at + 1, len(lines)) if re.match(NOTES, lines[i]) or not lines[i]), len(lines)
+    )
+    return " ".join(lines[at:end])
+
+
+NOTES = r"supports:|refused:|∂L/∂bias not checked|\d+ cases checked|NOT PASSED"

@@ -59,6 +59,17 @@ CLASSES: tuple[tuple[str, str, Callable[[Geometry], bool]], ...] = (
     ("batch", "batch > 1", lambda g: g.batch > 1),
 )  # fmt: skip  # a table: one class a row
 DESCRIBE = {cid: text for cid, text, _ in CLASSES}
+#: The classes said in a backward's words, worded for a forward (which has no δ and no output_padding).
+FORWARD_WORDS = {
+    "stride_over_extent": "a stride larger than the kernel's extent (cells no window reads)",
+    "uncovered": "uncovered rows at the end (no window reads them)",
+    "delta_padding_crops": "padding wider than the kernel's reach (a window of padding alone)",
+}
+
+
+def describe(cid: str, forward: bool = False) -> str:
+    """A class in words: a backward's, or (``forward``) a forward's."""
+    return FORWARD_WORDS.get(cid, DESCRIBE[cid]) if forward else DESCRIBE[cid]
 
 
 def classes(geom: Geometry) -> tuple[str, ...]:
