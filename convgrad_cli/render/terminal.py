@@ -178,7 +178,10 @@ def table(b: model.Table) -> list[RenderableType]:
 
     t = RichTable(box=box.SIMPLE_HEAD, pad_edge=False)
     for i, column in enumerate(b.header):
-        t.add_column(column, overflow="fold", justify="right" if i in b.numbers else "left")
+        # a name's column is not wrapped while others can give way; folded only past the width
+        t.add_column(
+            column, overflow="fold", justify="right" if i in b.numbers else "left", no_wrap=i in b.names
+        )
     for row in b.rows:
         # Text, not str: a file name such as [red].yaml is a name, not markup
         t.add_row(*(Text(c) if isinstance(c, str) else spans((c,)) for c in row))

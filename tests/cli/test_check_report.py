@@ -51,8 +51,24 @@ def test_the_summary_says_what_a_class_is():
     assert " classes;" not in said and "passed on" not in said
 
 
+def test_a_case_name_is_never_broken():
+    """Every config's name is one word: each is a row's first cell, whole, at 80 columns."""
+    lines = plain("configs/", "--impl", f"{BROKEN}:delta_not_dilated")
+    names = [r["name"] for r in document("configs/", "--impl", f"{BROKEN}:delta_not_dilated")["results"]]
+    stems = [name.rsplit("/", 1)[-1].removesuffix(".yaml") for name in names]
+    firsts = [line.split()[0] for line in table(lines) if line.startswith(" ") and line[1] != " "]
+    assert firsts == stems
+
+
 def summary(lines):
     """The summary line's wrapped lines."""
     at = next(i for i, line in enumerate(lines) if re.match(r"\d+ of \d+ cases pass", line))
     end = next(i for i in range(at + 1, len(lines)) if re.match(r"supports:|\d+ cases checked|$", lines[i]))
     return lines[at:end]
+
+
+def table(lines):
+    """The table's rows, from the rule under its header to the blank line after it."""
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("────"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    return lines[start + 1 : end]

@@ -116,12 +116,14 @@ class Result:
 @dataclass(frozen=True)
 class Table:
     """A table with a header row; a cell is words, or a span (a verdict in its tone);
-    ``numbers`` are the columns that hold numbers."""
+    ``numbers`` are the columns that hold numbers, ``names`` those whose words are names,
+    never to be broken (a format that wraps breaks other columns first)."""
 
     title: str
     header: tuple[str, ...]
     rows: tuple[tuple[str | Span, ...], ...]
     numbers: tuple[int, ...] = ()
+    names: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

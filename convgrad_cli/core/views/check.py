@@ -82,7 +82,7 @@ def _table(results: list[CaseResult], forward: bool = False) -> Table:
         rows.append((*cells, *errors, Span(word, strong=tone != "doubtful", tone=tone)))
     head = ("case", "geometry", *(() if forward else ("FD",)), *(NAMES[q] for q in columns), "result")
     numbers = (2,) if forward else (3, 4, 5)
-    return Table("", head, tuple(rows), numbers=numbers)
+    return Table("", head, tuple(rows), numbers=numbers, names=(0,))
 
 
 def failure(r: CaseResult, saved: str | None) -> Together:
