@@ -29,6 +29,7 @@ def test_a_right_max_pool_passes_ties_included():
     ("kind", "fn", "mistake"),
     [
         ("maxpool", impls.maxpool_every_cell, "maxpool_every_cell"),
+        ("maxpool", impls.maxpool_every_tie, "maxpool_every_tie"),
         ("maxpool", impls.maxpool_last_tie, "maxpool_last_tie"),
         ("avgpool", impls.avgpool_by_window, "avgpool_divides_by_window"),
         ("relu", impls.relu_at_zero, "relu_passes_at_zero"),
@@ -98,3 +99,14 @@ def test_a_stack_check_fails_when_a_layer_sends_its_delta_wrong(monkeypatch):
     monkeypatch.setattr(MaxPool, "backward", lambda self, x, saved, delta: (self.count_down(delta), None))
     failed = {(c.kind, c.reference) for c in check_stack(stack_of(LENET_RANDOM)) if not c.passed}
     assert ("maxpool", "windows") in failed and ("stack", "finite differences") in failed
+
+
+def test_the_mistake_that_also_gives_the_right_entries_is_named_first():
+    """δ sent to every tie: where a window ties, each tied cell takes its δ — every_tie's numbers;
+    every_cell's too on those cells, but every_cell also gives δ to the cells a window did not
+    pick, which this backward leaves at 0. Both explain every wrong entry; every_tie comes first."""
+    failed = [r for r in results("maxpool", impls.maxpool_every_tie, 40) if r.status == "failed"]
+    assert failed
+    for r in failed:
+        assert r.diagnosis[0].mistake == "maxpool_every_tie", r.case.describe()
+        assert [d.mistake for d in r.diagnosis].index("maxpool_every_tie") == 0

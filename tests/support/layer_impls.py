@@ -43,6 +43,18 @@ def maxpool_every_cell(x, delta, kernel_size, stride, padding, dilation, ceil_mo
     return dx
 
 
+def maxpool_every_tie(x, delta, kernel_size, stride, padding, dilation, ceil_mode):
+    """δ to every cell that equals its window's maximum, where PyTorch picks the first."""
+    dx = np.zeros_like(x)
+    for n, c in itertools.product(*map(range, x.shape[:2])):
+        for o, cells in _windows(x, kernel_size, stride, padding, dilation, ceil_mode):
+            top = max(x[(n, c, *cell)] for cell in cells)
+            for cell in cells:
+                if x[(n, c, *cell)] == top:
+                    dx[(n, c, *cell)] += delta[(n, c, *o)]
+    return dx
+
+
 def maxpool_last_tie(x, delta, kernel_size, stride, padding, dilation, ceil_mode):
     dx = np.zeros_like(x)
     for n, c in itertools.product(*map(range, x.shape[:2])):

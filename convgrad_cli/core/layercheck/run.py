@@ -265,7 +265,10 @@ def _diagnose(
     layer: Layer, x: np.ndarray, w: np.ndarray | None, delta: np.ndarray, got: np.ndarray, right: np.ndarray,
     bound: np.ndarray,
 ) -> list[Diagnosis]:  # fmt: skip
-    """The mistakes whose ∂L/∂x the wrong entries match, by the share of them each explains."""
+    """The mistakes whose ∂L/∂x the wrong entries match, by the share of them each explains; of
+    those that explain as many, first the one that also gives the entries the gradient got right
+    (δ sent to every tie leaves a window's losers at 0, as a right gradient does; δ sent to every
+    cell of the window does not)."""
     wrong = np.abs(got - right) > bound
     if not wrong.any():
         return []
@@ -274,10 +277,11 @@ def _diagnose(
         differs = np.abs(theirs - right) > bound
         if not differs.any():
             continue  # this case cannot tell the mistake from the right gradient
-        explains = float(np.mean(np.abs(got[wrong] - theirs[wrong]) <= bound[wrong]))
+        agrees = np.abs(got - theirs) <= bound
+        explains = float(np.mean(agrees[wrong]))
         if explains >= 0.9:
-            found.append(Diagnosis(name, explains))
-    return sorted(found, key=lambda d: -d.explains)
+            found.append((Diagnosis(name, explains), float(np.mean(agrees))))
+    return [d for d, _ in sorted(found, key=lambda f: (-f[0].explains, -f[1]))]
 
 
 def _smallest(case: LayerCase, impl: Impl | None, tol: Tolerance) -> LayerCase | None:
