@@ -4,6 +4,7 @@
 autograd (skipped without torch); the wrong ones are loops a student might write."""
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -181,3 +182,21 @@ def test_impl_on_a_stack_without_a_convolution_says_which_kinds_it_has():
         result.exit_code == 2
         and "has no conv layer (its layers: maxpool); give --layer KIND" in result.stderr
     )
+
+
+def test_an_error_is_counted_as_an_error_not_a_failure():
+    """maxpool.yaml and the three anchors (ties, overlapping ceil_mode windows, a dilation):
+    δ sent to every cell of a window is wrong on each with windows of several cells; the
+    dilated anchor raises in this backward. 0 pass, 3 fail, 1 error — not "4 fail"."""
+    impl = f"{IMPLS}:maxpool_every_cell_undilated"
+    args = ("configs/layers/maxpool.yaml", "--layer", "maxpool", "--random", "0", "--impl", impl)
+    statuses = [r["status"] for r in doc_of(check(*args, "-f", "json"))["results"]]
+    assert sorted(statuses) == ["error", "failed", "failed", "failed"]
+    plain = check(*args, "-f", "plain", "--width", "80").stdout
+    assert "0 of 4 cases pass, 3 fail, 1 error" in plain and "4 fail" not in plain
+    lines = plain.splitlines()
+    assert max(map(len, lines)) <= 80
+    at = next(i for i, line in enumerate(lines) if line.startswith("ties: "))
+    assert lines[at + 1].startswith("  ")  # a failure's lines said as one, no blank line between them
+    firsts = [line.split()[0] for line in lines if re.match(r" [a-z]", line)]
+    assert firsts[1:] == ["maxpool.yaml", "ties", "overlap-ceil-ties", "dilation"]  # names whole, short

@@ -55,6 +55,13 @@ def maxpool_every_tie(x, delta, kernel_size, stride, padding, dilation, ceil_mod
     return dx
 
 
+def maxpool_every_cell_undilated(x, delta, kernel_size, stride, padding, dilation, ceil_mode):
+    """maxpool_every_cell, written for dilation 1 only: it raises on any other."""
+    if any(d != 1 for d in (dilation if isinstance(dilation, tuple) else (dilation,))):
+        raise ValueError("dilation is not handled")
+    return maxpool_every_cell(x, delta, kernel_size, stride, padding, dilation, ceil_mode)
+
+
 def maxpool_last_tie(x, delta, kernel_size, stride, padding, dilation, ceil_mode):
     dx = np.zeros_like(x)
     for n, c in itertools.product(*map(range, x.shape[:2])):

@@ -11,7 +11,8 @@ from convgrad_cli.core.layercheck import CATALOGUE, LayerResult
 from convgrad_cli.core.layercheck.contract import SIGNATURES
 from convgrad_cli.core.layercheck.stack import StackCheck
 
-from .blocks import Block, Heading, Sentence, Span, Table, View
+from .blocks import Block, Heading, Sentence, Span, Table, Together, View
+from .check import COUNTED, short_name
 
 MARK = {
     Status.passed: "✓",
@@ -32,7 +33,8 @@ def layercheck_view(
     for r in results:
         said = " ".join(f"{c.reference}{'' if c.quantity == 'input_grad' else ' ∂L/∂W'} {'✓' if c.passed else '✗'}"
                         for c in r.checks if not c.note)  # fmt: skip
-        rows.append((r.case.name, r.case.describe(), MARK[r.status], said or r.error))
+        why = "said below" if r.status is Status.error else r.error  # an error's lines are under the table
+        rows.append((short_name(r.case.name), r.case.describe(), MARK[r.status], said or why))
     blocks: list[Block] = [
         Heading(f"check --layer {kind}", label, f"{len(results)} cases", "numbers"),
         Sentence.of(f"called as {SIGNATURES[kind]}", quiet=True),
@@ -41,22 +43,30 @@ def layercheck_view(
             "identity",
             ("case", "layer", "result", "references"),
             tuple(rows),
+            names=(0,),
         ),  # fmt: skip
     ]
     if results and results[0].tolerance:
         blocks.append(Sentence.of(results[0].tolerance, quiet=True))
     for r in results:
         blocks += _failure(r, (saved or {}).get(r.name))
-    bad = sum(r.status.broken for r in results)
-    passed = sum(r.passed for r in results)
-    verdict = f"{passed} of {len(results)} cases pass" + (f", {bad} fail" if bad else "")
-    not_run = [r for r in results if r.status is Status.not_run]
-    if not_run:  # why, once: each has the same reason
-        verdict += f", {len(not_run)} not run ({not_run[0].error})"
-    blocks.append(Sentence((Span(verdict, strong=True),)))
+    blocks.append(Sentence((Span(verdict(results), strong=True),)))
     blocks += [Sentence.of(n, strong=n.startswith("NOT PASSED"), tone="bad" if n.startswith("NOT") else "")
                for n in notes]  # fmt: skip
     return View("check", tuple(blocks))
+
+
+def verdict(results: Sequence[LayerResult]) -> str:
+    """``3 of 6 cases pass, 1 fail, 1 error, 1 skipped``: each status but a pass counted as ``check``
+    counts it, a wrong number apart from a broken contract."""
+    text = f"{sum(r.passed for r in results)} of {len(results)} cases pass"
+    for status, word in COUNTED.items():
+        cases = [r for r in results if r.status is status]
+        if cases:
+            text += f", {len(cases)} {word}"
+            if status is Status.not_run:  # why, once: each has the same reason
+                text += f" ({cases[0].error})"
+    return text
 
 
 def layer_case_lines(r: LayerResult) -> list[str]:
@@ -72,12 +82,13 @@ def layer_case_lines(r: LayerResult) -> list[str]:
         for c in r.checks
         if not c.passed
     ]
-    lines += [f"looks like {d.mistake} ({d.explains:.0%} of the wrong entries): {CATALOGUE[d.mistake][1]}"
-              for d in r.diagnosis[:2]]  # fmt: skip
+    lines += [f"{'or ' if i else ''}looks like {d.mistake} ({d.explains:.0%} of the wrong entries): "
+              f"{CATALOGUE[d.mistake][1]}" for i, d in enumerate(r.diagnosis[:2])]  # fmt: skip
     return lines
 
 
 def _failure(r: LayerResult, saved: str | None) -> list[Block]:
+    """A failing case's lines, said as one (no blank line between them)."""
     if not r.status.broken:
         return []
     lines = layer_case_lines(r)
@@ -90,7 +101,7 @@ def _failure(r: LayerResult, saved: str | None) -> list[Block]:
         out.append(Sentence.of(f"  smallest failing case: {r.smallest.describe()}{where}"))
     elif saved:
         out.append(Sentence.of(f"  no smaller case fails; saved as {saved}"))
-    return out
+    return [Together(tuple(out))]
 
 
 def stack_check_view(results: list[tuple[str, list[StackCheck]]]) -> View:
