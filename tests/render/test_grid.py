@@ -4,6 +4,8 @@ characters in the same styles, for every panel the commands draw."""
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 from rich.style import Style
 
@@ -16,6 +18,7 @@ from convgrad_cli.core.pictures import (
     output_picture,
     weight_picture,
 )
+from convgrad_cli.core.views.cells import cut
 from convgrad_cli.render.grid import Grid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +89,20 @@ def test_a_grid_wider_than_the_console_is_squeezed_as_rich_squeezes_it():
     grid = Grid(panel)
     assert grid.width > 15
     assert styled(narrow, grid) == styled(narrow, grid._group)
+
+
+@given(st.integers(1, 60), st.integers(5, 14), st.data())
+def test_a_cut_axis_keeps_its_ends_and_the_focus_and_marks_every_gap(size, limit, data):
+    """No index is left out without a gap in its place: cut(12, 6, 10) showed 0 then 3 side by side."""
+    centre = data.draw(st.integers(0, size - 1))
+    shown = cut(size, centre, limit)
+    assert len(shown) <= limit and centre in shown
+    if size > limit:
+        assert shown[0] == 0 and shown[-1] == size - 1
+    for before, after in zip(shown, shown[1:]):
+        assert before is not None or after is not None  # a gap is one column
+        if before is not None and after is not None:
+            assert after == before + 1
+    for i, index in enumerate(shown):
+        if index is None:
+            assert shown[i + 1] - shown[i - 1] >= 2  # it stands for at least one index

@@ -84,20 +84,24 @@ def shown(panel: Panel) -> tuple[list[int | None], list[int | None]]:
 
 
 def cut(size: int, centre: int, limit: int) -> list[int | None]:
-    """``limit`` indices to show of an axis around ``centre``, ``None`` marking a gap.
+    """``limit`` indices to show of an axis around ``centre``, ``None`` marking a gap: the
+    first and the last index always, every index left out under a gap (``limit`` ≥ 5).
 
-    >>> cut(20, 10, 6)  # 7 … 12 around 10, their ends giving way to 0 and 19
+    >>> cut(20, 10, 6)  # 0, a gap, 9 and 10, a gap, 19
     [0, None, 9, 10, None, 19]
+    >>> cut(12, 6, 10)  # near the start: 0 … 7 whole, then a gap
+    [0, 1, 2, 3, 4, 5, 6, 7, None, 11]
     """
     if size <= limit:
         return list(range(size))
-    start = min(max(centre - limit // 2, 0), size - limit)
-    indices: list[int | None] = list(range(start, start + limit))
-    if start > 0:
-        indices[0:2] = [0, None] if start > 1 else [0]
-    if start + limit < size:
-        indices[-2:] = [None, size - 1]
-    return indices
+    whole = limit - 2  # indices shown side by side when the centre is near an end
+    if centre < whole:
+        return [*range(whole), None, size - 1]
+    if centre >= size - whole:
+        return [0, None, *range(size - whole, size)]
+    middle = limit - 4
+    start = min(max(centre - middle // 2, 2), size - 2 - middle)
+    return [0, None, *range(start, start + middle), None, size - 1]
 
 
 def _is_zero_name(name: Any) -> bool:
