@@ -90,6 +90,9 @@ class Panel:
     focus: Cell2 | None = None  # the cell kept in view when the slice is cut
     crop: Crop | None = None  # rows, columns (half-open) to show, and no more
     digits: int | None = None  # significant digits of its numbers (None: the grids' default)
+    columns: int | None = None  # columns shown at most, gaps included (None: the grids' default)
+    # smaller ways to draw it where it is wider than the page, tried in order: (digits, columns)
+    narrower: tuple[tuple[int, int], ...] = ()
 
     @property
     def axes(self) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ panel's focus, ``⋯``/``⋮`` standing for the rows and columns left out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from rich import box
@@ -41,7 +41,22 @@ class Grid:
     panel: Panel
     styles: Mapping[str, str] = field(default_factory=dict)
 
+    def fitted(self, width: int) -> Grid:
+        """This grid, or where it is wider than ``width`` the first of its panel's narrower
+        ways to be drawn (fewer digits, fewer columns) that fits."""
+        if self.width <= width:
+            return self
+        for digits, columns in self.panel.narrower:
+            smaller = Grid(replace(self.panel, digits=digits, columns=columns, narrower=()), self.styles)
+            if smaller.width <= width:
+                return smaller
+        return self
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        fitted = self.fitted(options.max_width)
+        if fitted is not self:
+            yield from fitted.__rich_console__(console, options)
+            return
         if self.width > options.max_width:  # too narrow: Rich's table squeezes the columns
             yield self._group
             return
@@ -50,6 +65,9 @@ class Grid:
         yield from self.lines
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        fitted = self.fitted(options.max_width)
+        if fitted is not self:
+            return fitted.__rich_measure__(console, options)
         if self.width > options.max_width:
             return Measurement.get(console, options, self._group)
         title = len(self.panel.title)

@@ -1,9 +1,12 @@
 """check's report as a student reads it: plain (NO_COLOR=1) at 80 columns — every line within
 the width, every name and mark whole, every sentence saying something."""
 
+import itertools
 import json
+import math
 import re
 
+import numpy as np
 from typer.testing import CliRunner
 
 from convgrad_cli.cli import app
@@ -72,3 +75,85 @@ def table(lines):
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("────"))
     end = next(i for i in range(start, len(lines)) if not lines[i].strip())
     return lines[start + 1 : end]
+
+
+# -- the error's grid at 80 columns ----------------------------------------------------------------
+
+ROWS = [[round(3 * math.sin(1 + 19 * i + j), 4) for j in range(19)] for i in range(3)]
+KERNEL = [[0.7071, -1.3183], [2.1459, 0.4142]]
+DELTA = [[round(math.cos(3 + 9 * o + p), 4) for p in range(9)] for o in range(2)]
+WIDE = ("--x", json.dumps(ROWS), "-k", json.dumps(KERNEL), "--delta", json.dumps(DELTA), "--stride", "1,2")
+
+
+def input_grad(stride):
+    """∂L/∂x of the 3×19 layer, a loop over δ's entries: each adds w·δ to the cells its window read
+    (a window every ``stride`` columns, or — a δ not dilated — every column)."""
+    grad = np.zeros((3, 19))
+    for o, p, a, b in itertools.product(range(2), range(9), range(2), range(2)):
+        grad[o + a, stride * p + b] += KERNEL[a][b] * DELTA[o][p]
+    return grad
+
+
+def grid_cells(lines, title):
+    """The cells of the grid under ``title``, row by row, as drawn."""
+    at = lines.index(title)
+    rows = []
+    for line in lines[at + 2 :]:
+        if not line.startswith("│"):
+            break
+        rows.append([cell.strip() for cell in line.strip("│").split("│")])
+    return rows
+
+
+def test_a_wide_error_grid_keeps_every_mark_and_every_number_whole():
+    """δ not dilated lands on columns 0 … 9 where the stride 2 puts it on 0 … 17: the difference is
+    drawn at 80 columns with fewer digits (and columns), never cut inside a number, a ✗ on each
+    entry past its bound; the columns left out under a ⋯, and the way to see every digit said."""
+    want = input_grad(stride=2)
+    got = input_grad(stride=1)  # what a δ not dilated gives; the 19-wide result fitted with zeros
+    diff = want - got
+    wrong = np.abs(diff) > 1e-9
+    for colour in (False, True):
+        if colour:  # the same report in colour: its text without the escape codes
+            result = runner.invoke(app, ["check", *WIDE, "--impl", f"{BROKEN}:delta_not_dilated", "-f", "rich",
+                                         "--width", "80"])  # fmt: skip
+            lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
+        else:
+            lines = plain(*WIDE, "--impl", f"{BROKEN}:delta_not_dilated")
+        assert max(map(len, lines)) <= 80
+        drawn = grid_cells(lines, "expected − actual, ∂L/∂x")
+        assert len(drawn) == 3 and not any("…" in cell for row in drawn for cell in row)
+        columns = _columns(drawn, diff, wrong)
+        assert columns[0] == 0 and columns[-1] == 18
+        assert sum(row.count("⋯") for row in drawn) == 3 * (len(drawn[0]) - len(columns))
+        said = " ".join(line.strip() for line in lines)
+        assert "✗ past its bound" in said and "--format json has every digit" in said
+
+
+def _columns(drawn, diff, wrong):
+    """The column of ``diff`` each drawn column shows, left to right: its numbers, rounded as
+    drawn, and its marks agree with that column's in every row; the columns beside one another
+    with no ⋯ between them are neighbours."""
+    found, after, gap = [], 0, False
+    for j in range(len(drawn[0])):
+        if drawn[0][j] == "⋯":
+            gap = True
+            continue
+        match = next(c for c in range(after, 19) if all(_shows(row[j], diff[r, c], wrong[r, c])
+                                                          for r, row in enumerate(drawn)))  # fmt: skip
+        assert gap or not found or match == found[-1] + 1
+        found.append(match)
+        after, gap = match + 1, False
+    return found
+
+
+def _shows(cell, value, past):
+    """A cell reads ``value`` (to the digits drawn) and is marked ✗ where it is past its bound."""
+    if cell.endswith("✗") != past:
+        return False
+    number = cell.removesuffix("✗")
+    digits = len(re.sub(r"e.*|[-.]|^[-0.]+", "", number)) or 1
+    return (
+        abs(float(number) - value)
+        <= 0.5 * 10 ** (math.floor(math.log10(abs(value) or 1)) - digits + 1) + 1e-12
+    )

@@ -1,8 +1,11 @@
 """The grid drawn line by line is the Rich table it replaces: the same
 characters in the same styles, for every panel the commands draw."""
 
+import io
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +14,7 @@ from rich.style import Style
 
 from convgrad_cli.config import load
 from convgrad_cli.core import explain
+from convgrad_cli.core.panels import Mark, Panel
 from convgrad_cli.core.pictures import (
     backward_picture,
     forward_picture,
@@ -18,6 +22,7 @@ from convgrad_cli.core.pictures import (
     output_picture,
     weight_picture,
 )
+from convgrad_cli.core.views import cells
 from convgrad_cli.core.views.cells import cut
 from convgrad_cli.render.grid import Grid
 
@@ -106,3 +111,29 @@ def test_a_cut_axis_keeps_its_ends_and_the_focus_and_marks_every_gap(size, limit
     for i, index in enumerate(shown):
         if index is None:
             assert shown[i + 1] - shown[i - 1] >= 2  # it stands for at least one index
+
+
+@given(
+    st.integers(1, 14),
+    st.integers(1, 30),
+    st.integers(60, 160),
+    st.data(),
+)
+def test_a_grid_of_numbers_fits_its_width_whole(rows, cols, width, data):
+    """A grid that may be drawn narrower (check's error grid) fits any width from 60 columns: no
+    line past it, no number cut (…), the focus's ✗ drawn, and every cell a number and its mark."""
+    values = np.array(data.draw(st.lists(st.floats(-1e6, 1e6, allow_subnormal=False), min_size=rows * cols,
+                                         max_size=rows * cols))).reshape(rows, cols)  # fmt: skip
+    focus = (data.draw(st.integers(0, rows - 1)), data.draw(st.integers(0, cols - 1)))
+    marks = {focus: Mark("wrong")}
+    panel = Panel(
+        "", "input_grad", (0, 0), values, None, 2, marks=marks, focus=focus, narrower=cells.NARROWER
+    )
+    console = Console(width=width, color_system=None, file=io.StringIO())
+    console.print(Grid(panel))
+    lines = console.file.getvalue().splitlines()
+    assert max(map(len, lines)) <= width
+    drawn = [c.strip() for line in lines if line.startswith("│") for c in line.strip("│").split("│")]
+    assert "✗" in "".join(drawn) and not any("…" in c for c in drawn)
+    for c in drawn:
+        assert c in ("⋯", "⋮", "⋱") or re.fullmatch(r"-?[\d.]+(e[-+]\d+)?✗?", c), c

@@ -20,6 +20,10 @@ from .numbers import fmt
 INDEXED = re.compile(r"\w\[\d")  # x[0,1]: the indexed names of large problems
 MAX_ROWS, MAX_COLS = 12, 10
 GRID_DIGITS = 4  # significant digits in a grid cell; JSON has them all
+#: a grid of numbers too wide for the page drawn with fewer digits, then fewer columns around its
+#: focus — never cut inside a number or a mark; at 2 digits a cell is at most 10 wide
+#: (-1.2e-100✗), so the last, four numbers and a gap at most, fits 60 columns
+NARROWER = ((3, MAX_COLS), (2, MAX_COLS), (2, 8), (2, 6), (2, 5))
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def shown(panel: Panel) -> tuple[list[int | None], list[int | None]]:
         return list(range(*panel.crop[0])), list(range(*panel.crop[1]))
     rows, cols = panel.shape
     fr, fc = panel.focus or (0, 0)
-    return cut(rows, fr, MAX_ROWS), cut(cols, fc, MAX_COLS)
+    return cut(rows, fr, MAX_ROWS), cut(cols, fc, panel.columns or MAX_COLS)
 
 
 def cut(size: int, centre: int, limit: int) -> list[int | None]:

@@ -18,6 +18,8 @@ from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.panels import Mark, Panel, panel
 
 from .blocks import Block, Panels, Sentence, Span, Table, Together, View
+from .cells import GRID_DIGITS, NARROWER
+from .numbers import fmt
 
 NAMES = {"input_grad": "∂L/∂x", "weight_grad": "∂L/∂W", "bias_grad": "∂L/∂bias", "output": "y"}
 #: The columns of the table: a backward's three gradients, or a forward's y.
@@ -91,7 +93,8 @@ def failure(r: CaseResult, saved: str | None) -> Together:
     parts: list[Block] = [Sentence.of(f"{r.name} [{r.geometry}]", strong=True, tone="bad")]
     parts += [Sentence.of("  " + line) for line in case_lines(r)]
     for quantity in r.failing:
-        parts.append(Panels("", (error_panel(r, quantity),), "  ✗ past its bound; the other entries agree"))
+        drawn = error_panel(r, quantity)
+        parts.append(Panels("", (drawn,), "  ✗ past its bound; the other entries agree" + rounded(drawn)))
         parts.append(Sentence.of("  " + traced(r, quantity, first_wrong(r.wrong[quantity]))))
     if r.smallest is not None:
         where = f", saved as {saved}" if saved else " (--save-failing DIR writes it as a config)"
@@ -99,6 +102,16 @@ def failure(r: CaseResult, saved: str | None) -> Together:
     elif saved:
         parts.append(Sentence.of(f"  no smaller case fails; saved as {saved}"))
     return Together(tuple(parts))
+
+
+def rounded(panel: Panel) -> str:
+    """What the grid's cells leave out, where a number has more digits than the fewest it may
+    be drawn with: a reader who needs them whole is told where they are."""
+    values = () if panel.values is None else panel.values.ravel()
+    fewest = min((digits for digits, _ in panel.narrower), default=GRID_DIGITS)
+    if all(fmt(v, fewest) == fmt(v, 17) for v in values):
+        return ""
+    return f"; numbers to {GRID_DIGITS} significant digits or fewer, to fit the width (--format json has every digit)"
 
 
 def first_wrong(wrong: Wrong) -> tuple[int, ...]:
@@ -115,7 +128,8 @@ def error_panel(r: CaseResult, quantity: str) -> Panel:
     title = f"expected − actual, {NAMES[quantity]}"
     if quantity == "bias_grad":
         marks = {(0, int(i)): Mark("wrong") for i in np.flatnonzero(over)}
-        return Panel(title, "bias", (), diff.reshape(1, -1), None, 1, marks=marks, focus=(0, first[0]))
+        return Panel(title, "bias", (), diff.reshape(1, -1), None, 1, marks=marks, focus=(0, first[0]),
+                     narrower=NARROWER)  # fmt: skip
     spatial = r.problem.geom.ndim
     lead = first[: len(first) - min(spatial, 2)]
 
@@ -128,9 +142,8 @@ def error_panel(r: CaseResult, quantity: str) -> Panel:
         if tuple(i[: len(lead)]) == lead
     }
     made = panel(title, quantity, lead, diff, None, spatial)
-    return Panel(
-        made.title, made.array, made.lead, made.values, None, spatial, marks=marks, focus=cell(first)
-    )
+    return Panel(made.title, made.array, made.lead, made.values, None, spatial, marks=marks, focus=cell(first),
+                 narrower=NARROWER)  # fmt: skip
 
 
 #: why an entry of a gradient has no terms, in words
