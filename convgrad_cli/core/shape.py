@@ -47,6 +47,11 @@ class Axis:
     def extent(self) -> int:
         return self.dilation * (self.kernel - 1) + 1
 
+    @property
+    def left_over(self) -> int:
+        """Input cells at the end no window reaches: the uncovered rows that are not padding."""
+        return max(0, self.uncovered - self.padding[1])
+
 
 @dataclass(frozen=True)
 class Solution:
@@ -55,8 +60,9 @@ class Solution:
 
     @property
     def exact(self) -> bool:
-        """No rows left over (convolution), no output_padding needed (transposed)."""
-        return all(a.uncovered == 0 and a.output_padding == 0 for a in self.axes)
+        """No input cell left over (convolution; a padding row no window reaches costs
+        nothing), no output_padding needed (transposed)."""
+        return all(a.left_over == 0 and a.output_padding == 0 for a in self.axes)
 
     @property
     def symmetric(self) -> bool:
@@ -64,14 +70,15 @@ class Solution:
 
     def rank(self) -> tuple[int, ...]:
         """Exact first, then those that skip no cell between windows, undilated, then the
-        smallest kernel and padding, symmetric before not."""
+        smallest kernel, symmetric padding (one layer's argument, where asymmetric needs a
+        pad first), the least padding."""
         return (
             not self.exact,
             any(a.skipped for a in self.axes),
             sum(a.dilation for a in self.axes),
             sum(a.kernel for a in self.axes),
-            sum(sum(a.padding) for a in self.axes),
             not self.symmetric,
+            sum(sum(a.padding) for a in self.axes),
             sum(a.output_padding for a in self.axes),
             sum(a.stride for a in self.axes),
         )

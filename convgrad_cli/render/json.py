@@ -291,6 +291,7 @@ def shape_json(answer: Answer) -> dict[str, Any]:
             "padding": [list(a.padding) for a in sol.axes],
             "output_padding": [a.output_padding for a in sol.axes],
             "uncovered": [a.uncovered for a in sol.axes],
+            "left_over": [a.left_over for a in sol.axes],
             "skipped": [a.skipped for a in sol.axes],
             "exact": sol.exact,
             "torch": torch_call(sol),

@@ -64,7 +64,16 @@ def test_every_solution_gives_the_sizes_asked_for(sizes_in, data, transposed):
         assert 0 <= min(a.output_padding for a in sol.axes) and all(
             a.output_padding < max(a.stride, a.dilation) for a in sol.axes
         )
-        assert sol.exact == all(a.uncovered == 0 and a.output_padding == 0 for a in sol.axes)
+        # exact: no input cell after the last window's last tap (a padding row there costs nothing)
+        left = [
+            n - 1 - ((m - 1) * a.stride - a.padding[0] + a.extent - 1)
+            for n, m, a in zip(sizes_in, sizes_out, sol.axes)
+        ]
+        if transposed:
+            assert sol.exact == all(a.output_padding == 0 for a in sol.axes)
+        else:
+            assert sol.exact == all(x <= 0 for x in left)
+            assert [a.left_over for a in sol.axes] == [max(0, x) for x in left]
     assert [s.rank() for s in found] == sorted(s.rank() for s in found)
     if not found:
         assert nearest(sizes_in, sizes_out, transposed)
@@ -178,3 +187,11 @@ def test_a_solution_that_skips_input_cells_is_ranked_after_those_that_read_them_
     assert one.stride == 3 and one.skipped == 4
     reading = [not any(a.skipped for a in s.axes) for s in found if s.exact]
     assert reading == sorted(reading, reverse=True)  # every one that reads all, then the rest
+
+
+def test_a_course_answer_comes_first_where_it_exists():
+    """28 → 14 with a 3×3 kernel at stride 2 is padding 1 in a course and in PyTorch: the
+    padding row left over at the end is padding, no input cell, so it is exact."""
+    best = solve([28], [14], kernel=[3], stride=[2])[0]
+    assert best.exact and torch_call(best) == "torch.nn.Conv1d(1, 1, kernel_size=3, stride=2, padding=1)"
+    assert best.axes[0].uncovered == 1 and best.axes[0].left_over == 0

@@ -25,6 +25,12 @@ def solutions_view(answer: Answer) -> View:
     found, transposed = answer.found, answer.transposed
     kind = "transposed convolution" if transposed else "convolution"
     head = Sentence.of(f"{compact(sizes_in)} → {compact(sizes_out)} by a {kind}", strong=True)
+    if len(sizes_in) == 1:  # a 28 for a 28×28 image would give Conv1d calls
+        n, m = sizes_in[0], sizes_out[0]
+        head = Sentence.of(
+            f"{n} → {m} by a {kind}, along one axis (an image's calls: --in {n},{n} --out {m},{m})",
+            strong=True,
+        )
     if not found:
         near = " or ".join(compact(list(n)) for n in answer.nearest)
         text = f"No kernel ≤ 7, stride ≤ 4, dilation ≤ 3 does it; the nearest sizes within reach: {near}"
@@ -36,14 +42,21 @@ def solutions_view(answer: Answer) -> View:
         blocks.append(Sentence.of(f"… {len(found) - SHOWN} more (all in {EVERYTHING})", quiet=True))
     best = found[0]
     keras = keras_call(best, sizes_in)
-    lines = [f"best: {torch_call(best)}", f"      {jax_call(best)}"]
-    lines.append(
-        f"      {keras}" if keras else "      Keras: neither 'same' nor 'valid' gives it (pad explicitly)"
+    # a call a sentence each: a long one wraps on its own, under its framework's name
+    blocks.append(Sentence.of(f"best, in PyTorch: {torch_call(best)}"))
+    blocks.append(Sentence.of(f"in JAX: {jax_call(best)}"))
+    blocks.append(
+        Sentence.of(
+            f"in Keras: {keras}"
+            if keras
+            else "in Keras: neither 'same' nor 'valid' gives it (pad explicitly)"
+        )
     )
-    blocks.append(Sentence.of("\n".join(lines)))
-    if not transposed and any(a.uncovered > a.padding[1] for a in best.axes):
+    if not transposed and any(a.left_over for sol in found[:SHOWN] for a in sol.axes):
         blocks.append(
-            Sentence.of("left over: the last rows no window reaches (their gradient is 0)", quiet=True)
+            Sentence.of(
+                "left over: input cells at the end no window reaches (their gradient is 0)", quiet=True
+            )
         )
     if any(a.skipped for sol in found[:SHOWN] for a in sol.axes):
         what = (
@@ -66,7 +79,7 @@ def _table(found: Sequence[Solution], transposed: bool) -> Table:
                 for a in sol.axes
             ]
         )
-        last = compact([a.output_padding if transposed else a.uncovered for a in sol.axes])
+        last = compact([a.output_padding if transposed else a.left_over for a in sol.axes])
         rows.append(
             (
                 compact([a.kernel for a in sol.axes]),
