@@ -265,7 +265,7 @@ def check_shapes(
     """The gradients in float64 and full rank, once their shapes are exactly the
     operands' and every entry is finite (no bias gradient stays ``None``)."""
     g = problem.geom
-    xs, ws, _ = shapes(problem, layout)
+    xs, ws, ds = shapes(problem, layout)
     wanted = {"input_grad": xs, "weight_grad": ws, "bias_grad": (g.out_channels,)}
     full = {"input_grad": g.input_shape, "weight_grad": g.kernel_shape, "bias_grad": (g.out_channels,)}
     out: list[np.ndarray | None] = []
@@ -273,8 +273,10 @@ def check_shapes(
         if arr is None:
             out.append(None)
             continue
+        if what == "bias_grad" and arr.shape == () and g.out_channels == 1:
+            arr = arr.reshape(1)  # one filter's bias gradient is one number: a 0-d array says it
         if arr.shape != tuple(shape):
-            hint, mistake = shape_hint(g, what, arr.shape, tuple(shape), layout)
+            hint, mistake = shape_hint(g, what, arr.shape, tuple(shape), layout, delta_rank=len(ds))
             raise ContractError(
                 f"its {what} has shape {arr.shape}; expected exactly {tuple(shape)}{hint}", mistake
             )
@@ -305,9 +307,11 @@ def check_output(problem: Problem, layout: str, y: np.ndarray) -> np.ndarray:
 
 
 def shape_hint(
-    g: Geometry, what: str, got: tuple[int, ...], want: tuple[int, ...], layout: str
+    g: Geometry, what: str, got: tuple[int, ...], want: tuple[int, ...], layout: str, delta_rank: int = 0
 ) -> tuple[str, str | None]:
     """What a wrong ∂L/∂x (or ∂L/∂W) shape says in plain words, and the mistake it names (if any)."""
+    if what == "bias_grad":
+        return _bias_shape_hint(g, layout, delta_rank or g.ndim + 2), None
     if len(got) != len(want) or layout == "channels-last":
         return "", None
     if what == "weight_grad":
@@ -344,6 +348,23 @@ def shape_hint(
     if spatial == dropped and (max(g.stride) > 1 or max(g.dilation) > 1):
         return f" — {DROPPED_X}", "stride_dilation_dropped"
     return "", None
+
+
+def _bias_shape_hint(g: Geometry, layout: str, delta_rank: int) -> str:
+    """How ∂L/∂b is made from δ as the implementation got it: summed over every axis but the filters'.
+
+    >>> from convgrad_cli.core.problem import Fill, build
+    >>> _bias_shape_hint(build(Fill("ones", (2, 3, 5, 5)), Fill("ones", (4, 3, 3, 3))).geom, "full", 4)
+    " — one entry per filter: δ summed over every axis but the filters' (delta.sum(axis=(0, 2, 3)))"
+    """
+    if layout == "channels-last":
+        channel: int | None = delta_rank - 1
+    else:  # δ (N, O, *out), (O, *out) or, one filter, (*out)
+        channel = {g.ndim + 2: 1, g.ndim + 1: 0}.get(delta_rank)
+    if channel is None:
+        return " — one filter: ∂L/∂b is one number, delta.sum() (a 0-d array or shape (1,))"
+    axes = tuple(a for a in range(delta_rank) if a != channel)
+    return f" — one entry per filter: δ summed over every axis but the filters' (delta.sum(axis={axes}))"
 
 
 #: What a ∂L/∂x the size of conv_transpose(δ, W) at its defaults says.
