@@ -269,3 +269,11 @@ def test_shape_maps_coverage_from_a_config_or_flags():
     )
     assert doc["windows_per_cell"] == [1, 1, 2, 1, 2, 1, 2, 1, 1]
     assert "cells alternate between 1 and 2 windows" in doc["notes"][0]
+
+
+def test_a_layer_without_a_bias_says_its_bias_gradient_has_nothing_to_update():
+    """Σδ of the seed (δ ones, 3×3) is 9 whether or not the layer has a bias; only one with a bias updates it."""
+    seed = run("backward", "-f", "plain").stdout
+    assert "∂L/∂bias = Σδ = 9 — what a bias would get; this layer has none" in seed
+    with_bias = run("backward", ROOT / "configs/multichannel_batch.yaml", "-f", "plain").stdout
+    assert "∂L/∂bias = Σδ = " in with_bias and "has none" not in with_bias

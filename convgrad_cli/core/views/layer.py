@@ -170,7 +170,10 @@ def backward_view(result: BackwardResult, scope: Scope | None = None) -> View:
         )
     if result.bias_grad is not None:
         digits = scope.precision or 6
-        blocks.append(Sentence.of("∂L/∂bias = Σδ = " + ", ".join(fmt(v, digits) for v in result.bias_grad)))
+        text = "∂L/∂bias = Σδ = " + ", ".join(fmt(v, digits) for v in result.bias_grad)
+        if result.problem.bias is None:  # the lesson holds, but the layer has nothing to update
+            text += " — what a bias would get; this layer has none"
+        blocks.append(Sentence.of(text))
     return View("backward", tuple(blocks))
 
 
