@@ -122,7 +122,7 @@ def _read_file(p: Path, name: str) -> bytes:
     try:
         info = p.stat()
     except FileNotFoundError:
-        raise ConfigError(f"config file {name} does not exist") from None
+        raise ConfigError(f"config file {name} does not exist{_shipped_hint(p)}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {name}: {exc.strerror or exc}") from None
     if stat.S_ISDIR(info.st_mode):
@@ -453,8 +453,15 @@ def config_paths(targets: list[str]) -> list[Path]:
                 raise ConfigError(f"no file matches {target!r}")
             paths += found
         else:
-            raise ConfigError(f"config file {target!r} does not exist")
+            raise ConfigError(f"config file {target!r} does not exist{_shipped_hint(p)}")
     return paths
+
+
+def _shipped_hint(p: Path) -> str:
+    """The README's ``configs/…`` examples live in convgrad's source tree, not beside the user."""
+    if p.parts[:1] == ("configs",):
+        return "; the README's configs/ are in convgrad's source folder: run from there, or give a path"
+    return ""
 
 
 # -- values --------------------------------------------------------------------------

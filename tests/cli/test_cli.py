@@ -277,3 +277,14 @@ def test_a_layer_without_a_bias_says_its_bias_gradient_has_nothing_to_update():
     assert "∂L/∂bias = Σδ = 9 — what a bias would get; this layer has none" in seed
     with_bias = run("backward", ROOT / "configs/multichannel_batch.yaml", "-f", "plain").stdout
     assert "∂L/∂bias = Σδ = " in with_bias and "has none" not in with_bias
+
+
+def test_a_readme_config_run_outside_the_source_folder_says_where_the_configs_are(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("backward", "configs/stride2.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "convgrad: error: config file 'configs/stride2.yaml' does not exist; the README's configs/ are in "
+        "convgrad's source folder: run from there, or give a path"
+    )
+    assert "source folder" not in run("backward", "mine/stride2.yaml").stderr
