@@ -39,12 +39,12 @@ class ExploreApp(App[None]):
     #status { height: auto; background: $boost; }
     #body { height: 1fr; }
     #panels { layout: grid; grid-size: 80; grid-columns: 1; height: auto; }
-    .panel { width: auto; height: auto; border: round $panel; padding: 0 1; }
-    .panel.focused { border: round $accent; }
+    .panel { width: auto; height: auto; border: round $foreground-muted; padding: 0 1; }
+    .panel.focused { border: round $text-accent; }
     #expression { height: auto; padding: 0 1; text-style: bold; }
     #step { height: auto; padding: 0 1; }
     #scrubber { height: 1; padding: 0 1; }
-    #help { display: none; height: auto; padding: 0 1; border: round $accent; }
+    #help { display: none; height: auto; padding: 0 1; border: round $text-accent; }
     #answer { display: none; }
     #small { display: none; height: 1fr; content-align: center middle; }
     #hidden { display: none; height: 1; padding: 0 1; background: $boost; }

@@ -39,7 +39,7 @@ class StackApp(App[None]):
     CSS = """
     #status { height: auto; background: $boost; }
     #body { height: 1fr; }
-    #backward { height: auto; border-top: dashed $panel; }
+    #backward { height: auto; border-top: dashed $foreground-muted; }
     """
     BINDINGS = BINDINGS
 

@@ -338,3 +338,49 @@ def test_the_scroll_follows_the_cursor_down_a_panel_taller_than_the_screen(tmp_p
     away = explore(["right_square_bracket"] * 3, config, (80, 24), check=place)
     assert not away[0]
     assert explore(["right_square_bracket"] * 3 + ["down"], config, (80, 24), check=place) == away
+
+
+def contrast(a, b) -> float:
+    """WCAG's contrast ratio of two colours (1 to 21); 3 is its least for the parts of a
+    user interface (success criterion 1.4.11)."""
+
+    def luminance(c):
+        def channel(v):
+            v /= 255
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * channel(c.red) + 0.7152 * channel(c.green) + 0.0722 * channel(c.blue)
+
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def as_drawn(colour, system):
+    """A Textual colour as a terminal of ``system`` shows it (tmux: 256 colours)."""
+    from rich.color import Color as RichColor
+
+    return RichColor.from_rgb(colour.r, colour.g, colour.b).downgrade(system).get_truecolor()
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+def test_every_panel_border_stands_out_on_a_dark_and_a_light_theme(theme):
+    # δ's and W's borders were $panel: colour 17 on 233 in tmux, 1.0 : 1 — not there at all
+    from rich.color import ColorSystem
+
+    async def themed(pilot):
+        pilot.app.theme = theme
+        await pilot.pause()
+
+    def ratios(app):
+        found = {}
+        for box in [*app.query(".panel"), app.query_one("#help")]:
+            _, colour = box.styles.border_top
+            behind = box.background_colors[0]
+            for system in (ColorSystem.TRUECOLOR, ColorSystem.EIGHT_BIT):
+                seen = contrast(as_drawn(behind + colour, system), as_drawn(behind, system))
+                found[box.id] = min(found.get(box.id, 99), seen)
+        return found
+
+    found = explore([themed], size=(80, 24), check=ratios)
+    assert set(found) == {"input", "delta", "kernel", "input_grad", "overlay", "help"}
+    assert min(found.values()) >= 3, found
