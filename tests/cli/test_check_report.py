@@ -157,3 +157,15 @@ def _shows(cell, value, past):
         abs(float(number) - value)
         <= 0.5 * 10 ** (math.floor(math.log10(abs(value) or 1)) - digits + 1) + 1e-12
     )
+
+
+def test_a_long_sum_is_cut_between_terms_and_says_how_many_it_left_out():
+    """random-0 of the forward sweep: 2×3×11 * 4×3×5, stride 3, padding 2 before: y₀₀₀'s window
+    starts at −2, so taps 2, 3, 4 of each of the 3 channels read x — 9 products and the bias."""
+    lines = plain("--forward", "tests/support/forward_impls.py:forward_padding_one_side")
+    said = " ".join(line.strip() for line in lines)
+    sum_ = re.search(r"y₀₀₀ = (.*?) = \S+ expected", said).group(1)
+    shown = sum_.split(" + … ")[0].split(" + ")
+    left = int(re.search(r"\+ … \((\d+) more terms?\)", sum_).group(1))
+    assert all(re.fullmatch(r"x[₀-₉,]+·w[₀-₉]+", term) for term in shown)  # each a whole product
+    assert len(shown) + left == 3 * 3 + 1

@@ -165,8 +165,10 @@ def traced(r: CaseResult, quantity: str, index: tuple[int, ...]) -> str:
     expression = ct.expression
     if quantity == "output":  # y is its terms and its channel's bias
         expression = f"{expression} + bias[{index[1]}]" if ct.terms else f"bias[{index[1]}]"
-    if len(expression) > 120:
-        expression = expression[:117] + "…"
+    if len(expression) > 120:  # cut between terms, never inside a name, saying how many are left out
+        kept = expression[:117].rsplit(" + ", 1)[0]
+        left = expression.count(" + ") - kept.count(" + ")
+        expression = f"{kept} + … ({left} more term{'s' * (left != 1)})"
     return f"{ct.lhs} = {expression} = {expected:.6g} expected; got {got:.6g}"
 
 
