@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from convgrad_cli.core.choices import Convention, Framework, Layout
+from convgrad_cli.core.choices import Convention, Details, Framework, Layout
 from convgrad_cli.errors import ConfigError, ExitStatus, OutputError
 
 from .app import app
@@ -144,6 +144,13 @@ class CheckFlags:
             show_default=False,
         ),
     ] = None
+    details: Annotated[
+        Details,
+        typer.Option(
+            help="Failing cases shown in full: the first of those that fail alike, with a line naming the "
+            "rest (first), or every one (all); --format json has every case either way."
+        ),
+    ] = Details.first
 
     @property
     def code(self) -> Optional[str]:
@@ -282,7 +289,8 @@ def _verdict(report: Any, given: CheckFlags, saved: dict, out: OutputFlags) -> i
     from convgrad_cli.render import json
 
     label = printable(given.code or "convgrad")
-    show(out, Shown(lambda: report_view(report, label, saved, forward=given.kind == "forward"),
+    every = given.details is Details.all
+    show(out, Shown(lambda: report_view(report, label, saved, forward=given.kind == "forward", every=every),
                     lambda: json.check_json(report.results, saved, report)))  # fmt: skip
     shortfall = report.shortfall()
     if shortfall and not report.bad:  # the one reason the run fails: say it on stderr too

@@ -26,3 +26,10 @@ class Convention(str, Enum):
 
     convgrad = "convgrad"  # fn(x, w, delta, stride=…, padding=…, dilation=…, groups=…)
     cs231n = "cs231n"  # conv_backward_naive(dout, (x, w, b, {'stride': s, 'pad': p}))
+
+
+class Details(str, Enum):
+    """How many failing cases ``check`` shows in full."""
+
+    first = "first"  # the first of the cases that fail alike; a line names the rest
+    all = "all"  # every failing case

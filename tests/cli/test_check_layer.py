@@ -196,7 +196,23 @@ def test_an_error_is_counted_as_an_error_not_a_failure():
     assert "0 of 4 cases pass, 3 fail, 1 error" in plain and "4 fail" not in plain
     lines = plain.splitlines()
     assert max(map(len, lines)) <= 80
-    at = next(i for i, line in enumerate(lines) if line.startswith("ties: "))
-    assert lines[at + 1].startswith("  ")  # a failure's lines said as one, no blank line between them
+    at = next(i for i, line in enumerate(lines) if re.match(r"\S.*: input_grad against", line))
+    block = lines[at : lines.index("", at)]  # a failure's lines said as one, no blank line between them
+    assert any(line.startswith("  looks like") for line in block) and block[-1].endswith("has every case")
     firsts = [line.split()[0] for line in lines if re.match(r" [a-z]", line)]
     assert firsts[1:] == ["maxpool.yaml", "ties", "overlap-ceil-ties", "dilation"]  # names whole, short
+
+
+def test_cases_that_fail_alike_are_drawn_once_and_each_named():
+    """Every failing case of a max-pool that sends δ to every tie looks like maxpool_every_tie:
+    the first is drawn, a line names the rest; --details all draws each."""
+    args = ("--layer", "maxpool", "--impl", f"{IMPLS}:maxpool_every_tie")
+    failed = [r["name"] for r in doc_of(check(*args, "-f", "json"))["results"] if r["status"] == "failed"]
+    assert len(failed) > 2
+    lines = check(*args, "-f", "plain", "--width", "80").stdout.splitlines()
+    assert [line.split(":")[0] for line in lines if re.match(r"[\w-]+: input_grad", line)] == failed[:1]
+    said = " ".join(line.strip() for line in lines)
+    more = re.search(r"(\d+) more failing cases look like maxpool_every_tie too: ([\w\-, ]+);", said)
+    assert more and more.group(2).split(", ") == failed[1:]
+    every = check(*args, "--details", "all", "-f", "plain", "--width", "80").stdout.splitlines()
+    assert [line.split(":")[0] for line in every if re.match(r"[\w-]+: input_grad", line)] == failed

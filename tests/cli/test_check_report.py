@@ -34,7 +34,7 @@ def test_an_entry_with_no_terms_is_said_to_have_none():
     args = ("--x", "[[1,2,3,4,5]]", "-k", "[[2]]", "--delta", "[[3,5,7]]", "--stride", "2")
     lines = plain(*args, "--impl", f"{BROKEN}:delta_not_dilated")
     assert "  ∂L/∂b has no terms (no window reads it), so 0 expected; got 10" in lines
-    sweep = plain("--impl", f"{BROKEN}:delta_not_dilated")
+    sweep = plain("--impl", f"{BROKEN}:delta_not_dilated", "--details", "all")
     assert not [line for line in sweep if re.search(r"= 0 = 0\b", line)]
 
 
@@ -157,6 +157,41 @@ def _shows(cell, value, past):
         abs(float(number) - value)
         <= 0.5 * 10 ** (math.floor(math.log10(abs(value) or 1)) - digits + 1) + 1e-12
     )
+
+
+# -- a failing sweep at 80 columns ---------------------------------------------------------------------
+
+SWEEP = ("--impl", f"{BROKEN}:delta_not_dilated")
+#: the most lines the default sweep of a backward that never dilates δ may take at 80 columns: its
+#: table (40 rows, most wrapped to two) is about 75, a failure drawn in full about 20
+MOST = 120
+
+
+def test_a_failing_sweep_says_each_failure_once_and_names_every_case():
+    """17 of the 40 cases fail, every one as delta_not_dilated: the first is drawn in full, a line
+    names the other 16 and says how to see each; --details all draws every one."""
+    doc = document(*SWEEP)
+    failed = [r["name"] for r in doc["results"] if r["status"] == "failed"]
+    assert len(failed) > 10 and all(
+        r["diagnosis"]["input_grad"][0]["mistake"] == "delta_not_dilated"
+        for r in doc["results"]
+        if r["status"] == "failed"
+    )
+    lines = plain(*SWEEP)
+    assert len(lines) <= MOST
+    headers = [line.split(" [")[0] for line in lines if re.match(r"random-\d+ \[", line)]
+    assert headers == failed[:1]
+    said = " ".join(line.strip() for line in lines)
+    more = re.search(r"(\d+) more failing cases look like delta_not_dilated too: ([\w\-, ]+);", said)
+    assert more and int(more.group(1)) == len(failed) - 1
+    assert more.group(2).split(", ") == failed[1:]
+    assert "--details all shows each, --format json has every case" in said
+    assert not [line for line in lines if re.search(r"= 0 = 0\b", line)]
+    grids = [cell for line in lines if line.startswith("│") for cell in line.strip("│").split("│")]
+    assert grids and not any("…" in cell for cell in grids)
+    every = plain(*SWEEP, "--details", "all")
+    assert [line.split(" [")[0] for line in every if re.match(r"random-\d+ \[", line)] == failed
+    assert not any("more failing case" in line for line in every)
 
 
 def test_a_long_sum_is_cut_between_terms_and_says_how_many_it_left_out():

@@ -17,6 +17,7 @@ from convgrad_cli.core.check.sweep import describe
 from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.panels import Mark, Panel, panel
 
+from .alike import failures
 from .blocks import Block, Panels, Sentence, Span, Table, Together, View
 from .cells import GRID_DIGITS, NARROWER
 from .numbers import fmt
@@ -49,8 +50,10 @@ def check_view(
     saved: Mapping[str, str] | None = None,
     notes: Sequence[str] = (),
     forward: bool = False,
+    every: bool = False,
 ) -> View:
-    """What was checked against what, the table of cases, each failure, the summary."""
+    """What was checked against what, the table of cases, the failures (``every`` one in full, or
+    the first of each that fail alike and a line for the rest), the summary."""
     tolerance = results[0].tolerance if results else ""
     intro = (
         f"checking the forward {impl} (y = conv(x, W) + b) against the definition, the input's sliding "
@@ -61,7 +64,7 @@ def check_view(
         f"{tolerance}"
     )
     blocks: list[Block] = [Sentence.of(intro, strong=True), _table(results, forward)]
-    blocks += [failure(r, (saved or {}).get(r.name)) for r in results if r.status.broken]
+    blocks += failures(results, saved or {}, every, failure)
     bad = any(r.status.bad for r in results) or any(n.startswith("NOT PASSED") for n in notes)
     blocks.append(Sentence.of(summary_line(results, forward), strong=True, tone="bad" if bad else "good"))
     blocks += [
@@ -180,14 +183,19 @@ def _index(index: tuple[int, ...]) -> str:
 
 
 def report_view(
-    report: Report, impl: str, saved: Mapping[str, str] | None = None, forward: bool = False
+    report: Report,
+    impl: str,
+    saved: Mapping[str, str] | None = None,
+    forward: bool = False,
+    every: bool = False,
 ) -> View:
-    """The view of any check's report: a convolution's (its backward, or ``forward``), or a layer of another kind's."""
+    """The view of any check's report: a convolution's (its backward, or ``forward``), or a layer of
+    another kind's; ``every`` failing case in full, or the first of each that fail alike."""
     if report.layer != "conv":
         from .layercheck import layercheck_view
 
-        return layercheck_view(report, impl, saved, report_lines(report))
-    return check_view(report.results, impl, saved, report_lines(report), forward=forward)
+        return layercheck_view(report, impl, saved, report_lines(report), every)
+    return check_view(report.results, impl, saved, report_lines(report), forward=forward, every=every)
 
 
 def case_lines(r: CaseResult) -> list[str]:

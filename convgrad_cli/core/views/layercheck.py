@@ -11,6 +11,7 @@ from convgrad_cli.core.layercheck import CATALOGUE, LayerResult
 from convgrad_cli.core.layercheck.contract import SIGNATURES
 from convgrad_cli.core.layercheck.stack import StackCheck
 
+from .alike import failures
 from .blocks import Block, Heading, Sentence, Span, Table, Together, View
 from .check import COUNTED, short_name
 
@@ -24,9 +25,14 @@ MARK = {
 
 
 def layercheck_view(
-    report: Report, label: str, saved: Mapping[str, str] | None = None, notes: Sequence[str] = ()
+    report: Report,
+    label: str,
+    saved: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
+    every: bool = False,
 ) -> View:
-    """A row per case, each failure, the verdict and, as ``check`` says them, its ``notes``."""
+    """A row per case, the failures (``every`` one, or the first of each that fail alike and a line
+    for the rest), the verdict and, as ``check`` says them, its ``notes``."""
     results: list[LayerResult] = report.results  # type: ignore[assignment]
     kind = report.layer
     rows = []
@@ -48,8 +54,7 @@ def layercheck_view(
     ]
     if results and results[0].tolerance:
         blocks.append(Sentence.of(results[0].tolerance, quiet=True))
-    for r in results:
-        blocks += _failure(r, (saved or {}).get(r.name))
+    blocks += failures(results, saved or {}, every, _failure)
     blocks.append(Sentence((Span(verdict(results), strong=True),)))
     blocks += [Sentence.of(n, strong=n.startswith("NOT PASSED"), tone="bad" if n.startswith("NOT") else "")
                for n in notes]  # fmt: skip
@@ -87,10 +92,8 @@ def layer_case_lines(r: LayerResult) -> list[str]:
     return lines
 
 
-def _failure(r: LayerResult, saved: str | None) -> list[Block]:
+def _failure(r: LayerResult, saved: str | None) -> Together:
     """A failing case's lines, said as one (no blank line between them)."""
-    if not r.status.broken:
-        return []
     lines = layer_case_lines(r)
     out: list[Block] = [
         Sentence((Span(f"{r.case.name}: ", strong=True), Span(lines[0].removeprefix("error: "))))
@@ -101,7 +104,7 @@ def _failure(r: LayerResult, saved: str | None) -> list[Block]:
         out.append(Sentence.of(f"  smallest failing case: {r.smallest.describe()}{where}"))
     elif saved:
         out.append(Sentence.of(f"  no smaller case fails; saved as {saved}"))
-    return [Together(tuple(out))]
+    return Together(tuple(out))
 
 
 def stack_check_view(results: list[tuple[str, list[StackCheck]]]) -> View:
