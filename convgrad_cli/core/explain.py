@@ -74,16 +74,24 @@ def backward(problem: Problem) -> BackwardResult:
     delta_names = namer.grid("delta") if named else None
     kernel_names = namer.grid("kernel") if named else None
     dilated = None if delta_names is None else dilate(delta_names, g.stride)
+    # δ's own numbers go through the pipeline even where the kernel is names only, so that
+    # the dilated and padded δ draw them as the δ panel does (a zero row never reads as a value)
+    dilated_values = steps.dilated_delta if steps else None if delta is None else dilate(delta, g.stride)
+    padded_values = (
+        steps.padded_delta
+        if steps
+        else None
+        if dilated_values is None
+        else pad(dilated_values, g.delta_padding)
+    )
     return BackwardResult(
         problem=problem,
         namer=namer,
         output=fwd.output,
         expressions=fwd.expressions,
         delta=Stage(delta, delta_names),
-        dilated_delta=Stage(steps.dilated_delta if steps else None, dilated),
-        padded_delta=Stage(
-            steps.padded_delta if steps else None, None if dilated is None else pad(dilated, g.delta_padding)
-        ),
+        dilated_delta=Stage(dilated_values, dilated),
+        padded_delta=Stage(padded_values, None if dilated is None else pad(dilated, g.delta_padding)),
         flipped_kernel=Stage(
             steps.flipped_kernel if steps else None,
             None if kernel_names is None else flip_kernel(kernel_names, g.groups),

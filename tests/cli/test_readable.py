@@ -169,6 +169,21 @@ def test_a_7x7_backward_writes_a_screen_of_equations_and_says_how_to_see_the_res
     assert not any(line.strip().startswith("…") for line in full)
 
 
+def test_names_with_numbers_for_delta_keep_delta_s_numbers_through_the_pipeline():
+    """Names for x and W, δ of ones: the dilated and padded δ carry δ's 1s as the δ panel
+    does — drawn with names only, their inserted rows of 0 read as δ's values."""
+    result = runner.invoke(app, ["backward", *LAYER, "--format", "json"])
+    doc = json.loads(result.stdout)
+    dilated = np.zeros((2, 4, 7, 7))
+    dilated[:, :, ::2, ::2] = 1  # stride 2: one zero between neighbours
+    np.testing.assert_array_equal(np.array(doc["dilated_delta"], dtype=float), dilated)
+    padded = np.pad(dilated, ((0, 0), (0, 0), (1, 1), (1, 1)))  # dilation·(k−1) − padding = 1
+    np.testing.assert_array_equal(np.array(doc["padded_delta"], dtype=float), padded)
+    lines = plain("backward", *LAYER, width=80)
+    top = lines.index("dilated δ: 1 zero between neighbours (stride − 1)")
+    assert lines[top + 3].startswith("│ δ₀₀₀₀ │ 0 │") and lines[top + 4].startswith("│     1 │   │")
+
+
 def _cell_equation(line: str) -> bool:
     return line.startswith("∂L/∂x") and " = " in line and "correlate" not in line
 
