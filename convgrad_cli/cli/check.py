@@ -61,7 +61,8 @@ class CheckFlags:
     layout: Annotated[
         Layout,
         typer.Option(
-            help="full: arrays (N, C, *spatial) and (O, C/groups, *k); given: the config's own rank."
+            help="full: arrays (N, C, *spatial) and (O, C/groups, *k); given: the config's own rank; "
+            "spatial: one sample, channel and filter, x (H, W), w (kh, kw), δ (Ho, Wo) as a 2-D loop takes them."
         ),
     ] = Layout.full
     convention: Annotated[

@@ -19,6 +19,7 @@ class Layout(str, Enum):
     full = "full"  # (N, C, *spatial), (O, C/groups, *k)
     given = "given"  # the rank the config gave
     channels_last = "channels-last"  # (N, *spatial, C), (*k, C/groups, O), as Keras and TensorFlow
+    spatial = "spatial"  # one sample, one channel, one filter: (*spatial), (*k), δ (*out)
 
 
 class Convention(str, Enum):

@@ -1,13 +1,21 @@
 """What a student's first backward — a loop over (H, W) arrays — gets from `check`: its
-bias gradient may be one number."""
+bias gradient may be one number, and ``--layout spatial`` passes it the arrays it loops over."""
 
+import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from convgrad_cli.cli import app
 from convgrad_cli.config import load
 from convgrad_cli.core.check import InProcess, Options, check_case
+from tests.support import student_loops as student
 from tests.support.reference import backward as reference
 
 ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
 
 
 def _scalar_bias(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
@@ -41,3 +49,95 @@ def test_several_filters_bias_gradient_says_how_to_sum():
         f"its bias_grad has shape (); expected exactly ({o},) — one entry per filter: δ summed over every "
         "axis but the filters' (delta.sum(axis=(0, 2, 3)))"
     )
+
+
+# -- --layout spatial: x (H, W), w (kh, kw), δ (Ho, Wo) -------------------------------------------------
+
+STUDENT = ROOT / "tests" / "support" / "student_loops.py"
+#: What the loops of tests/support/student_loops.py read: 2-D, one int stride and one int padding.
+INT_GEOMETRY = ("--dims", "2", "--same-stride", "--symmetric-padding", "--dilation", "1")
+
+
+def check(*args):
+    result = runner.invoke(app, ["check", *map(str, args), "--format", "json"])
+    return result, (json.loads(result.stdout) if result.stdout.strip() else None)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_student_loop_is_right(seed):
+    """What the sweep below holds the loop to, held here to the definition written out
+    (tests/support/reference.py): the loop is right, so a pass is the layout's doing."""
+    rng = np.random.default_rng(seed)
+    k, s, p = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 4), rng.integers(0, 3)))
+    x, w = (
+        rng.standard_normal((int(rng.integers(k, 9)), int(rng.integers(k, 9)))),
+        rng.standard_normal((k, k)),
+    )
+    out = tuple((n + 2 * p - k) // s + 1 for n in x.shape)
+    delta = rng.standard_normal(out)
+    dx, dw, db = student.backward(x, w, delta, stride=s, padding=p)
+    want = reference(x[None, None], w[None, None], delta[None, None], (s, s), (1, 1), [(p, p)] * 2, 1)
+    np.testing.assert_allclose(dx, want[0][0, 0], atol=1e-12)
+    np.testing.assert_allclose(dw, want[1][0, 0], atol=1e-12)
+    assert np.ndim(db) == 0 and np.isclose(db, want[2][0])
+
+
+def test_a_loop_over_h_w_passes_a_sweep_of_40_in_spatial_layout():
+    """Every case one sample, one channel, one filter, groups 1, passed as (H, W); its bias
+    gradient, delta.sum(), a 0-d array."""
+    result, doc = check("--impl", f"{STUDENT}:backward", "--layout", "spatial", *INT_GEOMETRY)
+    assert result.exit_code == 0, result.stdout
+    assert doc["passed"] and doc["checked"] == 40 and doc["errors"] == doc["failed"] == 0
+    for r in doc["results"]:
+        assert r["geometry"].startswith("1×1×") and r["geometry"].split(" * ")[1].startswith("1×1×")
+        assert " g" not in r["geometry"]  # groups 1
+    assert {"strided", "padded", "kernel_not_square", "uncovered"} <= set(doc["classes_passed"])
+
+
+def test_spatial_layout_keeps_the_scope_of_dims_and_declared_words(tmp_path):
+    """--dims 1 draws 1-D cases, passed as (L,); a declared convgrad_scope is honoured."""
+    result, doc = check(
+        "--impl", f"{STUDENT}:backward", "--layout", "spatial", "--dims", "1", "--random", "4"
+    )
+    assert {r["classes"][0] for r in doc["results"]} == {"1d"}
+    assert all("not enough values to unpack (expected 2, got 1)" in r["error"] for r in doc["results"])
+    wrapper = tmp_path / "declared.py"
+    wrapper.write_text(
+        "from tests.support.student_loops import backward as f\n"
+        "f.convgrad_scope = '2-D, no dilation, one stride for every axis, symmetric padding, "
+        "one padding for every axis'\n"
+    )
+    result, doc = check("--impl", f"{wrapper}:f", "--layout", "spatial", "--random", "12")
+    assert result.exit_code == 0 and doc["checked"] == 12 and doc["passed"]
+
+
+def test_spatial_layout_checks_configs_of_one_channel_and_skips_the_rest():
+    result, doc = check(
+        ROOT / "configs" / "stride2.yaml", ROOT / "configs" / "multichannel_batch.yaml",
+        "--impl", f"{STUDENT}:backward", "--layout", "spatial",
+    )  # fmt: skip
+    one, many = doc["results"]
+    assert one["status"] == "passed"
+    assert (
+        many["status"] == "skipped"
+        and "--layout spatial passes one sample, one channel and one filter" in many["error"]
+    )
+
+
+def test_a_forward_loop_over_h_w_passes_in_spatial_layout():
+    result, doc = check(
+        "--forward", f"{STUDENT}:forward", "--layout", "spatial", *INT_GEOMETRY, "--random", "12"
+    )
+    assert result.exit_code == 0 and doc["passed"] and doc["checked"] == 12
+
+
+@pytest.mark.parametrize(
+    "flags, said",
+    [
+        (["--groups", "2"], "--groups 2 is not allowed with --layout spatial"),
+        (["--convention", "cs231n"], "--layout spatial passes x, w and δ as their spatial axes alone"),
+    ],
+)
+def test_spatial_layout_refuses_what_it_cannot_pass(flags, said):
+    result = runner.invoke(app, ["check", "--impl", f"{STUDENT}:backward", "--layout", "spatial", *flags])
+    assert result.exit_code == 2 and said in result.stderr

@@ -4,7 +4,8 @@ It is called as ``fn(x, w, delta, stride=…, padding=…, dilation=…, groups=
 with arrays of its framework (NumPy by default, or torch, or jax) in the
 checked dtype, laid out in full rank — input ``(N, C, *spatial)``, kernel
 ``(O, C/groups, *k)``, δ ``(N, O, *out)`` — or, with ``layout="given"``, in the
-rank the config gave. It returns ``(input_grad, weight_grad, bias_grad)``:
+rank the config gave; with ``layout="spatial"`` (one sample, one channel, one
+filter) as their spatial axes alone, ``(H, W)``. It returns ``(input_grad, weight_grad, bias_grad)``:
 arrays of exactly the operands' shapes (bias ``(O,)``), real and floating, and
 finite. Anything else is an *error* of the case (distinct from a *failure*,
 a wrong number), named in one line.
@@ -106,6 +107,8 @@ def shapes(problem: Problem, layout: str) -> tuple[tuple[int, ...], tuple[int, .
     g, r = problem.geom, problem.ranks
     if layout == "full":
         return g.input_shape, g.kernel_shape, g.output_shape
+    if layout == "spatial":
+        return g.in_size, g.kernel_size, g.out_size
     if layout == "channels-last":
         shaped = (np.empty(s, dtype=np.bool_) for s in (g.input_shape, g.kernel_shape, g.output_shape))
         x, w, d = shaped
@@ -135,6 +138,8 @@ def make_call(
     else:
         xs, ws, ds = shapes(problem, layout)
         arrays = (x.reshape(xs), w.reshape(ws), delta.reshape(ds))
+    if layout == "spatial" and b is not None:
+        b = b.reshape(())  # one filter's bias: one number
     kwargs = geometry_kwargs(problem.geom)
     return Call(*arrays, kwargs, dtype, framework, device, b, convention, kind)
 

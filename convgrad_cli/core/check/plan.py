@@ -110,6 +110,11 @@ def validate(options: Options, impl: bool) -> None:
         raise ConfigError(
             f"--framework {framework.value} needs {framework.value} installed here (pip install {framework.value})"
         )
+    if options.layout == "spatial" and options.convention != Convention.convgrad.value:
+        raise ConfigError(
+            f"--layout spatial passes x, w and δ as their spatial axes alone; --convention {options.convention} "
+            "passes its own arrays: give one of them"
+        )
     if options.device != "cpu":
         if framework is not Framework.torch:
             raise ConfigError(f"--device {options.device} is for torch tensors; give --framework torch too")
@@ -189,6 +194,11 @@ def plan(
     local = {k: v for k, v in overrides.items() if k not in ("dims", "dtype")}
     if random:
         validate_fixed({k: v for k, v in local.items() if k in SWEEP_FLAGS and v is not None})
+        if options.layout == "spatial" and local.get("groups") not in (None, 1):
+            raise ConfigError(
+                f"--groups {local['groups']} is not allowed with --layout spatial, which passes one channel "
+                "and one filter (groups 1); leave --groups out"
+            )
     if options.dtype in ("float32", "float64"):
         local["dtype"] = options.dtype
     configs = [case for p in paths(list(targets)) for case in _cases(name(p), load(p, local))]

@@ -20,7 +20,7 @@ from .mistakes import Diagnosis
 from .plan import Plan
 from .run import ERROR_MISTAKES, CaseResult, Status, check_case, numeric_problem, summary
 from .scope import Learner, Scope, describe_refusals, features, parse
-from .sweep import Spec, _anchors, _random, constrain
+from .sweep import Spec, _anchors, _random, constrain, single
 
 #: Features in the order real code most often leaves them out: how :meth:`Report.undeclared` tries them.
 LIKELY = ("grouped", "dilated", "strides_per_axis", "padding_asymmetric", "padding_per_axis", "kernel_not_square",
@@ -125,7 +125,7 @@ def execute(
     dims, declared = plan.scope.dims, plan.scope & _declared(impl)
     options = replace(plan.options, within=declared.allows)
     results = [
-        _config(name, problem, dims) or check_case(problem, name, impl, options, say)
+        _config(name, problem, dims, plan.options.layout) or check_case(problem, name, impl, options, say)
         for name, problem in plan.configs
     ]
     learner = Learner(declared)
@@ -157,27 +157,33 @@ def _declared(impl: Implementation | None) -> Scope:
     return parse(str(words), f"{impl.label}'s convgrad_scope") if impl is not None and words else Scope()
 
 
-def _config(name: str, problem: object, dims: tuple[int, ...]) -> CaseResult | None:
-    """A config of a rank not asked for, as a skipped case (``None``: check it)."""
+def _config(name: str, problem: object, dims: tuple[int, ...], layout: str) -> CaseResult | None:
+    """A config of a rank not asked for, or with more than one sample, channel or filter under
+    ``--layout spatial``, as a skipped case (``None``: check it)."""
     from convgrad_cli.core.problem import Problem
 
     assert isinstance(problem, Problem)
-    if problem.geom.ndim in dims:
+    g = problem.geom
+    if g.ndim not in dims:
+        why = f"{g.ndim}-D; --dims {','.join(map(str, dims))} checks those only"
+    elif layout == "spatial" and (g.batch, g.in_channels, g.out_channels) != (1, 1, 1):
+        shapes = " and W ".join("×".join(map(str, s)) for s in (g.input_shape, g.kernel_shape))
+        why = f"x is {shapes}; --layout spatial passes one sample, one channel and one filter"
+    else:
         return None
-    return CaseResult(
-        name, numeric_problem(problem), "", Status.skipped,
-        error=f"{problem.geom.ndim}-D; --dims {','.join(map(str, dims))} checks those only",
-    )  # fmt: skip
+    return CaseResult(name, numeric_problem(problem), "", Status.skipped, error=why)
 
 
 def _candidates(rng: np.random.Generator, learner: Learner, plan: Plan) -> Iterator[Spec | None]:
-    """The anchors, then random cases, each confined to the scope known when it is drawn."""
+    """The anchors, then random cases, each confined to the scope known when it is drawn (and,
+    for ``--layout spatial``, to one sample, channel and filter)."""
+    shaped = single if plan.options.layout == "spatial" else (lambda spec: spec)
     for spec in _anchors():
-        fixed = constrain(spec, plan.fixed)
+        fixed = constrain(shaped(spec), plan.fixed)
         if fixed is not None and len(spec.size) in learner.scope.dims:
             yield learner.scope.confine(fixed)
     while learner.scope.dims:
-        fixed = constrain(_random(rng, learner.scope.dims), plan.fixed)
+        fixed = constrain(shaped(_random(rng, learner.scope.dims)), plan.fixed)
         yield None if fixed is None else learner.scope.confine(fixed)
 
 

@@ -177,6 +177,12 @@ def _random(rng: np.random.Generator, dims: tuple[int, ...]) -> Spec:
     )
 
 
+def single(spec: Spec) -> Spec:
+    """``spec`` with one sample, one channel and one filter (groups 1): a case ``--layout spatial``
+    can pass as the spatial arrays alone."""
+    return dataclasses.replace(spec, batch=1, in_channels=1, out_channels=1, groups=1)
+
+
 def constrain(spec: Spec, fixed: Mapping[str, Any]) -> Spec | None:
     """``spec`` with the problem flags' values (``stride``, ``padding``, ``dilation``,
     ``groups``), its sizes grown to fit; ``None`` when it cannot take them."""
