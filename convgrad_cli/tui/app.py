@@ -8,6 +8,7 @@ only, so that the other commands start as fast as before.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Group, RenderableType
@@ -222,6 +223,8 @@ class ExploreApp(App[None]):
 
     def apply(self, state: State) -> None:
         moved = state.focus != self.state.focus
+        if state.graded is not None and (state.focus, state.index) != (self.state.focus, self.state.index):
+            state = replace(state, graded=None)  # an answer about another cell
         self.state = state
         self.redraw()
         # tab: the panel the cursor went to comes into view, once the lines above it are drawn
@@ -285,42 +288,33 @@ class ExploreApp(App[None]):
         self.apply(self.state.stepped(1))
 
     def action_quiz(self) -> None:
-        from dataclasses import replace
-
         quiz = not self.state.quiz and self.state.focus == "input"
         message = "quiz (esc leaves)" if quiz else ""  # the expression's line says what to type
-        self.apply(replace(self.state, quiz=quiz, message=message))
+        self.apply(replace(self.state, quiz=quiz, graded=None, message=message))
         if quiz:
             self.query_one("#answer", Input).focus()
 
     def action_leave_quiz(self) -> None:
         """Esc: the quiz ends (the input would take every other key), the answer shown."""
-        from dataclasses import replace
-
         if self.state.quiz:
-            self.apply(replace(self.state, quiz=False, message=""))
+            self.apply(replace(self.state, quiz=False, graded=None, message=""))
             self.query_one("#answer", Input).value = ""
             self.set_focus(None)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        from dataclasses import replace
-
         if not self.state.quiz:
             return
         grade = self.state.grade(event.value)
-        if grade.correct:
-            message = f"✓ right: all {len(grade.right)} terms — {self.state.trace.lhs} = {self.state.trace.expression}"
-        else:
-            message = (f"right: {', '.join(grade.right) or '—'} · missing: {len(grade.missing)} · "
-                       f"extra: {', '.join(grade.extra) or '—'}")  # fmt: skip
-        self.apply(replace(self.state, message=message, quiz=not grade.correct))
+        if grade.correct:  # the expression's line has it whole again
+            said = f"✓ right: all {len(grade.right)} terms"
+            self.apply(replace(self.state, quiz=False, graded=None, message=said))
+        else:  # the line under the answer says which terms: the top line would wrap
+            self.apply(replace(self.state, graded=grade, message="quiz (esc leaves)"))
         event.input.value = ""
         if grade.correct:
             self.set_focus(None)
 
     def action_export(self) -> None:
-        from dataclasses import replace
-
         from convgrad_cli.render.export import svg
 
         name = self.state.trace.name
@@ -333,8 +327,6 @@ class ExploreApp(App[None]):
         self.apply(replace(self.state, message=f"wrote {path}"))
 
     def action_copy(self) -> None:
-        from dataclasses import replace
-
         from convgrad_cli.core.rules import transposed_convolution
 
         call = transposed_convolution(self.state.problem.geom).code
@@ -353,8 +345,6 @@ class ExploreApp(App[None]):
         self.apply(self.state.at_step(round(self.state.window_count * message.fraction)))
 
     def on_cell_clicked(self, message: CellClicked) -> None:
-        from dataclasses import replace
-
         focus = {"input": "input", "delta": "output", "kernel": "kernel"}.get(message.slot)
         if focus is None:
             return

@@ -120,11 +120,12 @@ def test_the_quiz_says_what_is_right_missing_and_extra():
         return app.state.message
 
     typed = asyncio.run(answer("w2*d1 + w3*d4"))
-    got = explore(["right", "z", typed], check=message)
+    got = explore(["right", "z", typed], check=lambda app: text_of(app, "#step").strip())
     assert got == "right: w2·δ1 · missing: 1 · extra: w3·δ4"
     assert explore(["right", "z"], check=expression) == "∂L/∂b = ?  (type its terms, e.g. w2·δ1 + w1·δ2)"
     typed = asyncio.run(answer("w1 d2 + w2*d1"))
-    assert explore(["right", "z", typed], check=message) == "✓ right: all 2 terms — ∂L/∂b = w2·δ1 + w1·δ2"
+    right = explore(["right", "z", typed], check=lambda app: (message(app), expression(app)))
+    assert right == ("✓ right: all 2 terms", "∂L/∂b = w2·δ1 + w1·δ2 = 3")
     # esc leaves the quiz: the keys are the app's again (right moves to c), the answer is shown
     typed = asyncio.run(answer("w2"))
     state = explore(["right", "z", typed, "escape", "right"], check=lambda app: (app.state.quiz, app.focused))
@@ -134,6 +135,68 @@ def test_the_quiz_says_what_is_right_missing_and_extra():
     )  # w2 + w1, δ all ones
     # esc is still Textual's own elsewhere: it closes the command palette
     assert explore(["ctrl+p", "escape"], check=lambda app: len(app.screen_stack)) == 1
+
+
+def typed(text):
+    """A pilot's step: ``text`` typed into the quiz's answer, then enter."""
+
+    async def typing(pilot):
+        for ch in text:
+            await pilot.press(ch if ch != " " else "space")
+        await pilot.press("enter")
+
+    return typing
+
+
+#: The slides' ∂L/∂g (4×4 x, 2×2 W): g = x[1, 2] is read by the windows of δ2, δ3, δ5 and δ6,
+#: at the taps of W that the flipped kernel puts over them; the rest of the slides' example.
+G_TERMS = ("w4·δ2", "w3·δ3", "w2·δ5", "w1·δ6")
+ON_G = ["right", "right", "down"]
+SHOWN = ("#input", "#delta", "#kernel", "#input_grad", "#overlay", "#expression", "#step")
+
+
+def test_the_quiz_hides_the_terms_until_it_is_answered():
+    def asked(app):
+        texts = {part: text_of(app, part) for part in SHOWN if app.query_one(part).display}
+        marked = {slot: getattr(view_of(app.state), slot).marks for slot in ("input", "delta", "kernel")}
+        return texts, marked
+
+    texts, marked = explore(ON_G + ["z"], size=(80, 24), check=asked)
+    assert set(texts) == set(SHOWN)  # the padded δ too, without the flipped kernel on it
+    assert expression_of(texts) == "∂L/∂g = ?  (type its terms, e.g. w2·δ1 + w1·δ2)"
+    for part in ("#input", "#delta", "#kernel", "#input_grad", "#overlay"):
+        assert "·" not in texts[part], part  # no term, no factor a cell meets
+    assert not any(term in text for term in G_TERMS for text in texts.values())
+    assert not any(f"y{i}" in texts["#step"] for i in (2, 3, 5, 6))  # the windows' colours say which δ
+    assert marked == {"input": {(1, 2): marked["input"][(1, 2)]}, "delta": {}, "kernel": {}}
+    assert "[g]" in texts["#input"]
+
+    # a wrong answer keeps them hidden and says, on its own line, which terms are right
+    texts, _ = explore(ON_G + ["z", typed("w4*d2 + w3*d4")], size=(80, 24), check=asked)
+    assert texts["#step"].strip() == "right: w4·δ2 · missing: 3 · extra: w3·δ4"
+    assert not any(term in texts["#delta"] + texts["#kernel"] for term in G_TERMS)
+
+    # esc, or the right answer, shows them again
+    for keys in (["escape"], [typed("w1 d6 + w2 d5 + w3 d3 + w4 d2")]):
+        texts, _ = explore(ON_G + ["z", *keys], size=(80, 24), check=asked)
+        assert all(term in texts["#delta"] and term in texts["#kernel"] for term in G_TERMS), keys
+        assert expression_of(texts) == "∂L/∂g = w4·δ2 + w3·δ3 + w2·δ5 + w1·δ6 = 10"  # 4 + 3 + 2 + 1
+
+
+def expression_of(texts):
+    return texts["#expression"].strip()
+
+
+def test_the_quizs_feedback_keeps_to_its_line_at_80_columns():
+    def lines(app):  # the top line's height, the feedback's, and what it says
+        return app.query_one("#status").size.height, app.query_one("#step").size.height, text_of(app, "#step")
+
+    # every weight times δ1, δ2 and δ3: two of g's terms (w4·δ2, w3·δ3), ten that are not
+    wrong = " + ".join(f"w{i}*d{j}" for i in range(1, 5) for j in (1, 2, 3))
+    status, height, said = explore(ON_G + ["z", typed(wrong)], size=(80, 24), check=lines)
+    assert (status, height) == (1, 1) and len(said.strip()) <= 78
+    assert said.strip().startswith("right: 2 of 4 · missing: 2 · extra: 10 (w1·δ1, ")
+    assert said.strip().endswith(" more)")
 
 
 def test_tab_visits_the_output_and_the_kernel():

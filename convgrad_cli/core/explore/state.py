@@ -107,6 +107,7 @@ class State:
     other: int = 0  # the channel of the panels the cursor is not on (δ's output channel, x's input channel)
     step: int = 0  # windows of the backward pass added so far (0: none; playing)
     quiz: bool = False
+    graded: Grade | None = None  # the quiz's last answer, while it is asked
     message: str = ""
 
     @classmethod

@@ -15,7 +15,7 @@ from convgrad_cli.core.views.blocks import Block, Legend, Panels, Sentence, Toge
 from convgrad_cli.core.views.numbers import fmt
 from convgrad_cli.core.views.parts import window_legend
 
-from .state import State
+from .state import Grade, State
 from .words import WORDS
 
 
@@ -89,17 +89,56 @@ def view(s: State) -> View:
     step_line = "space steps through the backward pass, window by window"
     if s.step:
         grad, step_line = _stepped(s, marks, x_lead, d_lead)
+    asked = s.quiz and s.focus == "input"
+    if asked:  # what would give the answer away: its terms, and the windows that make them
+        marks = {key: {} for key in marks}
+        marks["input"][tuple(s.index)] = marks["input_grad"][tuple(s.index)] = Mark("cell")
+        windows = []
+        step_line = QUIZ if s.graded is None else feedback(s.graded)
+    overlay = _overlay_panel(s) if s.focus == "input" and not s.step else None
     return View(
         input=_input_panel(s, x_lead, marks["input"]),
         kernel=_panel(s, "W", "kernel", p.w, "kernel", w_lead, marks["kernel"]),
         delta=_panel(s, "δ", "delta", p.delta, "delta", d_lead, marks["delta"]),
         input_grad=_grad_panel(s, x_lead, marks["input_grad"], grad),
-        overlay=_overlay_panel(s) if s.focus == "input" and not s.step else None,
+        overlay=replace(overlay, marks={}) if overlay is not None and asked else overlay,
         expression=_expression(s),
         step=step_line,
         windows=windows,
         legend=_legend(s, windows),
     )
+
+
+#: The quiz's line before an answer: why the panels went quiet.
+QUIZ = "its terms' marks are hidden until the answer is right (esc shows them)"
+#: Columns of the terminal app's lines at its smallest: 80, less a column of padding either side.
+LINE = 78
+
+
+def feedback(grade: Grade, width: int = LINE) -> str:
+    """A wrong answer's terms, on one line of ``width``: those right, how many are
+    missing, those extra — counted instead of listed where the list would not fit.
+
+    Examples
+    --------
+    >>> feedback(Grade(("w4·δ2",), ("w1·δ6", "w2·δ5", "w3·δ3"), ("w3·δ4",)))
+    'right: w4·δ2 · missing: 3 · extra: w3·δ4'
+    >>> feedback(Grade(("w4·δ2",), ("w1·δ6",), tuple(f"w{i}·δ{j}" for i in range(1, 5) for j in (1, 4))), 64)
+    'right: w4·δ2 · missing: 1 · extra: 8 (w1·δ1, w1·δ4, … 6 more)'
+    """
+    right, extra = ", ".join(grade.right) or "—", ", ".join(grade.extra) or "—"
+    said = f"right: {right} · missing: {len(grade.missing)} · extra: {extra}"
+    if len(said) <= width:
+        return said
+    if len(grade.right) > 1:
+        right = f"{len(grade.right)} of {len(grade.right) + len(grade.missing)}"
+    head = f"right: {right} · missing: {len(grade.missing)} · extra: "
+    for shown in range(len(grade.extra), -1, -1):
+        listed = ", ".join(grade.extra[:shown] + (f"… {len(grade.extra) - shown} more",))
+        said = head + (extra if shown == len(grade.extra) else f"{len(grade.extra)} ({listed})")
+        if len(said) <= width:
+            return said
+    return said
 
 
 def _legend(s: State, windows: list[str]) -> Legend:
