@@ -152,6 +152,20 @@ def test_a_hand_written_loop_that_forgets_dilation_is_named():
         assert not r["diagnosis"].get("weight_grad")
 
 
+def test_a_hand_written_loop_that_forgets_the_stride_is_named_in_both_gradients():
+    """Windows stepped by 1 instead of the stride: ∂L/∂x is the pipeline's δ not dilated, and
+    ∂L/∂W correlates x with δ not dilated — one mistake, named for both."""
+    result, doc = check("--random", "40", "--impl", impl("loop_without_stride"))
+    failing = [r for r in doc["results"] if r["status"] == "failed"]
+    assert result.exit_code == 1 and doc["fails_only_when"] == ["strided"] and len(failing) >= 4
+    for r in failing:
+        for quantity in ("input_grad", "weight_grad"):
+            assert r["diagnosis"][quantity][0] == {"mistake": "delta_not_dilated", "explains": 1.0}, (
+                r["geometry"],
+                quantity,
+            )
+
+
 def test_every_catalogue_id_has_a_broken_implementation():
     """The backward's ids here; the forward's have theirs in forward_impls (test_check_forward)."""
     assert sorted(MISTAKES) == sorted(m for m in CATALOGUE if not m.startswith("forward_"))

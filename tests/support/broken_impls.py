@@ -233,6 +233,22 @@ def scatter_without_dilation(x, w, delta, stride=1, padding=0, dilation=1, group
     return xp[:, :, top : top + x.shape[2], left : left + x.shape[3]], dw, db
 
 
+def loop_without_stride(x, w, delta, stride=1, padding=0, dilation=1, groups=1):
+    """A student's 2-D loop over the output positions that steps its windows by 1: window
+    (i, j) read at x[i : i + kh] instead of x[i·s : i·s + kh], in ∂L/∂x and ∂L/∂W alike."""
+    if x.ndim != 4 or groups != 1 or max(_tuple(dilation, 2)) > 1:
+        raise NotImplementedError("2-D, groups 1, no dilation")
+    pads = _pairs(padding, 2)
+    kh, kw = w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), *pads))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i, j in np.ndindex(*delta.shape[2:]):
+        dw += np.einsum("no,nchw->ochw", delta[:, :, i, j], xp[:, :, i : i + kh, j : j + kw])
+        dxp[:, :, i : i + kh, j : j + kw] += np.einsum("no,ochw->nchw", delta[:, :, i, j], w)
+    (top, _), (left, _) = pads
+    return dxp[:, :, top : top + x.shape[2], left : left + x.shape[3]], dw, delta.sum(axis=(0, 2, 3))
+
+
 MISTAKES = [
     "kernel_not_flipped",
     "kernel_flipped_one_axis",

@@ -26,7 +26,9 @@ CATALOGUE = {
     "where tap i belongs): a correlation of the padded δ with W not rotated by 180°, or a loop that scatters "
     "δ through W rotated",
     "kernel_flipped_one_axis": "the kernel is flipped along one spatial axis only",
-    "delta_not_dilated": "δ is padded without stride − 1 zeros between its entries (stride > 1)",
+    "delta_not_dilated": "the stride is left out where δ meets the windows: δ padded (or, for ∂L/∂W, "
+    "correlated with x) without stride − 1 zeros between its entries, or a loop that puts window i at i "
+    "instead of i·stride (stride > 1)",
     "padding_off_by_one": "the layer's padding p is taken as p ± 1 when δ is padded (d·(k−1) − p zeros on "
     "each side): one zero too few, or too many (padding > 0)",
     "output_padding_missing": "the uncovered rows/columns at the end are left out (uneven coverage)",
@@ -146,6 +148,12 @@ def _input_grads(g: Geometry, w: np.ndarray, delta: np.ndarray) -> Iterator[tupl
     flipped = flip_kernel(w, gr)
     if any(v > 1 for v in s):
         yield "delta_not_dilated", _pipeline(g, flipped, delta, (1,) * g.ndim, pads, d, gr)
+        # or a loop that puts window i at i: each w·δ lands up to the input's end
+        ends = tuple(
+            (di * (k - 1) - b, di * (k - 1) + n)
+            for k, di, (b, _), n in zip(g.kernel_size, d, g.padding, g.in_size)
+        )
+        yield "delta_not_dilated", _pipeline(g, flipped, delta, (1,) * g.ndim, ends, d, gr)
     for shift in (1, -1):  # p ∓ 1 on each padded axis: one zero more, or fewer, on each side of δ
         shifted = tuple((b + shift, a + shift) if any(p) else (b, a) for (b, a), p in zip(pads, g.padding))
         yield "padding_off_by_one", _pipeline(g, flipped, delta, s, shifted, d, gr)
@@ -241,6 +249,11 @@ def _weight_grads(g: Geometry, x: np.ndarray, delta: np.ndarray) -> Iterator[tup
         cg = g.in_channels // g.groups
         first = np.ascontiguousarray(x[:, :cg])  # every output channel reading the first group's input
         yield "groups_ignored", rules.weight_grad(replace(g, in_channels=cg, groups=1), first, delta)
+    if max(g.stride) > 1:  # window i read at i: δ's entries meet x as if the stride were 1
+        g1 = replace(g, stride=(1,) * g.ndim)
+        stepped = np.zeros((*delta.shape[:2], *g1.out_size))
+        stepped[(slice(None), slice(None), *(slice(0, n) for n in delta.shape[2:]))] = delta
+        yield "delta_not_dilated", rules.weight_grad(g1, x, stepped)
 
 
 def _bias_grads(delta: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
