@@ -252,7 +252,8 @@ def _weight_grads(g: Geometry, x: np.ndarray, delta: np.ndarray) -> Iterator[tup
     if max(g.stride) > 1:  # window i read at i: δ's entries meet x as if the stride were 1
         g1 = replace(g, stride=(1,) * g.ndim)
         stepped = np.zeros((*delta.shape[:2], *g1.out_size))
-        stepped[(slice(None), slice(None), *(slice(0, n) for n in delta.shape[2:]))] = delta
+        corner = (slice(None), slice(None)) + tuple(slice(0, n) for n in delta.shape[2:])
+        stepped[corner] = delta
         yield "delta_not_dilated", rules.weight_grad(g1, x, stepped)
 
 
