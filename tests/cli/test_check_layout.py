@@ -141,3 +141,60 @@ def test_a_forward_loop_over_h_w_passes_in_spatial_layout():
 def test_spatial_layout_refuses_what_it_cannot_pass(flags, said):
     result = runner.invoke(app, ["check", "--impl", f"{STUDENT}:backward", "--layout", "spatial", *flags])
     assert result.exit_code == 2 and said in result.stderr
+
+
+# -- an error that shows other shapes were expected says which were passed --------------------------------
+
+
+def test_the_default_layouts_error_names_the_shapes_and_the_layout():
+    """A 2-D loop given (N, C, H, W) arrays: each error says what it was called with and how to pass (H, W)."""
+    result, doc = check("--impl", f"{STUDENT}:backward", "--random", "6", "--dims", "2")
+    assert result.exit_code == 1 and doc["errors"] == 6
+    for r in doc["results"]:
+        x, w = r["geometry"].split(" ")[0], r["geometry"].split(" * ")[1].split(" ")[0]
+        shapes = tuple(tuple(int(n) for n in s.split("×")) for s in (x, w))
+        assert r["error"].startswith(
+            "the implementation raised ValueError: too many values to unpack (expected 2) (at student_loops.py:"
+        )
+        assert f"; called with x {shapes[0]}, w {shapes[1]}, δ (" in r["error"]
+        assert r["error"].endswith(
+            "for a function of spatial arrays alone ((H, W) in 2-D), give --layout spatial"
+        )
+
+
+def test_in_spatial_layout_the_error_names_the_shapes_alone():
+    """There is no other layout to offer: a 2-D loop given a 1-D case is told x (L,)."""
+    result, doc = check(
+        "--impl", f"{STUDENT}:backward", "--layout", "spatial", "--dims", "1", "--random", "2"
+    )
+    for r in doc["results"]:
+        length = int(r["geometry"].split(" ")[0].split("×")[-1])
+        assert (
+            f"(expected 2, got 1) (at student_loops.py:12: H, W = x.shape); called with x ({length},), w ("
+            in (r["error"])
+        )
+        assert "--layout" not in r["error"]
+
+
+def test_gradients_of_the_spatial_axes_alone_are_told_the_layout(tmp_path):
+    wrapper = tmp_path / "first_image.py"
+    wrapper.write_text(
+        "from tests.support.student_loops import backward\n\n\n"
+        "def f(x, w, delta, **kw):\n"
+        "    return backward(x[0, 0], w[0, 0], delta[0, 0], **kw)\n"
+    )
+    result, doc = check(ROOT / "configs" / "seed_stride1.yaml", "--impl", f"{wrapper}:f")
+    assert doc["results"][0]["error"] == (
+        "its input_grad has shape (4, 4); expected exactly (1, 1, 4, 4) — its spatial axes alone: for a function "
+        "of spatial arrays alone ((H, W) in 2-D), give --layout spatial"
+    )
+
+
+def test_code_for_full_rank_is_not_sent_to_the_spatial_layout():
+    """A (N, C, H, W) loop that fails to broadcast groups, or to unpack a 1-D x.shape, is told
+    its shapes alone: spatial arrays would not help it."""
+    loop = f"{ROOT / 'tests' / 'support' / 'narrow_impls.py'}:crashes_outside_2d_int_geometry"
+    for flags in (["--dims", "2", "--groups", "2"], ["--dims", "1"]):
+        result, doc = check("--impl", loop, "--random", "2", "--same-stride", *flags)
+        errors = [r["error"] for r in doc["results"] if "broadcast" in r["error"] or "unpack" in r["error"]]
+        assert errors and all("; called with x (" in e and "--layout" not in e for e in errors), errors

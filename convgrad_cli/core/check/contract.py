@@ -14,6 +14,7 @@ a wrong number), named in one line.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class Call:
     b: np.ndarray | None = None  # the bias, for conventions that pass it (CS231n's cache) and the forward
     convention: str = "convgrad"
     kind: str = "backward"  # or "forward": fn(x, w, bias=…, stride=…, …) returns y
+    layout: str = "full"
 
     def arguments(self, arrays: list[Any], b: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The positional and keyword arguments of the call, in its convention."""
@@ -141,7 +143,7 @@ def make_call(
     if layout == "spatial" and b is not None:
         b = b.reshape(())  # one filter's bias: one number
     kwargs = geometry_kwargs(problem.geom)
-    return Call(*arrays, kwargs, dtype, framework, device, b, convention, kind)
+    return Call(*arrays, kwargs, dtype, framework, device, b, convention, kind, layout)
 
 
 # -- framework arrays ------------------------------------------------------------------------------
@@ -228,8 +230,53 @@ def call(fn: Any, c: Call, isolated: bool = False) -> tuple[np.ndarray, np.ndarr
     except BaseException as exc:  # noqa: B036 — user code may raise anything
         if isinstance(exc, KeyboardInterrupt) and not isolated:
             raise
-        raise ContractError(f"the implementation raised {describe(exc)}{_where(exc)}") from None
+        raise ContractError(
+            f"the implementation raised {describe(exc)}{_where(exc)}{_called(exc, c)}"
+        ) from None
     return dx, dw, (db[0] if db else None)
+
+
+#: Words of NumPy, torch and jax errors that say an array had another shape or rank than the code
+#: expected: a 2-D loop's ``H, W = x.shape`` meeting (N, C, H, W), a broadcast of mismatched shapes.
+SHAPE_WORDS = re.compile(
+    r"values to unpack|broadcast|not aligned|too many indices|cannot reshape|size of tensor|"
+    r"incompatible shapes|mismatch in its core dimension|must match the size|dimensions? mismatch|"
+    r"expected \d+D|number of dimensions"
+)
+#: The exceptions those words come in (jax says a broadcast failed with a TypeError).
+SHAPE_ERRORS = (ValueError, IndexError, RuntimeError, TypeError)
+#: The layout to suggest to code written for one image: a 2-D loop over (H, W).
+SPATIAL = "for a function of spatial arrays alone ((H, W) in 2-D), give --layout spatial"
+
+
+def _called(exc: BaseException, c: Call) -> str:
+    """For an error that says the code expected other shapes: the shapes it was given, and the
+    layout that passes spatial arrays alone (``; called with x (1, 1, 5, 5), w (1, 1, 3, 3), …``)."""
+    if not isinstance(exc, SHAPE_ERRORS) or not SHAPE_WORDS.search(str(exc)):
+        return ""
+    operands = (("x", c.x), ("w", c.w), ("b", c.b) if c.kind == "forward" else ("δ", c.delta))
+    given = ", ".join(f"{name} {tuple(a.shape)}" for name, a in operands if a is not None)
+    if c.layout == "spatial" or c.convention != "convgrad" or not _fewer_axes(str(exc), c.x.ndim):
+        return f"; called with {given}"
+    return f"; called with {given}: {SPATIAL}"
+
+
+def _fewer_axes(said: str, rank: int) -> bool:
+    """Whether an error shows code written for arrays of fewer axes than the ``rank`` it got —
+    ``H, W = x.shape`` (too many values to unpack, 2 expected), or a shape of 2 axes among those a
+    broadcast quotes —, so that spatial arrays alone may be what it takes. ``N, C, H, W = x.shape``
+    given a 1-D case, or a broadcast of 4-axis shapes, wants no other layout.
+
+    >>> _fewer_axes("too many values to unpack (expected 2)", 4), _fewer_axes("not enough values to unpack", 3)
+    (True, False)
+    >>> _fewer_axes("could not be broadcast together with shapes (6,2,3,3) (6,4,3,3)", 4)
+    False
+    """
+    unpacked = re.search(r"too many values to unpack \(expected (\d+)", said)
+    if unpacked:
+        return int(unpacked[1]) <= 3
+    quoted = re.findall(r"[(\[](\d+(?:, ?\d+)*),?[)\]]", said)
+    return any(1 < len(shape.split(",")) < rank for shape in quoted)
 
 
 def _output(result: Any, convention: str) -> np.ndarray:
@@ -317,6 +364,8 @@ def shape_hint(
     """What a wrong ∂L/∂x (or ∂L/∂W) shape says in plain words, and the mistake it names (if any)."""
     if what == "bias_grad":
         return _bias_shape_hint(g, layout, delta_rank or g.ndim + 2), None
+    if layout in ("full", "given") and len(got) == g.ndim < len(want) and got == want[len(want) - g.ndim :]:
+        return f" — its spatial axes alone: {SPATIAL}", None
     if len(got) != len(want) or layout == "channels-last":
         return "", None
     if what == "weight_grad":
