@@ -16,7 +16,9 @@ the leading axes, named for that array: ``n, c`` for x, ``n, o`` for y and δ,
 - ``uncovered`` — a cell no window reaches (``shape``'s coverage map).
 
 Each mark names the factor the cell meets (the weight ``w2`` of ``b·w2``), so
-the picture says the same without colour.
+the picture says the same without colour; stepping through the backward pass,
+``explore`` marks the window a step adds (``▸δ2``) and the term it adds to a sum
+(``+w1·δ2``).
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class Mark:
     factor: str = ""  # the name multiplied with the cell's own
     factor_first: bool = False  # written before the cell's (w1·δ1) or after it (b·w2)
     heat: int = 0  # role "heat": the cell's shade, 1 (lightest) to HEAT_LEVELS (darkest)
+    current: bool = False  # the window the backward pass adds at this step (explore): ▸δ2
+    added: str = ""  # a term this step adds to the cell's sum (explore's ∂L/∂x so far): +w1·δ2
 
 
 @dataclass(frozen=True)

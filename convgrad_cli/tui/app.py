@@ -203,6 +203,8 @@ class ExploreApp(App[None]):
         step: RenderableType = Text(view.step)
         if view.windows and not s.step:  # the legend of the views, as every format draws it
             step = Group(LegendText(view.legend), Text("space steps through the backward pass", "dim"))
+        elif s.step and view.legend.entries:  # what a step's marks mean
+            step = Group(step, LegendText(view.legend))
         self.query_one("#step", Static).update(step)
         self.query_one("#scrubber", Static).update(self.scrubber())
         answer = self.query_one("#answer", Input)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
-#: The marks, a phrase a line: nothing wraps at 80 columns.
+#: The marks, a phrase a line: nothing wraps at 80 columns. With the keys under them, no line
+#: between, the help fits the screen of 80×24 it opens on.
 MARKS = """\
 Colour is the window: its δ entry, kernel taps and terms share it.
 [a] the cell under the cursor · underlined: cells in a window with it
 a·w1 a cell and the weight it meets · w1·δ1 a term of the gradient
-padded δ: the cells under the flipped kernel are underlined"""
+padded δ: the cells under the flipped kernel are underlined
+stepping: ▸δ2 this step's window · +w1·δ2 the term it adds to ∂L/∂x so far"""
 
 #: The keys, two to a line: (key, what it does), (key, what it does).
 KEYS = (
@@ -26,7 +28,7 @@ KEYS = (
     (("y", "copy the trace command"), ("? / q", "this help / quit")),
 )
 
-HELP = MARKS + "\n\n" + "\n".join(f"{a:<14}{b:<25}{c:<9}{d}" for (a, b), (c, d) in KEYS)
+HELP = MARKS + "\n" + "\n".join(f"{a:<14}{b:<25}{c:<9}{d}" for (a, b), (c, d) in KEYS)
 
 #: The arrows move the cursor, in a layer's app and a stack's alike.
 ARROWS: list[BindingType] = [

@@ -107,6 +107,32 @@ def test_playing_the_backward_pass_adds_each_windows_terms():
     assert explore(["end", "backspace", "home"], check=lambda app: app.state.step) == 0
 
 
+def test_a_step_keeps_the_cursors_mark_and_marks_its_window_apart():
+    # the slides' example, g followed: y1's window adds w1…w4 (·δ1 = 1) to a, b, e, f; y2's to b, c, f, g
+    def seen(app):
+        v = view_of(app.state)
+        texts = {part: text_of(app, part) for part in ("#input", "#delta", "#input_grad", "#step")}
+        return v, texts
+
+    v, texts = explore(ON_G + ["space", "space"], size=(80, 24), check=seen)
+    assert v.expression == "∂L/∂g so far = w4·δ2 = 4  (of w4·δ2 + w3·δ3 + w2·δ5 + w1·δ6)"
+    assert v.input.marks[(1, 2)].role == "cell" and "[g]·w4" in texts["#input"]  # in y2's window, with w4
+    assert texts["#input"].count("[") == 1
+    assert v.delta.marks[(0, 1)].current and v.delta.marks[(0, 1)].role != "cell"
+    assert "▸δ2" in texts["#delta"] and "[" not in texts["#delta"]  # the window's mark is not the cursor's
+    assert v.input_grad.values[:2].tolist() == [[1, 3, 2, 0], [3, 7, 4, 0]]
+    for term, cell in zip(("w1·δ2", "w2·δ2", "w3·δ2", "w4·δ2"), ((0, 1), (0, 2), (1, 1), (1, 2))):
+        assert v.input_grad.marks[cell].added == term and f"+{term}" in texts["#input_grad"]
+    assert "·+" not in texts["#input_grad"] and "[4]" in texts["#input_grad"]  # g's sum so far, followed
+    legend = " ".join(texts["#step"].split())
+    assert "[g] the cell followed · ▸δ2 this step's window" in legend
+    assert "+w1·δ2 what it adds to ∂L/∂x" in legend
+    assert "▸δ2 this step's window" in HELP and "+w1·δ2 the term it adds to ∂L/∂x" in HELP
+
+    # the cursor on δ1 as y1's window is added: both marks, on one cell
+    assert "▸[δ1]" in explore(["tab", "space"], check=lambda app: text_of(app, "#delta"))
+
+
 def test_the_quiz_says_what_is_right_missing_and_extra():
     async def answer(text):
         async def typed(pilot):

@@ -12,6 +12,8 @@ from convgrad_cli.core.names import Index
 from convgrad_cli.core.panels import Mark, Panel, panel
 from convgrad_cli.core.pictures.base import marked_panels, padded_input, read_at
 from convgrad_cli.core.views.blocks import Block, Legend, Panels, Sentence, Together
+from convgrad_cli.core.views.cells import cell as drawn_cell
+from convgrad_cli.core.views.cells import show_names
 from convgrad_cli.core.views.numbers import fmt
 from convgrad_cli.core.views.parts import window_legend
 
@@ -96,16 +98,19 @@ def view(s: State) -> View:
         windows = []
         step_line = QUIZ if s.graded is None else feedback(s.graded)
     overlay = _overlay_panel(s) if s.focus == "input" and not s.step else None
+    panels = {
+        "input": _input_panel(s, x_lead, marks["input"]),
+        "kernel": _panel(s, "W", "kernel", p.w, "kernel", w_lead, marks["kernel"]),
+        "delta": _panel(s, "δ", "delta", p.delta, "delta", d_lead, marks["delta"]),
+        "input_grad": _grad_panel(s, x_lead, marks["input_grad"], grad),
+        "overlay": replace(overlay, marks={}) if overlay is not None and asked else overlay,
+    }
     return View(
-        input=_input_panel(s, x_lead, marks["input"]),
-        kernel=_panel(s, "W", "kernel", p.w, "kernel", w_lead, marks["kernel"]),
-        delta=_panel(s, "δ", "delta", p.delta, "delta", d_lead, marks["delta"]),
-        input_grad=_grad_panel(s, x_lead, marks["input_grad"], grad),
-        overlay=replace(overlay, marks={}) if overlay is not None and asked else overlay,
+        **panels,
         expression=_expression(s),
         step=step_line,
         windows=windows,
-        legend=_legend(s, windows),
+        legend=_step_legend(list(panels.values())) if s.step and not asked else _legend(s, windows),
     )
 
 
@@ -154,16 +159,47 @@ def _legend(s: State, windows: list[str]) -> Legend:
     return window_legend(windows, told)
 
 
+#: What the marks of a step mean, in the legend's order.
+STEP_MEANINGS = (
+    ("cell", "the cell followed"),
+    ("current", "this step's window"),
+    ("added", "what it adds to ∂L/∂x"),
+)
+
+
+def _step_legend(panels: list[Panel | None]) -> Legend:
+    """The marks of a step, each with an example as drawn, two to a line: the cell
+    followed, the window the step adds, a term it adds to ∂L/∂x."""
+    examples: dict[str, str] = {}
+    for pl in panels:
+        if pl is None:
+            continue
+        names, bare = show_names(pl), replace(pl, marks={})
+        for (r, c), mark in pl.marks.items():
+            own = drawn_cell(bare, r, c, names).head
+            if mark.role == "cell":
+                examples.setdefault("cell", f"[{own}]")
+            if mark.current:
+                examples.setdefault("current", f"▸{own}")
+            if mark.added:
+                examples.setdefault("added", f"+{mark.added}")
+    said = [f"{examples[key]} {meaning}" for key, meaning in STEP_MEANINGS if key in examples]
+    return Legend(tuple(" · ".join(said[i : i + 2]) for i in range(0, len(said), 2)))
+
+
 def _stepped(
     s: State, marks: dict[str, dict[Index, Mark]], x_lead: Index, d_lead: Index
 ) -> tuple[np.ndarray | None, str]:
-    """The marks of the window the last step added, and ∂L/∂x so far."""
+    """The marks of the window the last step added — its δ entry (``▸δ2``), the cells
+    it read with the weight each met, the taps with its δ, the terms it adds to ∂L/∂x
+    (``+w1·δ2``) — the cell followed keeping its brackets; and ∂L/∂x so far."""
     g, namer, w = s.problem.geom, s.namer, s.windows
     n = w.sample
     j = s.step - 1
     o, pos = divmod(j, prod(g.out_size))
     spatial = np.unravel_index(pos, g.out_size)
     d_index = (n, o, *map(int, spatial))
+    followed = {key: {i: m for i, m in marks[key].items() if m.role == "cell"} for key in marks}
     for key in ("input", "kernel", "delta", "input_grad"):
         marks[key] = {}
     part = w.of_window(j)
@@ -175,12 +211,16 @@ def _stepped(
         full = (n, int(c), *map(int, q))
         if int(c) == x_lead[1]:
             marks["input"][full] = Mark("window", 0, namer.weight(wk))
-            marks["input_grad"][full] = Mark("contributor", 0, f"+{namer.weight(wk)}·{dname}")
+            marks["input_grad"][full] = Mark("contributor", 0, added=f"{namer.weight(wk)}·{dname}")
         marks["kernel"][wk] = Mark("contributor", 0, dname)
         added.append(WORDS["add"].format(weight=namer.weight(wk), delta=dname, input=namer.input(full)))
-    marks["delta"][d_index] = Mark("cell", 0)
+    marks["delta"][d_index] = Mark("contributor", 0, current=True)
     if d_index[:2] != tuple(d_lead):
         marks["delta"] = {}
+    for key, cells in followed.items():  # the cell followed, with what this window does to it
+        for i, mark in cells.items():
+            now = marks[key].get(i)
+            marks[key][i] = replace(mark, window=None) if now is None else replace(now, role="cell")
     shown = ", ".join(added[:4]) + (WORDS["more"].format(count=len(added) - 4) if len(added) > 4 else "")
     line = WORDS["step"].format(
         step=s.step, count=w.count, output=namer.output(d_index), adds=shown or WORDS["nothing"]

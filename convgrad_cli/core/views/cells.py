@@ -2,7 +2,8 @@
 
 Each mark is text as well as colour: ``[b]`` the cell followed, ``b·w2`` the
 factor a cell meets (under a number, ``·w2`` on its own line), ``░`` padding,
-``0✗`` an entry past its bound or a cell no window reaches. No Rich here.
+``0✗`` an entry past its bound or a cell no window reaches, ``▸δ2`` the window a
+step of the backward pass adds, ``+w1·δ2`` under a sum the term it adds. No Rich here.
 """
 
 from __future__ import annotations
@@ -66,8 +67,12 @@ def cell(panel: Panel, r: int, c: int, names: bool) -> Cell:
         own = f"[{own}]"
     elif mark is not None and mark.role in ("wrong", "uncovered"):
         own = f"{own}✗"
+    if mark is not None and mark.current:
+        own = f"▸{own}"
     head, label = own, None
-    if mark is not None and mark.factor:
+    if mark is not None and mark.added:  # a term added to the sum, not a factor: no ·
+        head, label = (f"{own} +{mark.added}", None) if names else (own, f"+{mark.added}")
+    elif mark is not None and mark.factor:
         if names or padding:
             head = f"{mark.factor}·{own}" if mark.factor_first else f"{own}·{mark.factor}"
         else:
