@@ -198,3 +198,18 @@ def test_code_for_full_rank_is_not_sent_to_the_spatial_layout():
         result, doc = check("--impl", loop, "--random", "2", "--same-stride", *flags)
         errors = [r["error"] for r in doc["results"] if "broadcast" in r["error"] or "unpack" in r["error"]]
         assert errors and all("; called with x (" in e and "--layout" not in e for e in errors), errors
+
+
+def test_a_loop_that_forgets_the_stride_fails_and_is_named():
+    """Each window at (i, j) where it starts at (i·s, j·s): every failing case has a stride > 1,
+    and each is named delta_not_dilated on both gradients."""
+    result, doc = check(
+        "--impl", f"{STUDENT}:backward_stride_forgotten", "--layout", "spatial", *INT_GEOMETRY
+    )
+    assert result.exit_code == 1 and doc["errors"] == 0 and doc["failed"] > 0
+    assert doc["fails_only_when"] == ["strided"]
+    for r in (r for r in doc["results"] if r["status"] == "failed"):
+        assert set(r["diagnosis"]) == {"input_grad", "weight_grad"}
+        assert all(found[0]["mistake"] == "delta_not_dilated" for found in r["diagnosis"].values()), r["name"]
+        assert "strided" in r["classes"]
+    assert any(r["status"] == "passed" for r in doc["results"])  # stride 1 is right
