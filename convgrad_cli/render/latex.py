@@ -326,7 +326,9 @@ def _result(b: model.Result) -> str:
 
 @block.register
 def _legend(b: model.Legend) -> str:
-    entries = "; ".join(_entry(e) for e in b.entries + b.styled)  # LaTeX draws the underline and colours
+    entries = "; ".join(
+        _entry(e) for e in b.entries + b.styled + b.coloured
+    )  # LaTeX draws styles and colours
     lines = [rf"{{\footnotesize\noindent legend: {entries}"]
     if b.windows:
         boxes = [

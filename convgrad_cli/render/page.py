@@ -170,7 +170,9 @@ def _table(b: model.Table, names: Names) -> list[str]:
 
 @block.register
 def _legend(b: model.Legend, names: Names) -> list[str]:
-    out = ['<p class="legend">legend: ' + "<br>".join(html.escape(e) for e in b.entries + b.styled)]
+    out = [
+        '<p class="legend">legend: ' + "<br>".join(html.escape(e) for e in b.entries + b.styled + b.coloured)
+    ]
     if b.windows:
         coloured = "  ".join(
             f'<span class="w{i % len(PALETTE)}">{html.escape(n)}</span>' for i, n in enumerate(b.windows)

@@ -201,18 +201,21 @@ def legend(b: model.Legend) -> list[RenderableType]:
 @dataclass(frozen=True)
 class LegendText:
     """The marks drawn, one a line (no wider than the grids), and each window's colour —
-    the colours and the styled marks only where the console draws them (not under
-    NO_COLOR, nor into a pipe or a file)."""
+    the styled marks where the console draws styles (not into a pipe or a file), the
+    coloured ones where it draws colour too (not under NO_COLOR either)."""
 
     legend: model.Legend
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        b, styled = self.legend, console.color_system is not None and not console.no_color
+        b, styled = self.legend, console.color_system is not None
+        coloured = styled and not console.no_color
         lead = "legend: "
-        for i, entry in enumerate(b.entries + (b.styled if styled else ())):
+        shown = b.entries + (b.styled if styled else ()) + (b.coloured if coloured else ())
+        shown += (b.named,) if b.windows and b.named and not coloured else ()  # no colour: the names
+        for i, entry in enumerate(shown):
             # an entry's continuation lines under its first line's words, two further in
             yield Wrapped(Text((lead if i == 0 else " " * len(lead)) + entry, "dim"), len(lead) + 2)
-        if b.windows and styled:
+        if b.windows and coloured:
             text = Text()  # the dim is the words', not the window colours'
             text.append("colour = window: ", "dim")
             for i, name in enumerate(b.windows):

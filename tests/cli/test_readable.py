@@ -85,6 +85,21 @@ def test_with_colour_the_legend_names_the_underline_and_the_window_colours():
     assert "underlined: under the flipped kernel" in text and "colour = window: y1  y2  y4  y5" in text
 
 
+def test_styles_without_colour_keep_the_underline_in_the_legend_and_drop_the_colours():
+    """NO_COLOR with --format rich: the padded δ is still underlined (a style, not a colour),
+    so the legend says so; the windows have no colour, so it names them instead."""
+    result = runner.invoke(
+        app, ["trace", "--input", "f", "--format", "rich", "--width", "100"], env={"NO_COLOR": "1"}
+    )
+    underlined = re.findall(r"\x1b\[(?:[0-9]+;)*4[;m]", result.stdout)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert underlined and "underlined: under the flipped kernel" in text
+    assert (
+        "colour = window" not in text and "4 windows, told apart by name: y1's panel, δ1 in its terms" in text
+    )
+    assert not re.search(r"\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;)", result.stdout)  # no colour drawn
+
+
 def test_more_windows_than_colours_are_told_apart_by_name():
     """Nine windows and seven colours: the legend says how the text tells them apart."""
     result = runner.invoke(app, [*TEXTBOOK, "--format", "rich", "--width", "100"])

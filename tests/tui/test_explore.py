@@ -328,7 +328,7 @@ def test_the_windows_legend_is_the_one_every_format_draws(tmp_path):
     assert model.windows == ("y1", "y2", "y6", "y7") and "space steps through the backward pass" in shown
     model, shown = explore(["down", "right"], config, check=legend)
     assert model.windows == () and model.entries == ("9 windows, told apart by name: δ1 in its terms",)
-    assert "repeated past 7 windows" in model.styled[0]
+    assert "repeated past 7 windows" in model.coloured[0]
     assert "legend: 9 windows, told apart by name: δ1 in its terms" in shown
 
 

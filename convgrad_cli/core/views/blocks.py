@@ -136,9 +136,10 @@ class Together:
 @dataclass(frozen=True)
 class Legend:
     """What each mark drawn means (an example of each, as drawn), and each window's
-    colour (``windows`` in colour order; ``more`` the ones left out). ``styled``
-    are entries for marks drawn only as a style (underlined, a colour): a format that
-    draws no styles, or no colours, leaves them and ``windows`` out, and says ``named``
+    colour (``windows`` in colour order; ``more`` the ones left out). ``styled`` are
+    entries for marks drawn only as a style (underlined, bold), ``coloured`` for marks
+    drawn only in colour (a shade, a colour that repeats): a format that draws no
+    styles, or no colours, leaves those out (and ``windows``), and says ``named``
     instead of ``windows``."""
 
     entries: tuple[str, ...]
@@ -146,6 +147,7 @@ class Legend:
     more: str = ""
     styled: tuple[str, ...] = ()
     named: str = ""  # how the text tells the windows apart, for a format that draws no colour
+    coloured: tuple[str, ...] = ()
 
 
 Block = Union[Heading, Sentence, Panels, Pipeline, Equations, Result, Table, Legend, Together]

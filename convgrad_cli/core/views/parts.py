@@ -143,7 +143,7 @@ def window_legend(
     named = f"{len(windows)} windows, told apart by name: {told_by}"
     if len(windows) > COLOURS:
         repeat = f"a colour is a window's, repeated past {COLOURS} windows: two windows may share one"
-        return Legend((*entries, named), styled=(*styled, repeat))
+        return Legend((*entries, named), styled=styled, coloured=(repeat,))
     return Legend(entries, tuple(windows), "", styled, named)
 
 

@@ -101,12 +101,11 @@ def input_view(stack: Stack, reach: InputReach) -> View:
 
 def counting_legend(gradient: bool = False) -> Legend:
     """The numbers of a path grid, and (where colour is drawn) its shades and the gradient's bold."""
-    styled: tuple[str, ...] = (
+    coloured = (
         f"shade: the more paths, the darker — {HEAT_LEVELS} steps, each grid scaled to its own largest count; "
         "unshaded: no path",
     )
-    if gradient:
-        styled += ("bold, in the gradient's grid: a nonzero gradient",)
+    styled = ("bold, in the gradient's grid: a nonzero gradient",) if gradient else ()
     return Legend(
         (
             "[n] the cell traced",
@@ -114,6 +113,7 @@ def counting_legend(gradient: bool = False) -> Legend:
             "ReLU and max-pool as passing (each cell of a max-pool's window is a path)",
         ),
         styled=styled,
+        coloured=coloured,
     )
 
 
