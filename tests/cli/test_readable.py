@@ -85,6 +85,20 @@ def test_with_colour_the_legend_names_the_underline_and_the_window_colours():
     assert "underlined: under the flipped kernel" in text and "colour = window: y1  y2  y4  y5" in text
 
 
+def test_windows_too_large_to_draw_whole_are_each_cut_to_themselves():
+    """x₂₂ of a 7×7 at stride 2 is in four 3×3 windows; drawn on the whole 7×7 each, they
+    stacked 120 lines at 80 columns. Cut to themselves, they sit two to a row."""
+    lines = plain(
+        "trace", "--x", "arange:7x7", "-k", "arange:3x3", "--stride", "2", "--input", "2,2", width=80
+    )
+    assert len(lines) <= 70
+    start = lines.index("the forward windows that contain it")
+    tops = [i for i in range(start, start + 12) if lines[i].startswith("┌")]
+    assert [lines[i - 1].split() for i in tops] == [["y1", "y2"], ["y4", "y5"]]
+    assert all(lines[i + 4].startswith("└") for i in tops)  # three rows each: the window alone
+    assert "[x₂₂]·w9" in lines[tops[0] + 3] and "[x₂₂]·w1" in lines[tops[1] + 1]
+
+
 def test_styles_without_colour_keep_the_underline_in_the_legend_and_drop_the_colours():
     """NO_COLOR with --format rich: the padded δ is still underlined (a style, not a colour),
     so the legend says so; the windows have no colour, so it names them instead."""

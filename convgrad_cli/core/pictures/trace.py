@@ -37,6 +37,9 @@ from .base import (
 
 #: Windows drawn whole (the padded input each); more are cut to the window alone.
 CROP_WINDOWS = 4
+#: Cells the whole windows may draw in all (the slides' four 4×4 windows: 64); past it, a
+#: window each on a 7×7 input stacked 120 lines at 80 columns, so each is cut to itself.
+CROP_CELLS = 100
 
 
 @singledispatch
@@ -88,7 +91,8 @@ def _windows(
     # many windows, or a window on each channel: each panel is its window alone, in names
     # (∂L/∂x does not depend on x's values); a single channel's windows keep their weights
     # said, and so does a dilation, whose holes only the weights' labels tell from the taps
-    crop = len(chans) > 1 or len(by_position) > CROP_WINDOWS
+    padded = int(np.prod([n + b + a for n, (b, a) in zip(g.in_size, g.padding)]))
+    crop = len(chans) > 1 or len(by_position) > CROP_WINDOWS or len(by_position) * padded > CROP_CELLS
     said = len(chans) == 1 or any(d > 1 for d in g.dilation)
     x_shown = None if crop and x_names is not None else p.x
     for (pos, ts), name in zip(by_position.items(), names):

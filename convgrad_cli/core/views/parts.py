@@ -144,7 +144,9 @@ def window_legend(
     if len(windows) > COLOURS:
         repeat = f"a colour is a window's, repeated past {COLOURS} windows: two windows may share one"
         return Legend((*entries, named), styled=styled, coloured=(repeat,))
-    return Legend(entries, tuple(windows), "", styled, named)
+    return Legend(
+        entries, tuple(windows), "", styled, named if len(windows) > 1 else ""
+    )  # one: nothing to tell
 
 
 def _told_by(picture: Picture) -> str:
