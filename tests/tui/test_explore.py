@@ -107,7 +107,7 @@ def test_playing_the_backward_pass_adds_each_windows_terms():
     assert explore(["end", "backspace", "home"], check=lambda app: app.state.step) == 0
 
 
-def test_a_step_keeps_the_cursors_mark_and_marks_its_window_apart():
+def test_a_step_keeps_the_cursors_mark_and_marks_its_window_apart(textbook):
     # the slides' example, g followed: y1's window adds w1…w4 (·δ1 = 1) to a, b, e, f; y2's to b, c, f, g
     def seen(app):
         v = view_of(app.state)
@@ -124,13 +124,16 @@ def test_a_step_keeps_the_cursors_mark_and_marks_its_window_apart():
     for term, cell in zip(("w1·δ2", "w2·δ2", "w3·δ2", "w4·δ2"), ((0, 1), (0, 2), (1, 1), (1, 2))):
         assert v.input_grad.marks[cell].added == term and f"+{term}" in texts["#input_grad"]
     assert "·+" not in texts["#input_grad"] and "[4]" in texts["#input_grad"]  # g's sum so far, followed
-    legend = " ".join(texts["#step"].split())
-    assert "[g] the cell followed · ▸δ2 this step's window" in legend
-    assert "+w1·δ2 what it adds to ∂L/∂x" in legend
+    step, legend = texts["#step"].splitlines()[:2]  # a line each at 80 columns
+    assert step.strip() == "step 2 of 9: the window of y2 adds w4·δ2 to ∂L/∂g, w1·δ2 to ∂L/∂b, … 2 more"
+    assert legend.strip() == "legend: ▸δ2 this step's window · +w4·δ2 the term it adds"
+    assert "[a] the cell under the cursor" in HELP
     assert "▸δ2 this step's window" in HELP and "+w1·δ2 the term it adds to ∂L/∂x" in HELP
 
     # the cursor on δ1 as y1's window is added: both marks, on one cell
     assert "▸[δ1]" in explore(["tab", "space"], check=lambda app: text_of(app, "#delta"))
+    # a line each, the step's and the legend's: at 80×24 a 5×5 x with padding 1 stays whole in view
+    assert explore(["space"], textbook, size=(80, 24), check=in_view) == ["input"]
 
 
 def test_the_quiz_says_what_is_right_missing_and_extra():

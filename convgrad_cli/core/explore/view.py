@@ -159,17 +159,17 @@ def _legend(s: State, windows: list[str]) -> Legend:
     return window_legend(windows, told)
 
 
-#: What the marks of a step mean, in the legend's order.
+#: What the marks of a step mean, in the legend's order (the cell followed keeps its
+#: brackets, as the help says: the line is one at 80 columns without it).
 STEP_MEANINGS = (
-    ("cell", "the cell followed"),
     ("current", "this step's window"),
-    ("added", "what it adds to ∂L/∂x"),
+    ("added", "the term it adds"),
 )
 
 
 def _step_legend(panels: list[Panel | None]) -> Legend:
-    """The marks of a step, each with an example as drawn, two to a line: the cell
-    followed, the window the step adds, a term it adds to ∂L/∂x."""
+    """The marks of a step, each with an example as drawn, on one line: the window the
+    step adds, a term it adds to ∂L/∂x."""
     examples: dict[str, str] = {}
     for pl in panels:
         if pl is None:
@@ -177,14 +177,12 @@ def _step_legend(panels: list[Panel | None]) -> Legend:
         names, bare = show_names(pl), replace(pl, marks={})
         for (r, c), mark in pl.marks.items():
             own = drawn_cell(bare, r, c, names).head
-            if mark.role == "cell":
-                examples.setdefault("cell", f"[{own}]")
             if mark.current:
                 examples.setdefault("current", f"▸{own}")
-            if mark.added:
-                examples.setdefault("added", f"+{mark.added}")
+            if mark.added and (mark.role == "cell" or "added" not in examples):  # the cell followed's
+                examples["added"] = f"+{mark.added}"
     said = [f"{examples[key]} {meaning}" for key, meaning in STEP_MEANINGS if key in examples]
-    return Legend(tuple(" · ".join(said[i : i + 2]) for i in range(0, len(said), 2)))
+    return Legend((" · ".join(said),) if said else ())
 
 
 def _stepped(
@@ -204,7 +202,7 @@ def _stepped(
         marks[key] = {}
     part = w.of_window(j)
     dname = namer.delta(d_index)
-    added = []
+    added: list[str] = []
     for xi, wi in zip(w.input[part], w.weight[part]):
         c, *q = np.unravel_index(int(xi), (g.in_channels, *g.in_size))
         wk = tuple(int(v) for v in np.unravel_index(int(wi), g.kernel_shape))
@@ -213,7 +211,8 @@ def _stepped(
             marks["input"][full] = Mark("window", 0, namer.weight(wk))
             marks["input_grad"][full] = Mark("contributor", 0, added=f"{namer.weight(wk)}·{dname}")
         marks["kernel"][wk] = Mark("contributor", 0, dname)
-        added.append(WORDS["add"].format(weight=namer.weight(wk), delta=dname, input=namer.input(full)))
+        said = WORDS["add"].format(weight=namer.weight(wk), delta=dname, input=namer.input(full))
+        added.insert(0 if full == tuple(s.index) else len(added), said)  # the cell followed first
     marks["delta"][d_index] = Mark("contributor", 0, current=True)
     if d_index[:2] != tuple(d_lead):
         marks["delta"] = {}
@@ -221,10 +220,14 @@ def _stepped(
         for i, mark in cells.items():
             now = marks[key].get(i)
             marks[key][i] = replace(mark, window=None) if now is None else replace(now, role="cell")
-    shown = ", ".join(added[:4]) + (WORDS["more"].format(count=len(added) - 4) if len(added) > 4 else "")
-    line = WORDS["step"].format(
-        step=s.step, count=w.count, output=namer.output(d_index), adds=shown or WORDS["nothing"]
-    )
+    for listed in range(min(4, len(added)), -1, -1):  # as many as one line holds (∂L/∂x shows them all)
+        more = WORDS["more"].format(count=len(added) - listed) if len(added) > listed else ""
+        shown = ", ".join(added[:listed]) + more if listed else more.removeprefix(", ")
+        line = WORDS["step"].format(
+            step=s.step, count=w.count, output=namer.output(d_index), adds=shown or WORDS["nothing"]
+        )
+        if len(line) <= LINE:
+            break
     partial = w.partial(s.step)
     return (None if partial is None else partial[x_lead[1]]), line
 
