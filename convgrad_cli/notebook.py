@@ -289,6 +289,7 @@ def check(
     bias: Any = None,
     random: int | None = None,
     sweep_seed: int = 0,
+    layout: str = "full",
     **geometry: Any,
 ) -> Report:
     """Every gradient — convgrad's, or ``impl``'s (called as ``impl(x, w, delta,
@@ -297,9 +298,13 @@ def check(
 
     The arrays and geometry given make one case; ``random=N`` checks a sweep of N
     cases over every edge-case class instead, and ``impl`` given nothing else gets
-    ``check``'s sweep of 40 (one case of the seed's layer would pass a stride bug)."""
+    ``check``'s sweep of 40 (one case of the seed's layer would pass a stride bug).
+    ``layout="spatial"`` calls a loop over one image with x ``(H, W)``, w ``(kh, kw)``,
+    δ ``(Ho, Wo)``, as ``check --layout spatial`` does."""
     from .core.check import DEFAULT_SWEEP, InProcess, Options, Status, check_case
+    from .core.check.plan import validate
     from .core.views.check import check_view
+    from .errors import ConfigError
     from .render import json
 
     one = [k for k, v in (("x", x), ("w", w), ("delta", delta), ("bias", bias)) if v is not None]
@@ -311,8 +316,17 @@ def check(
     if random:
         if one:
             raise TypeError(f"random={random} draws its own arrays and geometry; leave out {', '.join(one)}")
-        return _sweep(random, sweep_seed, implementation, label)
-    result = check_case(_problem(x, w, delta, bias, geometry), "<api>", implementation, Options(), None)
+        return _sweep(random, sweep_seed, implementation, label, Options(layout=layout))
+    options = Options(layout=layout)
+    validate(options, impl is not None)
+    problem = _problem(x, w, delta, bias, geometry)
+    g = problem.geom
+    if layout == "spatial" and (g.batch, g.in_channels, g.out_channels) != (1, 1, 1):
+        raise ConfigError(
+            f"layout='spatial' passes one sample, one channel and one filter; x is {g.input_shape} and w "
+            f"{g.kernel_shape}: leave layout out"
+        )
+    result = check_case(problem, "<api>", implementation, options, None)
     return Report(
         check_view([result], label), lambda: json.check_json([result]), result.status is Status.passed
     )
@@ -322,13 +336,13 @@ def _no_config(path: Any, flags: Any) -> Any:
     raise AssertionError("a sweep draws its own cases; it loads no config")
 
 
-def _sweep(count: int, seed: int, implementation: Any, label: str) -> Report:
+def _sweep(count: int, seed: int, implementation: Any, label: str, options: Any) -> Report:
     """``check --random count`` as a Report."""
     from .core import check as core
     from .core.views.check import report_view
     from .render import json
 
-    plan = core.plan([], load=_no_config, paths=lambda targets: targets, overrides={}, options=core.Options(),
+    plan = core.plan([], load=_no_config, paths=lambda targets: targets, overrides={}, options=options,
                      impl=implementation is not None, random=count, sweep_seed=seed)  # fmt: skip
     report = core.execute(plan, implementation)
     return Report(

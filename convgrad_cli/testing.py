@@ -37,15 +37,18 @@ def assert_conv_backward(
     square_kernel: bool = False,
     symmetric_padding: bool = False,
     same_stride: bool = False,
+    layout: str = "full",
 ) -> str:
     """Check ``fn`` on ``cases`` cases of a sweep that covers every edge-case class it
     accepts (and on ``configs``); raise AssertionError naming each failing case, its
     wrong entries, the known mistake it looks like and its smallest failing case — or
     saying why fewer than ``min_checked`` (default ``cases``, or 1) were checked. The
-    scope flags are ``check``'s: cases outside them are not drawn. Returns what was checked."""
+    scope flags are ``check``'s: cases outside them are not drawn. ``layout="spatial"`` passes a
+    loop over one image its arrays as ``check --layout spatial`` does, x ``(H, W)``. Returns what
+    was checked."""
     scope = (dims, square_kernel, symmetric_padding, same_stride)
     return _assert(
-        fn, "backward", scope, cases, seed, (framework, dtype, device), configs, shrink, min_checked
+        fn, "backward", scope, cases, seed, (framework, dtype, device, layout), configs, shrink, min_checked
     )
 
 
@@ -64,6 +67,7 @@ def assert_conv_forward(
     square_kernel: bool = False,
     symmetric_padding: bool = False,
     same_stride: bool = False,
+    layout: str = "full",
 ) -> str:
     """:func:`assert_conv_backward` for a forward pass: ``fn(x, w, bias=None, stride=…, padding=…,
     dilation=…, groups=…)`` returns y, held against the definition, the input's sliding windows
@@ -75,7 +79,7 @@ def assert_conv_forward(
     """
     scope = (dims, square_kernel, symmetric_padding, same_stride)
     return _assert(
-        fn, "forward", scope, cases, seed, (framework, dtype, device), configs, shrink, min_checked
+        fn, "forward", scope, cases, seed, (framework, dtype, device, layout), configs, shrink, min_checked
     )
 
 
@@ -85,7 +89,7 @@ def _assert(
     scope_flags: tuple[Any, ...],
     cases: int,
     seed: int,
-    arrays: tuple[str, str, str],
+    arrays: tuple[str, str, str, str],
     configs: Iterable[str],
     shrink: bool,
     min_checked: int | None,
@@ -94,8 +98,10 @@ def _assert(
     from convgrad_cli.core import check as core
     from convgrad_cli.core.views.check import case_lines, report_lines, summary_line
 
-    framework, dtype, device = arrays
-    options = core.Options(dtype=dtype, framework=framework, device=device, shrink=shrink, kind=kind)
+    framework, dtype, device, layout = arrays
+    options = core.Options(
+        dtype=dtype, framework=framework, device=device, shrink=shrink, kind=kind, layout=layout
+    )
     dims, square_kernel, symmetric_padding, same_stride = scope_flags
     scope = core.declared(core.dims_of(tuple(dims)), square_kernel, symmetric_padding, same_stride)
     plan = core.plan(

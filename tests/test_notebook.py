@@ -13,7 +13,7 @@ import pytest
 import convgrad_cli as cg
 from convgrad_cli.errors import ConfigError, OutputError
 from tests.render.test_page import CHROMIUM, opened
-from tests.support import broken_impls
+from tests.support import broken_impls, student_loops
 
 
 def input_grad(x, w, delta, stride=1):
@@ -98,6 +98,22 @@ def test_check_of_an_implementation_alone_is_the_commands_sweep():
     assert one.passed and json.loads(one.to_json())["cases"] == 1  # stride 1: a case it gets right
     with pytest.raises(TypeError, match="random=3 draws its own arrays and geometry; leave out stride"):
         cg.check(impl=broken_impls.correct, random=3, stride=2)
+
+
+def test_check_calls_a_loop_over_one_image_with_layout_spatial():
+    """x (5, 5) as given, the loop's stride read: it agrees; with the default layout it is called with
+    (1, 1, 5, 5) and the report says so; a layer of several channels is refused."""
+    x, w = np.arange(25.0).reshape(5, 5), np.array([[1.0, -2.0], [0.5, 3.0]])
+    assert cg.check(x, w, impl=student_loops.backward, layout="spatial", stride=2).passed
+    default = cg.check(x, w, impl=student_loops.backward, stride=2)
+    error = json.loads(default.to_json())["results"][0]["error"]
+    assert not default.passed and "called with x (1, 1, 5, 5), w (1, 1, 2, 2), δ (1, 1, 2, 2)" in error
+    with pytest.raises(ConfigError, match="layout='spatial' passes one sample, one channel and one filter"):
+        cg.check(np.ones((2, 5, 5)), np.ones((3, 2, 2, 2)), impl=student_loops.backward, layout="spatial")
+    with pytest.raises(
+        ConfigError, match="layout 'hw' is not allowed; allowed: full, given, channels-last, spatial"
+    ):
+        cg.check(x, w, impl=student_loops.backward, layout="hw")
 
 
 def test_rich_prints_a_picture():

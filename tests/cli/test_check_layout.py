@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from convgrad_cli.cli import app
 from convgrad_cli.config import load
 from convgrad_cli.core.check import InProcess, Options, check_case
+from convgrad_cli.testing import assert_conv_backward
 from tests.support import student_loops as student
 from tests.support.reference import backward as reference
 
@@ -213,3 +214,19 @@ def test_a_loop_that_forgets_the_stride_fails_and_is_named():
         assert all(found[0]["mistake"] == "delta_not_dilated" for found in r["diagnosis"].values()), r["name"]
         assert "strided" in r["classes"]
     assert any(r["status"] == "passed" for r in doc["results"])  # stride 1 is right
+
+
+def test_the_pytest_helper_takes_the_spatial_layout():
+    """assert_conv_backward(layout="spatial"): the loop, made to refuse the dilation it never reads."""
+
+    def loop(x, w, delta, dilation=1, **kw):
+        if dilation != 1:
+            raise NotImplementedError("no dilation")
+        return student.backward(x, w, delta, **kw)
+
+    said = assert_conv_backward(
+        loop, dims=(2,), cases=12, same_stride=True, symmetric_padding=True, layout="spatial"
+    )
+    assert said.startswith("12 cases checked, all pass (supports 2-D")
+    with pytest.raises(AssertionError, match="called with x"):
+        assert_conv_backward(loop, dims=(2,), cases=2, shrink=False)

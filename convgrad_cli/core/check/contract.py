@@ -5,9 +5,9 @@ with arrays of its framework (NumPy by default, or torch, or jax) in the
 checked dtype, laid out in full rank — input ``(N, C, *spatial)``, kernel
 ``(O, C/groups, *k)``, δ ``(N, O, *out)`` — or, with ``layout="given"``, in the
 rank the config gave; with ``layout="spatial"`` (one sample, one channel, one
-filter) as their spatial axes alone, ``(H, W)``. It returns ``(input_grad, weight_grad, bias_grad)``:
-arrays of exactly the operands' shapes (bias ``(O,)``), real and floating, and
-finite. Anything else is an *error* of the case (distinct from a *failure*,
+filter) as their spatial axes alone, ``(H, W)``. It returns ``(input_grad,
+weight_grad, bias_grad)``: arrays of exactly the operands' shapes (bias ``(O,)``,
+or one number for one filter), real and floating, and finite. Anything else is an *error* of the case (distinct from a *failure*,
 a wrong number), named in one line.
 """
 

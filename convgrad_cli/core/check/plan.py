@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convgrad_cli.core.axes import per_axis, per_axis_padding
-from convgrad_cli.core.choices import Convention, Framework
+from convgrad_cli.core.choices import Convention, Framework, Layout
 from convgrad_cli.core.problem import Problem
 from convgrad_cli.core.text import printable
 from convgrad_cli.errors import ConfigError, GeometryError
@@ -103,6 +103,9 @@ def validate(options: Options, impl: bool) -> None:
             raise ConfigError(f"{name} {value!r} is not allowed; give a finite number ≥ 0")
     if options.dtype is not None and options.dtype not in DTYPES:
         raise ConfigError(f"dtype {options.dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
+    if options.layout not in {v.value for v in Layout}:
+        allowed = ", ".join(v.value for v in Layout)
+        raise ConfigError(f"layout {options.layout!r} is not allowed; allowed: {allowed}")
     framework = Framework(options.framework)
     if framework is not Framework.numpy and not impl:
         raise ConfigError(f"--framework {framework.value} says what --impl takes; give --impl too")
