@@ -11,6 +11,7 @@ the leading axes, named for that array: ``n, c`` for x, ``n, o`` for y and δ,
 - ``window`` — a cell that a window of it reads (in the window's colour);
 - ``contributor`` — a cell whose product is a term of the result;
 - ``tap`` — a tap of the flipped kernel on a zero of the padded δ;
+- ``pending`` — a term whose window the backward pass has not reached (``explore``'s steps);
 - ``padding_tap`` — a tap of the kernel on the input's padding;
 - ``wrong`` — an entry past its bound (``check``'s picture of an error);
 - ``uncovered`` — a cell no window reaches (``shape``'s coverage map).
@@ -30,7 +31,7 @@ import numpy as np
 
 from .names import Index
 
-ROLES = ("cell", "window", "contributor", "tap", "padding_tap", "wrong", "uncovered")
+ROLES = ("cell", "window", "contributor", "tap", "pending", "padding_tap", "wrong", "uncovered")
 Cell2 = tuple[int, int]
 Crop = tuple[tuple[int, int], tuple[int, int]]
 

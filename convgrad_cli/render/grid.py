@@ -28,6 +28,7 @@ ROLE_STYLES = {
     "cell": " bold reverse",
     "contributor": " bold",
     "tap": " dim",
+    "pending": " dim",  # faint, in no window's colour, as the page draws it
     "padding_tap": " italic",
     "wrong": " bold red",
     "uncovered": " bold red",

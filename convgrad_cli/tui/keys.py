@@ -11,7 +11,7 @@ MARKS = """\
 Colour is the window: its δ entry, kernel taps and terms share it.
 [a] the cell under the cursor · underlined: cells in a window with it
 a·w1 a cell and the weight it meets · w1·δ1 a term of the gradient
-padded δ: the cells under the flipped kernel are underlined
+padded δ: cells under the flipped kernel are underlined, (w1·δ6) to come
 stepping: ▸δ2 this step's window · +w1·δ2 the term it adds to ∂L/∂x so far"""
 
 #: The keys, two to a line: (key, what it does), (key, what it does).

@@ -126,7 +126,7 @@ def test_a_step_keeps_the_cursors_mark_and_marks_its_window_apart(textbook):
     assert "·+" not in texts["#input_grad"] and "[4]" in texts["#input_grad"]  # g's sum so far, followed
     step, legend = texts["#step"].splitlines()[:2]  # a line each at 80 columns
     assert step.strip() == "step 2 of 9: the window of y2 adds w4·δ2 to ∂L/∂g, w1·δ2 to ∂L/∂b, … 2 more"
-    assert legend.strip() == "legend: ▸δ2 this step's window · +w4·δ2 the term it adds"
+    assert legend.strip() == "legend: ▸δ2 this step's window · +w4·δ2 the term it adds · (w3·δ3) to come"
     assert "[a] the cell under the cursor" in HELP
     assert "▸δ2 this step's window" in HELP and "+w1·δ2 the term it adds to ∂L/∂x" in HELP
 
@@ -134,6 +134,28 @@ def test_a_step_keeps_the_cursors_mark_and_marks_its_window_apart(textbook):
     assert "▸[δ1]" in explore(["tab", "space"], check=lambda app: text_of(app, "#delta"))
     # a line each, the step's and the legend's: at 80×24 a 5×5 x with padding 1 stays whole in view
     assert explore(["space"], textbook, size=(80, 24), check=in_view) == ["input"]
+
+
+def test_a_step_keeps_the_padded_delta_lit_as_far_as_the_pass_has_come(textbook):
+    # g's taps of the flipped kernel on the 5×5 padded δ: w4 on δ2 at (1, 2), w3 on δ3, w2 on δ5, w1 on δ6
+    taps = {(1, 2): "w4", (1, 3): "w3", (2, 2): "w2", (2, 3): "w1"}
+
+    def lit(app):
+        marks = view_of(app.state).overlay.marks
+        assert {cell: m.factor for cell, m in marks.items()} == taps
+        return {cell: m.role for cell, m in marks.items()}, text_of(app, "#step") + text_of(app, "#overlay")
+
+    roles, said = explore(ON_G + ["space", "space"], check=lit)  # y1's window and y2's: δ2's term alone
+    assert roles == {(1, 2): "contributor", (1, 3): "pending", (2, 2): "pending", (2, 3): "pending"}
+    assert "(w3·δ3) to come" in said  # faint too, where styles are drawn
+    assert "w4·δ2" in said and all(f"({term})" in said for term in ("w3·δ3", "w2·δ5", "w1·δ6"))
+    assert "(w4·δ2)" not in said
+    roles, _ = explore(ON_G + ["end"], check=lit)
+    assert set(roles.values()) == {"contributor"}
+
+    # at 80×24 the line under the panels names it with the others a row down, x whole above them
+    shown = explore(["space"], textbook, size=(80, 24), check=lambda app: (hidden(app), in_view(app)))
+    assert shown == ("↓ below: δ, W, ∂L/∂x so far, padded δ  ] scrolls down", ["input"])
 
 
 def test_the_quiz_says_what_is_right_missing_and_extra():

@@ -15,7 +15,7 @@ from convgrad_cli.core.views.blocks import Block, Legend, Panels, Sentence, Toge
 from convgrad_cli.core.views.cells import cell as drawn_cell
 from convgrad_cli.core.views.cells import show_names
 from convgrad_cli.core.views.numbers import fmt
-from convgrad_cli.core.views.parts import window_legend
+from convgrad_cli.core.views.parts import example, window_legend
 
 from .state import Grade, State
 from .words import WORDS
@@ -97,7 +97,9 @@ def view(s: State) -> View:
         marks["input"][tuple(s.index)] = marks["input_grad"][tuple(s.index)] = Mark("cell")
         windows = []
         step_line = QUIZ if s.graded is None else feedback(s.graded)
-    overlay = _overlay_panel(s) if s.focus == "input" and not s.step else None
+    overlay = _overlay_panel(s) if s.focus == "input" else None
+    if overlay is not None and s.step:
+        overlay = _pending(s, overlay)
     panels = {
         "input": _input_panel(s, x_lead, marks["input"]),
         "kernel": _panel(s, "W", "kernel", p.w, "kernel", w_lead, marks["kernel"]),
@@ -164,12 +166,13 @@ def _legend(s: State, windows: list[str]) -> Legend:
 STEP_MEANINGS = (
     ("current", "this step's window"),
     ("added", "the term it adds"),
+    ("pending", "to come"),
 )
 
 
 def _step_legend(panels: list[Panel | None]) -> Legend:
     """The marks of a step, each with an example as drawn, on one line: the window the
-    step adds, a term it adds to ∂L/∂x."""
+    step adds, a term it adds to ∂L/∂x, a term of the padded δ still to come."""
     examples: dict[str, str] = {}
     for pl in panels:
         if pl is None:
@@ -181,6 +184,8 @@ def _step_legend(panels: list[Panel | None]) -> Legend:
                 examples.setdefault("current", f"▸{own}")
             if mark.added and (mark.role == "cell" or "added" not in examples):  # the cell followed's
                 examples["added"] = f"+{mark.added}"
+            if mark.role == "pending":
+                examples.setdefault("pending", example(pl, (r, c), names))
     said = [f"{examples[key]} {meaning}" for key, meaning in STEP_MEANINGS if key in examples]
     return Legend((" · ".join(said),) if said else ())
 
@@ -334,6 +339,22 @@ def _grad_panel(s: State, lead: Index, marks: dict[Index, Mark], partial: np.nda
     if partial is not None:
         made = replace(made, lead=tuple(lead) + made.lead[2:])
     return made
+
+
+def _pending(s: State, overlay: Panel) -> Panel:
+    """The padded δ under the flipped kernel as far as the backward pass has come: a
+    term whose window is still to come is ``pending``: faint, as the page draws it, and
+    in parentheses."""
+    g = s.problem.geom
+    marks = dict(overlay.marks)
+    for cell, mark in overlay.marks.items():
+        if mark.role != "contributor":
+            continue
+        _, o, *at = overlay.index(cell)
+        source = g.delta_at(tuple(at))
+        if source is not None and _window_number(s, (0, o, *source)) >= s.step:
+            marks[cell] = replace(mark, role="pending", window=None)
+    return replace(overlay, marks=marks)
 
 
 def _overlay_panel(s: State) -> Panel | None:

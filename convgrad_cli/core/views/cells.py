@@ -3,7 +3,8 @@
 Each mark is text as well as colour: ``[b]`` the cell followed, ``b·w2`` the
 factor a cell meets (under a number, ``·w2`` on its own line), ``░`` padding,
 ``0✗`` an entry past its bound or a cell no window reaches, ``▸δ2`` the window a
-step of the backward pass adds, ``+w1·δ2`` under a sum the term it adds. No Rich here.
+step of the backward pass adds, ``+w1·δ2`` under a sum the term it adds,
+``(w3·δ3)`` a term whose window is still to come. No Rich here.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def cell(panel: Panel, r: int, c: int, names: bool) -> Cell:
             head = f"{mark.factor}·{own}" if mark.factor_first else f"{own}·{mark.factor}"
         else:
             label = f"{mark.factor}·" if mark.factor_first else f"·{mark.factor}"
+    if mark is not None and mark.role == "pending":  # faint too, where styles are drawn
+        head, label = (f"({head})", label) if label is None else (head, f"({label})")
     shown_value = (
         fmt(value, panel.digits or GRID_DIGITS) if names and value is not None and not structural else None
     )
