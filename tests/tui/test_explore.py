@@ -222,6 +222,11 @@ def test_the_quiz_hides_the_terms_until_it_is_answered():
     assert marked == {"input": {(1, 2): marked["input"][(1, 2)]}, "delta": {}, "kernel": {}}
     assert "[g]" in texts["#input"]
 
+    # nor does a step give them: its window's marks, its +w4·δ2 under g, the padded δ's lit taps
+    texts, _ = explore(ON_G + ["space", "space", "z"], size=(80, 24), check=asked)
+    assert not any(term in text for term in G_TERMS for text in texts.values())
+    assert all("·" not in texts[part] for part in ("#input", "#delta", "#kernel", "#input_grad", "#overlay"))
+
     # a wrong answer keeps them hidden and says, on its own line, which terms are right
     texts, _ = explore(ON_G + ["z", typed("w4*d2 + w3*d4")], size=(80, 24), check=asked)
     assert texts["#step"].strip() == "right: w4·δ2 · missing: 3 · extra: w3·δ4"
