@@ -353,5 +353,5 @@ def test_a_weights_legend_names_no_window_panel_it_does_not_draw():
     """w5, the middle tap of a 3×3 kernel at padding 1, meets an input cell in each of the 25
     windows of the 5×5 output; the trace draws x, δ and W, no panel per window."""
     lines = plain("trace", *FIVE, "--weight", "1,1")
-    assert "        25 windows, told apart by name: δ1 in its terms" in lines
+    assert "        25 windows, told apart by name: δ1 in a term is window y1's" in lines
     assert not any(re.fullmatch(r"y\d+", line.strip()) for line in lines)

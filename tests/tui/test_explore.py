@@ -357,9 +357,11 @@ def test_the_windows_legend_is_the_one_every_format_draws(tmp_path):
     model, shown = explore([], config, check=legend)
     assert model.windows == ("y1", "y2", "y6", "y7") and "space steps through the backward pass" in shown
     model, shown = explore(["down", "right"], config, check=legend)
-    assert model.windows == () and model.entries == ("9 windows, told apart by name: δ1 in its terms",)
+    assert model.windows == () and model.entries == (
+        "9 windows, told apart by name: δ1 in a term is window y1's",
+    )
     assert "repeated past 7 windows" in model.coloured[0]
-    assert "legend: 9 windows, told apart by name: δ1 in its terms" in shown
+    assert "legend: 9 windows, told apart by name: δ1 in a term is window y1's" in shown
 
 
 TEXTBOOK = "input: {shape: [5, 5], fill: arange}\nkernel: {shape: [3, 3], fill: arange}\npadding: 1\n"

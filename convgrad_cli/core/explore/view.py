@@ -15,7 +15,7 @@ from convgrad_cli.core.views.blocks import Block, Legend, Panels, Sentence, Toge
 from convgrad_cli.core.views.cells import cell as drawn_cell
 from convgrad_cli.core.views.cells import show_names
 from convgrad_cli.core.views.numbers import fmt
-from convgrad_cli.core.views.parts import example, window_legend
+from convgrad_cli.core.views.parts import by_terms, example, window_legend
 
 from .state import Grade, State
 from .words import WORDS
@@ -157,7 +157,7 @@ def _legend(s: State, windows: list[str]) -> Legend:
     if s.focus == "kernel":
         told = f"{first}'s term, in ∂L/∂{s.trace.name}'s sum"
     else:
-        told = f"{first.replace('y', 'δ', 1)} in its terms"
+        told = by_terms(first)
     return window_legend(windows, told)
 
 

@@ -158,7 +158,12 @@ def _told_by(picture: Picture) -> str:
         p.title == first or p.title.startswith((f"{first}:", f"{first},", f"{first} "))
         for p in picture.panels
     )
-    return f"{first}'s panel, {delta} in its terms" if titled else f"{delta} in its terms"
+    return f"{first}'s panel, {delta} in its terms" if titled else by_terms(first)
+
+
+def by_terms(window: str) -> str:
+    """How a window with no panel of its own is named: by its δ in the terms."""
+    return f"{window.replace('y', 'δ', 1)} in a term is window {window}'s"
 
 
 def example(panel: Panel, cell: tuple[int, int], names: bool) -> str:
