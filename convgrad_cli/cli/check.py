@@ -343,7 +343,7 @@ def _save(results: list, folder: Path, impl: Optional[str]) -> dict:
 
     from convgrad_cli.config import dump, dump_layer
     from convgrad_cli.core.check.run import CaseResult, Status
-    from convgrad_cli.core.views.check import short_name
+    from convgrad_cli.core.views.cases import short_name
 
     make_folder(folder)  # even with nothing to save: a CI step may collect it
     saved = {}

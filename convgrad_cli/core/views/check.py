@@ -6,7 +6,6 @@ Its lines are JUnit's and the pytest plugin's too."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +18,7 @@ from convgrad_cli.core.panels import Mark, Panel, panel
 
 from .alike import failures
 from .blocks import Block, Panels, Sentence, Span, Table, Together, View
+from .cases import COUNTED, short_name
 from .cells import GRID_DIGITS, NARROWER
 from .numbers import fmt
 
@@ -34,14 +34,6 @@ VERDICT = {
     Status.not_run: ("not run", "bad"),
 }
 #: each status but a pass, as the summary counts it
-COUNTED = {Status.failed: "fail", Status.error: "error", Status.skipped: "skipped", Status.not_run: "not run"}
-
-
-def short_name(name: str) -> str:
-    """A case's name as a table row or a file says it: a config's stem (``stride2``), or a stack
-    layer's file and layer (``lenet.yaml layer 4``: each convolution of a stack is a case)."""
-    path = Path(name)
-    return path.stem if path.suffix in (".yaml", ".yml") else path.name
 
 
 def check_view(

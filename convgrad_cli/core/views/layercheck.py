@@ -13,7 +13,7 @@ from convgrad_cli.core.layercheck.stack import StackCheck
 
 from .alike import failures
 from .blocks import Block, Heading, Sentence, Span, Table, Together, View
-from .check import COUNTED, short_name
+from .cases import COUNTED, short_name
 
 MARK = {
     Status.passed: "✓",

@@ -1,0 +1,17 @@
+"""What every check's report says of its cases, whatever their kind: the statuses it
+counts, and a case's short name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from convgrad_cli.core.check.run import Status
+
+COUNTED = {Status.failed: "fail", Status.error: "error", Status.skipped: "skipped", Status.not_run: "not run"}
+
+
+def short_name(name: str) -> str:
+    """A case's name as a table row or a file says it: a config's stem (``stride2``), or a stack
+    layer's file and layer (``lenet.yaml layer 4``: each convolution of a stack is a case)."""
+    path = Path(name)
+    return path.stem if path.suffix in (".yaml", ".yml") else path.name
