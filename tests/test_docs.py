@@ -4,6 +4,8 @@ import importlib.util
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -14,6 +16,7 @@ def load_script():
     return module
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_pictures_are_fresh(tmp_path):
     """Fails when docs/*.svg no longer match what convgrad draws: run python docs/make_pictures.py."""
     script = load_script()

@@ -7,6 +7,7 @@ import math
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from convgrad_cli.cli import app
@@ -24,6 +25,7 @@ def check(*args):
     return result, json.loads(result.stdout)
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_kernel_not_flipped_is_said_for_a_scatter_loop_too():
     """A scatter loop that rotates W gives the numbers of a correlation that does not: the
     words name both forms."""
@@ -36,6 +38,7 @@ def test_kernel_not_flipped_is_said_for_a_scatter_loop_too():
     assert "a correlation of the padded δ with W not rotated" in words and "a loop that scatters" in words
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_no_mistake_is_suggested_where_the_geometry_cannot_have_it():
     """padding_off_by_one was offered at 52% on an unpadded case of a kernel that was not
     flipped; every mistake with a condition is now offered only where it holds."""
@@ -86,6 +89,7 @@ def test_a_condition_chance_would_give_is_not_said():
     assert summary(bad + good)["fails_only_when"] == ["strided"]
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_what_the_sweep_says_of_failures_is_so():
     """stride_dilation_swapped fails where stride ≠ dilation on an axis, which no class names:
     its 2-D sweep of seed 1 said "fails only without padding that makes δ's padding crop", from

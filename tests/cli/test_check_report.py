@@ -7,6 +7,7 @@ import math
 import re
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from convgrad_cli.cli import app
@@ -38,6 +39,7 @@ def test_an_entry_with_no_terms_is_said_to_have_none():
     assert not [line for line in sweep if re.search(r"= 0 = 0\b", line)]
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_the_summary_says_what_a_class_is():
     """The edge-case classes counted are named by example, and the counts are the sweep's: the
     classes some checked case has, and those a passing case has."""
@@ -167,6 +169,7 @@ SWEEP = ("--impl", f"{BROKEN}:delta_not_dilated")
 MOST = 120
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_a_failing_sweep_says_each_failure_once_and_names_every_case():
     """17 of the 40 cases fail, every one as delta_not_dilated: the first is drawn in full, a line
     names the other 16 and says how to see each; --details all draws every one."""

@@ -148,6 +148,7 @@ def test_junit_records_a_shortfall_as_a_failure(tmp_path):
     assert result.exit_code == 0 and suite.get("failures") == "0" and int(suite.get("tests")) == doc["cases"]
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_errors_outside_what_it_answered_suggest_the_scope_to_declare(tmp_path):
     """A loop that crashes on 1-D cases, tuple strides and groups refuses nothing, so the
     sweep cannot learn its scope; the report names the scope its errors suggest. Declared,

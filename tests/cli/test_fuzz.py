@@ -5,6 +5,7 @@ a warning, a hang, or memory exhausted."""
 
 import string
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -165,6 +166,7 @@ def cases(draw) -> tuple[list[str], str, list[str]]:
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_generated_inputs_end_in_a_result_or_one_line(tmp_path_factory, case):
     command, text, flags = case
     folder = tmp_path_factory.mktemp("fuzz")

@@ -270,6 +270,7 @@ def test_json_has_no_word_for_nan_so_it_is_a_string(tmp_path):
 # -- memory and time ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_the_memory_budget_counts_what_each_command_builds():
     small = {"CONVGRAD_MAX_GB": "0.25"}
     args = ["--x", "random:2x2", "-k", "ones:1x1", "--padding", "6000", "--stride", "1200"]
@@ -541,6 +542,7 @@ def _hanging(tmp_path, *args, timeout=90):
     return result, json.loads(result.stdout), ET.parse(report).getroot()
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_path):
     # the bound is the subprocess' timeout: 40 cases of 1 s and a restart each would not fit in it
     result, doc, suite = _hanging(
@@ -574,6 +576,7 @@ def test_an_implementation_that_hangs_on_every_case_is_stopped_after_three(tmp_p
     assert f"0 of 5 cases pass, 3 error, 2 not run ({why})" in plain
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_an_answer_starts_the_count_again(tmp_path):
     configs = tmp_path / "configs"
     configs.mkdir()
@@ -587,6 +590,7 @@ def test_an_answer_starts_the_count_again(tmp_path):
     assert result.returncode == 1 and doc["not_run"] == 0
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_the_whole_run_can_be_given_a_budget(tmp_path):
     result, doc, suite = _hanging(
         tmp_path, "--random", "30", "--impl", "hangs.py:slowly", "--timeout-total", "3", timeout=60
@@ -663,6 +667,7 @@ def test_process_substitution_works_for_each_command():
         os.close(fds[0])
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_a_pipe_that_never_ends_is_one_line_after_a_bounded_wait(tmp_path):
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)  # no writer ever

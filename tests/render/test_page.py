@@ -87,6 +87,7 @@ def page_data(text):
     )
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_the_page_holds_each_cells_terms_once_and_stays_small(tmp_path):
     # every term trace finds, for every cell of a grouped, batched layer
     from convgrad_cli.config import load

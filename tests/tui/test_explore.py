@@ -76,6 +76,7 @@ def test_the_cursor_starts_on_a_and_moving_right_finds_b():
     assert explore(["right", "down"], check=expression) == "∂L/∂f = w4·δ1 + w3·δ2 + w2·δ4 + w1·δ5 = 10"
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_stride_and_padding_keys_recompute_everything():
     # the slides' second example: at stride 2, b sits in one window only
     assert explore(["right", "s"], check=expression) == "∂L/∂b = w2·δ1 = 2"
@@ -88,6 +89,7 @@ def test_stride_and_padding_keys_recompute_everything():
     assert "kernel +1:" in message and "padded input has only 4" in message
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_playing_the_backward_pass_adds_each_windows_terms():
     def after(app):
         grad = view_of(app.state).input_grad
@@ -206,6 +208,7 @@ ON_G = ["right", "right", "down"]
 SHOWN = ("#input", "#delta", "#kernel", "#input_grad", "#overlay", "#expression", "#step")
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_the_quiz_hides_the_terms_until_it_is_answered():
     def asked(app):
         texts = {part: text_of(app, part) for part in SHOWN if app.query_one(part).display}
@@ -243,6 +246,7 @@ def expression_of(texts):
     return texts["#expression"].strip()
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_the_quizs_feedback_keeps_to_its_line_at_80_columns():
     def lines(app):  # the top line's height, the feedback's, and what it says
         return app.query_one("#status").size.height, app.query_one("#step").size.height, text_of(app, "#step")
@@ -255,6 +259,7 @@ def test_the_quizs_feedback_keeps_to_its_line_at_80_columns():
     assert said.strip().endswith(" more)")
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_tab_visits_the_output_and_the_kernel():
     assert explore(["tab"], check=expression) == "y1 = a·w1 + b·w2 + e·w3 + f·w4 = 44"
     assert explore(["tab", "tab"], check=expression) == (
@@ -391,6 +396,7 @@ def test_every_panel_of_a_5x5_layer_is_on_a_120x40_screen(textbook):
     assert shown == (["input", "delta", "kernel", "input_grad", "overlay"], None)
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_at_80x24_the_brackets_bring_each_row_of_panels_and_a_line_names_the_rest(textbook):
     def seen(app):  # the panels drawn whole, the line, the panels drawn at all
         body = app.query_one("#body").region  # the screen's lines between the bar and the line
@@ -441,6 +447,7 @@ def test_in_the_quiz_shift_and_the_arrows_scroll_for_the_answer_takes_brackets(t
     assert explore(["z"], textbook, (80, 24), check=lambda app: app.query_one("#status").size.height) == 1
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_the_scroll_follows_the_cursor_down_a_panel_taller_than_the_screen(tmp_path):
     config = tmp_path / "twelve.yaml"
     config.write_text(TEXTBOOK.replace("[5, 5]", "[12, 12]"))

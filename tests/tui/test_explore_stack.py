@@ -66,6 +66,7 @@ def test_the_levels_light_one_after_another_from_the_top():
     assert sum(1 for b in state.reach() if type(b).__name__ == "Panels") == 6  # and the gradient
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_space_steps_down_the_backward_pass_one_layer_at_a_time():
     def check(app):
         return app.state.step, text_of(app, "#backward")
