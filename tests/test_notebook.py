@@ -82,6 +82,7 @@ def test_saved_files(tmp_path):
         view.save(tmp_path / "b.doc")
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_check_says_whether_an_implementation_agrees():
     assert cg.check().passed
     report = cg.check(impl=broken_impls.kernel_not_flipped)

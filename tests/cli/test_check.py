@@ -62,6 +62,7 @@ def test_random_sweep_of_200_passes():
     assert result.exit_code == 0 and doc["cases"] == 200 and doc["failed"] == 0
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_an_implementation_given_nothing_else_gets_a_sweep_that_finds_a_stride_bug():
     # the default problem has stride 1: one case of it would pass a backward that never dilates δ
     result, doc = check("--impl", impl("delta_not_dilated"))
@@ -187,6 +188,7 @@ def test_a_failure_says_where_and_why():
     assert "smallest failing case:" in out
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_the_smallest_failing_case_is_saved_small_and_reproduces(tmp_path):
     result, doc = check("--random", "12", "--impl", impl("kernel_not_flipped"), "--save-failing", tmp_path)
     assert result.exit_code == 1

@@ -87,6 +87,7 @@ def test_junit_xml_has_a_case_per_case_and_the_failures_lines(tmp_path, kind, wr
     assert all(f"looks like {mistake}" in f.text for f in failures)
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_save_failing_writes_a_config_that_reproduces_the_failure(tmp_path):
     folder = tmp_path / "failing"
     impl = f"{IMPLS}:maxpool_every_cell"
@@ -203,6 +204,7 @@ def test_an_error_is_counted_as_an_error_not_a_failure():
     assert firsts[1:] == ["maxpool.yaml", "ties", "overlap-ceil-ties", "dilation"]  # names whole, short
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_cases_that_fail_alike_are_drawn_once_and_each_named():
     """Every failing case of a max-pool that sends δ to every tie looks like maxpool_every_tie:
     the first is drawn, a line names the rest; --details all draws each."""

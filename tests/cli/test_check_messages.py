@@ -117,6 +117,7 @@ def test_a_forward_is_told_in_a_forwards_words():
     assert "output_padding" not in said and "δ" not in said
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_an_error_with_uncovered_rows_is_said_once():
     """'raises only with a stride > 1 and uncovered rows' named two conditions; the second implies the first."""
     result, doc = check("--random", "40", "--impl", f"{SUPPORT / 'real_bugs.py'}:stride_assumed_to_divide")

@@ -29,6 +29,7 @@ def document(*args):
     return json.loads(runner.invoke(app, ["check", *args, "-f", "json"]).stdout)
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_an_entry_with_no_terms_is_said_to_have_none():
     """x = a…e (1…5), one tap w = 2, stride 2: windows read a, c and e; b and d are read by none,
     so ∂L/∂b = 0. A δ not dilated, (3, 5, 7), lands on a, b, c: b gets δ₂·w = 5·2 = 10."""

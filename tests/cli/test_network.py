@@ -187,6 +187,7 @@ def test_bad_layer_flags_are_one_line(args, message):
     assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_check_layer_names_the_mistake_and_exits_1(tmp_path):
     impl = "tests/support/layer_impls.py:maxpool_every_cell"
     result = runner.invoke(app, ["check", "--layer", "maxpool", "--impl", impl, "--format", "json"])

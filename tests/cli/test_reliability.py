@@ -839,6 +839,7 @@ def _state(pid: int) -> str:
         return "Z"
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_check_layer_stops_an_implementation_that_hangs_as_check_does(tmp_path):
     (tmp_path / "relu.py").write_text("import time\n\ndef f(x, delta, **kw):\n    time.sleep(3600)\n")
     result = convgrad(

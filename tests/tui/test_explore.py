@@ -109,6 +109,7 @@ def test_playing_the_backward_pass_adds_each_windows_terms():
     assert explore(["end", "backspace", "home"], check=lambda app: app.state.step) == 0
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_a_step_keeps_the_cursors_mark_and_marks_its_window_apart(textbook):
     # the slides' example, g followed: y1's window adds w1…w4 (·δ1 = 1) to a, b, e, f; y2's to b, c, f, g
     def seen(app):
@@ -138,6 +139,7 @@ def test_a_step_keeps_the_cursors_mark_and_marks_its_window_apart(textbook):
     assert explore(["space"], textbook, size=(80, 24), check=in_view) == ["input"]
 
 
+@pytest.mark.slow  # seconds on its own: the quick run leaves it to CI
 def test_a_step_keeps_the_padded_delta_lit_as_far_as_the_pass_has_come(textbook):
     # g's taps of the flipped kernel on the 5×5 padded δ: w4 on δ2 at (1, 2), w3 on δ3, w2 on δ5, w1 on δ6
     taps = {(1, 2): "w4", (1, 3): "w3", (2, 2): "w2", (2, 3): "w1"}
