@@ -34,16 +34,19 @@ def _opt(help: str, *names: str) -> Any:
     return typer.Option(*names, help=help, show_default=False)
 
 
+#: --kernel-size as the layer flags name it; --kernel, its older name, still works
+KernelSize = Annotated[
+    Optional[str], _opt("Fix the kernel size (else 1…7 are tried): 3, or 3,1.", "--kernel-size", "--kernel")
+]
+
+
 @app.command()
 @grouped
 def shape(
     config: ConfigArg = None,
     sizes_in: Annotated[Optional[str], _opt("The input size, or one per axis: 32 or 32,17.", "--in")] = None,
     sizes_out: Annotated[Optional[str], _opt("The output size wanted, or one per axis.", "--out")] = None,
-    kernel: Annotated[
-        Optional[str],
-        _opt("Fix the kernel size (else 1…7 are tried): 3, or 3,1.", "--kernel-size", "--kernel"),
-    ] = None,
+    kernel: KernelSize = None,
     stride: Annotated[Optional[str], _opt("Fix the stride (else 1…4): 2, or 2,1.", "--stride")] = None,
     dilation: Annotated[Optional[str], _opt("Fix the dilation (else 1…3): 1.", "--dilation")] = None,
     padding: Annotated[

@@ -46,47 +46,8 @@ class View:
 
 def view(s: State) -> View:
     """The panels and lines of ``s``."""
-    p, g, namer = s.problem, s.problem.geom, s.namer
-    ct = s.trace
-    marks: dict[str, dict[Index, Mark]] = {"input": {}, "kernel": {}, "delta": {}, "input_grad": {}}
-    windows: list[str] = []
-    if s.focus == "input":
-        n, c = s.index[0], s.index[1]
-        x_lead, d_lead, w_lead = (n, c), (n, s.other), (s.other, c % (g.in_channels // g.groups))
-        number: dict[Index, int] = {}
-        for t in ct.terms:
-            number.setdefault(tuple(t.delta[2:]), len(number))
-            j = number[tuple(t.delta[2:])]
-            if t.delta[1] == s.other:
-                marks["delta"][t.delta] = Mark("contributor", j, namer.weight(t.weight), True)
-                marks["kernel"][t.weight] = Mark("contributor", j, namer.delta(t.delta))
-        windows = [namer.output((n, s.other, *pos)) for pos in number]
-        for pos in number:  # every cell that shares a window with it, in no window's colour
-            for k in np.ndindex(*g.kernel_size):
-                at = read_at(g, pos, k)
-                if all(0 <= a < size for a, size in zip(at, g.in_size)):
-                    marks["input"][(n, c) + tuple(at)] = Mark("window")
-        marks["input"][tuple(s.index)] = Mark("cell")
-        marks["input_grad"][tuple(s.index)] = Mark("cell")
-    elif s.focus == "output":
-        n, o = s.index[0], s.index[1]
-        x_lead, d_lead, w_lead = (n, s.other), (n, o), (o, s.other % (g.in_channels // g.groups))
-        windows = [ct.name]
-        for t in ct.terms:
-            if t.input[1] == s.other:
-                marks["input"][t.input] = Mark("contributor", 0, namer.weight(t.weight))
-                marks["kernel"][t.weight] = Mark("contributor", 0, namer.input(t.input), True)
-                marks["input_grad"][t.input] = Mark("contributor", 0, namer.weight(t.weight), True)
-        marks["delta"][tuple(s.index)] = Mark("cell", 0)
-    else:
-        o, cl = s.index[0], s.index[1]
-        c = (o // (g.out_channels // g.groups)) * (g.in_channels // g.groups) + cl
-        x_lead, d_lead, w_lead = (0, c), (0, o), (o, cl)
-        for j, t in enumerate(t for t in ct.terms if t.input[0] == 0):
-            marks["input"][t.input] = Mark("contributor", j, namer.delta(t.delta))
-            marks["delta"][t.delta] = Mark("contributor", j, namer.input(t.input), True)
-            windows.append(namer.output(t.delta))
-        marks["kernel"][tuple(s.index)] = Mark("cell")
+    p = s.problem
+    marks, windows, (x_lead, d_lead, w_lead) = FOCUS[s.focus](s)
     grad = None
     step_line = "space steps through the backward pass, window by window"
     if s.step:
@@ -115,6 +76,70 @@ def view(s: State) -> View:
         legend=_step_legend(list(panels.values())) if s.step and not asked else _legend(s, windows),
     )
 
+
+Marks = dict[str, dict[Index, Mark]]
+Leads = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+
+
+def _input_marks(s: State) -> tuple[Marks, list[str], Leads]:
+    """An input cell: its windows, the δ and taps of its terms, every cell sharing a window."""
+    g, namer, ct = s.problem.geom, s.namer, s.trace
+    marks: Marks = {"input": {}, "kernel": {}, "delta": {}, "input_grad": {}}
+    windows: list[str] = []
+    n, c = s.index[0], s.index[1]
+    x_lead, d_lead, w_lead = (n, c), (n, s.other), (s.other, c % (g.in_channels // g.groups))
+    number: dict[Index, int] = {}
+    for t in ct.terms:
+        number.setdefault(tuple(t.delta[2:]), len(number))
+        j = number[tuple(t.delta[2:])]
+        if t.delta[1] == s.other:
+            marks["delta"][t.delta] = Mark("contributor", j, namer.weight(t.weight), True)
+            marks["kernel"][t.weight] = Mark("contributor", j, namer.delta(t.delta))
+    windows = [namer.output((n, s.other, *pos)) for pos in number]
+    for pos in number:  # every cell that shares a window with it, in no window's colour
+        for k in np.ndindex(*g.kernel_size):
+            at = read_at(g, pos, k)
+            if all(0 <= a < size for a, size in zip(at, g.in_size)):
+                marks["input"][(n, c) + tuple(at)] = Mark("window")
+    marks["input"][tuple(s.index)] = Mark("cell")
+    marks["input_grad"][tuple(s.index)] = Mark("cell")
+    return marks, windows, (x_lead, d_lead, w_lead)
+
+
+def _output_marks(s: State) -> tuple[Marks, list[str], Leads]:
+    """An output: its window's cells, each with its tap, on the followed channel."""
+    g, namer, ct = s.problem.geom, s.namer, s.trace
+    marks: Marks = {"input": {}, "kernel": {}, "delta": {}, "input_grad": {}}
+    windows: list[str] = []
+    n, o = s.index[0], s.index[1]
+    x_lead, d_lead, w_lead = (n, s.other), (n, o), (o, s.other % (g.in_channels // g.groups))
+    windows = [ct.name]
+    for t in ct.terms:
+        if t.input[1] == s.other:
+            marks["input"][t.input] = Mark("contributor", 0, namer.weight(t.weight))
+            marks["kernel"][t.weight] = Mark("contributor", 0, namer.input(t.input), True)
+            marks["input_grad"][t.input] = Mark("contributor", 0, namer.weight(t.weight), True)
+    marks["delta"][tuple(s.index)] = Mark("cell", 0)
+    return marks, windows, (x_lead, d_lead, w_lead)
+
+
+def _kernel_marks(s: State) -> tuple[Marks, list[str], Leads]:
+    """A weight: the input cell and δ of each of its terms, one window each."""
+    g, namer, ct = s.problem.geom, s.namer, s.trace
+    marks: Marks = {"input": {}, "kernel": {}, "delta": {}, "input_grad": {}}
+    windows: list[str] = []
+    o, cl = s.index[0], s.index[1]
+    c = (o // (g.out_channels // g.groups)) * (g.in_channels // g.groups) + cl
+    x_lead, d_lead, w_lead = (0, c), (0, o), (o, cl)
+    for j, t in enumerate(t for t in ct.terms if t.input[0] == 0):
+        marks["input"][t.input] = Mark("contributor", j, namer.delta(t.delta))
+        marks["delta"][t.delta] = Mark("contributor", j, namer.input(t.input), True)
+        windows.append(namer.output(t.delta))
+    marks["kernel"][tuple(s.index)] = Mark("cell")
+    return marks, windows, (x_lead, d_lead, w_lead)
+
+
+FOCUS = {"input": _input_marks, "output": _output_marks, "kernel": _kernel_marks}
 
 #: The quiz's line before an answer: why the panels went quiet.
 QUIZ = "its terms' marks are hidden until the answer is right (esc shows them)"
