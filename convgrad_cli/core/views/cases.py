@@ -7,6 +7,8 @@ from pathlib import Path
 
 from convgrad_cli.core.check.run import Status
 
+from .blocks import Sentence
+
 COUNTED = {Status.failed: "fail", Status.error: "error", Status.skipped: "skipped", Status.not_run: "not run"}
 
 
@@ -15,3 +17,11 @@ def short_name(name: str) -> str:
     layer's file and layer (``lenet.yaml layer 4``: each convolution of a stack is a case)."""
     path = Path(name)
     return path.stem if path.suffix in (".yaml", ".yml") else path.name
+
+
+def smallest_lines(smallest: str | None, saved: str | None) -> list[Sentence]:
+    """Where a failing case's smallest failing case (described) is, or that none smaller fails."""
+    if smallest is not None:
+        where = f", saved as {saved}" if saved else " (--save-failing DIR writes it as a config)"
+        return [Sentence.of(f"  smallest failing case: {smallest}{where}")]
+    return [Sentence.of(f"  no smaller case fails; saved as {saved}")] if saved else []

@@ -18,7 +18,7 @@ from convgrad_cli.core.panels import Mark, Panel, panel
 
 from .alike import failures
 from .blocks import Block, Panels, Sentence, Span, Table, Together, View
-from .cases import COUNTED, short_name
+from .cases import COUNTED, short_name, smallest_lines
 from .cells import GRID_DIGITS, NARROWER
 from .numbers import fmt
 
@@ -91,11 +91,7 @@ def failure(r: CaseResult, saved: str | None) -> Together:
         drawn = error_panel(r, quantity)
         parts.append(Panels("", (drawn,), "  ✗ past its bound; the other entries agree" + rounded(drawn)))
         parts.append(Sentence.of("  " + traced(r, quantity, first_wrong(r.wrong[quantity]))))
-    if r.smallest is not None:
-        where = f", saved as {saved}" if saved else " (--save-failing DIR writes it as a config)"
-        parts.append(Sentence.of(f"  smallest failing case: {r.smallest.geom.describe()}{where}"))
-    elif saved:
-        parts.append(Sentence.of(f"  no smaller case fails; saved as {saved}"))
+    parts += smallest_lines(r.smallest.geom.describe() if r.smallest is not None else None, saved)
     return Together(tuple(parts))
 
 

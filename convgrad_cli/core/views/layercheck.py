@@ -13,7 +13,7 @@ from convgrad_cli.core.layercheck.stack import StackCheck
 
 from .alike import failures
 from .blocks import Block, Heading, Sentence, Span, Table, Together, View
-from .cases import COUNTED, short_name
+from .cases import COUNTED, short_name, smallest_lines
 
 MARK = {
     Status.passed: "✓",
@@ -99,11 +99,7 @@ def _failure(r: LayerResult, saved: str | None) -> Together:
         Sentence((Span(f"{r.case.name}: ", strong=True), Span(lines[0].removeprefix("error: "))))
     ]
     out += [Sentence.of("  " + line) for line in lines[1:]]
-    if r.smallest is not None:
-        where = f", saved as {saved}" if saved else " (--save-failing DIR writes it as a config)"
-        out.append(Sentence.of(f"  smallest failing case: {r.smallest.describe()}{where}"))
-    elif saved:
-        out.append(Sentence.of(f"  no smaller case fails; saved as {saved}"))
+    out += smallest_lines(r.smallest.describe() if r.smallest is not None else None, saved)
     return Together(tuple(out))
 
 
