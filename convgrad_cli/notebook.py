@@ -145,6 +145,10 @@ class Report(Picture):
         super().__init__(view, document)
         self.passed = passed
 
+    def __bool__(self) -> bool:
+        """``assert cg.check(impl=f)`` and ``if cg.check(…):`` ask whether it passed."""
+        return self.passed
+
 
 WRITERS: dict[str, Callable[[Picture], str]] = {
     ".json": Picture.to_json,
@@ -156,10 +160,24 @@ WRITERS: dict[str, Callable[[Picture], str]] = {
 # -- the views ------------------------------------------------------------------------------------
 
 
+#: what a picture's ``**geometry`` takes, as :func:`convgrad_cli.conv2d` and the config do
+GEOMETRY = ("stride", "padding", "dilation", "groups", "dims", "dtype", "seed")
+
+
+def _takes(function: str, given: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    """A keyword the picture does not take, refused in its own name (not a helper's)."""
+    unknown = [k for k in given if k not in allowed]
+    if unknown:
+        raise TypeError(
+            f"{function}() got an unexpected keyword argument {unknown[0]!r}; its geometry is "
+            f"{', '.join(allowed)}"
+        )
+
+
 def _problem(x: Any, w: Any, delta: Any, bias: Any, geometry: Mapping[str, Any]) -> problems.Problem:
     """The seed's example where an operand is not given; a fill's name (``"names"``)
     fills the seed's shape, and with a shape as the command line writes it
-    (``"arange:5x5"``) that shape."""
+    (``"arange:5x5"``) that shape. ``dims`` as the command line writes it (``"2"``) too."""
 
     def operand(value: Any, shape: tuple[int, ...] | None, default: str) -> Any:
         if value is None:
@@ -171,6 +189,9 @@ def _problem(x: Any, w: Any, delta: Any, bias: Any, geometry: Mapping[str, Any])
             return problems.Fill(kind, tuple(int(n) for n in sizes.split("x")))
         return problems.Fill(value, shape)
 
+    dims = geometry.get("dims")
+    if isinstance(dims, str) and dims.strip().isdigit():
+        geometry = {**geometry, "dims": int(dims)}
     return problems.build(
         operand(x, (4, 4), "arange"),
         operand(w, (2, 2), "arange"),
@@ -187,10 +208,12 @@ def forward(
     bias: Any = None,
     only: Mapping[str, int] | None = None,
     full: bool = False,
+    precision: int | None = None,
     **geometry: Any,
 ) -> Picture:
     """The input, the kernel, the output and each output's expression (of a layer of
-    several samples or channels, the first of each or ``only``'s; ``full``: all).
+    several samples or channels, the first of each or ``only``'s; ``full``: all;
+    ``precision``: significant digits of the numbers, 1 to 17).
 
     ``x``, ``w``: arrays (or nested lists), a fill's name (``"names"``, ``"arange"``,
     ``"random"``) with a shape as the command line writes it (``"arange:5x5"``) or
@@ -199,9 +222,18 @@ def forward(
     """
     from .render import json
 
+    _takes("forward", geometry, GEOMETRY)
     result = explain.forward(_problem(x, w, None, bias, geometry))
-    scope = Scope(full, dict(only or {}))
+    scope = _scope(full, only, precision)
     return Picture(forward_view(result, scope), lambda: json.forward_json(result, only))
+
+
+def _scope(full: bool, only: Mapping[str, int] | None, precision: int | None) -> Scope:
+    if precision is not None and not (_is_int(precision) and 1 <= precision <= 17):
+        from .errors import ConfigError
+
+        raise ConfigError(f"precision={precision!r} is not allowed; give 1 to 17 significant digits")
+    return Scope(full, dict(only or {}), precision)
 
 
 def backward(
@@ -212,15 +244,17 @@ def backward(
     bias: Any = None,
     only: Mapping[str, int] | None = None,
     full: bool = False,
+    precision: int | None = None,
     **geometry: Any,
 ) -> Picture:
     """δ, dilated and padded, the flipped kernel, and ∂L/∂x, ∂L/∂W, ∂L/∂bias
-    (``delta`` ``None``: ones; ``only``, ``full`` as :func:`forward`)."""
+    (``delta`` ``None``: ones; ``only``, ``full``, ``precision`` as :func:`forward`)."""
     from .render import json
 
+    _takes("backward", geometry, GEOMETRY)
     problem = _problem(x, w, delta, bias, geometry)
     result = explain.backward(problem)
-    scope = Scope(full, dict(only or {}))
+    scope = _scope(full, only, precision)
     return Picture(backward_view(result, scope), lambda: json.backward_json(result, only))
 
 
@@ -243,6 +277,7 @@ def trace(
     it. ``steps``: one window at a time."""
     from .render import json
 
+    _takes("trace", geometry, GEOMETRY)
     problem = _problem(x, w, delta, None, geometry)
     chosen = [
         (k, _cell_text(k, v))
@@ -290,36 +325,44 @@ def check(
     random: int | None = None,
     sweep_seed: int = 0,
     layout: str = "full",
+    dims: int | str | Sequence[int] | None = None,
+    square_kernel: bool = False,
+    symmetric_padding: bool = False,
+    same_stride: bool = False,
     **geometry: Any,
 ) -> Report:
     """Every gradient — convgrad's, or ``impl``'s (called as ``impl(x, w, delta,
     stride=…, padding=…, dilation=…, groups=…)``, returning ``(∂L/∂x, ∂L/∂W,
-    ∂L/∂bias)``) — against the four references; ``.passed`` says whether all agree.
+    ∂L/∂bias)``) — against the four references; ``.passed`` (and ``bool(report)``)
+    says whether all agree.
 
-    The arrays and geometry given make one case; ``random=N`` checks a sweep of N
-    cases over every edge-case class instead, and ``impl`` given nothing else gets
-    ``check``'s sweep of 40 (one case of the seed's layer would pass a stride bug).
+    Arrays given make one case. ``impl`` given no arrays gets ``check``'s sweep of 40
+    cases (one case of the seed's layer would pass a stride bug), or ``random=N``'s;
+    the sweep stays inside what is declared, as ``check --impl`` does: ``dims`` (``2``,
+    ``"1,2"``), ``square_kernel``, ``symmetric_padding``, ``same_stride``, and
+    ``stride``, ``padding``, ``dilation``, ``groups`` given every case.
     ``layout="spatial"`` calls a loop over one image with x ``(H, W)``, w ``(kh, kw)``,
     δ ``(Ho, Wo)``, as ``check --layout spatial`` does."""
     from .core.check import DEFAULT_SWEEP, InProcess, Options, Status, check_case
-    from .core.check.plan import validate
+    from .core.check.plan import SWEEP_FLAGS, validate
     from .core.views.check import check_view
     from .errors import ConfigError
     from .render import json
 
-    one = [k for k, v in (("x", x), ("w", w), ("delta", delta), ("bias", bias)) if v is not None]
-    one += list(geometry)
+    _takes("check", geometry, SWEEP_FLAGS)
+    arrays = [k for k, v in (("x", x), ("w", w), ("delta", delta), ("bias", bias)) if v is not None]
     if random is None:
-        random = DEFAULT_SWEEP if impl is not None and not one else 0
+        random = DEFAULT_SWEEP if impl is not None and not arrays else 0
     label = getattr(impl, "__name__", "the implementation") if impl is not None else "convgrad"
     implementation = InProcess(impl, label) if impl is not None else None
     if random:
-        if one:
-            raise TypeError(f"random={random} draws its own arrays and geometry; leave out {', '.join(one)}")
-        return _sweep(random, sweep_seed, implementation, label, Options(layout=layout))
+        if arrays:
+            raise TypeError(f"random={random} draws its own arrays; leave out {', '.join(arrays)}")
+        scope = _declared(dims, square_kernel, symmetric_padding, same_stride)
+        return _sweep(random, sweep_seed, implementation, label, Options(layout=layout), geometry, scope)
     options = Options(layout=layout)
     validate(options, impl is not None)
-    problem = _problem(x, w, delta, bias, geometry)
+    problem = _problem(x, w, delta, bias, {**geometry, "dims": dims})
     g = problem.geom
     if layout == "spatial" and (g.batch, g.in_channels, g.out_channels) != (1, 1, 1):
         raise ConfigError(
@@ -332,18 +375,28 @@ def check(
     )
 
 
+def _declared(dims: Any, square_kernel: bool, symmetric_padding: bool, same_stride: bool) -> Any:
+    """The sweep's scope; ``dims`` as an int, ``"1,2"`` or a sequence of ints."""
+    from .core.check import declared, dims_of
+
+    return declared(dims_of(str(dims) if isinstance(dims, int) else dims), square_kernel, symmetric_padding,
+                    same_stride)  # fmt: skip
+
+
 def _no_config(path: Any, flags: Any) -> Any:
     raise AssertionError("a sweep draws its own cases; it loads no config")
 
 
-def _sweep(count: int, seed: int, implementation: Any, label: str, options: Any) -> Report:
-    """``check --random count`` as a Report."""
+def _sweep(
+    count: int, seed: int, implementation: Any, label: str, options: Any, fixed: Mapping[str, Any], scope: Any
+) -> Report:
+    """``check --random count`` as a Report: every case takes ``fixed``'s geometry, inside ``scope``."""
     from .core import check as core
     from .core.views.check import report_view
     from .render import json
 
-    plan = core.plan([], load=_no_config, paths=lambda targets: targets, overrides={}, options=options,
-                     impl=implementation is not None, random=count, sweep_seed=seed)  # fmt: skip
+    plan = core.plan([], load=_no_config, paths=lambda targets: targets, overrides=fixed, options=options,
+                     impl=implementation is not None, random=count, sweep_seed=seed, scope=scope)  # fmt: skip
     report = core.execute(plan, implementation)
     return Report(
         report_view(report, label, {}), lambda: json.check_json(report.results, {}, report), report.passed

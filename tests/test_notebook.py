@@ -97,8 +97,35 @@ def test_check_of_an_implementation_alone_is_the_commands_sweep():
     assert doc["passed"] and doc["checked"] == 6
     one = cg.check(np.arange(25.0).reshape(5, 5), impl=broken_impls.delta_not_dilated)
     assert one.passed and json.loads(one.to_json())["cases"] == 1  # stride 1: a case it gets right
-    with pytest.raises(TypeError, match="random=3 draws its own arrays and geometry; leave out stride"):
-        cg.check(impl=broken_impls.correct, random=3, stride=2)
+    with pytest.raises(TypeError, match="random=3 draws its own arrays; leave out x"):
+        cg.check(np.ones((4, 4)), impl=broken_impls.correct, random=3)
+
+
+def test_a_report_is_true_only_when_it_passed():
+    """``assert cg.check(impl=f)`` must fail for a wrong gradient."""
+    assert not cg.check(impl=broken_impls.kernel_not_flipped, random=4)
+    assert cg.check(impl=broken_impls.correct, random=4)
+
+
+def test_check_in_python_keeps_the_sweep_inside_what_is_declared():
+    """As ``check --impl f --dims 2 --same-stride --stride 2`` does: 40 cases, each 2-D with stride 2;
+    a stride bug is not passed on one stride-1 case."""
+    report = cg.check(impl=broken_impls.delta_not_dilated, dims=2)
+    doc = json.loads(report.to_json())
+    assert not report.passed and doc["cases"] == 40 and "delta_not_dilated" in str(report)
+    doc = json.loads(
+        cg.check(impl=broken_impls.correct, random=6, dims="2", same_stride=True, stride=2).to_json()
+    )
+    shapes = [r["geometry"] for r in doc["results"]]
+    assert (
+        doc["passed"]
+        and doc["checked"] == 6
+        and all(re.fullmatch(r"\d+×\d+×\d+×\d+ \* \S+ s2\b.*", s) for s in shapes)
+    )
+    with pytest.raises(TypeError, match="check\\(\\) got an unexpected keyword argument 'precision'"):
+        cg.check(impl=broken_impls.correct, precision=3)
+    with pytest.raises(TypeError, match="forward\\(\\) got an unexpected keyword argument 'slice'"):
+        cg.forward(slice={"n": 1})
 
 
 def test_check_calls_a_loop_over_one_image_with_layout_spatial():
