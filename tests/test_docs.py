@@ -50,3 +50,17 @@ def test_readme_set_up_commands_come_first():
     assert blocks[1] == "pip install '.[test]' && pytest"
     ci = (ROOT / ".ci" / "run").read_text()
     assert blocks[1] in ci
+
+
+@pytest.mark.parametrize(
+    "page", ["README.md", *(f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md")))]
+)
+def test_code_fences_open_and_close_on_lines_of_their_own(page):
+    """A fence with text after it (```` ``` It runs````) leaves the block open: code and prose swap."""
+    lines = (ROOT / page).read_text().splitlines()
+    fences = [(i + 1, line) for i, line in enumerate(lines) if line.lstrip().startswith("```")]
+    bad = [(n, line) for n, line in fences if not re.fullmatch(r"\s*```[\w+-]*", line)]
+    assert not bad, f"{page}: fences with text after them: {bad}"
+    assert len(fences) % 2 == 0, f"{page}: a fence is left open"
+    closing = [line.strip() for _, line in fences[1::2]]
+    assert all(f == "```" for f in closing), f"{page}: a closing fence names a language"

@@ -231,3 +231,43 @@ def test_a_fill_with_a_shape_as_the_command_line_writes_it_and_print_fits_the_te
         monkeypatch.setenv("COLUMNS", str(columns))
         lines = str(cg.backward(x="arange:7x7", w="arange:3x3", padding=1)).splitlines()
         assert max(map(len, lines)) <= columns and max(map(len, lines)) > columns - 20
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG's contrast ratio of two ``#rrggbb`` colours (1 to 21; 4.5 for text)."""
+
+    def luminance(hex_colour: str) -> float:
+        rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda: cg.trace(input="f"),
+        lambda: cg.trace("arange:5x5", "arange:3x3", padding=1, input="1,1"),
+        lambda: cg.trace(input="f", stride=2, steps=True),
+    ],
+    ids=["seed", "textbook", "steps"],
+)
+def test_every_text_on_a_coloured_cell_in_the_notebook_can_be_read(view):
+    """The followed cell's value was drawn #8c8c8c on #c47f00 (1.0:1): invisible in Jupyter."""
+    html = view()._repr_html_()
+    spans = re.findall(r'<span style="([^"]*background-color: (#[0-9a-f]{6})[^"]*)">([^<]*)</span>', html)
+    assert spans
+    for style, background, text in spans:
+        found = re.search(r"(?<!-)color: (#[0-9a-f]{6})", style)
+        colour = found.group(1) if found else "#191919"  # the light theme's text
+        if text.strip():
+            assert _contrast(colour, background) >= 3, (text, style)
+
+
+def test_latex_writes_the_any_output_subscript_and_keeps_headings_with_their_grids():
+    latex = cg.trace("names:2x3x7x7", "names:4x3x3x3", stride=2, padding=1, input=(1, 2, 3, 3)).to_latex()
+    assert "${}_o$: each output channel o" in latex and "?: each output channel" not in latex
+    headings = re.findall(r"^\\noindent\\textbf\{.*\}\\par(\\\w+)", latex, re.M)
+    assert headings and set(headings) == {"\\nopagebreak"}  # a heading never ends a page without its grid

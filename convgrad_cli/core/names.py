@@ -147,7 +147,7 @@ class Namer:
                 idx = (0,) * (len(shape) - given) + idx
             if len(idx) != len(shape):
                 raise CellError(
-                    f"{what} index {text!r} has {len(idx)} numbers; the {what} has shape "
+                    f"{what} index {text!r} has {len(idx)} number{'s' * (len(idx) != 1)}; the {what} has shape "
                     f"{shape}, so give {len(shape)} (0-based)"
                     + (f" or {len(shape) - 2} (row, column …)" if shape[:2] == (1, 1) else "")
                 )

@@ -101,7 +101,7 @@ class Grid:
         if drawn.label is not None:
             lines.append((drawn.label, base))
         if drawn.value is not None:
-            lines.append((drawn.value, base + Style.parse("dim")))
+            lines.append((drawn.value, base + _value_style(base)))
         return lines
 
     @cached_property
@@ -172,8 +172,14 @@ class Grid:
         if drawn.label is not None:
             text.append("\n" + drawn.label, style)
         if drawn.value is not None:
-            text.append("\n" + drawn.value, "dim")
+            text.append("\n" + drawn.value, Style.parse(style) + _value_style(Style.parse(style)))
         return text
+
+
+def _value_style(base: Style) -> Style:
+    """A value under its name, fainter — but on a reversed cell faint text vanishes into the
+    window's colour (1.0:1 in HTML), so there it keeps the cell's own."""
+    return Style.null() if base.reverse else Style(dim=True)
 
 
 def _style(mark: Mark | None, structural: bool, under_kernel: bool) -> str:

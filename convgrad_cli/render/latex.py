@@ -106,9 +106,9 @@ def _flows(b: model.Panels) -> bool:
 _TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
 _MATH = re.compile(
-    r"∂L/∂[\wδ]+(?:,[₀-₉ₒ]+)*(?:\[[\d,]+\])?|[δwxy]\[[\d,…]+\]|[δwxy][₀-₉ₒ]+(?:,[₀-₉ₒ]+)*|δ\d*|[wy]\d+|Σₒ?|⋆|·|×|−|→|≤|√|⋯|…|✗|░|∅|rot180"
+    r"∂L/∂[\wδ]+(?:,[₀-₉ₒ]+)*(?:\[[\d,]+\])?|[δwxy]\[[\d,…]+\]|[δwxy][₀-₉ₒ]+(?:,[₀-₉ₒ]+)*|δ\d*|[wy]\d+|Σₒ?|ₒ|⋆|·|×|−|→|≤|√|⋯|…|✗|░|∅|rot180"
 )
-_SYMBOLS = {"Σₒ": r"\textstyle\sum_o", "Σ": r"\Sigma", "⋆": r"\star", "·": r"\cdot", "×": r"\times", "−": "-", "→": r"\to", "≤": r"\le",
+_SYMBOLS = {"Σₒ": r"\textstyle\sum_o", "ₒ": r"{}_o", "Σ": r"\Sigma", "⋆": r"\star", "·": r"\cdot", "×": r"\times", "−": "-", "→": r"\to", "≤": r"\le",
             "√": r"\surd", "⋯": r"\cdots", "…": r"\ldots", "✗": r"\times", "░": r"\square", "∅": r"\emptyset",
             "rot180": r"\operatorname{rot180}"}  # fmt: skip
 
@@ -251,7 +251,7 @@ def _panels(b: model.Panels) -> str:
     if not b.panels:
         return ""
     parts = [_box(p) for p in b.panels]
-    title = rf"\noindent\textbf{{{inline(b.title)}}}\par\smallskip" + "\n" if b.title else ""
+    title = rf"\noindent\textbf{{{inline(b.title)}}}\par\nopagebreak\smallskip" + "\n" if b.title else ""
     note = rf"\par{{\footnotesize {inline(b.note)}}}" if b.note else ""
     return title + _flow(parts, "1.5em") + note + r"\par\medskip"
 
@@ -378,7 +378,7 @@ def _equations(b: model.Equations) -> str:
 
 @block.register
 def _table(b: model.Table) -> str:
-    lines = [rf"\noindent\textbf{{{inline(b.title)}}}\par\smallskip", r"{\footnotesize\noindent"]
+    lines = [rf"\noindent\textbf{{{inline(b.title)}}}\par\nopagebreak\smallskip", r"{\footnotesize\noindent"]
     lines.append(rf"\cgfit{{\begin{{tabular}}{{{'l' * len(b.header)}}}")
     for row in [b.header, *b.rows]:
         lines.append(

@@ -73,7 +73,7 @@ def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = No
             )
         )
     extra = f", and {uncovered_in_words(g)} at the end" if any(g.uncovered) else ""
-    title = f"padded δ: {padding_in_words(g)} (dilation·(k−1)−padding{extra})"
+    title = f"padded δ: {padding_in_words(g)} (kernel dilation·(k−1) − padding{extra})"
     items.append(
         (title, array_panels("", "padded_delta", result.padded_delta.values, result.padded_delta.names, sp))
     )

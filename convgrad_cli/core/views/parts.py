@@ -34,7 +34,7 @@ MEANINGS = (
     ("cell", "the cell followed"),
     ("window", "a cell of a window, with the weight it meets"),
     ("contributor", "a term of the result"),
-    ("padding_tap", "a tap on the padding: zero times the weight"),
+    ("padding_tap", "a tap on the padding: zero times its factor, so it adds nothing"),
     ("tap", "a tap of the flipped kernel on a zero: it adds nothing"),
 )
 
