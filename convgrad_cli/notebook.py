@@ -14,18 +14,23 @@ model the command line draws, drawn by the same renderers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 
 from .core import explain
 from .core import problem as problems
+from .core.options import PYTHON, spelled
 from .core.views import Scope, View, backward_view, cell_view, every_view, forward_view, steps_view
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: a cell of trace: a name or index as text, or an index as a tuple or list of ints
 Cell = str | Sequence[int]
@@ -160,6 +165,18 @@ WRITERS: dict[str, Callable[[Picture], str]] = {
 # -- the views ------------------------------------------------------------------------------------
 
 
+def _python_words(function: Callable[P, R]) -> Callable[P, R]:
+    """A picture built in Python names Python's options (``full=True``, ``.to_json()``), not the
+    command line's: a hint must be something the reader can type where they are."""
+
+    @functools.wraps(function)
+    def built(*args: P.args, **kwargs: P.kwargs) -> R:
+        with spelled(PYTHON):
+            return function(*args, **kwargs)
+
+    return built
+
+
 #: what a picture's ``**geometry`` takes, as :func:`convgrad_cli.conv2d` and the config do
 GEOMETRY = ("stride", "padding", "dilation", "groups", "dims", "dtype", "seed")
 
@@ -201,6 +218,7 @@ def _problem(x: Any, w: Any, delta: Any, bias: Any, geometry: Mapping[str, Any])
     )
 
 
+@_python_words
 def forward(
     x: Any = None,
     w: Any = None,
@@ -236,6 +254,7 @@ def _scope(full: bool, only: Mapping[str, int] | None, precision: int | None) ->
     return Scope(full, dict(only or {}), precision)
 
 
+@_python_words
 def backward(
     x: Any = None,
     w: Any = None,
@@ -258,6 +277,7 @@ def backward(
     return Picture(backward_view(result, scope), lambda: json.backward_json(result, only))
 
 
+@_python_words
 def trace(
     x: Any = None,
     w: Any = None,
@@ -315,6 +335,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+@_python_words
 def check(
     x: Any = None,
     w: Any = None,
@@ -329,6 +350,7 @@ def check(
     square_kernel: bool = False,
     symmetric_padding: bool = False,
     same_stride: bool = False,
+    details: str = "first",
     **geometry: Any,
 ) -> Report:
     """Every gradient — convgrad's, or ``impl``'s (called as ``impl(x, w, delta,
@@ -342,9 +364,11 @@ def check(
     ``"1,2"``), ``square_kernel``, ``symmetric_padding``, ``same_stride``, and
     ``stride``, ``padding``, ``dilation``, ``groups`` given every case.
     ``layout="spatial"`` calls a loop over one image with x ``(H, W)``, w ``(kh, kw)``,
-    δ ``(Ho, Wo)``, as ``check --layout spatial`` does."""
+    δ ``(Ho, Wo)``, as ``check --layout spatial`` does; ``details="all"`` draws every failing
+    case in full (by default the first of those that fail alike)."""
     from .core.check import DEFAULT_SWEEP, InProcess, Options, Status, check_case
     from .core.check.plan import SWEEP_FLAGS, validate
+    from .core.choices import Details
     from .core.views.check import check_view
     from .errors import ConfigError
     from .render import json
@@ -359,7 +383,10 @@ def check(
         if arrays:
             raise TypeError(f"random={random} draws its own arrays; leave out {', '.join(arrays)}")
         scope = _declared(dims, square_kernel, symmetric_padding, same_stride)
-        return _sweep(random, sweep_seed, implementation, label, Options(layout=layout), geometry, scope)
+        every = Details(details) is Details.all
+        return _sweep(
+            random, sweep_seed, implementation, label, Options(layout=layout), geometry, scope, every
+        )
     options = Options(layout=layout)
     validate(options, impl is not None)
     problem = _problem(x, w, delta, bias, {**geometry, "dims": dims})
@@ -388,7 +415,14 @@ def _no_config(path: Any, flags: Any) -> Any:
 
 
 def _sweep(
-    count: int, seed: int, implementation: Any, label: str, options: Any, fixed: Mapping[str, Any], scope: Any
+    count: int,
+    seed: int,
+    implementation: Any,
+    label: str,
+    options: Any,
+    fixed: Mapping[str, Any],
+    scope: Any,
+    every: bool,
 ) -> Report:
     """``check --random count`` as a Report: every case takes ``fixed``'s geometry, inside ``scope``."""
     from .core import check as core
@@ -399,7 +433,9 @@ def _sweep(
                      impl=implementation is not None, random=count, sweep_seed=seed, scope=scope)  # fmt: skip
     report = core.execute(plan, implementation)
     return Report(
-        report_view(report, label, {}), lambda: json.check_json(report.results, {}, report), report.passed
+        report_view(report, label, {}, every=every),
+        lambda: json.check_json(report.results, {}, report),
+        report.passed,
     )
 
 

@@ -271,3 +271,24 @@ def test_latex_writes_the_any_output_subscript_and_keeps_headings_with_their_gri
     assert "${}_o$: each output channel o" in latex and "?: each output channel" not in latex
     headings = re.findall(r"^\\noindent\\textbf\{.*\}\\par(\\\w+)", latex, re.M)
     assert headings and set(headings) == {"\\nopagebreak"}  # a heading never ends a page without its grid
+
+
+def test_a_picture_built_in_python_names_pythons_options_not_the_command_lines():
+    """``cg.backward(…)`` said "--slice picks others, --full …", flags a notebook cannot take."""
+    layer = dict(x="names:2x3x7x7", w="names:4x3x3x3", stride=2, padding=1)
+    text = str(cg.backward(**layer))
+    assert "only={'o': 1}" in text and "full=True" in text and ".to_json()" in text
+    assert not re.search(r"--(slice|full|precision|format|details|save)", text)
+    shown = cg.backward(**layer, only={"o": 1}, precision=3)  # what the hint says, typed, works
+    assert "[n=0, o=1]" in str(shown)
+    report = str(cg.check(impl=broken_impls.delta_not_dilated))
+    assert 'details="all" shows each' in report and not re.search(r"--(details|format|save)", report)
+    every = str(cg.check(impl=broken_impls.delta_not_dilated, details="all"))
+    assert len(every.splitlines()) > len(report.splitlines())
+    from convgrad_cli.core import explain
+    from convgrad_cli.core.problem import Fill, build
+    from convgrad_cli.core.views import backward_view  # the command line's words are unchanged
+
+    p = build(Fill("names", (2, 3, 7, 7)), Fill("names", (4, 3, 3, 3)), stride=2, padding=1)
+    said = " ".join(b.text for b in backward_view(explain.backward(p)).blocks if hasattr(b, "text"))
+    assert "--slice picks others (e.g. --slice o=1)" in said

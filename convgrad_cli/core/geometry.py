@@ -146,6 +146,11 @@ class Geometry:
     # -- shapes (cached: a frozen geometry's shapes never change, and tracing asks often) --
 
     @property
+    def grouping(self) -> tuple[int, int, int]:
+        """(groups, input channels, output channels): what a slice's channel means in each array."""
+        return self.groups, self.in_channels, self.out_channels
+
+    @property
     def ndim(self) -> int:
         """Number of spatial axes."""
         return len(self.in_size)

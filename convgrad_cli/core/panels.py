@@ -161,12 +161,15 @@ def panel(
     spatial: int,
     marks: Mapping[Cell2, Mark] | None = None,
     focus: Cell2 | None = None,
+    groups: tuple[int, int, int] = (1, 1, 1),
 ) -> Panel:
     """The slice ``lead`` of full arrays ``values``/``names`` (either may be ``None``),
-    titled with the slice."""
+    titled with the slice — in the layer's channels and filters (``groups``: its groups,
+    input and output channels), as every other panel is."""
     base = values if values is not None else names
     assert base is not None
-    label = slice_label(AXES[array] + (("z",) if spatial == 3 else ()), lead, base.shape)
+    label = slice_label(AXES[array] + (("z",) if spatial == 3 else ()), layer_lead(array, lead, groups),
+                        _layer_shape(array, base.shape, groups))  # fmt: skip
     return Panel(
         (title + label).strip(),
         array,
@@ -179,17 +182,70 @@ def panel(
     )
 
 
+def layer_lead(array: str, lead: Index, groups: tuple[int, int, int]) -> Index:
+    """A grouped kernel's slice ``(o, j)`` as the input channel it reads, ``(o, c)``; the
+    flipped kernel's ``(c, j)`` as the filter, ``(c, o)``: the inverse of :func:`own`."""
+    count, channels, filters = groups
+    if count == 1 or len(lead) < 2:
+        return lead
+    if array in ("kernel", "weight_grad"):
+        o, j = lead[0], lead[1]
+        return (o, o // (filters // count) * (channels // count) + j, *lead[2:])
+    if array == "flipped_kernel":
+        c, j = lead[0], lead[1]
+        return (c, c // (channels // count) * (filters // count) + j, *lead[2:])
+    return lead
+
+
+def _layer_shape(array: str, shape: tuple[int, ...], groups: tuple[int, int, int]) -> tuple[int, ...]:
+    """The sizes that decide which axes a label names: a grouped kernel's channel axis is the layer's."""
+    count, channels, filters = groups
+    if count == 1:
+        return shape
+    if array in ("kernel", "weight_grad"):
+        return (shape[0], channels, *shape[2:])
+    if array == "flipped_kernel":
+        return (shape[0], filters, *shape[2:])
+    return shape
+
+
 def array_panels(
-    title: str, array: str, values: np.ndarray | None, names: np.ndarray | None, spatial: int
+    title: str,
+    array: str,
+    values: np.ndarray | None,
+    names: np.ndarray | None,
+    spatial: int,
+    groups: tuple[int, int, int] = (1, 1, 1),
 ) -> list[Panel]:
     """Every slice of an array, unmarked; none when it has neither numbers nor names.
     ``title`` may be empty: the panels are then titled by their slice alone."""
     base = values if values is not None else names
     if base is None:
         return []
-    return [panel(title, array, lead, values, names, spatial) for lead in slices(base.shape, spatial)]
+    return [
+        panel(title, array, lead, values, names, spatial, groups=groups)
+        for lead in slices(base.shape, spatial)
+    ]
 
 
-def keep(panels: list[Panel], only: Mapping[str, int]) -> list[Panel]:
-    """The panels whose slice agrees with ``only`` (``{"o": 2}``) on the axes they have."""
-    return [p for p in panels if all(p.lead[p.axes.index(a)] == v for a, v in only.items() if a in p.axes)]
+def keep(
+    panels: list[Panel], only: Mapping[str, int], groups: tuple[int, int, int] = (1, 1, 1)
+) -> list[Panel]:
+    """The panels whose slice agrees with ``only`` (``{"o": 2}``: a filter and an input channel
+    of the layer) on the axes they have; ``groups``: the layer's (groups, in, out channels)."""
+    return [p for p in panels if all(p.lead[p.axes.index(a)] == v for a, v in own(p.array, only, groups).items()
+                                     if a in p.axes)]  # fmt: skip
+
+
+def own(array: str, only: Mapping[str, int], groups: tuple[int, int, int]) -> Mapping[str, int]:
+    """``only`` in ``array``'s own coordinates: a grouped kernel's second axis counts the
+    channels of its filter's group, the flipped kernel's the filters of its channel's group."""
+    count, channels, filters = groups
+    if count == 1:
+        return only
+    out = dict(only)
+    if array in ("kernel", "weight_grad") and "c" in out:
+        out["c"] %= channels // count
+    if array == "flipped_kernel" and "o" in out:
+        out["o"] %= filters // count
+    return out

@@ -355,3 +355,48 @@ def test_a_weights_legend_names_no_window_panel_it_does_not_draw():
     lines = plain("trace", *FIVE, "--weight", "1,1")
     assert "        25 windows, told apart by name: δ1 in a term is window y1's" in lines
     assert not any(re.fullmatch(r"y\d+", line.strip()) for line in lines)
+
+
+SLICES = [
+    ("groups.yaml", "n=1,o=2"),
+    ("groups.yaml", "o=2"),
+    ("groups.yaml", "o=2,c=2"),
+    ("groups.yaml", "c=3"),
+    ("groups.yaml", "o=2,c=0"),
+    ("groups.yaml", "n=1"),
+    ("depthwise_float32.yaml", "o=1,c=1"),
+    ("depthwise_float32.yaml", "c=1"),
+    ("multichannel_batch.yaml", "n=5"),
+]
+
+
+@pytest.mark.parametrize("command", ["forward", "backward"])
+@pytest.mark.parametrize("config, chosen", SLICES)
+def test_a_slice_draws_what_its_filter_reads_or_says_in_one_line_why_not(command, config, chosen):
+    """``backward configs/groups.yaml --slice o=2`` raised IndexError, and ``forward`` drew filter 2
+    beside input channel 0, which it never reads. A slice is drawn whole — the input channel, the
+    filter and its kernel panel agree on c and o — or refused with exit 2 and one line."""
+    result = runner.invoke(app, [command, str(ROOT / "configs" / config), "--slice", chosen, "--width", "100"],
+                           env={"NO_COLOR": "1"})  # fmt: skip
+    p = load(ROOT / "configs" / config)
+    g = p.geom
+    asked = {a: int(v) for a, v in (part.split("=") for part in chosen.split(","))}
+    sizes = {"n": g.batch, "c": g.in_channels, "o": g.out_channels}
+    per_c, per_o = g.in_channels // g.groups, g.out_channels // g.groups
+    fits = all(asked[a] < sizes[a] for a in asked)
+    if fits and "o" in asked and "c" in asked:
+        fits = asked["c"] // per_c == asked["o"] // per_o
+    if not fits:
+        assert result.exit_code == 2 and result.exception is None or isinstance(result.exception, SystemExit)
+        assert len(result.stderr.strip().splitlines()) == 1 and "--slice" in result.stderr
+        return
+    assert result.exit_code == 0, result.stderr
+    labels = re.findall(r"^\[([^\]]*)\]$", result.stdout, re.M)
+    seen = [dict(part.split("=") for part in label.split(", ")) for label in labels]
+    filters = {int(s["o"]) for s in seen if "o" in s}
+    channels = {int(s["c"]) for s in seen if "c" in s}
+    assert len(filters) <= 1 and len(channels) <= 1, labels  # one slice, named alike in every panel
+    if filters and channels:
+        assert next(iter(channels)) // per_c == next(iter(filters)) // per_o  # the filter reads that channel
+    for axis, index in asked.items():
+        assert {"o": filters, "c": channels}.get(axis, {index}) in ({index}, set()), (axis, labels)

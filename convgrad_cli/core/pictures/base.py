@@ -148,6 +148,7 @@ def marked_panels(
     names: np.ndarray | None,
     lead: Index,
     marks: dict[Index, Mark],
+    groups: tuple[int, int, int] = (1, 1, 1),
 ) -> list[Panel]:
     """The slice ``lead`` of an array, marked; in 3-D one panel per depth that holds a mark
     (all of them when none does)."""
@@ -155,10 +156,12 @@ def marked_panels(
         return []
     if spatial < 3:
         cells = {(split_index(i, spatial)[1]): m for i, m in marks.items()}
-        return [panel(title, array, lead, values, names, spatial, cells, next(iter(cells), None))]
+        return [panel(title, array, lead, values, names, spatial, cells, next(iter(cells), None), groups)]
     depths = sorted({i[2] for i in marks}) or [0]
     out = []
     for z in depths:
         cells = {(i[3], i[4]): m for i, m in marks.items() if i[2] == z}
-        out.append(panel(title, array, (*lead, z), values, names, spatial, cells, next(iter(cells), None)))
+        out.append(
+            panel(title, array, (*lead, z), values, names, spatial, cells, next(iter(cells), None), groups)
+        )
     return out

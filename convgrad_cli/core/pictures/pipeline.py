@@ -13,8 +13,11 @@ from convgrad_cli.core.panels import Panel, Section, array_panels, keep, slices
 from .base import Picture, padded_input
 
 
-def _sections(items: list[tuple[str, list[Panel]]], only: Mapping[str, int] | None) -> list[Section]:
-    return [Section(title, keep(panels, only or {})) for title, panels in items if panels]
+def _sections(
+    items: list[tuple[str, list[Panel]]], only: Mapping[str, int] | None, g: Geometry
+) -> list[Section]:
+    kept = [(title, keep(panels, only or {}, g.grouping)) for title, panels in items]
+    return [Section(title, panels) for title, panels in kept if panels]
 
 
 def forward_picture(result: ForwardResult, only: Mapping[str, int] | None = None) -> Picture:
@@ -37,7 +40,9 @@ def forward_picture(result: ForwardResult, only: Mapping[str, int] | None = None
                 ("input x" + (", with its padding" if padded else ""), inputs),
                 (
                     "kernel W",
-                    array_panels("", "kernel", p.w, namer.grid("kernel") if named else None, g.ndim),
+                    array_panels(
+                        "", "kernel", p.w, namer.grid("kernel") if named else None, g.ndim, g.grouping
+                    ),
                 ),
                 (
                     "output y",
@@ -47,6 +52,7 @@ def forward_picture(result: ForwardResult, only: Mapping[str, int] | None = None
                 ),
             ],
             only,
+            g,
         ),
         [],
     )
@@ -82,13 +88,15 @@ def backward_picture(result: BackwardResult, only: Mapping[str, int] | None = No
         if any(d > 1 for d in g.dilation)
         else ""
     )
-    items.append((title, array_panels("", "flipped_kernel", dilated_kernel[0], dilated_kernel[1], sp)))
+    items.append(
+        (title, array_panels("", "flipped_kernel", dilated_kernel[0], dilated_kernel[1], sp, g.grouping))
+    )
     if result.input_grad is not None:
         items.append(("∂L/∂x", array_panels("", "input_grad", result.input_grad, None, sp)))
     if result.weight_grad is not None:
         title = "∂L/∂W = input ⋆ " + ("dilated δ" if any(s > 1 for s in g.stride) else "δ")
-        items.append((title, array_panels("", "weight_grad", result.weight_grad, None, sp)))
-    return Picture(_sections(items, only), [])
+        items.append((title, array_panels("", "weight_grad", result.weight_grad, None, sp, g.grouping)))
+    return Picture(_sections(items, only, g), [])
 
 
 def shape_arithmetic(g: Geometry, layer: str = "") -> str:

@@ -20,6 +20,7 @@ from convgrad_cli.core.explain import CellTrace, InputTrace, OutputTrace, Weight
 from convgrad_cli.core.geometry import Geometry
 from convgrad_cli.core.names import Index, Namer
 from convgrad_cli.core.ops import dilate, pad
+from convgrad_cli.core.options import option
 from convgrad_cli.core.panels import Mark, Panel, Section, keep, slice_label
 from convgrad_cli.core.terms import Term
 
@@ -68,12 +69,14 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
     deltas, kernels = _contributors(ct, number)
     overlays = [pl for o in outs for pl in _overlay(ct, o, number, crop=len(outs) > 1)]
     only = only or {}
-    shown, others, note = _own_channel(ct, keep(windows, only), "c" in only)
+    shown, others, note = _own_channel(ct, keep(windows, only, g.grouping), "c" in only)
     sections = [
         Section("the forward windows that contain it", shown, note, others),
-        Section("δ entries it depends on, each with the weight met", keep(deltas, only)),
-        Section("the kernel taps it meets, each with its window's δ", keep(kernels, only)),
-        Section(_overlay_title(g, ct.name), keep(overlays, only), crop_note(overlays, "padded δ")),
+        Section("δ entries it depends on, each with the weight met", keep(deltas, only, g.grouping)),
+        Section("the kernel taps it meets, each with its window's δ", keep(kernels, only, g.grouping)),
+        Section(
+            _overlay_title(g, ct.name), keep(overlays, only, g.grouping), crop_note(overlays, "padded δ")
+        ),
     ]
     return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
 
@@ -134,7 +137,9 @@ def _contributors(ct: InputTrace, number: dict[Index, int]) -> tuple[list[Panel]
             t.weight: Mark("contributor", number[tuple(t.delta[2:])], namer.delta(t.delta)) for t in ts
         }
         deltas += marked_panels("δ", "delta", g.ndim, p.delta, delta_names, (n, o), on_delta)
-        kernels += marked_panels("W", "kernel", g.ndim, p.w, kernel_names, (o, c - chans.start), on_kernel)
+        kernels += marked_panels(
+            "W", "kernel", g.ndim, p.w, kernel_names, (o, c - chans.start), on_kernel, g.grouping
+        )
     return deltas, kernels
 
 
@@ -150,8 +155,8 @@ def _own_channel(ct: InputTrace, windows: list[Panel], chosen: bool) -> tuple[li
     said = ", ".join(map(str, channels))
     note = (
         f"each window also reads channel{'s' if len(channels) > 1 else ''} c={said} at the same rows and "
-        f"columns: other cells than {ct.name}, left out (--slice c={channels[0]} draws them; "
-        "--format json has all)"
+        f"columns: other cells than {ct.name}, left out ({option('slice', c=channels[0])} draws them; "
+        f"{option('json')} has all)"
     )
     return [pl for pl in windows if pl.lead[1] == c], others, note
 
@@ -270,15 +275,15 @@ def output_picture(ct: OutputTrace, only: Mapping[str, int] | None = None) -> Pi
                 inside = in_input(g, full[2:])
                 factor = namer.input(full) if inside else "░"
                 marks[wk] = Mark("contributor" if inside else "padding_tap", 0, factor, True)
-        kernels += marked_panels("W", "kernel", g.ndim, p.w, w_names, (o, ch), marks)
+        kernels += marked_panels("W", "kernel", g.ndim, p.w, w_names, (o, ch), marks, g.grouping)
     y_names = names_of(namer, "output", g.output_shape)
     output = marked_panels("y", "output", g.ndim, None, y_names, (n, o), {tuple(ct.index): Mark("cell", 0)})
     only = only or {}
     return Picture(
         [
-            Section("its window: each input cell with the weight it meets", keep(windows, only)),
-            Section("the kernel taps, each with the input cell it meets", keep(kernels, only)),
-            Section("where it lies in the output", keep(output, only)),
+            Section("its window: each input cell with the weight it meets", keep(windows, only, g.grouping)),
+            Section("the kernel taps, each with the input cell it meets", keep(kernels, only, g.grouping)),
+            Section("where it lies in the output", keep(output, only, g.grouping)),
         ],
         [ct.name],
     )
@@ -311,13 +316,17 @@ def weight_picture(ct: WeightTrace, only: Mapping[str, int] | None = None) -> Pi
         deltas += marked_panels("δ", "delta", g.ndim, p.delta, delta_names, (n, o), delta_marks)
     window_names = [namer.output((n, o, *pos)) for n, *pos in numbered]
     w_names = names_of(namer, "kernel", g.kernel_shape)
-    kernel = marked_panels("W", "kernel", g.ndim, p.w, w_names, (o, c_local), {tuple(ct.index): Mark("cell")})
+    kernel = marked_panels(
+        "W", "kernel", g.ndim, p.w, w_names, (o, c_local), {tuple(ct.index): Mark("cell")}, g.grouping
+    )
     only = only or {}
     return Picture(
         [
-            Section(f"the input cells {ct.name} met, each with its window's δ", keep(inputs, only)),
-            Section("each window's δ, with the input cell it met", keep(deltas, only)),
-            Section("the weight", keep(kernel, only)),
+            Section(
+                f"the input cells {ct.name} met, each with its window's δ", keep(inputs, only, g.grouping)
+            ),
+            Section("each window's δ, with the input cell it met", keep(deltas, only, g.grouping)),
+            Section("the weight", keep(kernel, only, g.grouping)),
         ],
         window_names,
     )

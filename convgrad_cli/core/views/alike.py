@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from convgrad_cli.core.check.run import CaseResult, Status
+from convgrad_cli.core.options import option
 
 from .blocks import Block, Sentence, Together
 
-#: how to see every failing case in full, said wherever some are left out
-EVERY = "--details all shows each, --format json has every case"
+
+def every() -> str:
+    """How to see every failing case in full, said wherever some are left out."""
+    return f"{option('details')} shows each, {option('json')} has every case"
 
 
 def alike(r: Any) -> Hashable:
@@ -73,4 +76,4 @@ def more(first: Any, rest: Sequence[Any], saved: Mapping[str, str]) -> str:
     folders = {str(Path(saved[r.name]).parent) for r in rest if r.name in saved}
     if folders:
         text += f" (each saved in {', '.join(sorted(folders))})"
-    return f"{text}; {EVERY}"
+    return f"{text}; {every()}"

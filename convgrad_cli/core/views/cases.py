@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from convgrad_cli.core.check.run import Status
+from convgrad_cli.core.options import option
 
 from .blocks import Sentence
 
@@ -22,6 +23,7 @@ def short_name(name: str) -> str:
 def smallest_lines(smallest: str | None, saved: str | None) -> list[Sentence]:
     """Where a failing case's smallest failing case (described) is, or that none smaller fails."""
     if smallest is not None:
-        where = f", saved as {saved}" if saved else " (--save-failing DIR writes it as a config)"
+        save = option("save")
+        where = f", saved as {saved}" if saved else f" ({save} writes it as a config)" if save else ""
         return [Sentence.of(f"  smallest failing case: {smallest}{where}")]
     return [Sentence.of(f"  no smaller case fails; saved as {saved}")] if saved else []

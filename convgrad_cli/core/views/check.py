@@ -14,6 +14,7 @@ from convgrad_cli.core.check.report import Report
 from convgrad_cli.core.check.run import CaseResult, Status, Wrong, summary
 from convgrad_cli.core.check.sweep import describe
 from convgrad_cli.core.explain import CellTrace
+from convgrad_cli.core.options import option
 from convgrad_cli.core.panels import Mark, Panel, panel
 
 from .alike import failures
@@ -102,7 +103,7 @@ def rounded(panel: Panel) -> str:
     fewest = min((digits for digits, _ in panel.narrower), default=GRID_DIGITS)
     if all(fmt(v, fewest) == fmt(v, 17) for v in values):
         return ""
-    return f"; numbers to {GRID_DIGITS} significant digits or fewer, to fit the width (--format json has every digit)"
+    return f"; numbers to {GRID_DIGITS} significant digits or fewer, to fit the width ({option('json')} has every digit)"
 
 
 def first_wrong(wrong: Wrong) -> tuple[int, ...]:

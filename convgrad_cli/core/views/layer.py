@@ -11,15 +11,37 @@ import numpy as np
 
 from convgrad_cli.core.explain import BackwardResult, ForwardResult
 from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.options import option
 from convgrad_cli.core.panels import Section
 from convgrad_cli.core.pictures import backward_picture, forward_picture, shape_arithmetic
 from convgrad_cli.core.rules import transposed_convolution
+from convgrad_cli.errors import ConfigError
 
 from .blocks import Block, Equations, Panels, Pipeline, Sentence, Span, Tints, View
 from .numbers import fmt
-from .parts import EVERYTHING, MAX_EQUATIONS, entry_tints, equations, heading, legend, panels
+from .parts import MAX_EQUATIONS, entry_tints, equations, heading, legend, panels
 
 PIPED = ("padded_delta", "flipped_kernel", "input_grad")
+
+
+def _grouped(g: Geometry) -> str:
+    """Why a grouped kernel's panel says c=2 over weights named w₂₀…: the two count differently."""
+    per = g.in_channels // g.groups
+    if g.groups == 1:
+        return ""
+    return (
+        f" With groups {g.groups}, each filter reads the {per} input channel{'s' * (per > 1)} of its group: "
+        "a kernel panel's c is the input channel read, a weight's second index counts within the group."
+    )
+
+
+def read_by(g: Geometry, filter: int) -> range:
+    """The input channels filter ``filter`` reads: its group's."""
+    per = g.in_channels // g.groups
+    group = filter // (g.out_channels // g.groups)
+    return range(group * per, (group + 1) * per)
+
+
 #: Equations a summary of a layer of several slices writes out; --full writes up to MAX_EQUATIONS.
 SUMMARY_EQUATIONS = 6
 #: Terms the equations of one array write out without --full: all of a 5×5 input's under a
@@ -39,12 +61,31 @@ class Scope:
     precision: int | None = None
 
     def focus(self, g: Geometry) -> dict[str, int]:
+        """The slice drawn: ``only``'s indices, else the first sample and filter, and the first
+        input channel that filter reads (in a grouped layer, its group's)."""
         sizes = {"n": g.batch, "c": g.in_channels, "o": g.out_channels}
+        for axis, index in self.only.items():
+            if axis in sizes and index >= sizes[axis]:
+                raise ConfigError(
+                    f"{option('slice', **{axis: index})} is outside the layer: {dict(AXES)[axis]} {axis} "
+                    f"runs from 0 to {sizes[axis] - 1}"
+                )
         out = dict(self.only)
         if not self.full:
-            for axis, size in sizes.items():
-                if size > 1:
-                    out.setdefault(axis, 0)
+            if sizes["n"] > 1:
+                out.setdefault("n", 0)
+            if sizes["o"] > 1:  # the first filter of the channel chosen, else the first
+                out.setdefault(
+                    "o", out.get("c", 0) // (g.in_channels // g.groups) * (g.out_channels // g.groups)
+                )
+            if sizes["c"] > 1:
+                out.setdefault("c", read_by(g, out.get("o", 0)).start)
+        if "o" in out and "c" in out and out["c"] not in read_by(g, out["o"]):
+            chans = read_by(g, out["o"])
+            raise ConfigError(
+                f"{option('slice', o=out['o'], c=out['c'])}: filter {out['o']} reads input channels "
+                f"{chans.start} to {chans.stop - 1} alone (groups {g.groups}); give c={chans.start}"
+            )
         return out
 
     def note(self, g: Geometry) -> Sentence | None:
@@ -53,10 +94,13 @@ class Scope:
         if not chosen:
             return None
         said = ", ".join(f"{name} {a}={chosen[a]}" for a, name in AXES if a in chosen)
+        axis = next(a for a in ("o", "n", "c") if a in chosen)
+        example = option("slice", **{axis: 1})
         return Sentence.of(
             f"Shown: {said} of a {'×'.join(map(str, g.input_shape))} input and "
-            f"{g.out_channels} filters. --slice picks others (e.g. --slice n=1,o=2), --full shows "
-            f"every slice, --precision N writes numbers with N digits, {EVERYTHING} has every value.",
+            f"{g.out_channels} filters. {option('slice')} picks others (e.g. {example}), {option('full')} "
+            f"shows every slice, {option('precision')} writes numbers with N digits, {option('json')} "
+            "has every value." + _grouped(g),
             quiet=True,
         )
 
@@ -90,7 +134,7 @@ class Scope:
             tints,
             limit,
             self.precision or 6,
-            "" if self.full else "--full",
+            "" if self.full else option("full"),
         )
 
     def panels(self, s: Section, tints: Tints | None = None) -> Panels:

@@ -10,6 +10,7 @@ import numpy as np
 
 from convgrad_cli.core.explain import CellTrace
 from convgrad_cli.core.names import ANY_OUTPUT
+from convgrad_cli.core.options import option
 from convgrad_cli.core.panels import Panel, Section
 from convgrad_cli.core.pictures import Picture
 from convgrad_cli.core.problem import Problem
@@ -26,8 +27,6 @@ MAX_PANELS = 12
 MAX_EQUATIONS = 64
 #: The colours windows take in turn: past them, a colour repeats.
 COLOURS = 7
-#: Where every value is, when a view leaves some out.
-EVERYTHING = "--format json"
 
 #: What each mark means, in legend order (each shown with an example from the picture).
 MEANINGS = (
@@ -47,7 +46,11 @@ def heading(problem: Problem, title: str) -> Heading:
 def panels(s: Section, hint: str = "", tints: Tints | None = None) -> Panels:
     """A section cut to :data:`MAX_PANELS` panels; its note says what was left out."""
     left = len(s.panels) - MAX_PANELS
-    cut = f"… {left} more panels ({hint or '--slice'} picks which; {EVERYTHING} has all)" if left > 0 else ""
+    cut = (
+        f"… {left} more panels ({hint or option('slice')} picks which; {option('json')} has all)"
+        if left > 0
+        else ""
+    )
     note = "; ".join(t for t in (cut, s.note) if t)
     hidden = (*s.panels[MAX_PANELS:], *s.hidden)
     return Panels(s.title, tuple(s.panels[:MAX_PANELS]), note, tints or {}, hidden)
@@ -72,7 +75,7 @@ def equations(
         for row in flat[:limit]
     )
     left = len(flat) - limit
-    where = f"{hint} or {EVERYTHING}" if hint else f"all in {EVERYTHING}"
+    where = f"{hint} or {option('json')}" if hint else f"all in {option('json')}"
     return Equations(title, rows, f"{left} more ({where})" if left > 0 else "", tints or {})
 
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from convgrad_cli.core.axes import compact
 from convgrad_cli.core.coverage import checkerboard
 from convgrad_cli.core.geometry import Geometry
+from convgrad_cli.core.options import option
 from convgrad_cli.core.pictures import coverage_panel
 from convgrad_cli.core.shape import Answer, SameReport, Solution, jax_call, keras_call, torch_call
 
 from .blocks import Block, Panels, Sentence, Table, Together, View
-from .parts import EVERYTHING
 
 #: Solutions listed, at most.
 SHOWN = 12
@@ -39,7 +39,7 @@ def solutions_view(answer: Answer) -> View:
         return View("shape", (head, Sentence.of(text)))
     blocks: list[Block] = [head, _table(found, transposed)]
     if len(found) > SHOWN:
-        blocks.append(Sentence.of(f"… {len(found) - SHOWN} more (all in {EVERYTHING})", quiet=True))
+        blocks.append(Sentence.of(f"… {len(found) - SHOWN} more (all in {option('json')})", quiet=True))
     best = found[0]
     keras = keras_call(best, sizes_in)
     # a call a sentence each: a long one wraps on its own, under its framework's name

@@ -11,6 +11,7 @@ import numpy as np
 from convgrad_cli.core import rules
 from convgrad_cli.core.axes import compact
 from convgrad_cli.core.layers import Conv, ConvTranspose, Layer, MaxPool, PoolGeometry
+from convgrad_cli.core.options import option
 from convgrad_cli.core.panels import Mark, panel, slices
 from convgrad_cli.core.pictures import shape_arithmetic
 from convgrad_cli.core.stack import LayerPass, Stack
@@ -67,7 +68,9 @@ def array_section(
         panel("", array, lead, values, names, spatial, by_slice.get(lead, {})) for lead in leads[:MAX_PANELS]
     ]
     left = len(leads) - MAX_PANELS
-    cut = f"… {left} more panels (--slice picks which; --format json has all)" if left > 0 else ""
+    cut = (
+        f"… {left} more panels ({option('slice')} picks which; {option('json')} has all)" if left > 0 else ""
+    )
     return Panels(title, tuple(built), "; ".join(t for t in (cut, note) if t))
 
 

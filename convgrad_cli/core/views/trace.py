@@ -13,6 +13,7 @@ from math import prod
 
 from convgrad_cli.core.coverage import why_uncovered
 from convgrad_cli.core.explain import CellTrace, InputTrace
+from convgrad_cli.core.options import option
 from convgrad_cli.core.panels import Section
 from convgrad_cli.core.pictures import Picture, trace_picture
 from convgrad_cli.core.pictures.pipeline import padding_in_words
@@ -27,7 +28,7 @@ def cell_view(ct: CellTrace, only: Mapping[str, int] | None = None) -> View:
     """The cell's picture, its result, and the legend of what is marked."""
     picture = trace_picture(ct, only)
     tints = term_tints(picture)
-    hint = "--slice " + " or ".join(f"{a}=…" for a in ct.slice_axes)
+    hint = " or ".join(option("slice", **{a: "…"}) for a in ct.slice_axes)
     blocks: list[Block] = [heading(ct.problem, f"trace of {ct.name}"), *_opening(ct)]
     blocks += [panels(s, hint) for s in picture.sections]
     blocks += [result(ct, tints), legend(picture)]
