@@ -400,3 +400,14 @@ def test_a_slice_draws_what_its_filter_reads_or_says_in_one_line_why_not(command
         assert next(iter(channels)) // per_c == next(iter(filters)) // per_o  # the filter reads that channel
     for axis, index in asked.items():
         assert {"o": filters, "c": channels}.get(axis, {index}) in ({index}, set()), (axis, labels)
+
+
+def test_a_trace_sliced_to_one_filter_says_how_many_panels_it_left_out():
+    """The result sums 16 terms over 4 filters; --slice o=0 draws one filter's δ, W and padded δ,
+    and each section says the other 3 are left out."""
+    lines = plain(
+        "trace", str(ROOT / "configs" / "multichannel_batch.yaml"), "--input", "1,2,3,3", "--slice", "o=0"
+    )
+    said = " ".join(lines)
+    assert said.count("3 more panels left out by --slice o=0") == 3
+    assert "w₃₂₀₀·δ₁₃₂₂" in said  # the result still sums every filter's terms

@@ -72,11 +72,9 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
     shown, others, note = _own_channel(ct, keep(windows, only, g.grouping), "c" in only)
     sections = [
         Section("the forward windows that contain it", shown, note, others),
-        Section("δ entries it depends on, each with the weight met", keep(deltas, only, g.grouping)),
-        Section("the kernel taps it meets, each with its window's δ", keep(kernels, only, g.grouping)),
-        Section(
-            _overlay_title(g, ct.name), keep(overlays, only, g.grouping), crop_note(overlays, "padded δ")
-        ),
+        chosen("δ entries it depends on, each with the weight met", deltas, only, g),
+        chosen("the kernel taps it meets, each with its window's δ", kernels, only, g),
+        chosen(_overlay_title(g, ct.name), overlays, only, g, crop_note(overlays, "padded δ")),
     ]
     return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
 
@@ -218,6 +216,17 @@ def _relead(pl: Panel, nc: tuple[int, int], crop: bool) -> Panel:
     return replace(pl, lead=(*nc, *pl.lead[2:]), crop=box)
 
 
+def chosen(title: str, panels: list[Panel], only: Mapping[str, int], g: Geometry, note: str = "") -> Section:
+    """The section of the panels ``only`` keeps, and a line saying how many it left out
+    (``--slice o=0`` drew one filter's δ while the result summed four)."""
+    kept = keep(panels, only, g.grouping)
+    if len(kept) < len(panels):
+        left = len(panels) - len(kept)
+        said = f"{left} more panel{'s' * (left > 1)} left out by {option('slice', **only)}"
+        note = f"{note}; {said}" if note else said
+    return Section(title, kept, note)
+
+
 def crop_note(panels: list[Panel], what: str) -> str:
     """``each panel: rows 2–6, columns 2–6 of the 9×9 padded δ``: cut panels say which
     part of how large a grid they show, so their border is not taken for the grid's
@@ -281,9 +290,9 @@ def output_picture(ct: OutputTrace, only: Mapping[str, int] | None = None) -> Pi
     only = only or {}
     return Picture(
         [
-            Section("its window: each input cell with the weight it meets", keep(windows, only, g.grouping)),
-            Section("the kernel taps, each with the input cell it meets", keep(kernels, only, g.grouping)),
-            Section("where it lies in the output", keep(output, only, g.grouping)),
+            chosen("its window: each input cell with the weight it meets", windows, only, g),
+            chosen("the kernel taps, each with the input cell it meets", kernels, only, g),
+            chosen("where it lies in the output", output, only, g),
         ],
         [ct.name],
     )
@@ -322,11 +331,9 @@ def weight_picture(ct: WeightTrace, only: Mapping[str, int] | None = None) -> Pi
     only = only or {}
     return Picture(
         [
-            Section(
-                f"the input cells {ct.name} met, each with its window's δ", keep(inputs, only, g.grouping)
-            ),
-            Section("each window's δ, with the input cell it met", keep(deltas, only, g.grouping)),
-            Section("the weight", keep(kernel, only, g.grouping)),
+            chosen(f"the input cells {ct.name} met, each with its window's δ", inputs, only, g),
+            chosen("each window's δ, with the input cell it met", deltas, only, g),
+            chosen("the weight", kernel, only, g),
         ],
         window_names,
     )
