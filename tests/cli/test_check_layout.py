@@ -230,3 +230,14 @@ def test_the_pytest_helper_takes_the_spatial_layout():
     assert said.startswith("12 cases checked, all pass (supports 2-D")
     with pytest.raises(AssertionError, match="called with x"):
         assert_conv_backward(loop, dims=(2,), cases=2, shrink=False)
+
+
+def test_a_batched_loop_is_not_told_to_take_spatial_arrays():
+    """NCHW code meeting groups or a stride pair breaks on a (C, kh, kw) slice; the report said
+    'for a function of spatial arrays alone, give --layout spatial', which it is not."""
+    result = runner.invoke(app, ["check", "--impl", f"{STUDENT}:batched_backward", "-f", "json"])
+    doc = json.loads(result.stdout)
+    errors = [r["error"] for r in doc["results"] if r["status"] == "error"]
+    assert result.exit_code == 1 and errors
+    assert not any("--layout spatial" in e for e in errors)
+    assert any("called with x (" in e for e in errors)  # still says what it was given

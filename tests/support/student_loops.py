@@ -51,3 +51,21 @@ def forward(x, w, bias=None, stride=1, padding=0, **kw):
         for j in range(Wo):
             y[i, j] = np.sum(xp[i * s : i * s + kh, j * s : j * s + kw_] * w)
     return y + (0 if bias is None else bias)
+
+
+def batched_backward(x, w, delta, stride=1, padding=0, **kw):
+    """The same loop a chapter later, as assignments write it: NCHW, every filter and sample,
+    an int stride and padding, no groups — each window's slice is (C, kh, kw)."""
+    N, C, H, W = x.shape
+    F, _, kh, kw_ = w.shape
+    _, _, Ho, Wo = delta.shape
+    s, p = stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    dw, dxp = np.zeros_like(w), np.zeros_like(xp)
+    for n in range(N):
+        for o in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    dw[o] += delta[n, o, i, j] * xp[n, :, i * s : i * s + kh, j * s : j * s + kw_]
+                    dxp[n, :, i * s : i * s + kh, j * s : j * s + kw_] += delta[n, o, i, j] * w[o]
+    return dxp[:, :, p : p + H, p : p + W], dw, delta.sum(axis=(0, 2, 3))

@@ -264,19 +264,25 @@ def _called(exc: BaseException, c: Call) -> str:
 def _fewer_axes(said: str, rank: int) -> bool:
     """Whether an error shows code written for arrays of fewer axes than the ``rank`` it got —
     ``H, W = x.shape`` (too many values to unpack, 2 expected), or a shape of 2 axes among those a
-    broadcast quotes —, so that spatial arrays alone may be what it takes. ``N, C, H, W = x.shape``
+    broadcast quotes: the spatial axes alone —, so that spatial arrays alone may be what it takes. ``N, C, H, W = x.shape``
     given a 1-D case, or a broadcast of 4-axis shapes, wants no other layout.
 
     >>> _fewer_axes("too many values to unpack (expected 2)", 4), _fewer_axes("not enough values to unpack", 3)
     (True, False)
     >>> _fewer_axes("could not be broadcast together with shapes (6,2,3,3) (6,4,3,3)", 4)
     False
+
+    A sample's slice, ``(C, H, W)``, is NCHW code meeting groups or a stride it does not handle:
+    not a call for spatial arrays.
+
+    >>> _fewer_axes("operands could not be broadcast together with shapes (2,3,3) (4,3,3)", 4)
+    False
     """
     unpacked = re.search(r"too many values to unpack \(expected (\d+)", said)
     if unpacked:
-        return int(unpacked[1]) <= 3
+        return int(unpacked[1]) == rank - 2
     quoted = re.findall(r"[(\[](\d+(?:, ?\d+)*),?[)\]]", said)
-    return any(1 < len(shape.split(",")) < rank for shape in quoted)
+    return any(len(shape.split(",")) == rank - 2 > 1 for shape in quoted)
 
 
 def _output(result: Any, convention: str) -> np.ndarray:
