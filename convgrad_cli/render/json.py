@@ -136,6 +136,7 @@ def backward_json(result: BackwardResult, only: Mapping[str, int] | None = None)
             "groups": t.groups,
             "crop": [list(c) for c in t.crop],
             "code": t.code,
+            "shapes": {"delta": list(p.geom.output_shape), "W": list(p.geom.kernel_shape)},
         },
         panels=panels_json(views.backward_view(result, views.Scope(full=True, only=only or {}))),
     )

@@ -1,5 +1,8 @@
 """convgrad against PyTorch, when PyTorch is installed (skipped otherwise)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -129,3 +132,27 @@ def test_layer_sized_problems_match_pytorch(layer, budget):
     np.testing.assert_allclose(rules.forward(g, x, w, b, t), y, rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(rules.input_grad(g, w, delta, t), dx, rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(rules.weight_grad(g, x, delta, t), dw, rtol=1e-10, atol=1e-9)
+
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_the_json_code_runs_on_the_jsons_own_arrays(config):
+    """A reader with only ``backward --format json``: delta and kernel as the config gave them
+    (a 5×5 δ is 2-D), reshaped to ``shapes``, evaluate ``code`` to the document's ∂L/∂x. Before,
+    F.conv_transpose2d of the 2-D δ raised 'Expected 3D (unbatched) or 4D (batched) input'."""
+    from typer.testing import CliRunner
+
+    from convgrad_cli.cli import app
+
+    result = CliRunner().invoke(app, ["backward", str(config), "-f", "json"])
+    doc = json.loads(result.stdout)
+    if doc["mode"] == "symbolic":
+        pytest.skip("names only: no numbers to run")
+    t = doc["transposed_convolution"]
+    delta = torch.tensor(doc["delta"], dtype=torch.float64).reshape(t["shapes"]["delta"])
+    W = torch.tensor(doc["kernel"], dtype=torch.float64).reshape(t["shapes"]["W"])
+    got = eval(t["code"], {"F": F, "delta": delta, "W": W})
+    expected = np.asarray(doc["input_grad"], dtype=np.float64)
+    np.testing.assert_allclose(got.numpy().reshape(expected.shape), expected, rtol=1e-5, atol=1e-5)

@@ -234,8 +234,15 @@ def summed_sentence(g: Geometry, shown: int | None = None) -> Sentence | None:
     return Sentence.of(text)
 
 
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(map(str, shape))  # one token: a line never breaks inside it
+
+
 def transposed_sentence(g: Geometry) -> Sentence:
     """∂L/∂x as PyTorch code: δ's transposed convolution with the same W (cropped where
     the padding is asymmetric)."""
-    intro = Span("which is the transposed convolution of δ with the same W, in PyTorch: ", quiet=True)
+    shapes = f"δ as a {_shape(g.output_shape)} tensor, W as {_shape(g.kernel_shape)}"
+    intro = Span(
+        f"which is the transposed convolution of δ with the same W, in PyTorch ({shapes}): ", quiet=True
+    )
     return Sentence((intro, Span(transposed_convolution(g).code)))
