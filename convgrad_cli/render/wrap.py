@@ -20,8 +20,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-#: Signs that join two operands: a line never ends on one.
-OPERATORS = frozenset("+ − - = × ⋆ · ≈ ≠ ≤ ≥ → ∘".split())
+#: Signs that join two operands, or a sum's sign before its operand: a line never ends on one.
+OPERATORS = frozenset("+ − - = × ⋆ · ≈ ≠ ≤ ≥ → ∘ Σ Σₒ".split())
 _SPACES = re.compile(r" +")
 _OPEN, _CLOSE = "([{", ")]}"
 

@@ -270,7 +270,7 @@ def ends_mid_expression(line: str) -> bool:
     """A line that stops where an expression goes on: after an operator or ``=``, an
     opening bracket, a ``·``, or a comma between a call's brackets."""
     line = line.rstrip()
-    if re.search(r"(^|\s)[+−=×⋆]$|[(·=\[]$", line):
+    if re.search(r"(^|\s)([+−=×⋆]|Σₒ?)$|[(·=\[]$", line):
         return True
     return line.endswith(",") and _inside_a_call(line)
 
@@ -293,7 +293,15 @@ def test_no_line_at_80_columns_ends_mid_expression(args):
 
 
 def test_the_checker_sees_the_breaks_the_issue_saw():
-    for line in ("w2·δ12 +", "7 − 3 + 1 =", "output_padding=(0,", "rows [0,", "a·", "f("):
+    for line in (
+        "w2·δ12 +",
+        "7 − 3 + 1 =",
+        "output_padding=(0,",
+        "rows [0,",
+        "a·",
+        "f(",
+        "over all 4 filters: Σₒ",
+    ):
         assert ends_mid_expression(line), line
     for line in ("∂L/∂x₁₁ = w9·δ1 + w8·δ2", "(configs/conv3d.yaml,", "legend: [f] the cell followed"):
         assert not ends_mid_expression(line), line
