@@ -55,3 +55,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     raise AttributeError(f"module 'convgrad_cli' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # what tab completion offers in a notebook: the lazily loaded API too
+    return sorted({*globals(), *__all__})

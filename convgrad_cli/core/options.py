@@ -15,6 +15,7 @@ COMMAND_LINE: Mapping[str, str] = {
     "json": "--format json",
     "details": "--details all",
     "save": "--save-failing DIR",
+    "input": "--input",
 }
 PYTHON: Mapping[str, str] = {
     "slice": "only={}",
@@ -23,6 +24,7 @@ PYTHON: Mapping[str, str] = {
     "json": ".to_json()",
     "details": 'details="all"',
     "save": "",  # a picture has no files of its own to save cases in
+    "input": "input=",
 }
 
 _SPELLING: ContextVar[Mapping[str, str]] = ContextVar("spelling", default=COMMAND_LINE)

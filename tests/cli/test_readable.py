@@ -419,3 +419,12 @@ def test_a_trace_sliced_to_one_filter_says_how_many_panels_it_left_out():
     said = " ".join(lines)
     assert said.count("3 more panels left out by --slice o=0") == 3
     assert "w₃₂₀₀·δ₁₃₂₂" in said  # the result still sums every filter's terms
+
+
+def test_a_legend_says_how_subscripts_and_the_slides_numbers_count():
+    """x₁₁ (0-based, as --input takes it) beside w9 and δ13 (1-based, as on the slides): a student
+    read both as counting alike. Said where both are drawn, and not where one notation is."""
+    legend = " ".join(plain(*TEXTBOOK)[-6:])
+    assert "(subscripts count from 0, as --input; w1, δ1 … from 1)" in legend
+    assert "subscripts count" not in " ".join(plain("trace", "--input", "f"))  # letters and w1 … alone
+    assert "subscripts count" not in " ".join(plain(*MULTICHANNEL))  # subscripts alone

@@ -4,6 +4,7 @@ and the legend of what a picture marks."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -126,7 +127,14 @@ def legend(picture: Picture) -> Legend:
     if any(_shows_padding(p) for p in picture.panels) and "padding_tap" not in examples:
         entries.append("░ padding: the zeros around the input")
     if any(ANY_OUTPUT in m.factor for p in picture.panels for m in p.marks.values()):
-        entries.append(f"{ANY_OUTPUT}: each output channel o of the window's title, with its own filter")
+        entries.append(
+            f"{ANY_OUTPUT} (a small o, not a zero): each output channel o of the window's title, with its own filter"
+        )
+    bases = _two_bases(picture)
+    if bases and "cell" in examples:  # said of the cell followed: a line of its own would not fit a screen
+        entries[0] += f" ({bases})"
+    elif bases:
+        entries.append(bases)
     styled = (
         ("underlined: under the flipped kernel",)
         if any(p.array == "padded_delta" for p in picture.panels)
@@ -135,6 +143,19 @@ def legend(picture: Picture) -> Legend:
     if not (picture.windows and examples.keys() & {"cell", "window", "contributor"}):
         return Legend(tuple(entries), styled=styled)
     return window_legend(picture.windows, _told_by(picture), tuple(entries), styled)
+
+
+def _two_bases(picture: Picture) -> str:
+    """Where 0-based subscripts (``x₁₁``) sit beside the slides' 1-based numbers (``w9``, ``δ13``),
+    how each counts."""
+    names = [str(n) for p in picture.panels if p.names is not None for n in p.names.ravel()]
+    if not any(re.fullmatch(r"[xwyδ][₀-₉,ₒ]+", n) for n in names):
+        return ""
+    numbered = {n[0] for n in names if re.fullmatch(r"[wyδ]\d+", n)}
+    if not numbered:
+        return ""
+    said = ", ".join(f"{letter}1" for letter in "wyδ" if letter in numbered)
+    return f"subscripts count from 0, as {option('input')}; {said} … from 1"
 
 
 def window_legend(
