@@ -428,3 +428,13 @@ def test_a_legend_says_how_subscripts_and_the_slides_numbers_count():
     assert "(subscripts count from 0, as --input; w1, δ1 … from 1)" in legend
     assert "subscripts count" not in " ".join(plain("trace", "--input", "f"))  # letters and w1 … alone
     assert "subscripts count" not in " ".join(plain(*MULTICHANNEL))  # subscripts alone
+
+
+def test_an_overlay_that_leaves_deltas_numbers_out_says_where_they_are():
+    """Nine windows' overlay drops δ's numbers to fit a screen (four windows' keeps them): a student
+    saw them vanish between x₀₀ and x₁₁ without a word."""
+    many = plain(*TEXTBOOK)
+    title = next(line for line in many if line.startswith("padded δ under"))
+    assert title.endswith("(δ's numbers: in the δ panel above)")
+    few = plain(*TEXTBOOK[:-1], "0,0")
+    assert next(line for line in few if line.startswith("padded δ under")).endswith("x₀₀'s position")

@@ -74,7 +74,13 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
         Section("the forward windows that contain it", shown, note, others),
         chosen("δ entries it depends on, each with the weight met", deltas, only, g),
         chosen("the kernel taps it meets, each with its window's δ", kernels, only, g),
-        chosen(_overlay_title(g, ct.name), overlays, only, g, crop_note(overlays, "padded δ")),
+        chosen(
+            _overlay_title(g, ct.name) + _numbers_above(ct, overlays),
+            overlays,
+            only,
+            g,
+            crop_note(overlays, "padded δ"),
+        ),  # fmt: skip
     ]
     return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
 
@@ -214,6 +220,14 @@ def _relead(pl: Panel, nc: tuple[int, int], crop: bool) -> Panel:
         rows, cols = pl.shape
         box = ((max(0, r0 - 1), min(rows, r1 + 1)), (max(0, c0 - 1), min(cols, c1 + 1)))
     return replace(pl, lead=(*nc, *pl.lead[2:]), crop=box)
+
+
+def _numbers_above(ct: InputTrace, overlays: list[Panel]) -> str:
+    """Where the overlay of many windows leaves δ's numbers out to fit a screen, where they are."""
+    dropped = ct.problem.delta is not None and any(
+        pl.values is None and pl.names is not None for pl in overlays
+    )
+    return " (δ's numbers: in the δ panel above)" if dropped else ""
 
 
 def chosen(title: str, panels: list[Panel], only: Mapping[str, int], g: Geometry, note: str = "") -> Section:
