@@ -373,7 +373,7 @@ def _problem(raw: dict[str, Any], config: str | Path | None, overrides: dict[str
 def source_name(config: str | Path | None) -> str:
     """A config's name as shown: its path as text, ``<stdin>`` for ``-``."""
     if config is None:
-        return "<default>"
+        return "no config"
     return "<stdin>" if str(config) == "-" else printable(str(config))
 
 

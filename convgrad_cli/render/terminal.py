@@ -104,7 +104,7 @@ def block(b: model.Block) -> list[RenderableType]:
 
 @block.register
 def heading(b: model.Heading) -> list[RenderableType]:
-    """``convgrad 1×1×4×4 * 1×1×2×2 s1  (<default>, numbers and names)``"""
+    """``convgrad 1×1×4×4 * 1×1×2×2 s1  (no config, numbers and names)``"""
     return [wrapped(Text.assemble(("convgrad ", "bold"), b.geometry, (f"  ({b.source}, {b.mode})", "dim")))]
 
 

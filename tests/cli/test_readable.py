@@ -438,3 +438,12 @@ def test_an_overlay_that_leaves_deltas_numbers_out_says_where_they_are():
     assert title.endswith("(δ's numbers: in the δ panel above)")
     few = plain(*TEXTBOOK[:-1], "0,0")
     assert next(line for line in few if line.startswith("padded δ under")).endswith("x₀₀'s position")
+
+
+def test_the_heading_says_names_when_delta_is_names_and_no_config_when_none_was_given():
+    config = str(ROOT / "configs" / "stride2.yaml")
+    assert plain("backward", config, "--delta", "names")[0].endswith("(" + config + ", names)")
+    assert plain("forward", config, "--delta", "names")[0].endswith(
+        ", numbers and names)"
+    )  # forward has no δ
+    assert plain("trace", "--input", "a")[0].endswith("(no config, numbers and names)")

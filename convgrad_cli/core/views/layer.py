@@ -154,7 +154,7 @@ def forward_view(result: ForwardResult, scope: Scope | None = None) -> View:
     """The input (with its padding), the kernel, the output, and each output's expression."""
     scope, g = scope or Scope(), result.problem.geom
     picture = forward_picture(result, scope.focus(g))
-    blocks: list[Block] = [heading(result.problem, "forward")]
+    blocks: list[Block] = [heading(result.problem, "forward", delta=False)]
     note = scope.note(g)
     blocks += [note] if note else []
     blocks += [scope.panels(s) for s in picture.sections]

@@ -39,9 +39,12 @@ MEANINGS = (
 )
 
 
-def heading(problem: Problem, title: str) -> Heading:
-    mode = "numbers and names" if problem.x is not None and problem.w is not None else "names"
-    return Heading(title, problem.geom.describe(), problem.source, mode)
+def heading(problem: Problem, title: str, delta: bool = True) -> Heading:
+    """The command and layer; whether numbers are drawn — which takes δ's too, but in ``forward``."""
+    numbers = problem.x is not None and problem.w is not None and (problem.delta is not None or not delta)
+    return Heading(
+        title, problem.geom.describe(), problem.source, "numbers and names" if numbers else "names"
+    )
 
 
 def panels(s: Section, hint: str = "", tints: Tints | None = None) -> Panels:
