@@ -119,7 +119,18 @@ class Grid:
     def heights(self) -> list[int]:
         """The lines each shown row takes (its tallest cell's), gaps included; no rule
         runs between rows."""
-        return [max(len(lines) for lines in row) for row in self._rows]
+        heights = [max(len(lines) for lines in row) for row in self._rows]
+        if not self._uniform:
+            return heights
+        gaps = [all(len(lines) == 1 and lines[0][0] in "⋮⋱" for lines in row) for row in self._rows]
+        tallest = max((h for h, gap in zip(heights, gaps) if not gap), default=1)
+        return [h if gap else tallest for h, gap in zip(heights, gaps)]
+
+    @cached_property
+    def _uniform(self) -> bool:
+        """Rows of δ's zeros between rows of names and values are drawn as tall as those: one
+        line high, a row of zeros read as the third line of the cells above it."""
+        return not self.panel.marks and self.panel.array in ("dilated_delta", "padded_delta")
 
     @cached_property
     def lines(self) -> list[Text]:
@@ -136,6 +147,8 @@ class Grid:
                         text, style = lines[i]
                         head_style = shown[0][1]  # the cell's base style pads its lines
                         pieces += [" ", (" " * (w - cell_len(text)), head_style), (text, style), " │"]
+                    elif self._uniform and height > 1:  # a row drawn as tall as the others
+                        pieces += [" ", (" " * w, shown[0][1]), " │"]
                     else:
                         pieces.append(" " * (w + 2) + "│")
                 out.append(Text.assemble(*pieces, no_wrap=True))
@@ -155,8 +168,16 @@ class Grid:
             if r is None:
                 table.add_row(*["⋮" if c is not None else "⋱" for c in shown_cols])
                 continue
-            table.add_row(*[Text("⋯", ZERO) if c is None else self.cell(r, c) for c in shown_cols])
+            row = [Text("⋯", ZERO) if c is None else self.cell(r, c) for c in shown_cols]
+            if self._uniform:  # as tall as the direct grid's rows
+                for text in row:
+                    text.append("\n" * (self._tallest - len(text.plain.split("\n"))))
+            table.add_row(*row)
         return table
+
+    @cached_property
+    def _tallest(self) -> int:
+        return max((len(lines) for row in self._rows for lines in row), default=1)
 
     def _cell_style(self, drawn: cells.Cell) -> str:
         style = _style(drawn.mark, drawn.structural, self.panel.array == "padded_delta")

@@ -137,3 +137,19 @@ def test_a_grid_of_numbers_fits_its_width_whole(rows, cols, width, data):
     assert "✗" in "".join(drawn) and not any("…" in c for c in drawn)
     for c in drawn:
         assert c in ("⋯", "⋮", "⋱") or re.fullmatch(r"-?[\d.]+(e[-+]\d+)?✗?", c), c
+
+
+def test_rows_of_zeros_in_a_dilated_delta_are_as_tall_as_rows_of_names_and_values():
+    """``δ₀₀₀₀ / -1.439 / 0`` read as one cell of three lines: the zero row under it was one
+    line high. In the unmarked dilated and padded δ every row of cells is as tall as the tallest."""
+    from convgrad_cli.config import build_problem
+
+    p = build_problem({"input": {"shape": [1, 2, 7, 7], "fill": "names"}, "kernel": {"shape": [2, 2, 3, 3], "fill": "names"},
+                       "delta": {"fill": "random"}, "stride": 2, "padding": 1})  # fmt: skip
+    grids = [Grid(pl) for pl in backward_picture(explain.backward(p)).panels if pl.array.endswith("delta")]
+    assert {pl.panel.array for pl in grids} == {"delta", "dilated_delta", "padded_delta"}
+    for grid in grids:
+        lines = [len(lines) for row in grid._rows for lines in row]
+        if grid.panel.array != "delta":
+            assert min(lines) == 1 and max(lines) == 2  # zeros beside names with values
+            assert set(grid.heights) == {2}, grid.panel.title
