@@ -16,6 +16,8 @@ COMMAND_LINE: Mapping[str, str] = {
     "details": "--details all",
     "save": "--save-failing DIR",
     "input": "--input",
+    "no_dilation": "--dilation 1",
+    "no_groups": "--groups 1",
 }
 PYTHON: Mapping[str, str] = {
     "slice": "only={}",
@@ -25,6 +27,8 @@ PYTHON: Mapping[str, str] = {
     "details": 'details="all"',
     "save": "",  # a picture has no files of its own to save cases in
     "input": "input=",
+    "no_dilation": "dilation=1",
+    "no_groups": "groups=1",
 }
 
 _SPELLING: ContextVar[Mapping[str, str]] = ContextVar("spelling", default=COMMAND_LINE)

@@ -241,3 +241,22 @@ def test_a_batched_loop_is_not_told_to_take_spatial_arrays():
     assert result.exit_code == 1 and errors
     assert not any("--layout spatial" in e for e in errors)
     assert any("called with x (" in e for e in errors)  # still says what it was given
+
+
+def test_a_loop_that_ignores_dilation_is_told_how_to_leave_it_out():
+    """Following the scope hint, the batched loop still failed on dilated cases, named
+    kernel_not_dilated, and nothing said that --dilation 1 declares it was not meant for them."""
+    args = [
+        "check",
+        "--impl",
+        f"{STUDENT}:batched_backward",
+        "--dims",
+        "2",
+        "--same-stride",
+        "--symmetric-padding",
+    ]
+    result = runner.invoke(app, [*args, "--groups", "1", "-f", "plain", "--width", "200"])
+    assert result.exit_code == 1
+    said = " ".join(result.stdout.split())
+    assert "fails only with a dilation > 1 (if it is not meant for a dilation > 1, give --dilation 1)" in said
+    assert runner.invoke(app, [*args, "--groups", "1", "--dilation", "1"]).exit_code == 0

@@ -252,6 +252,9 @@ def summary_line(results: list[CaseResult], forward: bool = False) -> str:
         )
         if s["fails_only_when"]:
             text += "; fails only with " + said(s["fails_only_when"])
+            unmeant = [option(OUT_OF_SCOPE[c]) for c in s["fails_only_when"] if c in OUT_OF_SCOPE]
+            if unmeant:  # a loop that ignores dilation is right to fail there, or not meant for it
+                text += f" (if it is not meant for {said([c for c in s['fails_only_when'] if c in OUT_OF_SCOPE])}, give {_and(unmeant)})"
         if s["fails_only_without"]:
             text += "; fails only without " + said(s["fails_only_without"])
         if s["raises_only_without"]:
@@ -265,6 +268,8 @@ def summary_line(results: list[CaseResult], forward: bool = False) -> str:
     return text
 
 
+#: classes a first implementation may leave out, and the option that keeps the sweep from them
+OUT_OF_SCOPE = {"dilated": "no_dilation", "grouped": "no_groups"}
 #: the classes that show a reader what an edge-case class is, first of those covered
 EXAMPLES = ("strided", "padded", "grouped", "dilated", "1d", "batch")
 
