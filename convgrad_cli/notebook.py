@@ -366,12 +366,9 @@ def check(
     ``layout="spatial"`` calls a loop over one image with x ``(H, W)``, w ``(kh, kw)``,
     δ ``(Ho, Wo)``, as ``check --layout spatial`` does; ``details="all"`` draws every failing
     case in full (by default the first of those that fail alike)."""
-    from .core.check import DEFAULT_SWEEP, InProcess, Options, Status, check_case
-    from .core.check.plan import SWEEP_FLAGS, validate
+    from .core.check import DEFAULT_SWEEP, InProcess, Options
+    from .core.check.plan import SWEEP_FLAGS
     from .core.choices import Details
-    from .core.views.check import check_view
-    from .errors import ConfigError
-    from .render import json
 
     _takes("check", geometry, SWEEP_FLAGS)
     arrays = [k for k, v in (("x", x), ("w", w), ("delta", delta), ("bias", bias)) if v is not None]
@@ -387,9 +384,20 @@ def check(
         return _sweep(
             random, sweep_seed, implementation, label, Options(layout=layout), geometry, scope, every
         )
-    options = Options(layout=layout)
-    validate(options, impl is not None)
     problem = _problem(x, w, delta, bias, {**geometry, "dims": dims})
+    return _one_case(problem, implementation, label, layout)
+
+
+def _one_case(problem: problems.Problem, implementation: Any, label: str, layout: str) -> Report:
+    """The arrays given, checked as one case."""
+    from .core.check import Options, Status, check_case
+    from .core.check.plan import validate
+    from .core.views.check import check_view
+    from .errors import ConfigError
+    from .render import json
+
+    options = Options(layout=layout)
+    validate(options, implementation is not None)
     g = problem.geom
     if layout == "spatial" and (g.batch, g.in_channels, g.out_channels) != (1, 1, 1):
         raise ConfigError(

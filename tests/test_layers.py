@@ -118,3 +118,15 @@ def test_no_module_imports_itself_through_others():
                     seen.add(nxt)
                     todo.append((nxt, (*trail, nxt)))
     assert circles == []
+
+
+def test_no_function_runs_over_sixty_lines():
+    """A function longer than a screen does several things: name them, each in a function."""
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > 60:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({length} lines)")
+    assert not long, long
