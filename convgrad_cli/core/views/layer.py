@@ -243,6 +243,6 @@ def transposed_sentence(g: Geometry) -> Sentence:
     the padding is asymmetric)."""
     shapes = f"δ as a {_shape(g.output_shape)} tensor, W as {_shape(g.kernel_shape)}"
     intro = Span(
-        f"which is the transposed convolution of δ with the same W, in PyTorch ({shapes}): ", quiet=True
+        f"which is the transposed convolution of δ with the same W, in PyTorch ({shapes}):\n", quiet=True
     )
     return Sentence((intro, Span(transposed_convolution(g).code)))
