@@ -414,8 +414,8 @@ def _declared(dims: Any, square_kernel: bool, symmetric_padding: bool, same_stri
     """The sweep's scope; ``dims`` as an int, ``"1,2"`` or a sequence of ints."""
     from .core.check import declared, dims_of
 
-    return declared(dims_of(str(dims) if isinstance(dims, int) else dims), square_kernel, symmetric_padding,
-                    same_stride)  # fmt: skip
+    ranks = dims_of(str(dims) if isinstance(dims, int) else dims)
+    return declared(ranks, square_kernel, symmetric_padding, same_stride)
 
 
 def _no_config(path: Any, flags: Any) -> Any:

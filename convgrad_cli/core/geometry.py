@@ -150,6 +150,18 @@ class Geometry:
         """(groups, input channels, output channels): what a slice's channel means in each array."""
         return self.groups, self.in_channels, self.out_channels
 
+    def channels_of(self, filter: int) -> range:
+        """The input channels filter ``filter`` reads: its group's."""
+        per = self.in_channels // self.groups
+        group = filter // (self.out_channels // self.groups)
+        return range(group * per, (group + 1) * per)
+
+    def filters_of(self, channel: int) -> range:
+        """The filters that read input channel ``channel``: its group's."""
+        per = self.out_channels // self.groups
+        group = channel // (self.in_channels // self.groups)
+        return range(group * per, (group + 1) * per)
+
     @property
     def ndim(self) -> int:
         """Number of spatial axes."""

@@ -168,8 +168,8 @@ def panel(
     input and output channels), as every other panel is."""
     base = values if values is not None else names
     assert base is not None
-    label = slice_label(AXES[array] + (("z",) if spatial == 3 else ()), layer_lead(array, lead, groups),
-                        _layer_shape(array, base.shape, groups))  # fmt: skip
+    axes = AXES[array] + (("z",) if spatial == 3 else ())
+    label = slice_label(axes, layer_lead(array, lead, groups), _layer_shape(array, base.shape, groups))
     return Panel(
         (title + label).strip(),
         array,
@@ -233,8 +233,11 @@ def keep(
 ) -> list[Panel]:
     """The panels whose slice agrees with ``only`` (``{"o": 2}``: a filter and an input channel
     of the layer) on the axes they have; ``groups``: the layer's (groups, in, out channels)."""
-    return [p for p in panels if all(p.lead[p.axes.index(a)] == v for a, v in own(p.array, only, groups).items()
-                                     if a in p.axes)]  # fmt: skip
+    return [p for p in panels if _agrees(p, own(p.array, only, groups))]
+
+
+def _agrees(p: Panel, only: Mapping[str, int]) -> bool:
+    return all(p.lead[p.axes.index(a)] == v for a, v in only.items() if a in p.axes)
 
 
 def own(array: str, only: Mapping[str, int], groups: tuple[int, int, int]) -> Mapping[str, int]:

@@ -34,9 +34,8 @@ def names_of(namer: Namer, kind: str, shape: tuple[int, ...]) -> np.ndarray | No
 
 def group_of(geom: Geometry, channel: int) -> tuple[range, range]:
     """The input and output channels of the group of input channel ``channel``."""
-    cg, og = geom.in_channels // geom.groups, geom.out_channels // geom.groups
-    g = channel // cg
-    return range(g * cg, (g + 1) * cg), range(g * og, (g + 1) * og)
+    filters = geom.filters_of(channel)
+    return geom.channels_of(filters.start), filters
 
 
 def read_at(geom: Geometry, p: Iterable[int], k: Iterable[int]) -> Index:

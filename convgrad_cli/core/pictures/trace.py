@@ -80,7 +80,7 @@ def input_picture(ct: InputTrace, only: Mapping[str, int] | None = None) -> Pict
             only,
             g,
             crop_note(overlays, "padded δ"),
-        ),  # fmt: skip
+        ),
     ]
     return Picture([s for s in sections if s.panels or s is sections[-1]], window_names)
 

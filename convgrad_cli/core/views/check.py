@@ -252,9 +252,10 @@ def summary_line(results: list[CaseResult], forward: bool = False) -> str:
         )
         if s["fails_only_when"]:
             text += "; fails only with " + said(s["fails_only_when"])
-            unmeant = [option(OUT_OF_SCOPE[c]) for c in s["fails_only_when"] if c in OUT_OF_SCOPE]
+            unmeant = [c for c in s["fails_only_when"] if c in OUT_OF_SCOPE]
             if unmeant:  # a loop that ignores dilation is right to fail there, or not meant for it
-                text += f" (if it is not meant for {said([c for c in s['fails_only_when'] if c in OUT_OF_SCOPE])}, give {_and(unmeant)})"
+                options = _and([option(OUT_OF_SCOPE[c]) for c in unmeant])
+                text += f" (if it is not meant for {said(unmeant)}, give {options})"
         if s["fails_only_without"]:
             text += "; fails only without " + said(s["fails_only_without"])
         if s["raises_only_without"]:

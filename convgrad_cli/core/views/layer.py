@@ -35,13 +35,6 @@ def _grouped(g: Geometry) -> str:
     )
 
 
-def read_by(g: Geometry, filter: int) -> range:
-    """The input channels filter ``filter`` reads: its group's."""
-    per = g.in_channels // g.groups
-    group = filter // (g.out_channels // g.groups)
-    return range(group * per, (group + 1) * per)
-
-
 #: Equations a summary of a layer of several slices writes out; --full writes up to MAX_EQUATIONS.
 SUMMARY_EQUATIONS = 6
 #: Terms the equations of one array write out without --full: all of a 5×5 input's under a
@@ -75,13 +68,11 @@ class Scope:
             if sizes["n"] > 1:
                 out.setdefault("n", 0)
             if sizes["o"] > 1:  # the first filter of the channel chosen, else the first
-                out.setdefault(
-                    "o", out.get("c", 0) // (g.in_channels // g.groups) * (g.out_channels // g.groups)
-                )
+                out.setdefault("o", g.filters_of(out.get("c", 0)).start)
             if sizes["c"] > 1:
-                out.setdefault("c", read_by(g, out.get("o", 0)).start)
-        if "o" in out and "c" in out and out["c"] not in read_by(g, out["o"]):
-            chans = read_by(g, out["o"])
+                out.setdefault("c", g.channels_of(out.get("o", 0)).start)
+        if "o" in out and "c" in out and out["c"] not in g.channels_of(out["o"]):
+            chans = g.channels_of(out["o"])
             raise ConfigError(
                 f"{option('slice', o=out['o'], c=out['c'])}: filter {out['o']} reads input channels "
                 f"{chans.start} to {chans.stop - 1} alone (groups {g.groups}); give c={chans.start}"
